@@ -1,0 +1,81 @@
+/**
+ * Diagnostics are data (Perfetto's `stats.h`): every skipped line, lost-event marker or
+ * replay anomaly is counted under a stable code with a severity and a source, never printed
+ * from below `cli/`.
+ */
+
+export type DiagnosticSeverity = 'info' | 'notice' | 'data-loss' | 'error';
+/** `trace`: the trace itself recorded it (a lost-event marker); `analysis`: we found it. */
+export type DiagnosticSource = 'trace' | 'analysis';
+
+export interface DiagnosticSpec {
+  readonly severity: DiagnosticSeverity;
+  readonly source: DiagnosticSource;
+  readonly description: string;
+}
+
+export const diagnosticSpecs = {
+  'malformed-line': { severity: 'error', source: 'analysis', description: 'a line that is neither a header, a marker nor an ftrace event line' },
+  'malformed-event': { severity: 'error', source: 'analysis', description: 'a recognised event whose fields could not be read' },
+  'continuation-line': { severity: 'info', source: 'analysis', description: 'a line that continues the previous event (stack trace, wrapped output)' },
+  'lost-events': { severity: 'data-loss', source: 'trace', description: 'the ring buffer dropped events (`CPU:N [LOST M EVENTS]`)' },
+  'buffer-started': { severity: 'notice', source: 'trace', description: 'a per-CPU buffer started mid-trace (`##### CPU N buffer started ####`): older events of that CPU were overwritten' },
+  'timestamp-backwards': { severity: 'data-loss', source: 'analysis', description: 'an event older than the previous one of the same CPU: the trace is not mergeable in order' },
+  'unused-event': { severity: 'info', source: 'analysis', description: 'an event the tool does not use (counted by name)' },
+  'unrecognised-probe': { severity: 'notice', source: 'analysis', description: 'a dynamic event at a probe location the tool has no meaning for' },
+  'missing-return': { severity: 'data-loss', source: 'analysis', description: 'an allocator call whose return probe never came; it was replayed at its entry' },
+  'orphan-return': { severity: 'notice', source: 'analysis', description: 'a return probe without a matching entry on that CPU' },
+  'unknown-vm': { severity: 'notice', source: 'analysis', description: 'an event for a VM pointer with no creation in the trace (the VM is assumed created before the trace began)' },
+  'config-conflict': { severity: 'notice', source: 'analysis', description: 'the trace header and the command line disagree; the command line wins' },
+  'cmdlist-truncated': { severity: 'data-loss', source: 'trace', description: 'an SMMU command list longer than the captured array: later commands are unknown' },
+  'cpu-out-of-range': { severity: 'error', source: 'analysis', description: 'an allocator event on a CPU number not below the configured CPU count' },
+} as const satisfies Record<string, DiagnosticSpec>;
+
+export type DiagnosticCode = keyof typeof diagnosticSpecs;
+
+export interface DiagnosticSample {
+  readonly file: string;
+  readonly line: number;
+  readonly detail: string;
+}
+
+export interface DiagnosticCount {
+  readonly code: DiagnosticCode;
+  readonly severity: DiagnosticSeverity;
+  readonly source: DiagnosticSource;
+  count: number;
+  /** The first few occurrences, so a report can point at real lines. */
+  readonly samples: DiagnosticSample[];
+}
+
+const samplesKept = 5;
+
+/** Per-run diagnostic counters; each replay owns one. */
+export class Diagnostics {
+  private readonly byCode = new Map<DiagnosticCode, DiagnosticCount>();
+  /** Unused events by event name, so "ignored" never hides a typo in a probe name. */
+  readonly unusedByName = new Map<string, number>();
+
+  add(code: DiagnosticCode, sample: DiagnosticSample, times = 1): void {
+    let entry = this.byCode.get(code);
+    if (entry === undefined) {
+      const spec = diagnosticSpecs[code];
+      entry = { code, severity: spec.severity, source: spec.source, count: 0, samples: [] };
+      this.byCode.set(code, entry);
+    }
+    entry.count += times;
+    if (entry.samples.length < samplesKept) entry.samples.push(sample);
+  }
+
+  countUnused(name: string): void {
+    this.unusedByName.set(name, (this.unusedByName.get(name) ?? 0) + 1);
+  }
+
+  count(code: DiagnosticCode): number {
+    return this.byCode.get(code)?.count ?? 0;
+  }
+
+  list(): DiagnosticCount[] {
+    return [...this.byCode.values()].sort((a, b) => a.code.localeCompare(b.code));
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * One error class for everything the tool refuses to do, in the manner of csv-parse's
+ * `CsvError` and commander's `CommanderError`: a published code, a message that says what
+ * was expected, what was found and where, and the exit code the CLI should use.
+ */
+
+/** Exit codes of the CLI; verdict codes first, then failures (sysexits.h numbering). */
+export const ExitCode = {
+  ok: 0,
+  findings: 1,
+  inconclusive: 2,
+  usage: 64,
+  badInput: 65,
+  noInput: 66,
+  internal: 70,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type ErrorCode =
+  | 'USAGE'
+  | 'INPUT_NOT_FOUND'
+  | 'INPUT_UNREADABLE'
+  | 'MALFORMED_LINE'
+  | 'CONFIG_MISSING'
+  | 'CONFIG_INVALID'
+  | 'INTERNAL';
+
+const exitCodeFor: Record<ErrorCode, ExitCode> = {
+  USAGE: ExitCode.usage,
+  INPUT_NOT_FOUND: ExitCode.noInput,
+  INPUT_UNREADABLE: ExitCode.noInput,
+  MALFORMED_LINE: ExitCode.badInput,
+  CONFIG_MISSING: ExitCode.usage,
+  CONFIG_INVALID: ExitCode.usage,
+  INTERNAL: ExitCode.internal,
+};
+
+export interface ErrorPosition {
+  readonly file: string;
+  readonly line?: number;
+}
+
+export class VmidReplayError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: ExitCode;
+  readonly position: ErrorPosition | undefined;
+
+  constructor(code: ErrorCode, message: string, position?: ErrorPosition) {
+    const where = position === undefined ? '' : position.line === undefined ? `${position.file}: ` : `${position.file}:${position.line}: `;
+    super(`${where}${message}`);
+    this.name = 'VmidReplayError';
+    this.code = code;
+    this.exitCode = exitCodeFor[code];
+    this.position = position;
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * Records to typed events. This is the only place where event names, probe names and
+ * probed functions are compared as strings; everything after it switches on `kind`.
+ *
+ * An event line is recognised in one of two ways:
+ * 1. by the tool's own event names (`docs/trace-format.md`), e.g. `vmid_update:`;
+ * 2. by the probed function in a dynamic event's location, whatever the probe is called:
+ *    `upd: (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=0x...` is an update entry, and
+ *    `r1: (kvm_arch_vcpu_load+0x4c/0x1d4 <- kvm_arm_vmid_update) ...` its return.
+ * Probes inside a function (offset other than 0) have no meaning without a mapping and are
+ * counted as unrecognised, never guessed at.
+ */
+
+import type { EventRecord, HeaderRecord } from '../ingest/records.js';
+import { parseIntegerArg, parseProbeBody, parseU64Arg, parseU64Array, type ProbeBody } from '../ingest/probeBody.js';
+import type { EventBase, KernelPointer } from './common.js';
+import type { TraceEvent } from './index.js';
+import type { CpuTlbiOp } from './cpuEvents.js';
+import type { PinVariant } from './traceEvents.js';
+import { commandFromFields, decodeSmmuCommand, type SmmuCommand } from './smmuCommand.js';
+import { decodeSte, steConfigs } from './ste.js';
+import type { SteConfig } from './smmuEvents.js';
+
+export type DecodeOutcome =
+  | { readonly type: 'event'; readonly event: TraceEvent }
+  | { readonly type: 'unused'; readonly name: string }
+  | { readonly type: 'unrecognised-probe'; readonly name: string; readonly detail: string }
+  | { readonly type: 'malformed'; readonly expected: string };
+
+/** The meanings an event line can have, before its fields are read. */
+type Meaning =
+  | 'update'
+  | 'update-return'
+  | 'clear-active'
+  | 'pin-get'
+  | 'pin-get-return'
+  | 'pin-put'
+  | 'vm-create'
+  | 'vm-destroy'
+  | 'rollover'
+  | 'smmu-ste'
+  | 'smmu-vmid-alloc'
+  | 'smmu-vmid-free'
+  | 'smmu-cmd'
+  | 'smmu-config'
+  | 'cpu-tlbi-vmid'
+  | 'cpu-tlbi-ipa'
+  | 'cpu-tlbi-all'
+  | 'system-config';
+
+/** The tool's own event names (the capture script's probe names). */
+const meaningByEventName: ReadonlyMap<string, Meaning> = new Map([
+  ['vmid_update', 'update'],
+  ['vmid_update_ret', 'update-return'],
+  ['vmid_clear_active', 'clear-active'],
+  ['vmid_pin', 'pin-get'],
+  ['vmid_pin_ret', 'pin-get-return'],
+  ['vmid_unpin', 'pin-put'],
+  ['vm_create', 'vm-create'],
+  ['vm_destroy', 'vm-destroy'],
+  ['vmid_rollover', 'rollover'],
+  ['smmu_ste', 'smmu-ste'],
+  ['smmu_vmid_alloc', 'smmu-vmid-alloc'],
+  ['smmu_vmid_free', 'smmu-vmid-free'],
+  ['smmu_cmd', 'smmu-cmd'],
+  ['smmu_config', 'smmu-config'],
+  ['cpu_tlbi_vmid', 'cpu-tlbi-vmid'],
+  ['cpu_tlbi_ipa', 'cpu-tlbi-ipa'],
+  ['cpu_tlbi_all', 'cpu-tlbi-all'],
+  ['vmid_config', 'system-config'],
+]);
+
+/** Kernel functions whose entry (offset 0) has a meaning; returns map via `returnMeaning`. */
+const meaningByFunction: ReadonlyMap<string, Meaning> = new Map([
+  ['kvm_arm_vmid_update', 'update'],
+  ['kvm_arm_vmid_clear_active', 'clear-active'],
+  ['kvm_arm_pinned_vmid_get', 'pin-get'],
+  ['kvm_arm_pinned_vmid_put', 'pin-put'],
+  ['kvm_init_stage2_mmu', 'vm-create'],
+  ['kvm_free_stage2_pgd', 'vm-destroy'],
+  ['arm_smmu_cmdq_issue_cmdlist', 'smmu-cmd'],
+  ['arm_smmu_write_ste', 'smmu-ste'],
+  ['__kvm_tlb_flush_vmid', 'cpu-tlbi-vmid'],
+  ['__kvm_tlb_flush_vmid_ipa', 'cpu-tlbi-ipa'],
+  ['__kvm_flush_vm_context', 'cpu-tlbi-all'],
+]);
+
+const returnMeaning: Partial<Record<Meaning, Meaning>> = {
+  update: 'update-return',
+  'pin-get': 'pin-get-return',
+};
+
+/** Names under which a VM's `struct kvm_vmid` / `struct kvm_s2_mmu` pointer may be printed. */
+const vmArgNames = ['kvm_vmid', 'vmid_ptr', 'vmid', 'mmu', 'vm'] as const;
+
+export interface DecodeContext {
+  /** VMID width, when known, to take the index out of a full id (`generation | index`). */
+  readonly vmidBits: number | undefined;
+}
+
+function normalisePointer(value: string | undefined): KernelPointer | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseU64Arg(value);
+  return parsed === undefined ? undefined : `0x${parsed.toString(16)}`;
+}
+
+function meaningOf(record: EventRecord, body: () => ProbeBody): Meaning | { unrecognised: string } | undefined {
+  const byName = meaningByEventName.get(record.name);
+  if (byName !== undefined) {
+    const location = body().location;
+    if (location?.isReturn === true) return returnMeaning[byName] ?? byName;
+    return byName;
+  }
+  if (record.body.charCodeAt(0) !== 0x28 /* ( */) return undefined;
+  const location = body().location;
+  if (location === undefined) return undefined;
+  const byFunction = meaningByFunction.get(location.func);
+  if (byFunction === undefined) return { unrecognised: `probe on ${location.func}` };
+  if (location.isReturn) {
+    const onReturn = returnMeaning[byFunction];
+    return onReturn ?? { unrecognised: `return probe on ${location.func}` };
+  }
+  if (location.offset !== 0) return { unrecognised: `probe inside ${location.func} at +0x${location.offset.toString(16)}` };
+  return byFunction;
+}
+
+/** Reads the VM pointer argument, whichever of the accepted names it is printed under. */
+function vmArg(args: ReadonlyMap<string, string>): KernelPointer | undefined {
+  for (const name of vmArgNames) {
+    const value = normalisePointer(args.get(name));
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+function baseOf(record: EventRecord): EventBase {
+  return { span: record.span, text: record.text, cpu: record.cpu, tsUs: record.tsUs, tsNs: record.tsNs };
+}
+
+const variantNames: Readonly<Record<string, PinVariant>> = {
+  mainline: 'mainline',
+  'rfc-v2': 'rfc-v2',
+  rfcv2: 'rfc-v2',
+  'rfc-v3': 'rfc-v3',
+  rfcv3: 'rfc-v3',
+};
+
+function parseBool(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'on' || value === '1' || value === 'true' || value === 'yes') return true;
+  if (value === 'off' || value === '0' || value === 'false' || value === 'no') return false;
+  return undefined;
+}
+
+/** Fields of a `vmid-replay:` configuration line (header comment, marker or `vmid_config`). */
+function configFromArgs(base: EventBase, args: ReadonlyMap<string, string>, origin: string): TraceEvent | string {
+  const smmu = args.get('smmu');
+  const vmidBits = parseIntegerArg(args.get('vmid_bits'));
+  if (args.has('vmid_bits') && (vmidBits === undefined || vmidBits < 2 || vmidBits > 16)) return 'vmid_bits= between 2 and 16';
+  if (smmu !== undefined) {
+    const btm = parseBool(args.get('btm'));
+    if (args.has('btm') && btm === undefined) return 'btm=on or btm=off';
+    return { ...base, kind: 'smmu-config', smmu, vmidBits, btm };
+  }
+  const cpus = parseIntegerArg(args.get('cpus'));
+  if (args.has('cpus') && (cpus === undefined || cpus < 1)) return 'cpus= a positive CPU count';
+  const variantText = args.get('variant');
+  const variant = variantText === undefined ? undefined : variantNames[variantText];
+  if (variantText !== undefined && variant === undefined) return 'variant=mainline, rfc-v2 or rfc-v3';
+  return { ...base, kind: 'system-config', vmidBits, cpus, variant, origin };
+}
+
+const configPrefix = 'vmid-replay:';
+
+/**
+ * Header lines that carry system facts:
+ *   # vmid-replay: vmid_bits=8 cpus=4 variant=rfc-v2
+ *   # vmid-replay: smmu=smmu0 vmid_bits=16 btm=on
+ *   # entries-in-buffer/entries-written: 183063/183063   #P:4     (CPU count, a fallback)
+ */
+export function decodeHeader(record: HeaderRecord): DecodeOutcome | undefined {
+  const text = record.text;
+  const base: EventBase = { span: record.span, text, cpu: -1, tsUs: 0, tsNs: 0 };
+  const at = text.indexOf(configPrefix);
+  if (at !== -1) {
+    const event = configFromArgs(base, parseProbeBody(text.slice(at + configPrefix.length).trim()).args, 'vmid-replay header');
+    return typeof event === 'string' ? { type: 'malformed', expected: event } : { type: 'event', event };
+  }
+  const cpusAt = text.indexOf('#P:');
+  if (cpusAt !== -1) {
+    const cpus = parseIntegerArg(text.slice(cpusAt + 3).trim());
+    if (cpus !== undefined && cpus > 0) return { type: 'event', event: { ...base, kind: 'system-config', cpus, origin: 'ftrace #P header' } };
+  }
+  return undefined;
+}
+
+function decodeCommands(args: ReadonlyMap<string, string>): { commands: SmmuCommand[]; truncated: boolean } | string {
+  const op = args.get('op');
+  if (op !== undefined) {
+    const command = commandFromFields(op, (name) => parseIntegerArg(args.get(name)), parseU64Arg(args.get('addr')));
+    return typeof command === 'string' ? command : { commands: [command], truncated: false };
+  }
+  const cmd0 = parseU64Arg(args.get('cmd0'));
+  if (cmd0 !== undefined) return { commands: [decodeSmmuCommand(cmd0, parseU64Arg(args.get('cmd1')) ?? 0n)], truncated: false };
+  const dwords = parseU64Array(args.get('cmds'));
+  if (dwords === undefined) return 'op=NAME, cmd0=/cmd1= dwords, or cmds={...} with n=';
+  const count = parseIntegerArg(args.get('n')) ?? Math.floor(dwords.length / 2);
+  const available = Math.min(count, Math.floor(dwords.length / 2));
+  const commands: SmmuCommand[] = [];
+  for (let i = 0; i < available; i++) commands.push(decodeSmmuCommand(dwords[2 * i] ?? 0n, dwords[2 * i + 1] ?? 0n));
+  // `sync=1`: arm_smmu_cmdq_issue_cmdlist() appends a CMD_SYNC after the list.
+  if (parseIntegerArg(args.get('sync')) === 1 && available === count) commands.push({ op: 'CMD_SYNC' });
+  return { commands, truncated: available < count };
+}
+
+function decodeSteFields(args: ReadonlyMap<string, string>): { config: SteConfig; s2vmid: number } | string {
+  const cfg = args.get('cfg');
+  if (cfg !== undefined) {
+    const config = steConfigs.find((name) => name === cfg);
+    if (config === undefined) return `cfg= one of ${steConfigs.join(', ')}`;
+    const s2vmid = parseIntegerArg(args.get('s2vmid')) ?? 0;
+    return { config, s2vmid };
+  }
+  const ste0 = parseU64Arg(args.get('ste0'));
+  if (ste0 === undefined) return 'cfg= and s2vmid=, or the raw STE dwords ste0= and ste2=';
+  return decodeSte(ste0, parseU64Arg(args.get('ste2')) ?? 0n);
+}
+
+function vmidIndexOf(args: ReadonlyMap<string, string>, ctx: DecodeContext): number | undefined {
+  // `vmid=` is an index only when it fits 16 bits: probes often print the pointer under that name.
+  const direct = parseIntegerArg(args.get('vmid'));
+  if (direct !== undefined && direct >= 0 && direct < 1 << 16) return direct;
+  const id = parseIntegerArg(args.get('id'));
+  if (id !== undefined && ctx.vmidBits !== undefined) return id % 2 ** ctx.vmidBits;
+  return undefined;
+}
+
+function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<string, string>, ctx: DecodeContext): TraceEvent | string {
+  const base = baseOf(record);
+  const vm = () => vmArg(args);
+  switch (meaning) {
+    case 'update':
+    case 'update-return': {
+      const pointer = vm();
+      if (pointer === undefined) return 'the VM pointer as kvm_vmid=, vmid= or mmu=';
+      return { ...base, kind: 'vmid-update', phase: meaning === 'update' ? 'entry' : 'return', vm: pointer, observedId: parseIntegerArg(args.get('id')) };
+    }
+    case 'clear-active':
+      return { ...base, kind: 'vmid-clear-active' };
+    case 'pin-get':
+    case 'pin-get-return': {
+      const pointer = vm();
+      if (pointer === undefined) return 'the VM pointer as kvm_vmid=, vmid= or mmu=';
+      return { ...base, kind: 'pin-get', phase: meaning === 'pin-get' ? 'entry' : 'return', vm: pointer, observedRet: parseIntegerArg(args.get('ret')) };
+    }
+    case 'pin-put': {
+      const pointer = vm();
+      return pointer === undefined ? 'the VM pointer as kvm_vmid=, vmid= or mmu=' : { ...base, kind: 'pin-put', vm: pointer };
+    }
+    case 'vm-create': {
+      const pointer = vm();
+      return pointer === undefined ? 'the VM pointer as mmu= or kvm_vmid=' : { ...base, kind: 'vm-create', vm: pointer };
+    }
+    case 'vm-destroy': {
+      const pointer = vm();
+      return pointer === undefined ? 'the VM pointer as mmu= or kvm_vmid=' : { ...base, kind: 'vm-destroy', vm: pointer, observedId: parseIntegerArg(args.get('id')) };
+    }
+    case 'rollover':
+      return { ...base, kind: 'vmid-rollover', observedGeneration: parseIntegerArg(args.get('gen')) };
+    case 'smmu-ste': {
+      const smmu = args.get('smmu');
+      const sid = parseIntegerArg(args.get('sid'));
+      if (smmu === undefined || sid === undefined) return 'smmu= and sid=';
+      const fields = decodeSteFields(args);
+      if (typeof fields === 'string') return fields;
+      const owner = normalisePointer(args.get('vm'));
+      return { ...base, kind: 'smmu-ste', smmu, sid, ...fields, vm: owner };
+    }
+    case 'smmu-vmid-alloc':
+    case 'smmu-vmid-free': {
+      const smmu = args.get('smmu');
+      const vmid = parseIntegerArg(args.get('vmid'));
+      if (smmu === undefined || vmid === undefined) return 'smmu= and vmid=';
+      return { ...base, kind: meaning, smmu, vmid };
+    }
+    case 'smmu-cmd': {
+      const smmu = args.get('smmu');
+      if (smmu === undefined) return 'smmu=';
+      const decoded = decodeCommands(args);
+      return typeof decoded === 'string' ? decoded : { ...base, kind: 'smmu-cmd', smmu, ...decoded };
+    }
+    case 'smmu-config':
+    case 'system-config':
+      return configFromArgs(base, args, 'vmid_config event');
+    case 'cpu-tlbi-vmid':
+    case 'cpu-tlbi-ipa':
+    case 'cpu-tlbi-all': {
+      const op: CpuTlbiOp = meaning === 'cpu-tlbi-vmid' ? 'VMALLS12E1IS' : meaning === 'cpu-tlbi-ipa' ? 'IPAS2E1IS' : 'ALLE1IS';
+      if (op === 'ALLE1IS') return { ...base, kind: 'cpu-tlbi', op };
+      const vmid = vmidIndexOf(args, ctx);
+      if (vmid === undefined) return 'vmid= (the VMID index), or id= with a known VMID width';
+      return { ...base, kind: 'cpu-tlbi', op, vmid, vm: normalisePointer(args.get('mmu')), ipa: parseU64Arg(args.get('ipa')) };
+    }
+  }
+}
+
+/** Decodes one event record. Never throws: bad fields come back as `malformed`. */
+export function decodeEventRecord(record: EventRecord, ctx: DecodeContext): DecodeOutcome {
+  let parsed: ProbeBody | undefined;
+  const body = () => (parsed ??= parseProbeBody(record.body));
+  if (record.name === 'tracing_mark_write' || record.name === 'print') {
+    // echo 'vmid-replay: vmid_bits=8 cpus=4' > /sys/kernel/tracing/trace_marker
+    const at = record.body.indexOf(configPrefix);
+    if (at === -1) return { type: 'unused', name: record.name };
+    const event = configFromArgs(baseOf(record), parseProbeBody(record.body.slice(at + configPrefix.length).trim()).args, 'trace marker');
+    return typeof event === 'string' ? { type: 'malformed', expected: event } : { type: 'event', event };
+  }
+  const meaning = meaningOf(record, body);
+  if (meaning === undefined) return { type: 'unused', name: record.name };
+  if (typeof meaning !== 'string') return { type: 'unrecognised-probe', name: record.name, detail: meaning.unrecognised };
+  const event = decodeMeaning(meaning, record, body().args, ctx);
+  return typeof event === 'string' ? { type: 'malformed', expected: `${record.name}: ${event}` } : { type: 'event', event };
+}

@@ -1,0 +1,22 @@
+import type { EventBase } from './common.js';
+
+export type PinVariant = 'mainline' | 'rfc-v2' | 'rfc-v3';
+
+/** System facts recorded in the trace (a `# vmid-replay:` header line or a marker write). */
+export interface SystemConfigEvent extends EventBase {
+  readonly kind: 'system-config';
+  readonly vmidBits?: number;
+  readonly cpus?: number;
+  readonly variant?: PinVariant;
+  /** Where it came from, for the report: `vmid-replay header` or `ftrace #P header`. */
+  readonly origin: string;
+}
+
+/** `CPU:N [LOST M EVENTS]`, or a per-CPU buffer that started late. */
+export interface LostEventsEvent extends EventBase {
+  readonly kind: 'lost-events';
+  /** Number of events lost, or undefined when unknown (a buffer that started late). */
+  readonly count?: number;
+}
+
+export type TraceMetaEvent = SystemConfigEvent | LostEventsEvent;

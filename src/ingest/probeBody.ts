@@ -1,0 +1,137 @@
+/**
+ * Grammar of a dynamic event's body (kprobe, kretprobe, fprobe, eprobe), as printed by
+ * `kernel/trace/trace_probe.c`:
+ *
+ *   (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=0xffff00081d3c0a58 id=0x10012
+ *   (kvm_arch_vcpu_load+0x4c/0x1d4 <- kvm_arm_vmid_update) kvm_vmid=0xffff00081d3c0a58 id=65554
+ *   (arm_smmu_cmdq_issue_cmdlist+0x0/0x6a8) smmu=0xffff000004a1c080 n=2 cmds={0x528,0x0,0x46,0x0}
+ *   comm="qemu-system-aar" (a string argument, quoted, may hold blanks)
+ *
+ * The location is optional: fprobe events (`f:`) and hand-written lines may omit it.
+ */
+
+export interface ProbeLocation {
+  /** The probed function: for a return probe, the function that returned. */
+  readonly func: string;
+  /** Offset into `func` for an entry or in-function probe; 0 for a return probe. */
+  readonly offset: number;
+  /** True for `(caller+off/size <- func)`. */
+  readonly isReturn: boolean;
+  /** For a return probe, the caller it returned into. */
+  readonly caller?: string;
+}
+
+export interface ProbeBody {
+  readonly location?: ProbeLocation;
+  readonly args: ReadonlyMap<string, string>;
+}
+
+function parseSymbolOffset(text: string): { func: string; offset: number } | undefined {
+  // kvm_arm_vmid_update+0x0/0x1d0, or a bare symbol
+  const plus = text.lastIndexOf('+');
+  if (plus === -1) return text.length > 0 ? { func: text, offset: 0 } : undefined;
+  const slash = text.indexOf('/', plus);
+  const offsetText = text.slice(plus + 1, slash === -1 ? text.length : slash);
+  const offset = Number.parseInt(offsetText, offsetText.startsWith('0x') ? 16 : 10);
+  if (!Number.isFinite(offset)) return undefined;
+  return { func: text.slice(0, plus), offset };
+}
+
+function parseLocation(inner: string): ProbeLocation | undefined {
+  const arrow = inner.indexOf(' <- ');
+  if (arrow !== -1) {
+    const caller = inner.slice(0, arrow).trim();
+    const func = inner.slice(arrow + 4).trim();
+    return func.length > 0 ? { func, offset: 0, isReturn: true, caller } : undefined;
+  }
+  const symbol = parseSymbolOffset(inner.trim());
+  return symbol === undefined ? undefined : { ...symbol, isReturn: false };
+}
+
+/** Splits `k=v k2="a b" k3={1,2}` into a map; tokens without `=` are ignored. */
+export function parseProbeArgs(text: string, start = 0): Map<string, string> {
+  const args = new Map<string, string>();
+  let i = start;
+  const n = text.length;
+  while (i < n) {
+    while (i < n && text.charCodeAt(i) === 0x20) i++;
+    if (i >= n) break;
+    const keyStart = i;
+    while (i < n && text.charCodeAt(i) !== 0x3d /* = */ && text.charCodeAt(i) !== 0x20) i++;
+    if (i >= n || text.charCodeAt(i) !== 0x3d) continue;
+    const key = text.slice(keyStart, i);
+    i++;
+    let valueStart = i;
+    let valueEnd: number;
+    const open = text.charCodeAt(i);
+    if (open === 0x22 /* " */) {
+      valueStart = i + 1;
+      const close = text.indexOf('"', valueStart);
+      valueEnd = close === -1 ? n : close;
+      i = close === -1 ? n : close + 1;
+    } else if (open === 0x7b /* { */) {
+      const close = text.indexOf('}', i);
+      valueEnd = close === -1 ? n : close + 1;
+      i = valueEnd;
+    } else {
+      while (i < n && text.charCodeAt(i) !== 0x20) i++;
+      valueEnd = i;
+    }
+    args.set(key, text.slice(valueStart, valueEnd));
+  }
+  return args;
+}
+
+export function parseProbeBody(body: string): ProbeBody {
+  if (body.charCodeAt(0) === 0x28 /* ( */) {
+    const close = body.indexOf(')');
+    if (close !== -1) {
+      const location = parseLocation(body.slice(1, close));
+      const args = parseProbeArgs(body, close + 1);
+      return location === undefined ? { args } : { location, args };
+    }
+  }
+  return { args: parseProbeArgs(body) };
+}
+
+/** Reads `0x1f`, `31` or `-22` as a safe integer; undefined when it is not one. */
+export function parseIntegerArg(value: string | undefined): number | undefined {
+  if (value === undefined || value.length === 0) return undefined;
+  const negative = value.charCodeAt(0) === 0x2d;
+  const digits = negative ? value.slice(1) : value;
+  let parsed: number;
+  if (digits.startsWith('0x') || digits.startsWith('0X')) {
+    if (!/^[0-9a-fA-F]+$/.test(digits.slice(2))) return undefined;
+    parsed = Number.parseInt(digits.slice(2), 16);
+  } else {
+    if (!/^[0-9]+$/.test(digits)) return undefined;
+    parsed = Number.parseInt(digits, 10);
+  }
+  if (!Number.isSafeInteger(parsed)) return undefined;
+  return negative ? -parsed : parsed;
+}
+
+/** Reads a 64-bit value (`0xffff...` or decimal) exactly, as a bigint. */
+export function parseU64Arg(value: string | undefined): bigint | undefined {
+  if (value === undefined || value.length === 0) return undefined;
+  try {
+    const parsed = BigInt(value);
+    return parsed >= 0n && parsed < 1n << 64n ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads an array fetch `{0x1,0x2}` into 64-bit values. */
+export function parseU64Array(value: string | undefined): bigint[] | undefined {
+  if (value === undefined || !value.startsWith('{') || !value.endsWith('}')) return undefined;
+  const inner = value.slice(1, -1).trim();
+  if (inner.length === 0) return [];
+  const out: bigint[] = [];
+  for (const part of inner.split(',')) {
+    const parsed = parseU64Arg(part.trim());
+    if (parsed === undefined) return undefined;
+    out.push(parsed);
+  }
+  return out;
+}

@@ -1,0 +1,75 @@
+/** What an importer yields: records with source positions, no KVM knowledge. */
+
+export interface SourceSpan {
+  readonly file: string;
+  /** 1-based line number in the input. */
+  readonly line: number;
+  /** Byte offset of the line's first byte in the (decompressed) input. */
+  readonly offset: number;
+}
+
+/** One ftrace event line, split into its columns; `body` is the event's own text. */
+export interface EventRecord {
+  readonly type: 'event';
+  readonly span: SourceSpan;
+  readonly text: string;
+  readonly task: string;
+  readonly pid: number;
+  /** Present when the `record-tgid` option printed a TGID column; null for `(-----)`. */
+  readonly tgid?: number | null;
+  readonly cpu: number;
+  /** The irq-info flag column (4 or 5 characters); absent when irq-info is off. */
+  readonly flags?: string;
+  /** Timestamp in whole microseconds, exact (never a float). */
+  readonly tsUs: number;
+  /** Sub-microsecond nanoseconds (0..999) when the clock printed nanoseconds, else 0. */
+  readonly tsNs: number;
+  readonly name: string;
+  readonly body: string;
+}
+
+export interface HeaderRecord {
+  readonly type: 'header';
+  readonly span: SourceSpan;
+  readonly text: string;
+}
+
+/** `CPU:2 [LOST 123 EVENTS]`: the ring buffer of that CPU overflowed. */
+export interface LostEventsRecord {
+  readonly type: 'lost';
+  readonly span: SourceSpan;
+  readonly text: string;
+  readonly cpu: number;
+  readonly count: number;
+}
+
+/** `##### CPU 2 buffer started ####`: that CPU's events before this point were overwritten. */
+export interface BufferStartedRecord {
+  readonly type: 'buffer-started';
+  readonly span: SourceSpan;
+  readonly text: string;
+  readonly cpu: number;
+}
+
+/** A stack-trace or wrapped line that belongs to the event before it. */
+export interface ContinuationRecord {
+  readonly type: 'continuation';
+  readonly span: SourceSpan;
+  readonly text: string;
+}
+
+export interface MalformedRecord {
+  readonly type: 'malformed';
+  readonly span: SourceSpan;
+  readonly text: string;
+  /** What the parser expected at the point it gave up. */
+  readonly expected: string;
+}
+
+export type TraceRecord =
+  | EventRecord
+  | HeaderRecord
+  | LostEventsRecord
+  | BufferStartedRecord
+  | ContinuationRecord
+  | MalformedRecord;

@@ -1,0 +1,265 @@
+/**
+ * The KVM/arm64 VMID allocator, function by function after `arch/arm64/kvm/vmid.c`
+ * (mainline since v5.18, Shameer Kolothum's allocator modelled on arm64's ASID allocator;
+ * `kvm_arm_vmid_update()` returns void again since fa808ed4e199),
+ * with the pinned-VMID patch of the RFC "iommu/arm-smmu-v3: Use pinned KVM VMID for stage 2"
+ * (v2, 2024-02-08) as a configuration: `pinned_vmid_map`, `nr_pinned_vmids`,
+ * `max_pinned_vmids`, `kvm_arm_pinned_vmid_get()/put()`.
+ *
+ * One instance is one host's allocator state: it holds what the kernel keeps in statics and
+ * per-CPU variables, so two traces never share one. VMIDs are JavaScript numbers: a full id is
+ * `generation | index` with the generation a multiple of `1 << bits`, far below 2^53 for any
+ * trace that could exist.
+ */
+
+import type { AllocatorConfig } from './config.js';
+
+/** `struct kvm_vmid`: `atomic64_t id` and, with the RFC, `refcount_t pinned`. */
+export interface KvmVmid {
+  id: number;
+  pinned: number;
+}
+
+export function newKvmVmid(): KvmVmid {
+  return { id: 0, pinned: 0 };
+}
+
+/** How `new_vmid()` chose the index. */
+export type NewVmidPath = 'reserved' | 'pinned' | 'reuse' | 'search';
+
+export interface UpdateOutcome {
+  /** This CPU's `active_vmids` after the call: what the vCPU runs with. */
+  readonly activeId: number;
+  /** Low `bits` of `activeId`: the hardware VMID (VTTBR_EL2.VMID). */
+  readonly vmid: number;
+  /** `activeId >> bits`: 1 for the first generation. */
+  readonly gen: number;
+  /** Rollovers (`__kvm_flush_vm_context()` calls) during this call. */
+  readonly flushes: number;
+  /** The locked slow path ran. */
+  readonly slow: boolean;
+  /** `kvm_vmid->id` after the call (can lag `activeId` for a pinned VM in RFC v2). */
+  readonly idAfter: number;
+  /** Set when `new_vmid()` ran. */
+  readonly path?: NewVmidPath;
+}
+
+export interface PinOutcome {
+  /** What `kvm_arm_pinned_vmid_get()` returned: the index, 0 (v2) or -EINVAL (v3) when exhausted. */
+  readonly ret: number;
+  readonly exhausted: boolean;
+  readonly flushes: number;
+  readonly idAfter: number;
+  readonly nrPinned: number;
+}
+
+export interface UnpinOutcome {
+  readonly nrPinned: number;
+  /** The refcount dropped to zero and the pinned bit was cleared. */
+  readonly released: boolean;
+  /** The index the pin held (from `kvm_vmid->id` at the put). */
+  readonly vmid: number;
+}
+
+const EINVAL = 22;
+
+export class VmidAllocator {
+  readonly config: AllocatorConfig;
+  /** `NUM_USER_VMIDS`. */
+  readonly numUserVmids: number;
+  /** `VMID_FIRST_VERSION`, also `VMID_ACTIVE_INVALID`. */
+  readonly firstVersion: number;
+  /** RFC: `max_pinned_vmids = NUM_USER_VMIDS - num_possible_cpus() - 2`. */
+  readonly maxPinnedVmids: number;
+
+  /** `vmid_generation`. */
+  generation: number;
+  /** `vmid_map`, one byte per index. */
+  readonly vmidMap: Uint8Array;
+  /** RFC: `pinned_vmid_map`; null in mainline (the kernel's NULL map disables pinning). */
+  readonly pinnedVmidMap: Uint8Array | null;
+  nrPinnedVmids = 0;
+  /** Per-CPU `active_vmids` and `reserved_vmids`, both zero at boot. */
+  readonly activeVmids: number[];
+  readonly reservedVmids: number[];
+  /** `new_vmid()`'s `static u32 cur_idx = 1`. */
+  private curIdx = 1;
+  /** Rollovers so far (generation bumps). */
+  rollovers = 0;
+
+  constructor(config: AllocatorConfig) {
+    this.config = config;
+    this.numUserVmids = 2 ** config.vmidBits;
+    this.firstVersion = this.numUserVmids;
+    this.maxPinnedVmids = this.numUserVmids - config.cpus - 2;
+    this.generation = this.firstVersion;
+    this.vmidMap = new Uint8Array(this.numUserVmids);
+    this.pinnedVmidMap = config.variant === 'mainline' ? null : new Uint8Array(this.numUserVmids);
+    this.activeVmids = new Array<number>(config.cpus).fill(0);
+    this.reservedVmids = new Array<number>(config.cpus).fill(0);
+  }
+
+  /** `vmid2idx()`: the index bits of an id. */
+  indexOf(id: number): number {
+    return id % this.numUserVmids;
+  }
+
+  /** The generation number of an id, 1-based (`id >> bits`). */
+  generationOf(id: number): number {
+    return Math.floor(id / this.numUserVmids);
+  }
+
+  /** `vmid_gen_match()`: the id belongs to the current generation. */
+  private genMatch(id: number): boolean {
+    return Math.floor(id / this.numUserVmids) === Math.floor(this.generation / this.numUserVmids);
+  }
+
+  /** `find_next_zero_bit(vmid_map, NUM_USER_VMIDS, start)`. */
+  private findNextZero(start: number): number {
+    for (let idx = start; idx < this.numUserVmids; idx++) if (this.vmidMap[idx] === 0) return idx;
+    return this.numUserVmids;
+  }
+
+  /** `flush_context()`: restart the map (from the pinned map in the RFC) and reserve what each CPU runs. */
+  private flushContext(): void {
+    if (this.pinnedVmidMap !== null) this.vmidMap.set(this.pinnedVmidMap);
+    else this.vmidMap.fill(0);
+    for (let cpu = 0; cpu < this.config.cpus; cpu++) {
+      let vmid = this.activeVmids[cpu] ?? 0;
+      this.activeVmids[cpu] = 0;
+      // Preserve the reserved VMID of a CPU that ran nothing since the previous rollover.
+      if (vmid === 0) vmid = this.reservedVmids[cpu] ?? 0;
+      this.vmidMap[this.indexOf(vmid)] = 1;
+      this.reservedVmids[cpu] = vmid;
+    }
+    // kvm_call_hyp(__kvm_flush_vm_context): TLBI ALLE1IS, counted by the caller via `rollovers`.
+  }
+
+  /** `check_update_reserved_vmid()`: move every CPU's matching reservation to the new generation. */
+  private checkUpdateReservedVmid(vmid: number, newVmid: number): boolean {
+    let hit = false;
+    for (let cpu = 0; cpu < this.config.cpus; cpu++) {
+      if (this.reservedVmids[cpu] === vmid) {
+        hit = true;
+        this.reservedVmids[cpu] = newVmid;
+      }
+    }
+    return hit;
+  }
+
+  /** `new_vmid()`; returns the id and which branch chose it. Called with the lock held. */
+  private newVmid(kvmVmid: KvmVmid): { id: number; path: NewVmidPath } {
+    const vmid = kvmVmid.id;
+    let generation = this.generation;
+    if (vmid !== 0) {
+      const newVmid = generation + this.indexOf(vmid);
+      if (this.checkUpdateReservedVmid(vmid, newVmid)) {
+        kvmVmid.id = newVmid;
+        return { id: newVmid, path: 'reserved' };
+      }
+      // RFC: a pinned VM keeps its index; the new id is returned but *not stored* in
+      // kvm_vmid->id, so the VM keeps an old-generation id and takes the slow path again.
+      if (this.pinnedVmidMap !== null && kvmVmid.pinned > 0) return { id: newVmid, path: 'pinned' };
+      const idx = this.indexOf(vmid);
+      if (this.vmidMap[idx] === 0) {
+        this.vmidMap[idx] = 1;
+        kvmVmid.id = newVmid;
+        return { id: newVmid, path: 'reuse' };
+      }
+    }
+    let idx = this.findNextZero(this.curIdx);
+    if (idx === this.numUserVmids) {
+      // Out of VMIDs: bump the generation and flush. The search does not wrap first.
+      this.generation += this.firstVersion;
+      generation = this.generation;
+      this.rollovers += 1;
+      this.flushContext();
+      idx = this.findNextZero(1);
+    }
+    this.vmidMap[idx] = 1;
+    this.curIdx = idx;
+    const id = generation + idx;
+    kvmVmid.id = id;
+    return { id, path: 'search' };
+  }
+
+  /** `kvm_arm_vmid_clear_active()`: the vCPU was put; keep the fast path, reserve nothing. */
+  clearActive(cpu: number): void {
+    this.activeVmids[cpu] = this.firstVersion; // VMID_ACTIVE_INVALID
+  }
+
+  /** `kvm_arm_vmid_update()` on `cpu`. */
+  update(kvmVmid: KvmVmid, cpu: number): UpdateOutcome {
+    const rolloversBefore = this.rollovers;
+    const oldActive = this.activeVmids[cpu] ?? 0;
+    // Lock-free fast path: a CPU zeroed by a rollover (active 0) must take the lock.
+    if (oldActive !== 0 && this.genMatch(kvmVmid.id)) {
+      this.activeVmids[cpu] = kvmVmid.id;
+      return this.updateOutcome(kvmVmid, cpu, rolloversBefore, false, undefined);
+    }
+    let vmid = kvmVmid.id;
+    let path: NewVmidPath | undefined;
+    if (!this.genMatch(vmid)) {
+      const chosen = this.newVmid(kvmVmid);
+      vmid = chosen.id;
+      path = chosen.path;
+    }
+    this.activeVmids[cpu] = vmid;
+    return this.updateOutcome(kvmVmid, cpu, rolloversBefore, true, path);
+  }
+
+  private updateOutcome(kvmVmid: KvmVmid, cpu: number, rolloversBefore: number, slow: boolean, path: NewVmidPath | undefined): UpdateOutcome {
+    const activeId = this.activeVmids[cpu] ?? 0;
+    const base = {
+      activeId,
+      vmid: this.indexOf(activeId),
+      gen: this.generationOf(activeId),
+      flushes: this.rollovers - rolloversBefore,
+      slow,
+      idAfter: kvmVmid.id,
+    };
+    return path === undefined ? base : { ...base, path };
+  }
+
+  /** RFC `kvm_arm_pinned_vmid_get()`. */
+  pinGet(kvmVmid: KvmVmid): PinOutcome {
+    const rolloversBefore = this.rollovers;
+    const outcome = (ret: number, exhausted: boolean): PinOutcome => ({
+      ret,
+      exhausted,
+      flushes: this.rollovers - rolloversBefore,
+      idAfter: kvmVmid.id,
+      nrPinned: this.nrPinnedVmids,
+    });
+    if (this.pinnedVmidMap === null) return outcome(0, true);
+    let vmid = kvmVmid.id;
+    if (kvmVmid.pinned > 0) {
+      kvmVmid.pinned += 1; // refcount_inc_not_zero()
+      return outcome(this.indexOf(vmid), false);
+    }
+    if (this.nrPinnedVmids >= this.maxPinnedVmids) {
+      return outcome(this.config.variant === 'rfc-v3' ? -EINVAL : 0, true);
+    }
+    // A VM that went through rollovers since it last ran gets a current id first.
+    if (!this.genMatch(vmid)) vmid = this.newVmid(kvmVmid).id;
+    this.nrPinnedVmids += 1;
+    this.pinnedVmidMap[this.indexOf(vmid)] = 1;
+    kvmVmid.pinned = 1;
+    return outcome(this.indexOf(vmid), false);
+  }
+
+  /** RFC `kvm_arm_pinned_vmid_put()`. */
+  pinPut(kvmVmid: KvmVmid): UnpinOutcome {
+    const vmid = this.indexOf(kvmVmid.id);
+    if (this.pinnedVmidMap === null || kvmVmid.pinned === 0) {
+      return { nrPinned: this.nrPinnedVmids, released: false, vmid };
+    }
+    kvmVmid.pinned -= 1;
+    if (kvmVmid.pinned === 0) {
+      this.pinnedVmidMap[vmid] = 0;
+      this.nrPinnedVmids -= 1;
+      return { nrPinned: this.nrPinnedVmids, released: true, vmid };
+    }
+    return { nrPinned: this.nrPinnedVmids, released: false, vmid };
+  }
+}
