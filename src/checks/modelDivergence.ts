@@ -1,0 +1,39 @@
+import { defineCheck } from './types.js';
+
+/**
+ * Where the trace records what the allocator did (ids, pin results, rollovers), the model
+ * under the same configuration must agree. The first divergence of each kind is reported
+ * with its line; later ones are counted in the finding's data.
+ */
+export const modelDivergence = defineCheck({
+  meta: {
+    id: 'model-divergence',
+    description: 'the trace records an allocator result the model, configured as the capture was, does not reproduce',
+    severity: 'error',
+    messages: {
+      'id-before': '{vm}: the trace has id {observed} before the update, the model {expected}',
+      'id-after': '{vm}: the trace has id {observed} after the update, the model {expected}',
+      'pin-ret': '{vm}: kvm_arm_pinned_vmid_get() returned {observed} in the trace, {expected} in the model',
+      rollover: 'the trace shows generation {observed} at a rollover, the model {expected}',
+      'destroy-id': '{vm}: destroyed with id {observed} in the trace, {expected} in the model',
+    },
+  },
+  create(ctx) {
+    const seen = new Set<string>();
+    return {
+      onStep(step) {
+        if (step.kind !== 'divergence' || seen.has(step.divergence)) return;
+        seen.add(step.divergence);
+        ctx.report(step.at, {
+          messageId: step.divergence,
+          data: { vm: step.vm?.label ?? '', observed: step.observed, expected: step.expected },
+          witnesses: [{ role: 'first divergence of this kind', ref: step.at }],
+          explanation: [
+            `The model, configured as ${ctx.state.allocator.config.variant} with ${ctx.state.allocator.config.vmidBits}-bit VMIDs and ${ctx.state.allocator.config.cpus} CPUs, computes ${step.expected} here; the trace recorded ${step.observed}.`,
+            'Either the configuration differs from the captured kernel (variant, VMID width, CPU count), events were lost or reordered before this line, or the kernel does something the model does not.',
+          ],
+        });
+      },
+    };
+  },
+});

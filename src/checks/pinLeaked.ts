@@ -1,0 +1,54 @@
+import { refOf } from '../model/eventRef.js';
+import { defineCheck } from './types.js';
+
+/**
+ * Hazard 6b: a VM destroyed while pinned. The allocator is not told, so `nr_pinned_vmids`
+ * never drops and the pinned bit stays set: the pool shrinks for good. A pin still held when
+ * the trace ends is listed as a notice (the VM may simply still be running).
+ */
+export const pinLeaked = defineCheck({
+  meta: {
+    id: 'pin-leaked',
+    description: 'a VM destroyed (or the trace ended) while its VMID was pinned',
+    severity: 'error',
+    messages: {
+      destroyed: '{vm} destroyed with its VMID {vmid} still pinned (refcount {refcount}): the pinned pool loses it for good ({nrPinned} of {maxPinned} now held)',
+      traceEnd: '{vm} still holds pinned VMID {vmid} (refcount {refcount}) when the trace ends',
+    },
+  },
+  create(ctx) {
+    return {
+      onStep(step) {
+        const allocator = ctx.state.allocator;
+        if (step.kind === 'vm-destroy' && step.vm.kvmVmid.pinned > 0) {
+          const at = refOf(step.event);
+          const vmid = allocator.indexOf(step.vm.kvmVmid.id);
+          ctx.report(at, {
+            messageId: 'destroyed',
+            data: { vm: step.vm.label, vmid, refcount: step.vm.kvmVmid.pinned, nrPinned: allocator.nrPinnedVmids, maxPinned: allocator.maxPinnedVmids },
+            witnesses: [...(step.vm.pinnedBy === undefined ? [] : [{ role: 'pinned', ref: step.vm.pinnedBy }]), { role: 'destroyed while pinned', ref: at }],
+            explanation: [
+              `Let ${step.vm.label} pin VMID ${vmid}${step.vm.pinnedBy === undefined ? '' : ` at line ${step.vm.pinnedBy.line}`}.`,
+              `Then at line ${at.line} the VM is destroyed with the pin refcount at ${step.vm.kvmVmid.pinned}.`,
+              'However kvm_arm_pinned_vmid_put() never ran: pinned_vmid_map keeps the bit and nr_pinned_vmids never drops, so every later pin has one VMID fewer.',
+            ],
+            needed: 'kvm_arm_pinned_vmid_put() when the device is detached, before the VM goes away',
+          });
+          return;
+        }
+        if (step.kind !== 'trace-end' || step.at === undefined) return;
+        for (const vm of ctx.state.vmsByPointer.values()) {
+          if (vm.destroyed || vm.kvmVmid.pinned === 0) continue;
+          const vmid = allocator.indexOf(vm.kvmVmid.id);
+          ctx.report(step.at, {
+            messageId: 'traceEnd',
+            severity: 'notice',
+            data: { vm: vm.label, vmid, refcount: vm.kvmVmid.pinned },
+            witnesses: vm.pinnedBy === undefined ? [] : [{ role: 'pinned', ref: vm.pinnedBy }],
+            explanation: [`${vm.label} pinned VMID ${vmid}${vm.pinnedBy === undefined ? '' : ` at line ${vm.pinnedBy.line}`} and no unpin follows before the trace ends.`],
+          });
+        }
+      },
+    };
+  },
+});

@@ -1,0 +1,94 @@
+import { refOf, type EventRef } from '../model/eventRef.js';
+import { usesStage2 } from '../events/ste.js';
+import type { SteBinding } from '../model/smmu.js';
+import { defineCheck } from './types.js';
+
+interface Obligation {
+  readonly smmu: string;
+  readonly vmid: number;
+  readonly from: SteBinding;
+  readonly rewrite: EventRef;
+}
+
+/**
+ * Hazard 5 (Jean-Philippe Brucker, 2021-03-04): after an STE moves from VMID A to VMID B,
+ * the old VMID must be invalidated once the STE is rewritten. The obligation is broken when
+ * VMID A is freed back to the SMMU, or the trace ends, with no invalidation of A in between
+ * and no other STE of the same owner still using A. (A reuse by another owner is reported by
+ * `vmid-reuse-without-invalidation` instead, not twice.)
+ */
+export const steSwitchWithoutInvalidation = defineCheck({
+  meta: {
+    id: 'ste-switch-without-invalidation',
+    description: 'an STE moved to another VMID and the old VMID was never invalidated after the rewrite',
+    severity: 'error',
+    messages: {
+      freed: 'SMMU {smmu} SID {sid}: STE moved from VMID {oldVmid} to {newVmid} at line {rewriteLine}, and VMID {oldVmid} was freed without an invalidation',
+      end: 'SMMU {smmu} SID {sid}: STE moved from VMID {oldVmid} to {newVmid} at line {rewriteLine}, and VMID {oldVmid} was never invalidated before the trace ended',
+    },
+  },
+  create(ctx) {
+    const open = new Map<string, Obligation>();
+    const keyOf = (smmu: string, vmid: number) => `${smmu}/${vmid}`;
+    const report = (obligation: Obligation, at: EventRef | undefined, messageId: 'freed' | 'end') => {
+      const newVmid = ctx.state.smmus.get(obligation.smmu)?.stes.get(obligation.from.sid)?.s2vmid ?? '?';
+      const where = at ?? obligation.rewrite;
+      ctx.report(where, {
+        messageId,
+        severity: messageId === 'end' ? 'warning' : 'error',
+        data: { smmu: obligation.smmu, sid: obligation.from.sid, oldVmid: obligation.vmid, newVmid, rewriteLine: obligation.rewrite.line },
+        witnesses: [
+          { role: `STE uses VMID ${obligation.vmid}`, ref: obligation.from.installedBy },
+          { role: 'STE rewritten', ref: obligation.rewrite },
+          ...(messageId === 'freed' && at !== undefined ? [{ role: `VMID ${obligation.vmid} freed`, ref: at }] : []),
+        ],
+        explanation: [
+          `Let SID ${obligation.from.sid} use VMID ${obligation.vmid} from line ${obligation.from.installedBy.line}.`,
+          `Then at line ${obligation.rewrite.line} its STE is rewritten to another VMID; entries tagged ${obligation.vmid} stay in the SMMU's TLB.`,
+          messageId === 'freed'
+            ? `However VMID ${obligation.vmid} is freed at line ${where.line} with no invalidation since the rewrite: its next owner inherits them.`
+            : `However no invalidation of VMID ${obligation.vmid} follows up to the end of the trace.`,
+        ],
+        needed: `CMD_TLBI_S12_VMALL vmid=${obligation.vmid} + CMD_SYNC after line ${obligation.rewrite.line}`,
+      });
+    };
+    return {
+      onStep(step) {
+        switch (step.kind) {
+          case 'ste-write': {
+            open.delete(keyOf(step.smmu.name, step.binding.s2vmid));
+            const previous = step.previous;
+            if (previous === undefined || !usesStage2(previous.config) || !usesStage2(step.binding.config)) return;
+            if (previous.s2vmid === step.binding.s2vmid || previous.s2vmid === 0) return;
+            const stillUsed = step.smmu.liveBindings(previous.s2vmid).some((binding) => binding.owner?.key === previous.owner?.key);
+            if (stillUsed) return;
+            open.set(keyOf(step.smmu.name, previous.s2vmid), { smmu: step.smmu.name, vmid: previous.s2vmid, from: previous, rewrite: refOf(step.event) });
+            return;
+          }
+          case 'invalidation': {
+            if (step.vmids === 'all') {
+              for (const key of [...open.keys()]) if (open.get(key)?.smmu === step.smmu.name) open.delete(key);
+            } else {
+              for (const vmid of step.vmids) open.delete(keyOf(step.smmu.name, vmid));
+            }
+            return;
+          }
+          case 'smmu-vmid-free': {
+            const key = keyOf(step.smmu.name, step.vmid);
+            const obligation = open.get(key);
+            if (obligation === undefined) return;
+            open.delete(key);
+            report(obligation, refOf(step.event), 'freed');
+            return;
+          }
+          case 'trace-end':
+            for (const obligation of open.values()) report(obligation, step.at, 'end');
+            open.clear();
+            return;
+          default:
+            return;
+        }
+      },
+    };
+  },
+});

@@ -1,0 +1,41 @@
+import { refOf } from '../model/eventRef.js';
+import { usesStage2 } from '../events/ste.js';
+import { defineCheck, type Witness } from './types.js';
+
+/** Hazard 2: an STE walks a stage 2 tagged VMID 0 (the RFC v2 fallback after a failed pin). */
+export const steVmidZero = defineCheck({
+  meta: {
+    id: 'ste-vmid-zero',
+    description: 'an STE programmed with stage-2 VMID 0, shared with bypass/S1-only STEs and unreachable by the guest\'s TLBIs',
+    severity: 'error',
+    messages: {
+      afterFailedPin: 'SMMU {smmu} SID {sid}: STE {config} with S2VMID 0 for {vm}, whose pin failed at line {pinLine}',
+      plain: 'SMMU {smmu} SID {sid}: STE {config} with S2VMID 0{forVm}',
+    },
+  },
+  create(ctx) {
+    return {
+      onStep(step) {
+        if (step.kind !== 'ste-write' || !usesStage2(step.binding.config) || step.binding.s2vmid !== 0) return;
+        const at = refOf(step.event);
+        const failedPin = step.vm?.lastFailedPin;
+        const witnesses: Witness[] = failedPin === undefined ? [] : [{ role: 'pin refused', ref: failedPin }];
+        witnesses.push({ role: 'STE written with S2VMID 0', ref: at });
+        const base = { smmu: step.smmu.name, sid: step.binding.sid, config: step.binding.config };
+        ctx.report(at, {
+          messageId: failedPin === undefined ? 'plain' : 'afterFailedPin',
+          data: failedPin === undefined
+            ? { ...base, forVm: step.vm === undefined ? '' : ` for ${step.vm.label}` }
+            : { ...base, vm: step.vm?.label ?? '', pinLine: failedPin.line },
+          witnesses,
+          explanation: [
+            ...(failedPin === undefined ? [] : [`Let the pin of ${step.vm?.label} fail at line ${failedPin.line} (kvm_arm_pinned_vmid_get() returned 0).`]),
+            `Then at line ${at.line} SID ${step.binding.sid} gets a ${step.binding.config} STE with S2VMID 0.`,
+            'However VMID 0 is what STEs without a stage 2 use, and every such fallback shares it: their TLB entries alias, and the guest\'s own TLBIs, tagged with its real VMID, never reach them.',
+          ],
+          needed: 'refuse the attach (RFC v3 returns -EINVAL) or pin the VMID up front',
+        });
+      },
+    };
+  },
+});

@@ -1,0 +1,75 @@
+import type { EventRef } from '../model/eventRef.js';
+import type { ReplayStep } from '../replay/steps.js';
+import type { ReplayState } from '../replay/state.js';
+
+/** `error`: a correctness bug; `warning`: a hazard or cost worth a reviewer's eyes; `notice`: a fact. */
+export type Severity = 'error' | 'warning' | 'notice';
+
+/** Metadata of a check, shared by its code, its tests and its doc page (`docs/checks/<id>.md`). */
+export interface CheckMeta<MessageId extends string = string> {
+  /** Stable kebab-case id; never renamed once published. */
+  readonly id: string;
+  readonly description: string;
+  readonly severity: Severity;
+  /** Message templates with `{placeholder}`s filled from the finding's data. */
+  readonly messages: Readonly<Record<MessageId, string>>;
+}
+
+export interface Witness {
+  /** What this line proves in the finding: `pin failed`, `STE installed`, ... */
+  readonly role: string;
+  readonly ref: EventRef;
+}
+
+/** One finding: data, not text (renderers decide how it reads). */
+export interface Finding {
+  readonly checkId: string;
+  readonly severity: Severity;
+  readonly messageId: string;
+  readonly message: string;
+  /** The line the finding is reported at (its last witness, where it became true). */
+  readonly file: string;
+  readonly line: number;
+  readonly tsUs: number;
+  /** The minimal lines that prove it, in trace order. */
+  readonly witnesses: readonly Witness[];
+  /** The argument, step by step ("Let ... Then ... However ..."). */
+  readonly explanation: readonly string[];
+  /** What the kernel/driver should have done, when there is a single answer. */
+  readonly needed?: string;
+  /** Found after lost or unordered events: reported, never asserted. */
+  readonly inconclusive: boolean;
+  readonly data: Readonly<Record<string, string | number>>;
+}
+
+export interface FindingDraft<MessageId extends string> {
+  readonly messageId: MessageId;
+  readonly data: Readonly<Record<string, string | number>>;
+  readonly witnesses: readonly Witness[];
+  readonly explanation: readonly string[];
+  readonly needed?: string;
+  readonly severity?: Severity;
+}
+
+export interface CheckContext<MessageId extends string> {
+  readonly state: ReplayState;
+  report(at: EventRef, draft: FindingDraft<MessageId>): void;
+}
+
+export interface CheckHandler {
+  onStep(step: ReplayStep): void;
+}
+
+export interface Check<MessageId extends string = string> {
+  readonly meta: CheckMeta<MessageId>;
+  create(ctx: CheckContext<MessageId>): CheckHandler;
+}
+
+/** Fills `{name}` placeholders; unknown names stay visible rather than vanish. */
+export function formatMessage(template: string, data: Readonly<Record<string, string | number>>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in data ? String(data[name]) : whole));
+}
+
+export function defineCheck<MessageId extends string>(check: Check<MessageId>): Check<MessageId> {
+  return check;
+}

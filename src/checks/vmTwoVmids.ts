@@ -1,0 +1,42 @@
+import { refOf } from '../model/eventRef.js';
+import { defineCheck } from './types.js';
+
+/**
+ * Hazard 8: two CPUs run vCPUs of one VM under different VMID indexes at once, so a TLB
+ * invalidation by the VM's VMID misses one of them. The RFC v2 allocator produces this when a
+ * pinned VM left with a stale id by a rollover is unpinned while still loaded; mainline never.
+ */
+export const vmTwoVmids = defineCheck({
+  meta: {
+    id: 'vm-two-vmids',
+    description: 'one VM runs under two VMID indexes on two CPUs at the same time',
+    severity: 'error',
+    messages: {
+      split: '{vm} runs with VMID {newVmid} on CPU {cpu} while CPU {otherCpu} still runs it with VMID {otherVmid}',
+    },
+  },
+  create(ctx) {
+    return {
+      onStep(step) {
+        if (step.kind !== 'load') return;
+        const at = refOf(step.event);
+        ctx.state.running.forEach((running, otherCpu) => {
+          if (running === undefined || otherCpu === step.cpu || running.vm !== step.vm || running.vmid === step.outcome.vmid) return;
+          ctx.report(at, {
+            messageId: 'split',
+            data: { vm: step.vm.label, newVmid: step.outcome.vmid, cpu: step.cpu, otherCpu, otherVmid: running.vmid },
+            witnesses: [
+              { role: `CPU ${otherCpu} runs it with VMID ${running.vmid}`, ref: running.loadedBy },
+              { role: `CPU ${step.cpu} runs it with VMID ${step.outcome.vmid}`, ref: at },
+            ],
+            explanation: [
+              `Let CPU ${otherCpu} enter ${step.vm.label} with VMID ${running.vmid} at line ${running.loadedBy.line}, and not put it since.`,
+              `Then at line ${at.line} CPU ${step.cpu} enters the same VM with VMID ${step.outcome.vmid}.`,
+              `However a TLB invalidation by the VM's VMID (${step.outcome.vmid}, e.g. a stage-2 unmap) misses the entries CPU ${otherCpu} holds under ${running.vmid}.`,
+            ],
+          });
+        });
+      },
+    };
+  },
+});

@@ -1,0 +1,82 @@
+import { refOf } from '../model/eventRef.js';
+import { usesStage2 } from '../events/ste.js';
+import { defineCheck } from './types.js';
+
+/**
+ * Hazard 3: an STE shares a KVM VM's VMID, and the VM now runs with another one (a rollover
+ * gave it a new index, or the STE was written with a stale one). Its guest's broadcast TLBIs
+ * carry the new VMID and miss the SMMU entries tagged with the STE's.
+ */
+export const vmidChangedUnderBoundSte = defineCheck({
+  meta: {
+    id: 'vmid-changed-under-bound-ste',
+    description: 'a VM sharing its KVM VMID with an SMMU STE runs under a different VMID than the STE carries',
+    severity: 'error',
+    messages: {
+      changed: '{vm} now runs with VMID {newVmid} (generation {gen}) but SMMU {smmu} SID {sid} still carries S2VMID {steVmid}{pinState}',
+      installedStale: 'SMMU {smmu} SID {sid}: STE written with S2VMID {steVmid} for {vm}, whose KVM VMID is {kvmVmid}',
+    },
+  },
+  create(ctx) {
+    // One finding per STE and wrong VMID, not one per later load of the same vCPU.
+    const reported = new Set<string>();
+    return {
+      onStep(step) {
+        if (step.kind === 'load') {
+          for (const smmu of ctx.state.smmus.values()) {
+            for (const binding of smmu.bindingsOfVm(step.vm.key)) {
+              if (binding.s2vmid === step.outcome.vmid || binding.s2vmid === 0) continue;
+              const episode = `${smmu.name}/${binding.sid}/${binding.installedBy.line}/${step.outcome.vmid}`;
+              if (reported.has(episode)) continue;
+              reported.add(episode);
+              const at = refOf(step.event);
+              const pinned = step.vm.kvmVmid.pinned > 0;
+              ctx.report(at, {
+                messageId: 'changed',
+                data: {
+                  vm: step.vm.label,
+                  newVmid: step.outcome.vmid,
+                  gen: step.outcome.gen,
+                  smmu: smmu.name,
+                  sid: binding.sid,
+                  steVmid: binding.s2vmid,
+                  pinState: pinned ? ' (the VM is pinned)' : ' (the VM is not pinned)',
+                },
+                witnesses: [
+                  { role: `STE shares VMID ${binding.s2vmid}`, ref: binding.installedBy },
+                  { role: `VM loads with VMID ${step.outcome.vmid}`, ref: at },
+                ],
+                explanation: [
+                  `Let SID ${binding.sid} on SMMU ${smmu.name} share ${step.vm.label}'s VMID ${binding.s2vmid} (line ${binding.installedBy.line}).`,
+                  step.outcome.flushes > 0 || step.outcome.path !== undefined
+                    ? `Then at line ${at.line} new_vmid() gives the VM index ${step.outcome.vmid} in generation ${step.outcome.gen}.`
+                    : `Then at line ${at.line} the VM runs with VMID ${step.outcome.vmid}.`,
+                  `However the STE still carries ${binding.s2vmid}: the guest's TLBIs by VMID ${step.outcome.vmid} miss the SMMU's entries tagged ${binding.s2vmid}, which stay stale until an explicit CMD_TLBI_S12_VMALL.`,
+                ],
+                needed: pinned ? undefined : `pin the VMID (kvm_arm_pinned_vmid_get()) before sharing it with the SMMU at line ${binding.installedBy.line}`,
+              });
+            }
+          }
+          return;
+        }
+        if (step.kind === 'ste-write' && step.vm !== undefined && usesStage2(step.binding.config) && step.binding.s2vmid !== 0) {
+          const kvmId = step.vm.kvmVmid.id;
+          if (kvmId === 0) return;
+          const kvmVmid = ctx.state.allocator.indexOf(kvmId);
+          if (kvmVmid === step.binding.s2vmid) return;
+          const at = refOf(step.event);
+          ctx.report(at, {
+            messageId: 'installedStale',
+            data: { smmu: step.smmu.name, sid: step.binding.sid, steVmid: step.binding.s2vmid, vm: step.vm.label, kvmVmid },
+            witnesses: [{ role: 'STE written', ref: at }],
+            explanation: [
+              `Let ${step.vm.label} hold KVM VMID ${kvmVmid} (id ${kvmId}).`,
+              `Then at line ${at.line} SID ${step.binding.sid} is given S2VMID ${step.binding.s2vmid} on its behalf.`,
+              'However the guest invalidates with its KVM VMID, so these entries are never invalidated by it.',
+            ],
+          });
+        }
+      },
+    };
+  },
+});

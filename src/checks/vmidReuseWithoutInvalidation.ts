@@ -1,0 +1,57 @@
+import { refOf } from '../model/eventRef.js';
+import { usesStage2 } from '../events/ste.js';
+import { defineCheck } from './types.js';
+
+/**
+ * Hazard 4: a VMID the SMMU may still cache for owner A goes live for owner B with no
+ * covering invalidation in between (or while A still uses it: the two alias).
+ */
+export const vmidReuseWithoutInvalidation = defineCheck({
+  meta: {
+    id: 'vmid-reuse-without-invalidation',
+    description: 'an SMMU VMID that may still hold one owner\'s cached translations goes live for another owner without an invalidation',
+    severity: 'error',
+    messages: {
+      stale: 'SMMU {smmu} SID {sid}: VMID {vmid} goes live for {newOwner} while entries of {oldOwner} (cached since line {sinceLine}) were never invalidated',
+      aliased: 'SMMU {smmu} SID {sid}: VMID {vmid} goes live for {newOwner} while {oldOwner} still uses it (line {sinceLine}): the two share TLB entries',
+    },
+  },
+  create(ctx) {
+    return {
+      onStep(step) {
+        if (step.kind !== 'ste-write' || !usesStage2(step.binding.config) || step.binding.owner === undefined) return;
+        const newOwner = step.binding.owner;
+        const at = refOf(step.event);
+        for (const stale of step.otherCachedOwners) {
+          const stillLive = step.smmu.liveBindings(step.binding.s2vmid).some((binding) => binding !== step.binding && binding.owner?.key === stale.owner.key);
+          const ended = stale.lastUseEnded;
+          const witnesses = [{ role: `${stale.owner.label} may cache VMID ${step.binding.s2vmid}`, ref: stale.since }];
+          if (ended !== undefined && !stillLive) witnesses.push({ role: `${stale.owner.label} stops using it`, ref: ended });
+          witnesses.push({ role: `${newOwner.label} starts using it`, ref: at });
+          ctx.report(at, {
+            messageId: stillLive ? 'aliased' : 'stale',
+            data: {
+              smmu: step.smmu.name,
+              sid: step.binding.sid,
+              vmid: step.binding.s2vmid,
+              newOwner: newOwner.label,
+              oldOwner: stale.owner.label,
+              sinceLine: stale.since.line,
+            },
+            witnesses,
+            explanation: [
+              `Let ${stale.owner.label} use S2VMID ${step.binding.s2vmid} on SMMU ${step.smmu.name} from line ${stale.since.line}: the SMMU may cache its translations tagged ${step.binding.s2vmid}.`,
+              stillLive
+                ? `Then at line ${at.line} ${newOwner.label} starts using the same VMID while ${stale.owner.label} still does.`
+                : `Then ${stale.owner.label} stops using it${ended === undefined ? '' : ` at line ${ended.line}`}, and at line ${at.line} ${newOwner.label} starts using it.`,
+              `However no CMD_TLBI_S12_VMALL ${step.binding.s2vmid}, CMD_TLBI_NSNH_ALL${step.smmu.settings.btm ? ' or broadcast TLBI' : ''} came in between: SID ${step.binding.sid} can hit ${stale.owner.label}'s stale translations.`,
+            ],
+            needed: stillLive
+              ? `give ${newOwner.label} a VMID no other owner uses on SMMU ${step.smmu.name}`
+              : `CMD_TLBI_S12_VMALL vmid=${step.binding.s2vmid} + CMD_SYNC after line ${(ended ?? stale.since).line} and before line ${at.line}`,
+          });
+        }
+      },
+    };
+  },
+});

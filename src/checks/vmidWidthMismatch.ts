@@ -1,0 +1,41 @@
+import { refOf } from '../model/eventRef.js';
+import { usesStage2 } from '../events/ste.js';
+import { defineCheck } from './types.js';
+
+/** Hazard 7: KVM and an SMMU sharing VMIDs with different VMID widths. */
+export const vmidWidthMismatch = defineCheck({
+  meta: {
+    id: 'vmid-width-mismatch',
+    description: 'an SMMU shares KVM VMIDs while its VMID width differs from the CPUs\'',
+    severity: 'warning',
+    messages: {
+      narrower: 'SMMU {smmu} has {smmuBits}-bit VMIDs but KVM allocates {kvmBits}-bit ones: VMID {vmid} of {vm} cannot be represented',
+      differs: 'SMMU {smmu} has {smmuBits}-bit VMIDs and KVM {kvmBits}-bit ones while sharing VMID {vmid} of {vm}',
+    },
+  },
+  create(ctx) {
+    const reported = new Set<string>();
+    return {
+      onStep(step) {
+        if (step.kind !== 'ste-write' || step.vm === undefined || !usesStage2(step.binding.config)) return;
+        const smmuBits = step.smmu.settings.vmidBits;
+        const kvmBits = ctx.state.allocator.config.vmidBits;
+        if (smmuBits === kvmBits || reported.has(step.smmu.name)) return;
+        reported.add(step.smmu.name);
+        const at = refOf(step.event);
+        const narrower = smmuBits < kvmBits;
+        ctx.report(at, {
+          messageId: narrower ? 'narrower' : 'differs',
+          severity: narrower ? 'error' : 'warning',
+          data: { smmu: step.smmu.name, smmuBits, kvmBits, vmid: step.binding.s2vmid, vm: step.vm.label },
+          witnesses: [{ role: 'first shared STE', ref: at }],
+          explanation: [
+            `KVM allocates ${kvmBits}-bit VMIDs; SMMU ${step.smmu.name} compares ${smmuBits} bits.`,
+            'Broadcast TLBIs and STE tags only agree when both sides use the same width (Jean-Philippe Brucker: require VMID16 on both, or check the widths match).',
+          ],
+          needed: 'refuse to share VMIDs (or enable BTM) unless the widths match',
+        });
+      },
+    };
+  },
+});

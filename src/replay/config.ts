@@ -1,0 +1,92 @@
+import { VmidReplayError } from '../errors.js';
+import type { Diagnostics } from '../diagnostics.js';
+import type { PinVariant, SystemConfigEvent } from '../events/traceEvents.js';
+import type { SmmuConfigEvent } from '../events/smmuEvents.js';
+import { allocatorConfigProblem, type AllocatorConfig } from '../model/config.js';
+import type { SmmuSettings } from '../model/smmu.js';
+
+/** What the user said on the command line; each field wins over the trace. */
+export interface ConfigOverrides {
+  readonly vmidBits?: number;
+  readonly cpus?: number;
+  readonly variant?: PinVariant;
+  /** BTM for every SMMU, or per SMMU name. */
+  readonly btm?: boolean | ReadonlyMap<string, boolean>;
+}
+
+export interface ResolvedValue<T> {
+  readonly value: T;
+  readonly origin: string;
+}
+
+/** Collects system facts from the trace and the command line, and reports conflicts. */
+export class ConfigResolver {
+  private vmidBits: ResolvedValue<number> | undefined;
+  private cpus: ResolvedValue<number> | undefined;
+  private variant: ResolvedValue<PinVariant> | undefined;
+  private readonly smmus = new Map<string, { vmidBits?: ResolvedValue<number>; btm?: ResolvedValue<boolean> }>();
+
+  constructor(
+    private readonly overrides: ConfigOverrides,
+    private readonly diagnostics: Diagnostics,
+  ) {
+    if (overrides.vmidBits !== undefined) this.vmidBits = { value: overrides.vmidBits, origin: '--vmid-bits' };
+    if (overrides.cpus !== undefined) this.cpus = { value: overrides.cpus, origin: '--cpus' };
+    if (overrides.variant !== undefined) this.variant = { value: overrides.variant, origin: '--variant' };
+  }
+
+  private merge<T>(current: ResolvedValue<T> | undefined, value: T | undefined, origin: string, what: string, event: { span: { file: string; line: number } }): ResolvedValue<T> | undefined {
+    if (value === undefined) return current;
+    if (current === undefined) return { value, origin };
+    if (current.value !== value) {
+      // The ftrace `#P:` count is a fallback: a vmid-replay header says what it means.
+      if (current.origin === 'ftrace #P header') return { value, origin };
+      if (origin === 'ftrace #P header') return current;
+      this.diagnostics.add('config-conflict', { file: event.span.file, line: event.span.line, detail: `${what}: ${current.origin} says ${String(current.value)}, ${origin} says ${String(value)}; using ${String(current.value)}` });
+    }
+    return current;
+  }
+
+  addSystem(event: SystemConfigEvent): void {
+    this.vmidBits = this.merge(this.vmidBits, event.vmidBits, event.origin, 'VMID bits', event);
+    this.cpus = this.merge(this.cpus, event.cpus, event.origin, 'CPUs', event);
+    this.variant = this.merge(this.variant, event.variant, event.origin, 'variant', event);
+  }
+
+  addSmmu(event: SmmuConfigEvent): void {
+    const entry = this.smmus.get(event.smmu) ?? {};
+    const vmidBits = this.merge(entry.vmidBits, event.vmidBits, 'trace', `SMMU ${event.smmu} VMID bits`, event);
+    const btm = this.merge(entry.btm, event.btm, 'trace', `SMMU ${event.smmu} BTM`, event);
+    this.smmus.set(event.smmu, { ...(vmidBits === undefined ? {} : { vmidBits }), ...(btm === undefined ? {} : { btm }) });
+  }
+
+  /** The allocator configuration, or an error naming the line that needed it. */
+  allocatorConfig(at: { file: string; line: number }): AllocatorConfig {
+    if (this.vmidBits === undefined) {
+      throw new VmidReplayError('CONFIG_MISSING', 'the VMID width is unknown: pass --vmid-bits or add "# vmid-replay: vmid_bits=N cpus=N" to the trace header', at);
+    }
+    if (this.cpus === undefined) {
+      throw new VmidReplayError('CONFIG_MISSING', 'the CPU count (num_possible_cpus) is unknown: pass --cpus or add "# vmid-replay: cpus=N" to the trace header', at);
+    }
+    const config: AllocatorConfig = { vmidBits: this.vmidBits.value, cpus: this.cpus.value, variant: this.variant?.value ?? 'mainline' };
+    const problem = allocatorConfigProblem(config);
+    if (problem !== undefined) throw new VmidReplayError('CONFIG_INVALID', problem, at);
+    return config;
+  }
+
+  /** Settings of one SMMU: BTM off (mainline sets CR2.PTM) and KVM's width unless told. */
+  smmuSettings(name: string, kvmVmidBits: number): SmmuSettings {
+    const entry = this.smmus.get(name);
+    const btmOverride = this.overrides.btm;
+    const btm = typeof btmOverride === 'boolean' ? btmOverride : btmOverride?.get(name) ?? entry?.btm?.value ?? false;
+    return { vmidBits: entry?.vmidBits?.value ?? kvmVmidBits, btm };
+  }
+
+  origins(): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (this.vmidBits !== undefined) out['vmidBits'] = this.vmidBits.origin;
+    if (this.cpus !== undefined) out['cpus'] = this.cpus.origin;
+    out['variant'] = this.variant?.origin ?? 'default';
+    return out;
+  }
+}

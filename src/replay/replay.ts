@@ -1,0 +1,519 @@
+/**
+ * The replay: one pass over the records drives the allocator and SMMU models and every check
+ * (each handler sees each step once), and ends by accounting for every record it was given.
+ */
+
+import { Diagnostics, type DiagnosticCode } from '../diagnostics.js';
+import { VmidReplayError } from '../errors.js';
+import type { TraceRecord } from '../ingest/records.js';
+import { decodeEventRecord, decodeHeader, type DecodeOutcome } from '../events/decode.js';
+import { assertUnreachable, type TraceEvent } from '../events/index.js';
+import type { PinGetEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
+import type { SmmuCommand } from '../events/smmuCommand.js';
+import { describeCommand } from '../events/smmuCommand.js';
+import { usesStage2 } from '../events/ste.js';
+import { VmidAllocator, newKvmVmid } from '../model/vmidAllocator.js';
+import { SmmuModel } from '../model/smmu.js';
+import { refOf, type EventRef } from '../model/eventRef.js';
+import { allChecks } from '../checks/index.js';
+import { formatMessage, type Check, type CheckHandler, type Finding } from '../checks/types.js';
+import { CallSequencer, type SequencedItem } from './callSequencer.js';
+import { ConfigResolver, type ConfigOverrides } from './config.js';
+import type { ReplayStep, DivergenceKind } from './steps.js';
+import type { ReplayState, RunningVm, VmState } from './state.js';
+import { ReplayStats } from './stats.js';
+import type { KernelPointer } from '../events/common.js';
+
+/** One allocator decision, as `vmid-replay replay` prints it (fields as in the oracle). */
+export type Decision =
+  | { readonly line: number; readonly op: 'create' | 'destroy'; readonly vm: string }
+  | { readonly line: number; readonly op: 'put'; readonly cpu: number }
+  | {
+      readonly line: number;
+      readonly op: 'load';
+      readonly vm: string;
+      readonly cpu: number;
+      readonly vmid: number;
+      readonly gen: number;
+      readonly flushes: number;
+      readonly slow: boolean;
+      readonly vm_id_after: string;
+    }
+  | { readonly line: number; readonly op: 'pin'; readonly vm: string; readonly ret: number; readonly flushes: number; readonly vm_id_after: string; readonly nr_pinned: number }
+  | { readonly line: number; readonly op: 'unpin'; readonly vm: string; readonly nr_pinned: number };
+
+export interface ReplayOptions extends ConfigOverrides {
+  /** Malformed input is an error naming file and line, instead of a counted skip. */
+  readonly strict?: boolean;
+  readonly checks?: readonly Check[];
+  readonly onDecision?: (decision: Decision) => void;
+}
+
+export interface ReplayResult {
+  readonly findings: readonly Finding[];
+  readonly diagnostics: Diagnostics;
+  readonly stats: ReplayStats;
+  readonly state: ReplayState | undefined;
+  readonly configOrigins: Record<string, string>;
+  readonly dataLossAt: EventRef | undefined;
+  readonly lastRef: EventRef | undefined;
+}
+
+const diagnosticForRecord: Partial<Record<TraceRecord['type'], DiagnosticCode>> = {
+  malformed: 'malformed-line',
+  continuation: 'continuation-line',
+};
+
+export class Replay {
+  private readonly diagnostics = new Diagnostics();
+  readonly stats = new ReplayStats();
+  private readonly resolver: ConfigResolver;
+  private readonly sequencer: CallSequencer;
+  private readonly checks: readonly Check[];
+  private handlers: CheckHandler[] = [];
+  private readonly findings: Finding[] = [];
+  private allocator: VmidAllocator | undefined;
+  private readonly smmus = new Map<string, SmmuModel>();
+  private readonly vms = new Map<KernelPointer, VmState>();
+  private readonly lifetimes = new Map<KernelPointer, number>();
+  private running: (RunningVm | undefined)[] = [];
+  private dataLossAt: EventRef | undefined;
+  private lastRef: EventRef | undefined;
+  private readonly lastTsByCpu = new Map<number, number>();
+  private finished = false;
+
+  constructor(private readonly options: ReplayOptions = {}) {
+    this.resolver = new ConfigResolver(options, this.diagnostics);
+    this.sequencer = new CallSequencer((item) => this.apply(item));
+    this.checks = options.checks ?? allChecks;
+  }
+
+  /** Feeds one record, in file order. */
+  push(record: TraceRecord): void {
+    this.stats.countRecord(record.type);
+    switch (record.type) {
+      case 'event': {
+        const outcome = decodeEventRecord(record, { vmidBits: this.allocator?.config.vmidBits });
+        this.handleDecoded(outcome, record.span, record.name, record.cpu, record.tsUs * 1000 + record.tsNs, record.text);
+        return;
+      }
+      case 'header': {
+        const outcome = decodeHeader(record);
+        if (outcome !== undefined) this.handleDecoded(outcome, record.span, 'header', -1, -1, record.text);
+        return;
+      }
+      case 'lost': {
+        this.diagnostics.add('lost-events', { file: record.span.file, line: record.span.line, detail: `CPU ${record.cpu}: ${record.count} events lost` }, record.count);
+        this.markDataLoss({ file: record.span.file, line: record.span.line, text: record.text, cpu: record.cpu, tsUs: this.lastRef?.tsUs ?? 0 });
+        return;
+      }
+      case 'buffer-started': {
+        this.diagnostics.add('buffer-started', { file: record.span.file, line: record.span.line, detail: `CPU ${record.cpu}` });
+        this.markDataLoss({ file: record.span.file, line: record.span.line, text: record.text, cpu: record.cpu, tsUs: this.lastRef?.tsUs ?? 0 });
+        return;
+      }
+      case 'malformed':
+      case 'continuation': {
+        const code = diagnosticForRecord[record.type] as DiagnosticCode;
+        if (record.type === 'malformed' && this.options.strict === true) {
+          throw new VmidReplayError('MALFORMED_LINE', `expected ${record.expected}, found "${record.text.slice(0, 120)}"`, { file: record.span.file, line: record.span.line });
+        }
+        this.diagnostics.add(code, { file: record.span.file, line: record.span.line, detail: record.type === 'malformed' ? `expected ${record.expected}` : record.text.slice(0, 80) });
+        return;
+      }
+      default:
+        assertUnreachable(record, 'record type');
+    }
+  }
+
+  private handleDecoded(outcome: DecodeOutcome, span: { file: string; line: number }, name: string, cpu: number, tsNs: number, text: string): void {
+    switch (outcome.type) {
+      case 'event': {
+        if (cpu >= 0) {
+          const last = this.lastTsByCpu.get(cpu);
+          if (last !== undefined && tsNs < last) {
+            this.diagnostics.add('timestamp-backwards', { file: span.file, line: span.line, detail: `CPU ${cpu} went back in time` });
+            this.markDataLoss(refOf(outcome.event));
+          }
+          this.lastTsByCpu.set(cpu, tsNs);
+        }
+        this.stats.countEvent(outcome.event.kind, cpu < 0);
+        this.sequencer.push(outcome.event);
+        return;
+      }
+      case 'unused':
+        this.diagnostics.countUnused(outcome.name);
+        this.stats.countUnused();
+        return;
+      case 'unrecognised-probe':
+        this.diagnostics.add('unrecognised-probe', { file: span.file, line: span.line, detail: `${name}: ${outcome.detail}` });
+        this.diagnostics.countUnused(name);
+        this.stats.countUnrecognised();
+        return;
+      case 'malformed':
+        if (this.options.strict === true) {
+          throw new VmidReplayError('MALFORMED_LINE', `expected ${outcome.expected}, found "${text.slice(0, 120)}"`, span);
+        }
+        this.diagnostics.add('malformed-event', { file: span.file, line: span.line, detail: `expected ${outcome.expected}` });
+        if (cpu >= 0) this.stats.countMalformedEvent();
+        return;
+      default:
+        assertUnreachable(outcome, 'decode outcome');
+    }
+  }
+
+  private markDataLoss(at: EventRef): void {
+    this.dataLossAt ??= at;
+  }
+
+  // ---- model setup -------------------------------------------------------------------
+
+  private ensureAllocator(at: EventRef): VmidAllocator {
+    if (this.allocator !== undefined) return this.allocator;
+    const allocator = new VmidAllocator(this.resolver.allocatorConfig(at));
+    this.allocator = allocator;
+    this.running = new Array<RunningVm | undefined>(allocator.config.cpus).fill(undefined);
+    const state = this.state();
+    this.handlers = this.checks.map((check) =>
+      check.create({
+        state,
+        report: (where, draft) => {
+          const template = check.meta.messages[draft.messageId] ?? draft.messageId;
+          this.findings.push({
+            checkId: check.meta.id,
+            severity: draft.severity ?? check.meta.severity,
+            messageId: draft.messageId,
+            message: formatMessage(template, draft.data),
+            file: where.file,
+            line: where.line,
+            tsUs: where.tsUs,
+            witnesses: draft.witnesses,
+            explanation: draft.explanation,
+            ...(draft.needed === undefined ? {} : { needed: draft.needed }),
+            inconclusive: this.dataLossAt !== undefined,
+            data: draft.data,
+          });
+        },
+      }),
+    );
+    return allocator;
+  }
+
+  private state(): ReplayState {
+    const self = this;
+    return {
+      get allocator() {
+        return self.allocator as VmidAllocator;
+      },
+      smmus: this.smmus,
+      vmsByPointer: this.vms,
+      get running() {
+        return self.running;
+      },
+      get dataLossAt() {
+        return self.dataLossAt;
+      },
+    };
+  }
+
+  private step(step: ReplayStep): void {
+    for (const handler of this.handlers) handler.onStep(step);
+  }
+
+  private smmu(name: string, at: EventRef): SmmuModel {
+    let smmu = this.smmus.get(name);
+    if (smmu === undefined) {
+      const allocator = this.ensureAllocator(at);
+      smmu = new SmmuModel(name, this.resolver.smmuSettings(name, allocator.config.vmidBits));
+      this.smmus.set(name, smmu);
+    }
+    return smmu;
+  }
+
+  /** The VM alive at `pointer`; a pointer never created in the trace was created before it. */
+  private vmAt(pointer: KernelPointer, at: EventRef, create: boolean): VmState {
+    const existing = this.vms.get(pointer);
+    if (existing !== undefined && !(create && existing.destroyed) && !existing.destroyed) return existing;
+    if (!create) this.diagnostics.add('unknown-vm', { file: at.file, line: at.line, detail: pointer });
+    const lifetime = (this.lifetimes.get(pointer) ?? 0) + 1;
+    this.lifetimes.set(pointer, lifetime);
+    const vm: VmState = {
+      key: `vm:${pointer}#${lifetime}`,
+      pointer,
+      lifetime,
+      label: lifetime === 1 ? `VM ${pointer}` : `VM ${pointer} (#${lifetime} at this address)`,
+      kvmVmid: newKvmVmid(),
+      ...(create ? { createdBy: at } : {}),
+      destroyed: false,
+    };
+    this.vms.set(pointer, vm);
+    return vm;
+  }
+
+  private checkCpu(cpu: number, at: EventRef, allocator: VmidAllocator): boolean {
+    if (cpu >= 0 && cpu < allocator.config.cpus) return true;
+    this.diagnostics.add('cpu-out-of-range', { file: at.file, line: at.line, detail: `CPU ${cpu} with ${allocator.config.cpus} CPUs configured` });
+    if (this.options.strict === true) throw new VmidReplayError('MALFORMED_LINE', `CPU ${cpu} is not below the configured CPU count ${allocator.config.cpus}`, at);
+    return false;
+  }
+
+  private diverge(at: EventRef, divergence: DivergenceKind, expected: string, observed: string, vm?: VmState): void {
+    this.stats.countDivergence(divergence);
+    this.step({ kind: 'divergence', at, divergence, expected, observed, ...(vm === undefined ? {} : { vm }) });
+  }
+
+  // ---- applying events ---------------------------------------------------------------
+
+  private apply(item: SequencedItem): void {
+    if (item.type === 'call') {
+      if (item.missingReturn && this.sequencer.modeOf(item.decision.kind) === 'return') {
+        this.diagnostics.add('missing-return', { file: item.decision.span.file, line: item.decision.span.line, detail: item.decision.kind });
+        this.markDataLoss(refOf(item.decision));
+      }
+      if (item.decision.kind === 'vmid-update') this.applyUpdate(item.entry as VmidUpdateEvent | undefined, item.decision);
+      else this.applyPin(item.entry as PinGetEvent | undefined, item.decision as PinGetEvent);
+      return;
+    }
+    const event = item.event;
+    this.lastRef = event.cpu >= 0 ? refOf(event) : this.lastRef;
+    this.applyEvent(event);
+  }
+
+  private applyUpdate(entry: VmidUpdateEvent | undefined, decision: VmidUpdateEvent): void {
+    const at = refOf(decision);
+    this.lastRef = at;
+    const allocator = this.ensureAllocator(at);
+    if (!this.checkCpu(decision.cpu, at, allocator)) return;
+    const vm = this.vmAt(decision.vm, at, false);
+    const idBefore = vm.kvmVmid.id;
+    const observedBefore = entry?.observedId ?? (decision.phase === 'entry' ? decision.observedId : undefined);
+    if (observedBefore !== undefined && observedBefore !== idBefore) {
+      this.diverge(entry === undefined ? at : refOf(entry), 'id-before', String(idBefore), String(observedBefore), vm);
+    }
+    const outcome = allocator.update(vm.kvmVmid, decision.cpu);
+    if (outcome.flushes > 0) this.rollover(at, outcome.flushes);
+    if (decision.phase === 'return' && decision.observedId !== undefined && decision.observedId !== outcome.idAfter) {
+      this.diverge(at, 'id-after', String(outcome.idAfter), String(decision.observedId), vm);
+    }
+    const previouslyRunning = this.running[decision.cpu];
+    this.stats.countLoad(outcome.slow);
+    this.step({ kind: 'load', event: decision, vm, cpu: decision.cpu, idBefore, outcome, previouslyRunning });
+    this.running[decision.cpu] = { vm, vmid: outcome.vmid, loadedBy: at };
+    this.options.onDecision?.({
+      line: decision.span.line,
+      op: 'load',
+      vm: vm.pointer,
+      cpu: decision.cpu,
+      vmid: outcome.vmid,
+      gen: outcome.gen,
+      flushes: outcome.flushes,
+      slow: outcome.slow,
+      vm_id_after: String(outcome.idAfter),
+    });
+  }
+
+  private applyPin(entry: PinGetEvent | undefined, decision: PinGetEvent): void {
+    const at = refOf(decision);
+    this.lastRef = at;
+    const allocator = this.ensureAllocator(at);
+    if (allocator.config.variant === 'mainline') {
+      throw new VmidReplayError('CONFIG_INVALID', 'the trace pins VMIDs, which mainline cannot: pass --variant rfc-v2 or rfc-v3 (or add variant= to the header)', at);
+    }
+    void entry;
+    const vm = this.vmAt(decision.vm, at, false);
+    const outcome = allocator.pinGet(vm.kvmVmid);
+    if (outcome.flushes > 0) this.rollover(at, outcome.flushes);
+    if (outcome.exhausted) vm.lastFailedPin = at;
+    else if (vm.kvmVmid.pinned === 1) vm.pinnedBy = at;
+    if (decision.phase === 'return' && decision.observedRet !== undefined && decision.observedRet !== outcome.ret) {
+      this.diverge(at, 'pin-ret', String(outcome.ret), String(decision.observedRet), vm);
+    }
+    this.step({ kind: 'pin', event: decision, vm, outcome });
+    this.options.onDecision?.({
+      line: decision.span.line,
+      op: 'pin',
+      vm: vm.pointer,
+      ret: outcome.ret,
+      flushes: outcome.flushes,
+      vm_id_after: String(outcome.idAfter),
+      nr_pinned: outcome.nrPinned,
+    });
+  }
+
+  /** A rollover's `TLBI ALLE1IS` reaches every SMMU that obeys broadcasts. */
+  private rollover(at: EventRef, flushes: number): void {
+    this.stats.countRollovers(flushes);
+    for (const smmu of this.smmus.values()) {
+      if (!smmu.settings.btm) continue;
+      smmu.invalidate('all');
+      this.step({ kind: 'invalidation', at, smmu, vmids: 'all', how: 'TLBI ALLE1IS (KVM VMID rollover, broadcast under BTM)' });
+    }
+  }
+
+  private applyEvent(event: TraceEvent): void {
+    switch (event.kind) {
+      case 'system-config':
+        this.resolver.addSystem(event);
+        return;
+      case 'smmu-config':
+        this.resolver.addSmmu(event);
+        return;
+      case 'lost-events':
+        this.markDataLoss(refOf(event));
+        return;
+      case 'vm-create': {
+        const at = refOf(event);
+        this.ensureAllocator(at);
+        const previous = this.vms.get(event.vm);
+        if (previous !== undefined) previous.destroyed = true;
+        this.vmAt(event.vm, at, true);
+        this.options.onDecision?.({ line: event.span.line, op: 'create', vm: event.vm });
+        return;
+      }
+      case 'vm-destroy': {
+        const at = refOf(event);
+        const allocator = this.ensureAllocator(at);
+        const vm = this.vms.get(event.vm);
+        if (vm === undefined || vm.destroyed) {
+          this.diagnostics.add('unknown-vm', { file: at.file, line: at.line, detail: `${event.vm} destroyed but never seen alive` });
+          return;
+        }
+        if (event.observedId !== undefined && event.observedId !== vm.kvmVmid.id) {
+          this.diverge(at, 'destroy-id', String(vm.kvmVmid.id), String(event.observedId), vm);
+        }
+        this.step({ kind: 'vm-destroy', event, vm });
+        vm.destroyed = true;
+        this.running = this.running.map((running) => (running?.vm === vm ? undefined : running));
+        void allocator;
+        this.options.onDecision?.({ line: event.span.line, op: 'destroy', vm: event.vm });
+        return;
+      }
+      case 'vmid-update':
+      case 'pin-get':
+        // Calls arrive through the sequencer as `call` items; a bare one here is a bug.
+        throw new VmidReplayError('INTERNAL', `call event ${event.kind} reached applyEvent`, { file: event.span.file, line: event.span.line });
+      case 'vmid-clear-active': {
+        const at = refOf(event);
+        const allocator = this.ensureAllocator(at);
+        if (!this.checkCpu(event.cpu, at, allocator)) return;
+        allocator.clearActive(event.cpu);
+        const wasRunning = this.running[event.cpu];
+        this.running[event.cpu] = undefined;
+        this.step({ kind: 'put', event, cpu: event.cpu, wasRunning });
+        this.options.onDecision?.({ line: event.span.line, op: 'put', cpu: event.cpu });
+        return;
+      }
+      case 'pin-put': {
+        const at = refOf(event);
+        const allocator = this.ensureAllocator(at);
+        const vm = this.vmAt(event.vm, at, false);
+        const outcome = allocator.pinPut(vm.kvmVmid);
+        if (outcome.released) vm.pinnedBy = undefined;
+        this.step({ kind: 'unpin', event, vm, outcome });
+        this.options.onDecision?.({ line: event.span.line, op: 'unpin', vm: vm.pointer, nr_pinned: outcome.nrPinned });
+        return;
+      }
+      case 'vmid-rollover': {
+        const allocator = this.ensureAllocator(refOf(event));
+        // Observed inside the update whose decision comes later: compare with what the model
+        // will reach, i.e. the generation after one more bump, unless it already bumped.
+        if (event.observedGeneration !== undefined) {
+          const expected = allocator.generation + allocator.firstVersion;
+          if (event.observedGeneration !== expected && event.observedGeneration !== allocator.generation) {
+            this.diverge(refOf(event), 'rollover', String(expected), String(event.observedGeneration));
+          }
+        }
+        return;
+      }
+      case 'smmu-ste': {
+        const at = refOf(event);
+        const smmu = this.smmu(event.smmu, at);
+        const vm = event.vm === undefined ? undefined : this.vmAt(event.vm, at, false);
+        const stage2 = usesStage2(event.config);
+        const owner = stage2 ? smmu.ownerFor(event.s2vmid, vm) : undefined;
+        const binding = {
+          sid: event.sid,
+          config: event.config,
+          s2vmid: event.s2vmid,
+          ...(owner === undefined ? {} : { owner }),
+          ...(vm === undefined ? {} : { vmKey: vm.key }),
+          installedBy: at,
+        };
+        const otherCachedOwners = stage2 && owner !== undefined ? smmu.otherCachedOwners(event.s2vmid, owner.key) : [];
+        const previous = smmu.writeSte(binding);
+        this.step({ kind: 'ste-write', event, smmu, binding, previous, otherCachedOwners, vm });
+        return;
+      }
+      case 'smmu-vmid-alloc': {
+        this.smmu(event.smmu, refOf(event)).allocateVmid(event.vmid, refOf(event));
+        return;
+      }
+      case 'smmu-vmid-free': {
+        const smmu = this.smmu(event.smmu, refOf(event));
+        this.step({ kind: 'smmu-vmid-free', event, smmu, vmid: event.vmid });
+        smmu.freeVmid(event.vmid);
+        return;
+      }
+      case 'smmu-cmd': {
+        const at = refOf(event);
+        const smmu = this.smmu(event.smmu, at);
+        for (const command of event.commands) this.applyCommand(smmu, command, at);
+        if (event.truncated) {
+          this.diagnostics.add('cmdlist-truncated', { file: at.file, line: at.line, detail: `${event.commands.length} commands captured` });
+          this.markDataLoss(at);
+        }
+        return;
+      }
+      case 'cpu-tlbi': {
+        const at = refOf(event);
+        this.ensureAllocator(at);
+        for (const smmu of this.smmus.values()) {
+          if (!smmu.settings.btm) continue;
+          const vmids = event.op === 'ALLE1IS' || event.vmid === undefined ? 'all' : [event.vmid];
+          // A by-IPA invalidation only covers one address: it does not clean a VMID for reuse.
+          if (event.op === 'IPAS2E1IS') continue;
+          smmu.invalidate(vmids === 'all' ? 'all' : (vmids[0] as number));
+          this.step({ kind: 'invalidation', at, smmu, vmids, how: `TLBI ${event.op}${event.vmid === undefined ? '' : ` vmid=${event.vmid}`} (broadcast under BTM)` });
+        }
+        return;
+      }
+      default:
+        assertUnreachable(event, 'event kind');
+    }
+  }
+
+  private applyCommand(smmu: SmmuModel, command: SmmuCommand, at: EventRef): void {
+    switch (command.op) {
+      case 'TLBI_S12_VMALL':
+        smmu.invalidate(command.vmid);
+        this.step({ kind: 'invalidation', at, smmu, vmids: [command.vmid], how: describeCommand(command) });
+        return;
+      case 'TLBI_NSNH_ALL':
+        smmu.invalidate('all');
+        this.step({ kind: 'invalidation', at, smmu, vmids: 'all', how: describeCommand(command) });
+        return;
+      default:
+        // Stage-1-only and by-address invalidations (TLBI_NH_*, TLBI_S2_IPA) leave other
+        // entries of the VMID in place; CFGI, ATC and SYNC do not touch the TLB.
+        return;
+    }
+  }
+
+  /** Ends the replay: decides pending calls, runs end-of-trace checks, returns the result. */
+  finish(): ReplayResult {
+    if (!this.finished) {
+      this.finished = true;
+      this.sequencer.finish();
+      if (this.allocator !== undefined) this.step({ kind: 'trace-end', at: this.lastRef });
+    }
+    return {
+      findings: this.findings,
+      diagnostics: this.diagnostics,
+      stats: this.stats,
+      state: this.allocator === undefined ? undefined : this.state(),
+      configOrigins: this.resolver.origins(),
+      dataLossAt: this.dataLossAt,
+      lastRef: this.lastRef,
+    };
+  }
+}

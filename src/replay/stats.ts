@@ -1,0 +1,62 @@
+import type { TraceRecord } from '../ingest/records.js';
+import type { EventKind } from '../events/index.js';
+import type { DivergenceKind } from './steps.js';
+
+/**
+ * The replay's proof that it read the whole trace: every record is counted once under its
+ * type, and every event line as decoded (by kind), unused (by name, in the diagnostics),
+ * unrecognised or malformed. `accounted()` checks the sums add up.
+ */
+export class ReplayStats {
+  readonly records: Record<TraceRecord['type'], number> = { event: 0, header: 0, lost: 0, 'buffer-started': 0, continuation: 0, malformed: 0 };
+  readonly eventsByKind = new Map<EventKind, number>();
+  /** Config events that came from header comment lines rather than event lines. */
+  headerEvents = 0;
+  unusedEvents = 0;
+  unrecognisedProbes = 0;
+  malformedEvents = 0;
+  loads = 0;
+  slowLoads = 0;
+  rollovers = 0;
+  readonly divergences = new Map<DivergenceKind, number>();
+
+  countRecord(type: TraceRecord['type']): void {
+    this.records[type] += 1;
+  }
+  countEvent(kind: EventKind, fromHeader: boolean): void {
+    this.eventsByKind.set(kind, (this.eventsByKind.get(kind) ?? 0) + 1);
+    if (fromHeader) this.headerEvents += 1;
+  }
+  countUnused(): void {
+    this.unusedEvents += 1;
+  }
+  countUnrecognised(): void {
+    this.unrecognisedProbes += 1;
+  }
+  countMalformedEvent(): void {
+    this.malformedEvents += 1;
+  }
+  countLoad(slow: boolean): void {
+    this.loads += 1;
+    if (slow) this.slowLoads += 1;
+  }
+  countRollovers(flushes: number): void {
+    this.rollovers += flushes;
+  }
+  countDivergence(kind: DivergenceKind): void {
+    this.divergences.set(kind, (this.divergences.get(kind) ?? 0) + 1);
+  }
+
+  /** Event lines that became typed events (config lines from headers included). */
+  decodedEvents(): number {
+    let total = 0;
+    for (const count of this.eventsByKind.values()) total += count;
+    return total;
+  }
+
+  /** True when every event line is in exactly one bucket. */
+  accounted(): boolean {
+    const fromEventLines = this.decodedEvents() - this.headerEvents;
+    return fromEventLines + this.unusedEvents + this.unrecognisedProbes + this.malformedEvents === this.records.event;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The one value every renderer reads. Building it is pure: same replay, same report.
+ */
+import type { DiagnosticCount } from '../diagnostics.js';
+import type { Finding, Severity } from '../checks/types.js';
+import { allChecks } from '../checks/index.js';
+import type { ReplayResult } from '../replay/replay.js';
+import type { EventRef } from '../model/eventRef.js';
+
+export type Verdict = 'ok' | 'findings' | 'inconclusive';
+
+export interface CheckSummary {
+  readonly id: string;
+  readonly description: string;
+  readonly count: number;
+  readonly inconclusive: number;
+}
+
+export interface Report {
+  readonly tool: 'vmid-replay';
+  readonly file: string;
+  readonly verdict: Verdict;
+  readonly config: {
+    readonly vmidBits: number | null;
+    readonly cpus: number | null;
+    readonly variant: string | null;
+    readonly maxPinnedVmids: number | null;
+    readonly origins: Record<string, string>;
+    readonly smmus: readonly { readonly name: string; readonly vmidBits: number; readonly btm: boolean }[];
+  };
+  readonly counts: {
+    readonly records: Record<string, number>;
+    readonly eventsByKind: Record<string, number>;
+    readonly unusedByName: Record<string, number>;
+    readonly unrecognisedProbes: number;
+    readonly malformedEvents: number;
+    readonly allEventsAccounted: boolean;
+  };
+  readonly costs: {
+    readonly loads: number;
+    readonly slowLoads: number;
+    readonly rollovers: number;
+    readonly generation: number | null;
+    readonly nrPinnedAtEnd: number | null;
+  };
+  readonly checks: readonly CheckSummary[];
+  readonly findings: readonly Finding[];
+  readonly diagnostics: readonly DiagnosticCount[];
+  readonly dataLossAt: EventRef | null;
+}
+
+/** Severities that make a verdict `findings`; notices are facts, listed but not held against the trace. */
+const verdictSeverities: ReadonlySet<Severity> = new Set(['error', 'warning']);
+
+export function verdictOf(findings: readonly Finding[], dataLoss: boolean): Verdict {
+  if (findings.some((finding) => !finding.inconclusive && verdictSeverities.has(finding.severity))) return 'findings';
+  if (dataLoss) return 'inconclusive';
+  return 'ok';
+}
+
+function sortedRecord(map: ReadonlyMap<string, number>): Record<string, number> {
+  return Object.fromEntries([...map.entries()].sort(([a], [b]) => a.localeCompare(b)));
+}
+
+export function buildReport(file: string, result: ReplayResult): Report {
+  const state = result.state;
+  const allocator = state?.allocator;
+  const findings = [...result.findings].sort((a, b) => a.line - b.line || a.checkId.localeCompare(b.checkId));
+  return {
+    tool: 'vmid-replay',
+    file,
+    verdict: verdictOf(findings, result.dataLossAt !== undefined),
+    config: {
+      vmidBits: allocator?.config.vmidBits ?? null,
+      cpus: allocator?.config.cpus ?? null,
+      variant: allocator?.config.variant ?? null,
+      maxPinnedVmids: allocator === undefined || allocator.config.variant === 'mainline' ? null : allocator.maxPinnedVmids,
+      origins: result.configOrigins,
+      smmus: state === undefined ? [] : [...state.smmus.values()].map((smmu) => ({ name: smmu.name, ...smmu.settings })).sort((a, b) => a.name.localeCompare(b.name)),
+    },
+    counts: {
+      records: { ...result.stats.records },
+      eventsByKind: sortedRecord(result.stats.eventsByKind),
+      unusedByName: sortedRecord(result.diagnostics.unusedByName),
+      unrecognisedProbes: result.stats.unrecognisedProbes,
+      malformedEvents: result.stats.malformedEvents,
+      allEventsAccounted: result.stats.accounted(),
+    },
+    costs: {
+      loads: result.stats.loads,
+      slowLoads: result.stats.slowLoads,
+      rollovers: result.stats.rollovers,
+      generation: allocator === undefined ? null : allocator.generationOf(allocator.generation),
+      nrPinnedAtEnd: allocator === undefined || allocator.config.variant === 'mainline' ? null : allocator.nrPinnedVmids,
+    },
+    checks: allChecks.map((check) => {
+      const mine = findings.filter((finding) => finding.checkId === check.meta.id);
+      return { id: check.meta.id, description: check.meta.description, count: mine.filter((f) => !f.inconclusive).length, inconclusive: mine.filter((f) => f.inconclusive).length };
+    }),
+    findings,
+    diagnostics: result.diagnostics.list(),
+    dataLossAt: result.dataLossAt ?? null,
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Plain-text report, meant to be pasted into a mailing-list reply: verdict first, then each
+ * finding shaped like a lockdep report (title, the lines involved, the argument).
+ */
+import type { Finding } from '../checks/types.js';
+import type { Report } from './report.js';
+
+function clip(text: string, max = 160): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+}
+
+function renderFinding(finding: Finding, index: number): string[] {
+  const tag = finding.inconclusive ? `${finding.severity}, inconclusive` : finding.severity;
+  const lines = [`[${index}] ${finding.checkId} (${tag}) at ${finding.file}:${finding.line}`, `    ${finding.message}`];
+  if (finding.witnesses.length > 0) {
+    lines.push('    witnesses:');
+    for (const witness of finding.witnesses) {
+      lines.push(`      ${String(witness.ref.line).padStart(7)}  ${witness.role}`);
+      lines.push(`               ${clip(witness.ref.text.trim())}`);
+    }
+  }
+  for (const step of finding.explanation) lines.push(`    ${step}`);
+  if (finding.needed !== undefined) lines.push(`    needed: ${finding.needed}`);
+  return lines;
+}
+
+export function renderText(report: Report): string {
+  const out: string[] = [];
+  const c = report.config;
+  out.push(`vmid-replay: ${report.file}`);
+  out.push(`verdict: ${report.verdict}`);
+  out.push(
+    `config: ${c.variant ?? '?'} allocator, ${c.vmidBits ?? '?'}-bit VMIDs, ${c.cpus ?? '?'} CPUs` +
+      (c.maxPinnedVmids === null ? '' : `, max_pinned_vmids ${c.maxPinnedVmids}`) +
+      ` (${Object.entries(c.origins).map(([key, origin]) => `${key} from ${origin}`).join(', ')})`,
+  );
+  for (const smmu of c.smmus) out.push(`smmu ${smmu.name}: ${smmu.vmidBits}-bit VMIDs, BTM ${smmu.btm ? 'on' : 'off'}`);
+  const k = report.costs;
+  out.push(
+    `allocator: ${k.loads} loads (${k.slowLoads} slow path), ${k.rollovers} rollovers, generation ${k.generation ?? '?'}` +
+      (k.nrPinnedAtEnd === null ? '' : `, ${k.nrPinnedAtEnd} pinned at end`),
+  );
+  const n = report.counts;
+  const used = Object.entries(n.eventsByKind).map(([kind, count]) => `${kind} ${count}`).join(', ');
+  const unused = Object.values(n.unusedByName).reduce((a, b) => a + b, 0);
+  out.push(`events: ${n.records['event'] ?? 0} event lines; used: ${used || 'none'}; unused ${unused}, malformed ${n.malformedEvents}; all accounted: ${n.allEventsAccounted ? 'yes' : 'NO'}`);
+  if (report.dataLossAt !== null) {
+    out.push(`data loss from ${report.dataLossAt.file}:${report.dataLossAt.line}: findings after it are inconclusive`);
+  }
+  out.push('');
+  out.push('checks:');
+  for (const check of report.checks) {
+    const extra = check.inconclusive > 0 ? ` (+${check.inconclusive} inconclusive)` : '';
+    out.push(`  ${String(check.count).padStart(5)}${extra}  ${check.id}`);
+  }
+  if (report.findings.length > 0) {
+    out.push('');
+    out.push('findings:');
+    report.findings.forEach((finding, i) => {
+      out.push(...renderFinding(finding, i + 1));
+      out.push('');
+    });
+  }
+  const diagnostics = report.diagnostics.filter((d) => d.code !== 'unused-event');
+  if (diagnostics.length > 0) {
+    if (report.findings.length === 0) out.push('');
+    out.push('diagnostics:');
+    for (const d of diagnostics) {
+      const sample = d.samples[0];
+      out.push(`  ${String(d.count).padStart(7)}  ${d.code} (${d.severity})${sample === undefined ? '' : `, first at ${sample.file}:${sample.line}: ${clip(sample.detail, 100)}`}`);
+    }
+  }
+  return `${out.join('\n').replace(/\n+$/, '')}\n`;
+}
