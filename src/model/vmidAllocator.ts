@@ -188,12 +188,16 @@ export class VmidAllocator {
     this.activeVmids[cpu] = this.firstVersion; // VMID_ACTIVE_INVALID
   }
 
-  /** `kvm_arm_vmid_update()` on `cpu`. */
-  update(kvmVmid: KvmVmid, cpu: number): UpdateOutcome {
+  /**
+   * `kvm_arm_vmid_update()` on `cpu`. `idReadAtEntry` is the id the call read before taking
+   * the lock, when it differs from the current one: a racing CPU updated the VM in between,
+   * so this call fails the fast-path test and takes the lock, where it re-reads the id.
+   */
+  update(kvmVmid: KvmVmid, cpu: number, idReadAtEntry: number = kvmVmid.id): UpdateOutcome {
     const rolloversBefore = this.rollovers;
     const oldActive = this.activeVmids[cpu] ?? 0;
     // Lock-free fast path: a CPU zeroed by a rollover (active 0) must take the lock.
-    if (oldActive !== 0 && this.genMatch(kvmVmid.id)) {
+    if (oldActive !== 0 && this.genMatch(idReadAtEntry) && idReadAtEntry === kvmVmid.id) {
       this.activeVmids[cpu] = kvmVmid.id;
       return this.updateOutcome(kvmVmid, cpu, rolloversBefore, false, undefined);
     }

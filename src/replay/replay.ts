@@ -287,10 +287,21 @@ export class Replay {
     const vm = this.vmAt(decision.vm, at, false);
     const idBefore = vm.kvmVmid.id;
     const observedBefore = entry?.observedId ?? (decision.phase === 'entry' ? decision.observedId : undefined);
+    let idReadAtEntry = idBefore;
     if (observedBefore !== undefined && observedBefore !== idBefore) {
-      this.diverge(entry === undefined ? at : refOf(entry), 'id-before', String(idBefore), String(observedBefore), vm);
+      const previous = vm.previousId;
+      if (previous !== undefined && previous.id === observedBefore && previous.cpu !== decision.cpu) {
+        // Not a divergence: this call read the id before CPU `previous.cpu`'s call took the
+        // lock and changed it. The kernel then fails the fast-path test and re-reads under the lock.
+        const entryRef = entry === undefined ? at : refOf(entry);
+        this.diagnostics.add('entry-race', { file: entryRef.file, line: entryRef.line, detail: `read id ${observedBefore} before CPU ${previous.cpu} changed it to ${idBefore}` });
+        idReadAtEntry = observedBefore;
+      } else {
+        this.diverge(entry === undefined ? at : refOf(entry), 'id-before', String(idBefore), String(observedBefore), vm);
+      }
     }
-    const outcome = allocator.update(vm.kvmVmid, decision.cpu);
+    const outcome = allocator.update(vm.kvmVmid, decision.cpu, idReadAtEntry);
+    if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
     if (outcome.flushes > 0) this.rollover(at, outcome.flushes);
     if (decision.phase === 'return' && decision.observedId !== undefined && decision.observedId !== outcome.idAfter) {
       this.diverge(at, 'id-after', String(outcome.idAfter), String(decision.observedId), vm);
@@ -321,7 +332,9 @@ export class Replay {
     }
     void entry;
     const vm = this.vmAt(decision.vm, at, false);
+    const idBefore = vm.kvmVmid.id;
     const outcome = allocator.pinGet(vm.kvmVmid);
+    if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
     if (outcome.flushes > 0) this.rollover(at, outcome.flushes);
     if (outcome.exhausted) vm.lastFailedPin = at;
     else if (vm.kvmVmid.pinned === 1) vm.pinnedBy = at;

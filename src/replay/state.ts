@@ -18,6 +18,8 @@ export interface VmState {
   /** The pin that took the refcount from 0 to 1. */
   pinnedBy?: EventRef;
   destroyed: boolean;
+  /** The id before its latest change, and the CPU whose call changed it (entry races). */
+  previousId?: { readonly id: number; readonly cpu: number };
 }
 
 /** What runs on a CPU between `kvm_arm_vmid_update()` and `kvm_arm_vmid_clear_active()`. */
