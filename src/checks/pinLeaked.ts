@@ -13,7 +13,7 @@ export const pinLeaked = defineCheck({
     severity: 'error',
     messages: {
       destroyed: '{vm} destroyed with its VMID {vmid} still pinned (refcount {refcount}): the pinned pool loses it for good ({nrPinned} of {maxPinned} now held)',
-      traceEnd: '{vm} still holds pinned VMID {vmid} (refcount {refcount}) when the trace ends',
+      traceEnd: '{count} VM(s) still hold pinned VMIDs when the trace ends ({nrPinned} of {maxPinned} pinned): {vms}',
     },
   },
   create(ctx) {
@@ -37,17 +37,20 @@ export const pinLeaked = defineCheck({
           return;
         }
         if (step.kind !== 'trace-end' || step.at === undefined) return;
-        for (const vm of ctx.state.vmsByPointer.values()) {
-          if (vm.destroyed || vm.kvmVmid.pinned === 0) continue;
-          const vmid = allocator.indexOf(vm.kvmVmid.id);
-          ctx.report(step.at, {
-            messageId: 'traceEnd',
-            severity: 'notice',
-            data: { vm: vm.label, vmid, refcount: vm.kvmVmid.pinned },
-            witnesses: vm.pinnedBy === undefined ? [] : [{ role: 'pinned', ref: vm.pinnedBy }],
-            explanation: [`${vm.label} pinned VMID ${vmid}${vm.pinnedBy === undefined ? '' : ` at line ${vm.pinnedBy.line}`} and no unpin follows before the trace ends.`],
-          });
-        }
+        // One notice for all pins still held: the VMs may simply still be running.
+        const held = [...ctx.state.vmsByPointer.values()].filter((vm) => !vm.destroyed && vm.kvmVmid.pinned > 0);
+        if (held.length === 0) return;
+        const described = held.map((vm) => `${vm.label} (VMID ${allocator.indexOf(vm.kvmVmid.id)})`);
+        ctx.report(step.at, {
+          messageId: 'traceEnd',
+          severity: 'notice',
+          data: { count: held.length, vms: described.join(', '), nrPinned: allocator.nrPinnedVmids, maxPinned: allocator.maxPinnedVmids },
+          witnesses: held.flatMap((vm) => (vm.pinnedBy === undefined ? [] : [{ role: `${vm.label} pinned`, ref: vm.pinnedBy }])),
+          explanation: [
+            `${held.length} live VM(s) hold pinned VMIDs and no unpin follows before the trace ends: ${described.join(', ')}.`,
+            `nr_pinned_vmids is ${allocator.nrPinnedVmids} of ${allocator.maxPinnedVmids}. If these VMs are destroyed without kvm_arm_pinned_vmid_put(), the pins leak.`,
+          ],
+        });
       },
     };
   },

@@ -77,7 +77,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       .description('Replay traces and report findings; exit 0 ok, 1 findings, 2 inconclusive (lost events)')
       .argument('<trace...>', 'ftrace text files (plain or gzip), or - for stdin')
       .addOption(new Option('--format <format>', 'report format on stdout and in --out').choices(['text', 'json']).default('text'))
-      .option('--out <dir>', 'also write <trace>.txt and <trace>.json reports into this directory'),
+      .option('--out <dir>', 'also write <trace>.txt and <trace>.json reports into this directory')
+      .option('--exit-zero', 'exit 0 whatever the verdict once the run completed (errors still fail); the verdict stays in the report'),
   )
     .addHelpText(
       'after',
@@ -87,7 +88,7 @@ Examples:
   $ vmid-replay analyze capture.txt.gz --vmid-bits 8 --cpus 4 --btm on --format json
   $ trace-cmd show | vmid-replay analyze - --vmid-bits 16 --cpus 64 --strict`,
     )
-    .action(async (traces: string[], flags: ModelFlags & { format: 'text' | 'json'; out?: string }) => {
+    .action(async (traces: string[], flags: ModelFlags & { format: 'text' | 'json'; out?: string; exitZero?: boolean }) => {
       let worst: number = ExitCode.ok;
       for (const trace of traces) {
         const report = await analyzeTrace(trace, io.stdin, flags);
@@ -100,7 +101,7 @@ Examples:
         }
         worst = Math.max(worst, verdictExit[report.verdict]);
       }
-      exitCode = worst;
+      exitCode = flags.exitZero === true ? ExitCode.ok : worst;
     });
 
   addModelOptions(

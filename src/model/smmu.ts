@@ -68,7 +68,8 @@ export class SmmuModel {
     if (vm !== undefined) return { key: vm.key, kind: 'kvm-vm', label: vm.label };
     const own = this.ownVmids.get(s2vmid);
     const allocation = own === undefined ? 0 : own.allocation;
-    return { key: `smmu:${this.name}/vmid${s2vmid}#${allocation}`, kind: 'smmu-domain', label: `SMMU ${this.name} domain VMID ${s2vmid}` };
+    const origin = own === undefined ? '' : ` (allocated at line ${own.by.line})`;
+    return { key: `smmu:${this.name}/vmid${s2vmid}#${allocation}`, kind: 'smmu-domain', label: `SMMU ${this.name} domain on VMID ${s2vmid}${origin}` };
   }
 
   /** Owners with cached entries for `vmid` other than `ownerKey`. */
