@@ -24,10 +24,18 @@ const gzipMagic1 = 0x8b;
 /** Yields the bytes of `source`, gunzipped when they start with the gzip magic. */
 async function* decompressIfGzip(source: AsyncIterable<Uint8Array>, file: string): AsyncGenerator<Uint8Array> {
   const iterator = source[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done === true) return;
-  const head = first.value;
-  if (head.length >= 2 && head[0] === gzipMagic0 && head[1] === gzipMagic1) {
+  // The two magic bytes may arrive in separate chunks (a pipe or socket can deliver one byte,
+  // or an empty chunk, first): gather at least two bytes before deciding.
+  let head: Uint8Array = new Uint8Array(0);
+  while (head.length < 2) {
+    const next = await iterator.next();
+    if (next.done === true) {
+      if (head.length > 0) yield head;
+      return;
+    }
+    head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
+  }
+  if (head[0] === gzipMagic0 && head[1] === gzipMagic1) {
     const gunzip = createGunzip();
     const feed = (async () => {
       gunzip.write(head);
