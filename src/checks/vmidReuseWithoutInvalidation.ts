@@ -44,7 +44,7 @@ export const vmidReuseWithoutInvalidation = defineCheck({
               stillLive
                 ? `Then at line ${at.line} ${newOwner.label} starts using the same VMID while ${stale.owner.label} still does.`
                 : `Then ${stale.owner.label} stops using it${ended === undefined ? '' : ` at line ${ended.line}`}, and at line ${at.line} ${newOwner.label} starts using it.`,
-              `However no CMD_TLBI_S12_VMALL ${step.binding.s2vmid}, CMD_TLBI_NSNH_ALL${step.smmu.settings.btm ? ' or broadcast TLBI' : ''} came in between: SID ${step.binding.sid} can hit ${stale.owner.label}'s stale translations.`,
+              `However no CMD_TLBI_S12_VMALL vmid=${step.binding.s2vmid} or CMD_TLBI_NSNH_ALL came in between${step.smmu.settings.btm ? ', nor a broadcast TLBI of that VMID' : ' (and broadcast TLBIs do not reach this SMMU: BTM off)'}: SID ${step.binding.sid} can hit ${stale.owner.label}'s stale translations.`,
             ],
             needed: stillLive
               ? `give ${newOwner.label} a VMID no other owner uses on SMMU ${step.smmu.name}`
