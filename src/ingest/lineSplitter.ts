@@ -1,8 +1,8 @@
 /**
  * Splits a stream of byte chunks into lines with their 1-based number and byte offset,
  * whatever the chunk boundaries (a line may span many chunks, a chunk many lines).
- * Memory stays bounded: a line longer than `maxLineBytes` is cut there and flagged, and the
- * rest of it is skipped up to the next newline.
+ * Memory stays bounded: a line longer than `maxLineBytes` (not counting its LF or CRLF ending)
+ * is cut there and flagged, and the rest of it is skipped up to the next newline.
  */
 
 export interface RawLine {
@@ -53,7 +53,8 @@ export class LineSplitter {
       this.pendingBytes += part.length;
       return;
     }
-    const room = this.maxLineBytes - this.pendingBytes;
+    // One byte beyond the limit is kept: it may be the CR of a CRLF ending, not content.
+    const room = this.maxLineBytes + 1 - this.pendingBytes;
     if (part.length > room) {
       this.pending.push(Buffer.from(part.subarray(0, room)));
       this.pendingBytes += part.length;
@@ -77,12 +78,13 @@ export class LineSplitter {
       this.pending.push(tail);
       bytes = Buffer.concat(this.pending);
     }
-    if (!truncated && bytes.length > this.maxLineBytes) {
-      bytes = bytes.subarray(0, this.maxLineBytes);
+    let end = bytes.length;
+    // The limit applies to the line's content: a CRLF ending does not count against it.
+    if (!truncated && end > 0 && bytes[end - 1] === carriageReturn) end -= 1;
+    if (truncated || end > this.maxLineBytes) {
+      end = this.maxLineBytes;
       truncated = true;
     }
-    let end = bytes.length;
-    if (!truncated && end > 0 && bytes[end - 1] === carriageReturn) end -= 1;
     const totalBytes = this.pendingBytes + tailBytesWithNewline;
     emit({ text: bytes.toString('utf8', 0, end), line: this.lineNumber, offset: this.lineOffset, truncated });
     this.lineOffset += totalBytes;

@@ -65,7 +65,7 @@ export async function* recordsFromBytes(source: AsyncIterable<Uint8Array>, optio
     const span = { file: options.file, line: raw.line, offset: raw.offset };
     batch.push(
       raw.truncated
-        ? { type: 'malformed', span, text: raw.text.slice(0, 200), expected: `a line shorter than ${options.maxLineBytes ?? defaultMaxLineBytes} bytes` }
+        ? { type: 'malformed', span, text: raw.text.slice(0, 200), expected: `a line of at most ${options.maxLineBytes ?? defaultMaxLineBytes} bytes` }
         : parseFtraceLine(raw.text, span),
     );
   };
