@@ -80,9 +80,10 @@ function parseTimestamp(text: string, start: number, end: number): Timestamp | u
       break;
     }
   }
+  // Digits beyond 2^53 would be rounded silently: such a stamp is refused, never made inexact.
   if (dot === -1) {
     const counter = parseDigits(text, start, end);
-    return counter < 0 ? undefined : { us: counter, ns: 0 };
+    return counter < 0 || !Number.isSafeInteger(counter) ? undefined : { us: counter, ns: 0 };
   }
   const secs = parseDigits(text, start, dot);
   const fracDigits = end - dot - 1;
@@ -91,7 +92,8 @@ function parseTimestamp(text: string, start: number, end: number): Timestamp | u
   if (frac < 0) return undefined;
   const fracNs = frac * 10 ** (9 - fracDigits);
   const subUs = fracNs % 1000;
-  return { us: secs * 1_000_000 + (fracNs - subUs) / 1000, ns: subUs };
+  const us = secs * 1_000_000 + (fracNs - subUs) / 1000;
+  return Number.isSafeInteger(us) ? { us, ns: subUs } : undefined;
 }
 
 function parseLostMarker(text: string, span: SourceSpan): TraceRecord | undefined {
