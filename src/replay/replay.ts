@@ -233,7 +233,7 @@ export class Replay {
   /** The VM alive at `pointer`; a pointer never created in the trace was created before it. */
   private vmAt(pointer: KernelPointer, at: EventRef, create: boolean): VmState {
     const existing = this.vms.get(pointer);
-    if (existing !== undefined && !(create && existing.destroyed) && !existing.destroyed) return existing;
+    if (existing !== undefined && !existing.destroyed) return existing;
     if (!create) this.diagnostics.add('unknown-vm', { file: at.file, line: at.line, detail: pointer });
     const lifetime = (this.lifetimes.get(pointer) ?? 0) + 1;
     this.lifetimes.set(pointer, lifetime);

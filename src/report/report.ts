@@ -35,6 +35,8 @@ export interface Report {
     readonly unrecognisedProbes: number;
     readonly malformedEvents: number;
     readonly allEventsAccounted: boolean;
+    /** Every divergence by kind (the model-divergence check reports the first of each). */
+    readonly divergences: Record<string, number>;
   };
   readonly costs: {
     readonly loads: number;
@@ -85,6 +87,7 @@ export function buildReport(file: string, result: ReplayResult): Report {
       unrecognisedProbes: result.stats.unrecognisedProbes,
       malformedEvents: result.stats.malformedEvents,
       allEventsAccounted: result.stats.accounted(),
+      divergences: sortedRecord(result.stats.divergences),
     },
     costs: {
       loads: result.stats.loads,
