@@ -108,12 +108,15 @@ export function parseIntegerArg(value: string | undefined): number | undefined {
     parsed = Number.parseInt(digits, 10);
   }
   if (!Number.isSafeInteger(parsed)) return undefined;
-  return negative ? -parsed : parsed;
+  return negative && parsed !== 0 ? -parsed : parsed;
 }
+
+const u64Syntax = /^(?:0[xX][0-9a-fA-F]+|[0-9]+)$/;
 
 /** Reads a 64-bit value (`0xffff...` or decimal) exactly, as a bigint. */
 export function parseU64Arg(value: string | undefined): bigint | undefined {
-  if (value === undefined || value.length === 0) return undefined;
+  // Same grammar as parseIntegerArg: BigInt() alone would also take " " (as 0), "+5", "0b11".
+  if (value === undefined || !u64Syntax.test(value)) return undefined;
   try {
     const parsed = BigInt(value);
     return parsed >= 0n && parsed < 1n << 64n ? parsed : undefined;
