@@ -33,14 +33,17 @@ async function* decompressIfGzip(source: AsyncIterable<Uint8Array>, file: string
       if (head.length > 0) yield head;
       return;
     }
-    head = head.length === 0 ? next.value : Buffer.concat([head, next.value]);
+    // A short head is kept across the next read, so it is copied: the source may reuse its buffer.
+    head = head.length === 0 && next.value.length >= 2 ? next.value : Buffer.concat([head, next.value]);
   }
   if (head[0] === gzipMagic0 && head[1] === gzipMagic1) {
     const gunzip = createGunzip();
     const feed = (async () => {
-      gunzip.write(head);
+      // zlib reads a written chunk later, on its own thread, while this loop already pulls the
+      // next one: copy, so a source that reuses its buffer cannot change bytes not yet inflated.
+      gunzip.write(Buffer.from(head));
       for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
-        if (!gunzip.write(next.value)) await new Promise((resolve) => gunzip.once('drain', resolve));
+        if (!gunzip.write(Buffer.from(next.value))) await new Promise((resolve) => gunzip.once('drain', resolve));
       }
       gunzip.end();
     })();
