@@ -51,6 +51,8 @@ async function* decompressIfGzip(source: AsyncIterable<Uint8Array>, file: string
     try {
       for await (const chunk of gunzip) yield chunk as Buffer;
     } catch (error) {
+      // A read error of the source reaches here through gunzip.destroy(): keep its own code.
+      if (error instanceof VmidReplayError) throw error;
       throw new VmidReplayError('INPUT_UNREADABLE', `gzip stream is corrupt or truncated (${(error as Error).message})`, { file });
     }
     await feed;
