@@ -7,6 +7,8 @@ interface Obligation {
   readonly smmu: string;
   readonly vmid: number;
   readonly from: SteBinding;
+  /** The VMID the STE was rewritten to (the STE may have changed again by the time it is reported). */
+  readonly to: number;
   readonly rewrite: EventRef;
 }
 
@@ -31,7 +33,7 @@ export const steSwitchWithoutInvalidation = defineCheck({
     const open = new Map<string, Obligation>();
     const keyOf = (smmu: string, vmid: number) => `${smmu}/${vmid}`;
     const report = (obligation: Obligation, at: EventRef | undefined, messageId: 'freed' | 'end') => {
-      const newVmid = ctx.state.smmus.get(obligation.smmu)?.stes.get(obligation.from.sid)?.s2vmid ?? '?';
+      const newVmid = obligation.to;
       const where = at ?? obligation.rewrite;
       ctx.report(where, {
         messageId,
@@ -56,13 +58,15 @@ export const steSwitchWithoutInvalidation = defineCheck({
       onStep(step) {
         switch (step.kind) {
           case 'ste-write': {
+            // Only a stage-2 STE puts the VMID back in use; an abort/bypass/S1 STE's S2VMID field is ignored.
+            if (!usesStage2(step.binding.config)) return;
             open.delete(keyOf(step.smmu.name, step.binding.s2vmid));
             const previous = step.previous;
-            if (previous === undefined || !usesStage2(previous.config) || !usesStage2(step.binding.config)) return;
+            if (previous === undefined || !usesStage2(previous.config)) return;
             if (previous.s2vmid === step.binding.s2vmid || previous.s2vmid === 0) return;
             const stillUsed = step.smmu.liveBindings(previous.s2vmid).some((binding) => binding.owner?.key === previous.owner?.key);
             if (stillUsed) return;
-            open.set(keyOf(step.smmu.name, previous.s2vmid), { smmu: step.smmu.name, vmid: previous.s2vmid, from: previous, rewrite: refOf(step.event) });
+            open.set(keyOf(step.smmu.name, previous.s2vmid), { smmu: step.smmu.name, vmid: previous.s2vmid, from: previous, to: step.binding.s2vmid, rewrite: refOf(step.event) });
             return;
           }
           case 'invalidation': {
