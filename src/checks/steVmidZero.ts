@@ -1,4 +1,4 @@
-import { refOf } from '../model/eventRef.js';
+import { refOf, type EventRef } from '../model/eventRef.js';
 import { usesStage2 } from '../events/ste.js';
 import { defineCheck, type Witness } from './types.js';
 
@@ -14,11 +14,19 @@ export const steVmidZero = defineCheck({
     },
   },
   create(ctx) {
+    // The refused pin each VM is left with: a later successful pin means VMID 0 is not its fallback.
+    const failedPins = new Map<string, EventRef>();
     return {
       onStep(step) {
+        if (step.kind === 'pin') {
+          if (step.outcome.exhausted) failedPins.set(step.vm.key, refOf(step.event));
+          else failedPins.delete(step.vm.key);
+          return;
+        }
         if (step.kind !== 'ste-write' || !usesStage2(step.binding.config) || step.binding.s2vmid !== 0) return;
         const at = refOf(step.event);
-        const failedPin = step.vm?.lastFailedPin;
+        const failedPin = step.vm === undefined ? undefined : failedPins.get(step.vm.key);
+        const refusedWith = ctx.state.allocator.config.variant === 'rfc-v3' ? '-EINVAL' : '0';
         const witnesses: Witness[] = failedPin === undefined ? [] : [{ role: 'pin refused', ref: failedPin }];
         witnesses.push({ role: 'STE written with S2VMID 0', ref: at });
         const base = { smmu: step.smmu.name, sid: step.binding.sid, config: step.binding.config };
@@ -29,7 +37,7 @@ export const steVmidZero = defineCheck({
             : { ...base, vm: step.vm?.label ?? '', pinLine: failedPin.line },
           witnesses,
           explanation: [
-            ...(failedPin === undefined ? [] : [`Let the pin of ${step.vm?.label} fail at line ${failedPin.line} (kvm_arm_pinned_vmid_get() returned 0).`]),
+            ...(failedPin === undefined ? [] : [`Let the pin of ${step.vm?.label} fail at line ${failedPin.line} (kvm_arm_pinned_vmid_get() returned ${refusedWith}).`]),
             `Then at line ${at.line} SID ${step.binding.sid} gets a ${step.binding.config} STE with S2VMID 0.`,
             'However VMID 0 is what STEs without a stage 2 use, and every such fallback shares it: their TLB entries alias, and the guest\'s own TLBIs, tagged with its real VMID, never reach them.',
           ],
