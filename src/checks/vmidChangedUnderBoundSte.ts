@@ -65,6 +65,8 @@ export const vmidChangedUnderBoundSte = defineCheck({
           const kvmVmid = ctx.state.allocator.indexOf(kvmId);
           if (kvmVmid === step.binding.s2vmid) return;
           const at = refOf(step.event);
+          // The VM's next load under the same VMID is this mismatch again, not a change.
+          reported.add(`${step.smmu.name}/${step.binding.sid}/${at.line}/${kvmVmid}`);
           ctx.report(at, {
             messageId: 'installedStale',
             data: { smmu: step.smmu.name, sid: step.binding.sid, steVmid: step.binding.s2vmid, vm: step.vm.label, kvmVmid },
