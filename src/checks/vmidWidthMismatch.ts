@@ -9,7 +9,7 @@ export const vmidWidthMismatch = defineCheck({
     description: 'an SMMU shares KVM VMIDs while its VMID width differs from the CPUs\'',
     severity: 'warning',
     messages: {
-      narrower: 'SMMU {smmu} has {smmuBits}-bit VMIDs but KVM allocates {kvmBits}-bit ones: VMID {vmid} of {vm} cannot be represented',
+      narrower: 'SMMU {smmu} has {smmuBits}-bit VMIDs but KVM allocates {kvmBits}-bit ones while sharing VMID {vmid} of {vm}: KVM VMIDs above {smmuMax} cannot be represented',
       differs: 'SMMU {smmu} has {smmuBits}-bit VMIDs and KVM {kvmBits}-bit ones while sharing VMID {vmid} of {vm}',
     },
   },
@@ -27,7 +27,7 @@ export const vmidWidthMismatch = defineCheck({
         ctx.report(at, {
           messageId: narrower ? 'narrower' : 'differs',
           severity: narrower ? 'error' : 'warning',
-          data: { smmu: step.smmu.name, smmuBits, kvmBits, vmid: step.binding.s2vmid, vm: step.vm.label },
+          data: { smmu: step.smmu.name, smmuBits, kvmBits, smmuMax: 2 ** smmuBits - 1, vmid: step.binding.s2vmid, vm: step.vm.label },
           witnesses: [{ role: 'first shared STE', ref: at }],
           explanation: [
             `KVM allocates ${kvmBits}-bit VMIDs; SMMU ${step.smmu.name} compares ${smmuBits} bits.`,
