@@ -2,8 +2,9 @@ import { defineCheck } from './types.js';
 
 /**
  * Where the trace records what the allocator did (ids, pin results, rollovers), the model
- * under the same configuration must agree. The first divergence of each kind is reported
- * with its line; later ones are counted in the finding's data.
+ * under the same configuration must agree. Only the first divergence of each kind is reported,
+ * with its line: once the model and the kernel disagree, later disagreements of that kind are
+ * mostly its consequences. The report's `counts.divergences` still counts every one by kind.
  */
 export const modelDivergence = defineCheck({
   meta: {
