@@ -82,6 +82,8 @@ const meaningByFunction: ReadonlyMap<string, Meaning> = new Map([
   ['arm_smmu_write_ste', 'smmu-ste'],
   ['__kvm_tlb_flush_vmid', 'cpu-tlbi-vmid'],
   ['__kvm_tlb_flush_vmid_ipa', 'cpu-tlbi-ipa'],
+  // 6.6+: TLBI RIPAS2E1IS over an IPA range; like a by-IPA invalidation it does not clean the VMID.
+  ['__kvm_tlb_flush_vmid_range', 'cpu-tlbi-ipa'],
   ['__kvm_flush_vm_context', 'cpu-tlbi-all'],
 ]);
 
@@ -98,13 +100,35 @@ export interface DecodeContext {
   readonly vmidBits: number | undefined;
 }
 
+/** An SMMU is named by its pointer (normalised like VM pointers) or by a free-form name. */
+function smmuName(value: string | undefined): string | undefined {
+  if (value === undefined || value.length === 0) return undefined;
+  return normalisePointer(value) ?? value;
+}
+
 function normalisePointer(value: string | undefined): KernelPointer | undefined {
   if (value === undefined) return undefined;
   const parsed = parseU64Arg(value);
   return parsed === undefined ? undefined : `0x${parsed.toString(16)}`;
 }
 
+/**
+ * fprobe events are named `SYM__entry` / `SYM__exit` by default, and on arm64 an fprobe's
+ * entry prints the address after the patched-in call (`kvm_arm_vmid_update+0x4/0x46c`, `+0x8`
+ * with BTI), so for them the function name, not the offset, says it is an entry.
+ */
+function fprobeMeaning(name: string): Meaning | undefined {
+  if (name.endsWith('__entry')) return meaningByFunction.get(name.slice(0, -'__entry'.length));
+  if (name.endsWith('__exit')) {
+    const entry = meaningByFunction.get(name.slice(0, -'__exit'.length));
+    return entry === undefined ? undefined : returnMeaning[entry];
+  }
+  return undefined;
+}
+
 function meaningOf(record: EventRecord, body: () => ProbeBody): Meaning | { unrecognised: string } | undefined {
+  const byFprobeName = fprobeMeaning(record.name);
+  if (byFprobeName !== undefined) return byFprobeName;
   const byName = meaningByEventName.get(record.name);
   if (byName !== undefined) {
     const location = body().location;
@@ -154,7 +178,7 @@ function parseBool(value: string | undefined): boolean | undefined {
 
 /** Fields of a `vmid-replay:` configuration line (header comment, marker or `vmid_config`). */
 function configFromArgs(base: EventBase, args: ReadonlyMap<string, string>, origin: string): TraceEvent | string {
-  const smmu = args.get('smmu');
+  const smmu = smmuName(args.get('smmu'));
   const vmidBits = parseIntegerArg(args.get('vmid_bits'));
   if (args.has('vmid_bits') && (vmidBits === undefined || vmidBits < 2 || vmidBits > 16)) return 'vmid_bits= between 2 and 16';
   if (smmu !== undefined) {
@@ -242,7 +266,7 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<
     case 'update':
     case 'update-return': {
       const pointer = vm();
-      if (pointer === undefined) return 'the VM pointer as kvm_vmid=, vmid= or mmu=';
+      if (pointer === undefined && meaning === 'update') return 'the VM pointer as kvm_vmid=, vmid= or mmu=';
       return { ...base, kind: 'vmid-update', phase: meaning === 'update' ? 'entry' : 'return', vm: pointer, observedId: parseIntegerArg(args.get('id')) };
     }
     case 'clear-active':
@@ -250,7 +274,7 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<
     case 'pin-get':
     case 'pin-get-return': {
       const pointer = vm();
-      if (pointer === undefined) return 'the VM pointer as kvm_vmid=, vmid= or mmu=';
+      if (pointer === undefined && meaning === 'pin-get') return 'the VM pointer as kvm_vmid=, vmid= or mmu=';
       return { ...base, kind: 'pin-get', phase: meaning === 'pin-get' ? 'entry' : 'return', vm: pointer, observedRet: parseIntegerArg(args.get('ret')) };
     }
     case 'pin-put': {
@@ -268,7 +292,7 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<
     case 'rollover':
       return { ...base, kind: 'vmid-rollover', observedGeneration: parseIntegerArg(args.get('gen')) };
     case 'smmu-ste': {
-      const smmu = args.get('smmu');
+      const smmu = smmuName(args.get('smmu'));
       const sid = parseIntegerArg(args.get('sid'));
       if (smmu === undefined || sid === undefined) return 'smmu= and sid=';
       const fields = decodeSteFields(args);
@@ -278,13 +302,13 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<
     }
     case 'smmu-vmid-alloc':
     case 'smmu-vmid-free': {
-      const smmu = args.get('smmu');
+      const smmu = smmuName(args.get('smmu'));
       const vmid = parseIntegerArg(args.get('vmid'));
       if (smmu === undefined || vmid === undefined) return 'smmu= and vmid=';
       return { ...base, kind: meaning, smmu, vmid };
     }
     case 'smmu-cmd': {
-      const smmu = args.get('smmu');
+      const smmu = smmuName(args.get('smmu'));
       if (smmu === undefined) return 'smmu=';
       const decoded = decodeCommands(args);
       return typeof decoded === 'string' ? decoded : { ...base, kind: 'smmu-cmd', smmu, ...decoded };

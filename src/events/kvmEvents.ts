@@ -21,7 +21,8 @@ export interface VmDestroyEvent extends EventBase {
 export interface VmidUpdateEvent extends EventBase {
   readonly kind: 'vmid-update';
   readonly phase: 'entry' | 'return';
-  readonly vm: KernelPointer;
+  /** Always set on entries; a return probe before 6.9 cannot read it (paired with its entry). */
+  readonly vm: KernelPointer | undefined;
   readonly observedId?: number;
 }
 
@@ -37,7 +38,8 @@ export interface VmidClearActiveEvent extends EventBase {
 export interface PinGetEvent extends EventBase {
   readonly kind: 'pin-get';
   readonly phase: 'entry' | 'return';
-  readonly vm: KernelPointer;
+  /** Always set on entries; may be missing on a return (paired with its entry). */
+  readonly vm: KernelPointer | undefined;
   readonly observedRet?: number;
 }
 

@@ -5,14 +5,18 @@
  */
 
 export type SmmuCommand =
+  | { readonly op: 'PREFETCH_CFG'; readonly sid: number }
   | { readonly op: 'CFGI_STE'; readonly sid: number }
   | { readonly op: 'CFGI_ALL' }
   | { readonly op: 'CFGI_CD'; readonly sid: number; readonly ssid: number }
+  | { readonly op: 'CFGI_CD_ALL'; readonly sid: number }
   | { readonly op: 'TLBI_NH_ALL'; readonly vmid: number }
   | { readonly op: 'TLBI_NH_ASID'; readonly vmid: number; readonly asid: number }
   | { readonly op: 'TLBI_NH_VA'; readonly vmid: number; readonly asid: number; readonly addr: bigint }
   | { readonly op: 'TLBI_NH_VAA'; readonly vmid: number; readonly addr: bigint }
   | { readonly op: 'TLBI_EL2_ALL' }
+  | { readonly op: 'TLBI_EL2_ASID'; readonly asid: number }
+  | { readonly op: 'TLBI_EL2_VA'; readonly asid: number; readonly addr: bigint }
   | { readonly op: 'TLBI_S12_VMALL'; readonly vmid: number }
   | { readonly op: 'TLBI_S2_IPA'; readonly vmid: number; readonly addr: bigint }
   | { readonly op: 'TLBI_NSNH_ALL' }
@@ -23,14 +27,18 @@ export type SmmuCommand =
 export type SmmuCommandOp = SmmuCommand['op'];
 
 const opcodes: Readonly<Record<number, SmmuCommandOp>> = {
+  0x01: 'PREFETCH_CFG',
   0x03: 'CFGI_STE',
   0x04: 'CFGI_ALL',
   0x05: 'CFGI_CD',
+  0x06: 'CFGI_CD_ALL',
   0x10: 'TLBI_NH_ALL',
   0x11: 'TLBI_NH_ASID',
   0x12: 'TLBI_NH_VA',
   0x13: 'TLBI_NH_VAA',
   0x20: 'TLBI_EL2_ALL',
+  0x21: 'TLBI_EL2_ASID',
+  0x22: 'TLBI_EL2_VA',
   0x28: 'TLBI_S12_VMALL',
   0x2a: 'TLBI_S2_IPA',
   0x30: 'TLBI_NSNH_ALL',
@@ -54,7 +62,9 @@ export function decodeSmmuCommand(dword0: bigint, dword1: bigint): SmmuCommand {
   const op = opcodes[opcode];
   const vmid = bits(dword0, 47, 32);
   switch (op) {
+    case 'PREFETCH_CFG':
     case 'CFGI_STE':
+    case 'CFGI_CD_ALL':
       return { op, sid: bits(dword0, 63, 32) };
     case 'CFGI_CD':
       return { op, sid: bits(dword0, 63, 32), ssid: bits(dword0, 31, 12) };
@@ -68,6 +78,10 @@ export function decodeSmmuCommand(dword0: bigint, dword1: bigint): SmmuCommand {
       return { op, vmid };
     case 'TLBI_NH_ASID':
       return { op, vmid, asid: bits(dword0, 63, 48) };
+    case 'TLBI_EL2_ASID':
+      return { op, asid: bits(dword0, 63, 48) };
+    case 'TLBI_EL2_VA':
+      return { op, asid: bits(dword0, 63, 48), addr: dword1 & addressMask };
     case 'TLBI_NH_VA':
       return { op, vmid, asid: bits(dword0, 63, 48), addr: dword1 & addressMask };
     case 'TLBI_NH_VAA':
@@ -96,14 +110,18 @@ export function encodeSmmuCommand(command: SmmuCommand): [bigint, bigint] {
 
 /** Integer fields each command carries (besides `addr`), as `decodeSmmuCommand` produces them. */
 const integerFields: Readonly<Record<Exclude<SmmuCommandOp, 'UNKNOWN'>, readonly string[]>> = {
+  PREFETCH_CFG: ['sid'],
   CFGI_STE: ['sid'],
   CFGI_ALL: [],
   CFGI_CD: ['sid', 'ssid'],
+  CFGI_CD_ALL: ['sid'],
   TLBI_NH_ALL: ['vmid'],
   TLBI_NH_ASID: ['vmid', 'asid'],
   TLBI_NH_VA: ['vmid', 'asid'],
   TLBI_NH_VAA: ['vmid'],
   TLBI_EL2_ALL: [],
+  TLBI_EL2_ASID: ['asid'],
+  TLBI_EL2_VA: ['asid'],
   TLBI_S12_VMALL: ['vmid'],
   TLBI_S2_IPA: ['vmid'],
   TLBI_NSNH_ALL: [],
@@ -126,7 +144,7 @@ export function commandFromFields(op: string, field: (name: string) => number | 
     if (value === undefined) return `a "${key}=" field for ${name}`;
     command[key] = value;
   }
-  if (name === 'TLBI_NH_VA' || name === 'TLBI_NH_VAA' || name === 'TLBI_S2_IPA') command['addr'] = (addr ?? 0n) & addressMask;
+  if (name === 'TLBI_NH_VA' || name === 'TLBI_NH_VAA' || name === 'TLBI_S2_IPA' || name === 'TLBI_EL2_VA') command['addr'] = (addr ?? 0n) & addressMask;
   return command as SmmuCommand;
 }
 

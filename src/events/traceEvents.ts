@@ -17,6 +17,8 @@ export interface LostEventsEvent extends EventBase {
   readonly kind: 'lost-events';
   /** Number of events lost, or undefined when unknown (a buffer that started late). */
   readonly count?: number;
+  /** The CPU whose buffer lost them. */
+  readonly lostCpu: number;
 }
 
 export type TraceMetaEvent = SystemConfigEvent | LostEventsEvent;

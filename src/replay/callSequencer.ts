@@ -5,32 +5,58 @@
  * return; when it has only entry probes, at its entry.
  *
  * Which of the two a trace has is learnt from the trace itself: after the first entry, events
- * are held (a bounded lookahead) until either a return shows up (return mode) or the CPU of the
- * pending entry does something else first (entry mode).
+ * are held (a bounded lookahead) until either a return shows up (return mode) or the caller
+ * visibly moved on without one (entry mode).
+ *
+ * Entries and returns are paired per caller: `kvm_arm_vmid_update()` runs with preemption off,
+ * so its return is on the entry's CPU; `kvm_arm_pinned_vmid_get()` is called from preemptible
+ * ioctl context and may return on another CPU, so pins pair by VM.
  */
 
 import type { TraceEvent } from '../events/index.js';
 import type { PinGetEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
 
 export type CallEvent = VmidUpdateEvent | PinGetEvent;
-export type CallFamily = 'vmid-update' | 'pin-get';
+export type CallFamily = CallEvent['kind'];
 type Mode = 'unknown' | 'entry' | 'return';
 
 /** What the sequencer hands on: events to apply, with calls paired to their entry. */
 export type SequencedItem =
   | { readonly type: 'event'; readonly event: TraceEvent }
-  | { readonly type: 'call'; readonly entry: CallEvent | undefined; readonly decision: CallEvent; readonly missingReturn: boolean };
+  | {
+      readonly type: 'call';
+      readonly entry: CallEvent | undefined;
+      readonly decision: CallEvent;
+      /** The entry's return never came: replayed at the entry. */
+      readonly missingReturn: boolean;
+      /** A return with no entry before it (the entry was lost or precedes the trace). */
+      readonly orphanReturn: boolean;
+    };
 
 export const lookaheadLimit = 100_000;
+const families: readonly CallFamily[] = ['vmid-update', 'pin-get'];
 
 function isCall(event: TraceEvent): event is CallEvent {
   return event.kind === 'vmid-update' || event.kind === 'pin-get';
 }
 
+/** The key an entry waits under for its return. */
+function pairKey(event: CallEvent): string {
+  return event.kind === 'vmid-update' ? `cpu:${event.cpu}` : `vm:${event.vm ?? ''}`;
+}
+
+/** Whether `event` shows that the caller of the pending `entry` moved on without returning. */
+function movesOn(entry: CallEvent, event: TraceEvent): boolean {
+  if (event === entry) return false;
+  // A rollover probe fires inside the update (after flush_context()), not after it.
+  if (entry.kind === 'vmid-update') return event.cpu === entry.cpu && event.cpu >= 0 && event.kind !== 'vmid-rollover';
+  return 'vm' in event && event.vm === entry.vm && !(event.kind === 'pin-get' && event.phase === 'return');
+}
+
 export class CallSequencer {
   private readonly mode: Record<CallFamily, Mode> = { 'vmid-update': 'unknown', 'pin-get': 'unknown' };
-  /** Entries waiting for their return, per family and CPU. */
-  private readonly pending: Record<CallFamily, Map<number, CallEvent>> = { 'vmid-update': new Map(), 'pin-get': new Map() };
+  /** Entries waiting for their return, per family and pairing key. */
+  private readonly pending: Record<CallFamily, Map<string, CallEvent>> = { 'vmid-update': new Map(), 'pin-get': new Map() };
   private held: TraceEvent[] = [];
 
   constructor(private readonly emit: (item: SequencedItem) => void) {}
@@ -55,60 +81,78 @@ export class CallSequencer {
   /** End of input: decide what is still undecided, and flush calls whose return never came. */
   finish(): void {
     this.resolveHeld(true);
-    for (const family of ['vmid-update', 'pin-get'] as const) {
-      for (const entry of this.pending[family].values()) this.emit({ type: 'call', entry, decision: entry, missingReturn: true });
+    for (const family of families) {
+      for (const entry of this.pending[family].values()) this.emitCall(entry, entry, true, false);
       this.pending[family].clear();
     }
+  }
+
+  private emitCall(entry: CallEvent | undefined, decision: CallEvent, missingReturn: boolean, orphanReturn: boolean): void {
+    this.emit({ type: 'call', entry, decision, missingReturn, orphanReturn });
   }
 
   /** Decides the mode of a family from the held events, then replays them in order. */
   private resolveHeld(atEnd: boolean): void {
     const first = this.held[0];
     if (first === undefined || !isCall(first)) return;
-    const family = first.kind;
     let decided: Mode | undefined;
     for (let i = 1; i < this.held.length && decided === undefined; i++) {
       const next = this.held[i] as TraceEvent;
-      if (isCall(next) && next.kind === family && next.phase === 'return') decided = 'return';
-      else if (next.cpu === first.cpu) decided = 'entry';
+      if (isCall(next) && next.kind === first.kind && next.phase === 'return') decided = 'return';
+      else if (movesOn(first, next)) decided = 'entry';
     }
     if (decided === undefined && (atEnd || this.held.length >= lookaheadLimit)) decided = 'entry';
     if (decided === undefined) return;
-    this.mode[family] = decided;
+    this.mode[first.kind] = decided;
     const replay = this.held;
     this.held = [];
     for (const event of replay) this.push(event);
+    if (atEnd) this.resolveHeld(true);
   }
 
   private route(event: TraceEvent): void {
+    this.flushStalePending(event);
     if (!isCall(event)) {
-      this.flushStalePending(event);
       this.emit({ type: 'event', event });
       return;
     }
     const family = event.kind;
     const pending = this.pending[family];
     if (event.phase === 'entry') {
-      this.flushStalePending(event);
-      if (this.mode[family] === 'entry') this.emit({ type: 'call', entry: event, decision: event, missingReturn: false });
-      else pending.set(event.cpu, event);
+      if (this.mode[family] === 'entry') this.emitCall(event, event, false, false);
+      else pending.set(pairKey(event), event);
       return;
     }
-    // A return: the decision point. Pair it with the entry on its CPU when the VM matches.
+    // A return: the decision point. Pair it with the waiting entry of the same caller; a
+    // return that names no VM (a kretprobe before 6.9 cannot read the argument) takes the
+    // entry's.
     if (this.mode[family] === 'unknown') this.mode[family] = 'return';
-    const entry = pending.get(event.cpu);
-    if (entry !== undefined && entry.vm === event.vm) pending.delete(event.cpu);
-    this.emit({ type: 'call', entry: entry !== undefined && entry.vm === event.vm ? entry : undefined, decision: event, missingReturn: false });
+    const key = family === 'vmid-update' || event.vm !== undefined ? pairKey(event) : undefined;
+    const entry = key === undefined ? undefined : pending.get(key);
+    const matches = entry !== undefined && (event.vm === undefined || entry.vm === event.vm);
+    if (matches && key !== undefined) pending.delete(key);
+    this.emitCall(matches ? entry : undefined, event, false, !matches);
   }
 
-  /** A CPU that moves on without the return of its pending call lost that return. */
+  /** A caller that moves on without the return of its pending call lost that return. */
   private flushStalePending(event: TraceEvent): void {
-    if (event.cpu < 0) return;
-    for (const family of ['vmid-update', 'pin-get'] as const) {
-      const entry = this.pending[family].get(event.cpu);
-      if (entry === undefined || entry === event) continue;
-      this.pending[family].delete(event.cpu);
-      this.emit({ type: 'call', entry, decision: entry, missingReturn: true });
+    for (const family of families) {
+      const pending = this.pending[family];
+      if (pending.size === 0) continue;
+      if (family === 'vmid-update') {
+        if (event.cpu < 0) continue;
+        const entry = pending.get(`cpu:${event.cpu}`);
+        if (entry === undefined || !movesOn(entry, event)) continue;
+        if (event.kind === 'vmid-update' && event.phase === 'return' && (event.vm === undefined || event.vm === entry.vm)) continue;
+        pending.delete(`cpu:${event.cpu}`);
+        this.emitCall(entry, entry, true, false);
+      } else if ('vm' in event && event.vm !== undefined) {
+        const key = `vm:${event.vm}`;
+        const entry = pending.get(key);
+        if (entry === undefined || !movesOn(entry, event)) continue;
+        pending.delete(key);
+        this.emitCall(entry, entry, true, false);
+      }
     }
   }
 }

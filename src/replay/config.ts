@@ -74,12 +74,25 @@ export class ConfigResolver {
     return config;
   }
 
+  /** The VMID width as known so far, before the allocator exists (for decoding `id=`). */
+  knownVmidBits(): number | undefined {
+    return this.vmidBits?.value;
+  }
+
   /** Settings of one SMMU: BTM off (mainline sets CR2.PTM) and KVM's width unless told. */
-  smmuSettings(name: string, kvmVmidBits: number): SmmuSettings {
+  smmuSettings(name: string, kvmVmidBits: number, at: { file: string; line: number }): SmmuSettings {
     const entry = this.smmus.get(name);
     const btmOverride = this.overrides.btm;
-    const btm = typeof btmOverride === 'boolean' ? btmOverride : btmOverride?.get(name) ?? entry?.btm?.value ?? false;
-    return { vmidBits: entry?.vmidBits?.value ?? kvmVmidBits, btm };
+    const flagBtm = typeof btmOverride === 'boolean' ? btmOverride : btmOverride?.get(name);
+    const traceBtm = entry?.btm?.value;
+    if (flagBtm !== undefined && traceBtm !== undefined && flagBtm !== traceBtm) {
+      this.diagnostics.add('config-conflict', {
+        file: at.file,
+        line: at.line,
+        detail: `SMMU ${name} BTM: --btm says ${flagBtm ? 'on' : 'off'}, the trace says ${traceBtm ? 'on' : 'off'}; using ${flagBtm ? 'on' : 'off'}`,
+      });
+    }
+    return { vmidBits: entry?.vmidBits?.value ?? kvmVmidBits, btm: flagBtm ?? traceBtm ?? false };
   }
 
   origins(): Record<string, string> {

@@ -93,7 +93,7 @@ export class Replay {
     this.stats.countRecord(record.type);
     switch (record.type) {
       case 'event': {
-        const outcome = decodeEventRecord(record, { vmidBits: this.allocator?.config.vmidBits });
+        const outcome = decodeEventRecord(record, { vmidBits: this.allocator?.config.vmidBits ?? this.resolver.knownVmidBits() });
         this.handleDecoded(outcome, record.span, record.name, record.cpu, record.tsUs * 1000 + record.tsNs, record.text);
         return;
       }
@@ -104,12 +104,12 @@ export class Replay {
       }
       case 'lost': {
         this.diagnostics.add('lost-events', { file: record.span.file, line: record.span.line, detail: `CPU ${record.cpu}: ${record.count} events lost` }, record.count);
-        this.markDataLoss({ file: record.span.file, line: record.span.line, text: record.text, cpu: record.cpu, tsUs: this.lastRef?.tsUs ?? 0 });
+        this.pushLoss(record.span, record.text, record.cpu, record.count);
         return;
       }
       case 'buffer-started': {
         this.diagnostics.add('buffer-started', { file: record.span.file, line: record.span.line, detail: `CPU ${record.cpu}` });
-        this.markDataLoss({ file: record.span.file, line: record.span.line, text: record.text, cpu: record.cpu, tsUs: this.lastRef?.tsUs ?? 0 });
+        this.pushLoss(record.span, record.text, record.cpu, undefined);
         return;
       }
       case 'malformed':
@@ -133,7 +133,7 @@ export class Replay {
           const last = this.lastTsByCpu.get(cpu);
           if (last !== undefined && tsNs < last) {
             this.diagnostics.add('timestamp-backwards', { file: span.file, line: span.line, detail: `CPU ${cpu} went back in time` });
-            this.markDataLoss(refOf(outcome.event));
+            this.pushLoss({ file: span.file, line: span.line, offset: outcome.event.span.offset }, text, cpu, undefined);
           }
           this.lastTsByCpu.set(cpu, tsNs);
         }
@@ -160,6 +160,15 @@ export class Replay {
       default:
         assertUnreachable(outcome, 'decode outcome');
     }
+  }
+
+  /**
+   * A loss goes through the sequencer like any event, so events it still holds (read before
+   * the loss) are applied before the loss takes effect.
+   */
+  private pushLoss(span: { file: string; line: number; offset: number }, text: string, cpu: number, count: number | undefined): void {
+    // Not tied to the CPU's own order (cpu -1): a lost marker says nothing about the pending call.
+    this.sequencer.push({ kind: 'lost-events', span, text, cpu: -1, tsUs: this.lastRef?.tsUs ?? 0, tsNs: 0, ...(count === undefined ? {} : { count }), lostCpu: cpu });
   }
 
   private markDataLoss(at: EventRef): void {
@@ -224,7 +233,7 @@ export class Replay {
     let smmu = this.smmus.get(name);
     if (smmu === undefined) {
       const allocator = this.ensureAllocator(at);
-      smmu = new SmmuModel(name, this.resolver.smmuSettings(name, allocator.config.vmidBits));
+      smmu = new SmmuModel(name, this.resolver.smmuSettings(name, allocator.config.vmidBits, at));
       this.smmus.set(name, smmu);
     }
     return smmu;
@@ -270,6 +279,14 @@ export class Replay {
         this.diagnostics.add('missing-return', { file: item.decision.span.file, line: item.decision.span.line, detail: item.decision.kind });
         this.markDataLoss(refOf(item.decision));
       }
+      if (item.orphanReturn) {
+        this.diagnostics.add('orphan-return', { file: item.decision.span.file, line: item.decision.span.line, detail: item.decision.kind });
+        if (item.decision.vm === undefined) {
+          // Nothing says which VM this was: the call cannot be replayed, so what follows is unsure.
+          this.markDataLoss(refOf(item.decision));
+          return;
+        }
+      }
       if (item.decision.kind === 'vmid-update') this.applyUpdate(item.entry as VmidUpdateEvent | undefined, item.decision);
       else this.applyPin(item.entry as PinGetEvent | undefined, item.decision as PinGetEvent);
       return;
@@ -284,7 +301,7 @@ export class Replay {
     this.lastRef = at;
     const allocator = this.ensureAllocator(at);
     if (!this.checkCpu(decision.cpu, at, allocator)) return;
-    const vm = this.vmAt(decision.vm, at, false);
+    const vm = this.vmAt((decision.vm ?? entry?.vm) as KernelPointer, at, false);
     const idBefore = vm.kvmVmid.id;
     const observedBefore = entry?.observedId ?? (decision.phase === 'entry' ? decision.observedId : undefined);
     let idReadAtEntry = idBefore;
@@ -330,8 +347,7 @@ export class Replay {
     if (allocator.config.variant === 'mainline') {
       throw new VmidReplayError('CONFIG_INVALID', 'the trace pins VMIDs, which mainline cannot: pass --variant rfc-v2 or rfc-v3 (or add variant= to the header)', at);
     }
-    void entry;
-    const vm = this.vmAt(decision.vm, at, false);
+    const vm = this.vmAt((decision.vm ?? entry?.vm) as KernelPointer, at, false);
     const idBefore = vm.kvmVmid.id;
     const outcome = allocator.pinGet(vm.kvmVmid);
     if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
