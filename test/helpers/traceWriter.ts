@@ -72,6 +72,23 @@ export class TraceWriter {
     return this.event(`smmu_vmid_${kind}`, `smmu=${smmu} vmid=${vmid}`, { cpu, task: 'qemu-system-aar', pid: 4711 });
   }
 
+  /** `__kvm_tlb_flush_vmid()`: TLBI VMALLS12E1IS by VMID index (a BTM SMMU obeys it too). */
+  tlbiVmid(vmid: number, vm?: string, cpu = 0): this {
+    return this.event('cpu_tlbi_vmid', `(__kvm_tlb_flush_vmid+0x0/0x64)${vm === undefined ? '' : ` mmu=${vm}`} vmid=${vmid}`, { cpu });
+  }
+  /** `__kvm_tlb_flush_vmid_ipa()`: TLBI IPAS2E1IS, one IPA of one VMID. */
+  tlbiIpa(vmid: number, ipa: bigint, vm?: string, cpu = 0): this {
+    return this.event('cpu_tlbi_ipa', `(__kvm_tlb_flush_vmid_ipa+0x0/0x7c)${vm === undefined ? '' : ` mmu=${vm}`} vmid=${vmid} ipa=0x${ipa.toString(16)}`, { cpu });
+  }
+  /** `__kvm_flush_vm_context()`: TLBI ALLE1IS. */
+  tlbiAll(cpu = 0): this {
+    return this.event('cpu_tlbi_all', '(__kvm_flush_vm_context+0x0/0x38)', { cpu });
+  }
+  /** The ring buffer's lost-events marker: `CPU:0 [LOST 5 EVENTS]`. */
+  lost(cpu: number, count: number): this {
+    return this.raw(`CPU:${cpu} [LOST ${count} EVENTS]`);
+  }
+
   lineCount(): number {
     return this.lines.length;
   }
