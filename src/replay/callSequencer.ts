@@ -127,11 +127,17 @@ export class CallSequencer {
     // return that names no VM (a kretprobe before 6.9 cannot read the argument) takes the
     // entry's.
     if (this.mode[family] === 'unknown') this.mode[family] = 'return';
-    const key = family === 'vmid-update' || event.vm !== undefined ? pairKey(event) : undefined;
+    const key = family === 'vmid-update' || event.vm !== undefined ? pairKey(event) : this.onlyPendingKey(pending);
     const entry = key === undefined ? undefined : pending.get(key);
     const matches = entry !== undefined && (event.vm === undefined || entry.vm === event.vm);
     if (matches && key !== undefined) pending.delete(key);
     this.emitCall(matches ? entry : undefined, event, false, !matches);
+  }
+
+  /** A pin return without a pointer can only belong to the one pin under way, if one. */
+  private onlyPendingKey(pending: Map<string, CallEvent>): string | undefined {
+    if (pending.size !== 1) return undefined;
+    return pending.keys().next().value;
   }
 
   /** A caller that moves on without the return of its pending call lost that return. */
