@@ -125,12 +125,25 @@ test('a rollover probe showing the wrong generation (entry-only trace)', async (
   assert.equal(good.code, 0);
 });
 
-test('a rollover probe between an update\'s entry and its return belongs to that update', { todo: 'replay bug: the call sequencer takes the rollover line for "CPU moved on" and replays the update twice with a missing-return data loss' }, async () => {
+/** Entry and return probes, with the rollover probe between VM 4's update entry and return. */
+function rolloverInside(gen: number): { text: string; line: number } {
   const w = new TraceWriter().header('vmid_bits=2 cpus=1');
   for (let n = 1; n <= 3; n++) w.vmCreate(vm(n)).load(vm(n), 0).put(0);
-  w.vmCreate(vm(4)).update(vm(4), 0).event('vmid_rollover', '(kvm_arm_vmid_update+0x28c/0x3f0) gen=8', { cpu: 0 }).updateReturn(vm(4), 0).put(0);
-  const result = await analyze(w.toString());
+  const line = w.vmCreate(vm(4)).update(vm(4), 0).event('vmid_rollover', `(kvm_arm_vmid_update+0x28c/0x3f0) gen=${gen}`, { cpu: 0 }).lineCount();
+  return { text: w.updateReturn(vm(4), 0).put(0).toString(), line };
+}
+
+test('a rollover probe between an update\'s entry and its return belongs to that update', async () => {
+  const result = await analyze(rolloverInside(8).text);
   assert.deepEqual(result.found, []);
+  assert.equal(result.report.dataLossAt, null);
   assert.equal(result.report.verdict, 'ok');
   assert.equal(result.code, 0);
+});
+
+test('with return probes, a rollover probe two generations ahead diverges', async () => {
+  const { text, line } = rolloverInside(12);
+  const result = await analyze(text);
+  assert.deepEqual(result.found, [`model-divergence@${line}`]);
+  assert.deepEqual([findingsOf(result, 'model-divergence')[0]?.data['observed'], findingsOf(result, 'model-divergence')[0]?.data['expected']], ['12', '8']);
 });
