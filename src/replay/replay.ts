@@ -444,11 +444,12 @@ export class Replay {
       }
       case 'vmid-rollover': {
         const allocator = this.ensureAllocator(refOf(event));
-        // Observed inside the update whose decision comes later: compare with what the model
-        // will reach, i.e. the generation after one more bump, unless it already bumped.
+        // Observed inside an update. Replayed at returns, that update comes after this line,
+        // so the model has yet to bump; replayed at entries, it already did.
         if (event.observedGeneration !== undefined) {
-          const expected = allocator.generation + allocator.firstVersion;
-          if (event.observedGeneration !== expected && event.observedGeneration !== allocator.generation) {
+          const pending = this.sequencer.modeOf('vmid-update') !== 'entry';
+          const expected = pending ? allocator.generation + allocator.firstVersion : allocator.generation;
+          if (event.observedGeneration !== expected) {
             this.diverge(refOf(event), 'rollover', String(expected), String(event.observedGeneration));
           }
         }

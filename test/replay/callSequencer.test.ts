@@ -99,3 +99,28 @@ test('a return with no entry and no VM pointer is an orphan and data loss', asyn
   assert.equal(r.diagnostics.find((d) => d.code === 'orphan-return')?.count, 1);
   assert.equal(r.verdict, 'inconclusive');
 });
+
+test('an observed rollover generation is compared strictly, with or without return probes', async () => {
+  // 2-bit VMIDs, one CPU: the 4th VM rolls over to generation 2 (id 8 = 2 << 2).
+  const h = '# vmid-replay: vmid_bits=2 cpus=1 variant=mainline\n';
+  const vms = ['0xffff000010001000', '0xffff000010002000', '0xffff000010003000', '0xffff000010004000'];
+  const build = (withReturns: boolean, gen: number) => {
+    let text = h;
+    let ts = 1;
+    vms.forEach((vm, i) => {
+      text += create(0, ts++, vm) + upd(0, ts++, vm, 0);
+      if (i === 3) text += line(0, ts++, `vmid_rollover: (kvm_arm_vmid_update+0x28c/0x46c) gen=${gen}`);
+      if (withReturns) text += ret(0, ts++, vm, i === 3 ? 9 : 5 + i);
+      text += put(0, ts++);
+    });
+    return text;
+  };
+  for (const withReturns of [true, false]) {
+    const good = await report(build(withReturns, 8));
+    assert.deepEqual(good.findings, [], `returns ${withReturns}: gen=8 is right`);
+    for (const wrong of [4, 12]) {
+      const bad = await report(build(withReturns, wrong));
+      assert.deepEqual(bad.findings.map((f) => f.checkId), ['model-divergence'], `returns ${withReturns}: gen=${wrong}`);
+    }
+  }
+});
