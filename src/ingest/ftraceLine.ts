@@ -20,7 +20,6 @@ const char0 = 0x30;
 const char9 = 0x39;
 const charDot = 0x2e;
 const charColon = 0x3a;
-const charOpenBracket = 0x5b;
 const charCloseBracket = 0x5d;
 const charHash = 0x23;
 

@@ -76,7 +76,8 @@ export class Replay {
   private readonly smmus = new Map<string, SmmuModel>();
   private readonly vms = new Map<KernelPointer, VmState>();
   private readonly lifetimes = new Map<KernelPointer, number>();
-  private running: (RunningVm | undefined)[] = [];
+  /** Per CPU; filled in place (never replaced) so the state handed to checks stays current. */
+  private readonly running: (RunningVm | undefined)[] = [];
   private dataLossAt: EventRef | undefined;
   private lastRef: EventRef | undefined;
   private readonly lastTsByCpu = new Map<number, number>();
@@ -181,8 +182,9 @@ export class Replay {
     if (this.allocator !== undefined) return this.allocator;
     const allocator = new VmidAllocator(this.resolver.allocatorConfig(at));
     this.allocator = allocator;
-    this.running = new Array<RunningVm | undefined>(allocator.config.cpus).fill(undefined);
-    const state = this.state();
+    this.running.length = 0;
+    for (let cpu = 0; cpu < allocator.config.cpus; cpu++) this.running.push(undefined);
+    const state = this.state(allocator);
     this.handlers = this.checks.map((check) =>
       check.create({
         state,
@@ -208,21 +210,8 @@ export class Replay {
     return allocator;
   }
 
-  private state(): ReplayState {
-    const self = this;
-    return {
-      get allocator() {
-        return self.allocator as VmidAllocator;
-      },
-      smmus: this.smmus,
-      vmsByPointer: this.vms,
-      get running() {
-        return self.running;
-      },
-      get dataLossAt() {
-        return self.dataLossAt;
-      },
-    };
+  private state(allocator: VmidAllocator): ReplayState {
+    return { allocator, smmus: this.smmus, vmsByPointer: this.vms, running: this.running };
   }
 
   private step(step: ReplayStep): void {
@@ -288,7 +277,7 @@ export class Replay {
         }
       }
       if (item.decision.kind === 'vmid-update') this.applyUpdate(item.entry as VmidUpdateEvent | undefined, item.decision);
-      else this.applyPin(item.entry as PinGetEvent | undefined, item.decision as PinGetEvent);
+      else this.applyPin(item.entry as PinGetEvent | undefined, item.decision);
       return;
     }
     const event = item.event;
@@ -412,7 +401,9 @@ export class Replay {
         }
         this.step({ kind: 'vm-destroy', event, vm });
         vm.destroyed = true;
-        this.running = this.running.map((running) => (running?.vm === vm ? undefined : running));
+        this.running.forEach((running, cpu) => {
+          if (running?.vm === vm) this.running[cpu] = undefined;
+        });
         void allocator;
         this.options.onDecision?.({ line: event.span.line, op: 'destroy', vm: event.vm });
         return;
@@ -540,7 +531,7 @@ export class Replay {
       findings: this.findings,
       diagnostics: this.diagnostics,
       stats: this.stats,
-      state: this.allocator === undefined ? undefined : this.state(),
+      state: this.allocator === undefined ? undefined : this.state(this.allocator),
       configOrigins: this.resolver.origins(),
       dataLossAt: this.dataLossAt,
       lastRef: this.lastRef,

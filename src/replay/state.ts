@@ -36,6 +36,4 @@ export interface ReplayState {
   readonly smmus: ReadonlyMap<string, SmmuModel>;
   readonly vmsByPointer: ReadonlyMap<KernelPointer, VmState>;
   readonly running: ReadonlyArray<RunningVm | undefined>;
-  /** Set once events were lost: what follows is reported as inconclusive. */
-  readonly dataLossAt: EventRef | undefined;
 }
