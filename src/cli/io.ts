@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** Everything the CLI touches outside itself, so tests can run it in-process. */
 export interface CliIo {
@@ -7,4 +7,6 @@ export interface CliIo {
   writeErr(text: string): void;
   writeFile(path: string, content: string): Promise<void>;
   makeDir(path: string): Promise<void>;
+  /** A stream to a file, for output too large to build in memory (`-` is stdout). */
+  openWritable(path: string): Writable;
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { createWriteStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { run } from './run.js';
 
@@ -10,5 +11,6 @@ const code = await run(process.argv.slice(2), {
   makeDir: async (path) => {
     await mkdir(path, { recursive: true });
   },
+  openWritable: (path) => (path === '-' ? process.stdout : createWriteStream(path)),
 });
 process.exitCode = code;

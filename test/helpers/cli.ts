@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import { run } from '../../src/cli/run.js';
 
 export interface CliResult {
@@ -25,6 +25,21 @@ export async function runCli(argv: readonly string[], stdinText = ''): Promise<C
       files.set(path, content);
     },
     makeDir: async () => {},
+    openWritable: (path) => {
+      const parts: Buffer[] = [];
+      return new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          parts.push(Buffer.from(chunk));
+          done();
+        },
+        final(done) {
+          const text = Buffer.concat(parts).toString('utf8');
+          if (path === '-') stdout += text;
+          else files.set(path, text);
+          done();
+        },
+      });
+    },
   });
   return { code, stdout, stderr, files };
 }

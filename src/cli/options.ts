@@ -1,0 +1,49 @@
+/** Options shared by the commands that run the model. */
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { PinVariant } from '../events/traceEvents.js';
+
+export function integerIn(min: number, max: number, what: string) {
+  return (value: string): number => {
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) throw new InvalidArgumentError(`${what} must be an integer from ${min} to ${max}.`);
+    return parsed;
+  };
+}
+
+/** `--btm on`, `--btm off`, or per SMMU: `--btm smmu0=on,smmu1=off`. */
+export function parseBtm(value: string): boolean | Map<string, boolean> {
+  if (value === 'on' || value === 'off') return value === 'on';
+  const map = new Map<string, boolean>();
+  for (const part of value.split(',')) {
+    const [name, state] = part.split('=');
+    if (name === undefined || name.length === 0 || (state !== 'on' && state !== 'off')) {
+      throw new InvalidArgumentError('expected "on", "off" or a list such as "smmu0=on,smmu1=off".');
+    }
+    map.set(name, state === 'on');
+  }
+  return map;
+}
+
+export const variantOption = () =>
+  new Option('--variant <variant>', 'allocator source to model: mainline vmid.c, or with the RFC v2/v3 pinned-VMID patch (default: the trace header, else mainline)').choices([
+    'mainline',
+    'rfc-v2',
+    'rfc-v3',
+  ]);
+
+export interface ModelFlags {
+  variant?: PinVariant;
+  vmidBits?: number;
+  cpus?: number;
+  btm?: boolean | Map<string, boolean>;
+  strict?: boolean;
+}
+
+export function addModelOptions(command: Command): Command {
+  return command
+    .addOption(variantOption())
+    .option('--vmid-bits <bits>', 'VMID width (kvm_arm_vmid_bits): 8 or 16 on hardware, 2..16 accepted', integerIn(2, 16, '--vmid-bits'))
+    .option('--cpus <n>', 'num_possible_cpus() of the traced host', integerIn(1, 4096, '--cpus'))
+    .option('--btm <state>', 'whether SMMUs obey broadcast TLBIs: on, off, or per SMMU "smmu0=on,smmu1=off" (default: header, else off)', parseBtm)
+    .option('--strict', 'stop at the first malformed line with an error naming file and line, instead of counting it');
+}
