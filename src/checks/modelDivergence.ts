@@ -17,6 +17,13 @@ export const modelDivergence = defineCheck({
       'pin-ret': '{vm}: kvm_arm_pinned_vmid_get() returned {observed} in the trace, {expected} in the model',
       rollover: 'the trace shows generation {observed} at a rollover, the model {expected}',
       'destroy-id': '{vm}: destroyed with id {observed} in the trace, {expected} in the model',
+      active: '{vm}: the trace has {observed}, the model {expected}',
+      generation: 'the trace has {observed}, the model {expected}',
+      'per-cpu-active': 'per-CPU active VMIDs: the trace has {observed}, the model {expected}',
+      'per-cpu-reserved': 'per-CPU reserved VMIDs: the trace has {observed}, the model {expected}',
+      bitmap: 'vmid_map after a rollover: the trace has {observed}, the model {expected}',
+      'cur-idx': 'new_vmid() search start: the trace has {observed}, the model {expected}',
+      'keep-branch': '{vm}: the trace shows {observed}, the model took {expected}',
     },
   },
   create(ctx) {

@@ -7,6 +7,8 @@ export interface CliIo {
   writeErr(text: string): void;
   writeFile(path: string, content: string): Promise<void>;
   makeDir(path: string): Promise<void>;
+  /** A small text file (a probe map), whole. */
+  readText(path: string): Promise<string>;
   /** A stream to a file, for output too large to build in memory (`-` is stdout). */
   openWritable(path: string): Writable;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { run } from './run.js';
 
 const code = await run(process.argv.slice(2), {
@@ -11,6 +11,7 @@ const code = await run(process.argv.slice(2), {
   makeDir: async (path) => {
     await mkdir(path, { recursive: true });
   },
+  readText: (path) => readFile(path, 'utf8'),
   openWritable: (path) => (path === '-' ? process.stdout : createWriteStream(path)),
 });
 process.exitCode = code;

@@ -1,6 +1,9 @@
 /** Options shared by the commands that run the model. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { PinVariant } from '../events/traceEvents.js';
+import { parseProbeMap, type ProbeMap } from '../events/probeMap.js';
+import { VmidReplayError } from '../errors.js';
+import type { CliIo } from './io.js';
 
 export function integerIn(min: number, max: number, what: string) {
   return (value: string): number => {
@@ -32,6 +35,7 @@ export const variantOption = () =>
   ]);
 
 export interface ModelFlags {
+  map?: string;
   variant?: PinVariant;
   vmidBits?: number;
   cpus?: number;
@@ -45,5 +49,25 @@ export function addModelOptions(command: Command): Command {
     .option('--vmid-bits <bits>', 'VMID width (kvm_arm_vmid_bits): 8 or 16 on hardware, 2..16 accepted', integerIn(2, 16, '--vmid-bits'))
     .option('--cpus <n>', 'num_possible_cpus() of the traced host', integerIn(1, 4096, '--cpus'))
     .option('--btm <state>', 'whether SMMUs obey broadcast TLBIs: on, off, or per SMMU "smmu0=on,smmu1=off" (default: header, else off)', parseBtm)
+    .option('--map <file>', "probe map (JSON) saying what a capture's own probe names mean, e.g. traces/captures-6.1.map.json (docs/trace-format.md)")
     .option('--strict', 'stop at the first malformed line with an error naming file and line, instead of counting it');
+}
+
+/** Reads and validates `--map FILE`; errors name the file. */
+export async function loadProbeMap(path: string | undefined, io: CliIo): Promise<ProbeMap | undefined> {
+  if (path === undefined) return undefined;
+  let text: string;
+  try {
+    text = await io.readText(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new VmidReplayError(code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', code === 'ENOENT' ? 'no such probe map' : `cannot read probe map (${code ?? String(error)})`, { file: path });
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new VmidReplayError('CONFIG_INVALID', `probe map is not valid JSON (${(error as Error).message})`, { file: path });
+  }
+  return parseProbeMap(document, path);
 }

@@ -17,58 +17,18 @@ import type { EventBase, KernelPointer } from './common.js';
 import type { TraceEvent } from './index.js';
 import type { CpuTlbiOp } from './cpuEvents.js';
 import type { PinVariant } from './traceEvents.js';
+import type { AllocatorObservation } from './kvmEvents.js';
 import { commandFromFields, decodeSmmuCommand, type SmmuCommand } from './smmuCommand.js';
 import { decodeSte, steConfigs } from './ste.js';
 import type { SteConfig } from './smmuEvents.js';
+import { meaningByEventName, type Meaning } from './toolEventNames.js';
+import { remapArgs, type ProbeMap } from './probeMap.js';
 
 export type DecodeOutcome =
   | { readonly type: 'event'; readonly event: TraceEvent }
   | { readonly type: 'unused'; readonly name: string }
   | { readonly type: 'unrecognised-probe'; readonly name: string; readonly detail: string }
   | { readonly type: 'malformed'; readonly expected: string };
-
-/** The meanings an event line can have, before its fields are read. */
-type Meaning =
-  | 'update'
-  | 'update-return'
-  | 'clear-active'
-  | 'pin-get'
-  | 'pin-get-return'
-  | 'pin-put'
-  | 'vm-create'
-  | 'vm-destroy'
-  | 'rollover'
-  | 'smmu-ste'
-  | 'smmu-vmid-alloc'
-  | 'smmu-vmid-free'
-  | 'smmu-cmd'
-  | 'smmu-config'
-  | 'cpu-tlbi-vmid'
-  | 'cpu-tlbi-ipa'
-  | 'cpu-tlbi-all'
-  | 'system-config';
-
-/** The tool's own event names (the capture script's probe names). */
-const meaningByEventName: ReadonlyMap<string, Meaning> = new Map([
-  ['vmid_update', 'update'],
-  ['vmid_update_ret', 'update-return'],
-  ['vmid_clear_active', 'clear-active'],
-  ['vmid_pin', 'pin-get'],
-  ['vmid_pin_ret', 'pin-get-return'],
-  ['vmid_unpin', 'pin-put'],
-  ['vm_create', 'vm-create'],
-  ['vm_destroy', 'vm-destroy'],
-  ['vmid_rollover', 'rollover'],
-  ['smmu_ste', 'smmu-ste'],
-  ['smmu_vmid_alloc', 'smmu-vmid-alloc'],
-  ['smmu_vmid_free', 'smmu-vmid-free'],
-  ['smmu_cmd', 'smmu-cmd'],
-  ['smmu_config', 'smmu-config'],
-  ['cpu_tlbi_vmid', 'cpu-tlbi-vmid'],
-  ['cpu_tlbi_ipa', 'cpu-tlbi-ipa'],
-  ['cpu_tlbi_all', 'cpu-tlbi-all'],
-  ['vmid_config', 'system-config'],
-]);
 
 /** Kernel functions whose entry (offset 0) has a meaning; returns map via `returnMeaning`. */
 const meaningByFunction: ReadonlyMap<string, Meaning> = new Map([
@@ -98,6 +58,8 @@ const vmArgNames = ['kvm_vmid', 'vmid_ptr', 'vmid', 'mmu', 'vm'] as const;
 export interface DecodeContext {
   /** VMID width, when known, to take the index out of a full id (`generation | index`). */
   readonly vmidBits: number | undefined;
+  /** How to read someone else's probe names (`--map`). */
+  readonly probeMap?: ProbeMap;
 }
 
 /** An SMMU is named by its pointer (normalised like VM pointers) or by a free-form name. */
@@ -259,15 +221,53 @@ function vmidIndexOf(args: ReadonlyMap<string, string>, ctx: DecodeContext): num
   return undefined;
 }
 
+/** Optional allocator state a probe read (docs/trace-format.md, "Observed allocator state"). */
+function readObservation(args: ReadonlyMap<string, string>): AllocatorObservation | string | undefined {
+  const observation: Record<string, unknown> = {};
+  const integers: [string, keyof AllocatorObservation][] = [
+    ['active', 'activeId'],
+    ['gen', 'generation'],
+    ['newgen', 'flushGeneration'],
+    ['cur_idx', 'curIdx'],
+    ['reserved_hit', 'reservedHit'],
+  ];
+  for (const [arg, field] of integers) {
+    if (!args.has(arg)) continue;
+    const value = parseIntegerArg(args.get(arg));
+    if (value === undefined) return `${arg}= an integer`;
+    observation[field] = value;
+  }
+  const arrays: [string, keyof AllocatorObservation][] = [
+    ['act', 'activeAll'],
+    ['res', 'reservedAll'],
+  ];
+  for (const [arg, field] of arrays) {
+    if (!args.has(arg)) continue;
+    const values = parseU64Array(args.get(arg));
+    if (values === undefined || values.some((value) => value > BigInt(Number.MAX_SAFE_INTEGER))) return `${arg}={...} a list of ids`;
+    observation[field] = values.map(Number);
+  }
+  if (args.has('map')) {
+    const words = parseU64Array(args.get('map'));
+    if (words === undefined) return 'map={...} a list of 64-bit bitmap words';
+    observation['mapWords'] = words;
+  }
+  return Object.keys(observation).length === 0 ? undefined : (observation);
+}
+
 function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<string, string>, ctx: DecodeContext): TraceEvent | string {
   const base = baseOf(record);
   const vm = () => vmArg(args);
   switch (meaning) {
     case 'update':
+    case 'update-decision':
     case 'update-return': {
       const pointer = vm();
       if (pointer === undefined && meaning === 'update') return 'the VM pointer as kvm_vmid=, vmid= or mmu=';
-      return { ...base, kind: 'vmid-update', phase: meaning === 'update' ? 'entry' : 'return', vm: pointer, observedId: parseIntegerArg(args.get('id')) };
+      const phase = meaning === 'update' ? 'entry' : meaning === 'update-decision' ? 'decision' : 'return';
+      const observed = phase === 'entry' ? undefined : readObservation(args);
+      if (typeof observed === 'string') return observed;
+      return { ...base, kind: 'vmid-update', phase, vm: pointer, observedId: parseIntegerArg(args.get('id')), ...(observed === undefined ? {} : { observed }) };
     }
     case 'clear-active':
       return { ...base, kind: 'vmid-clear-active' };
@@ -338,6 +338,14 @@ export function decodeEventRecord(record: EventRecord, ctx: DecodeContext): Deco
     if (at === -1) return { type: 'unused', name: record.name };
     const event = configFromArgs(baseOf(record), parseProbeBody(record.body.slice(at + configPrefix.length).trim()).args, 'trace marker');
     return typeof event === 'string' ? { type: 'malformed', expected: event } : { type: 'event', event };
+  }
+  const mapped = ctx.probeMap?.events.get(record.name);
+  if (mapped !== undefined) {
+    // A mapped name means what the map says, whatever its probe location.
+    if (mapped.event === null) return { type: 'unused', name: record.name };
+    const mappedMeaning = meaningByEventName.get(mapped.event) as Meaning;
+    const event = decodeMeaning(mappedMeaning, record, remapArgs(mapped, body().args), ctx);
+    return typeof event === 'string' ? { type: 'malformed', expected: `${record.name} (mapped to ${mapped.event}): ${event}` } : { type: 'event', event };
   }
   const meaning = meaningOf(record, body);
   if (meaning === undefined) return { type: 'unused', name: record.name };

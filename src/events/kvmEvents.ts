@@ -14,16 +14,42 @@ export interface VmDestroyEvent extends EventBase {
 }
 
 /**
+ * What a probe inside or after `kvm_arm_vmid_update()` read of the allocator's state, when a
+ * probe map says so (the real captures read per-CPU variables and the bitmap). Every field is
+ * optional; the replay compares what is there with the model at the same point.
+ */
+export interface AllocatorObservation {
+  /** This CPU's `active_vmids` as set by the call (`update_slow`'s `newid`). */
+  readonly activeId?: number;
+  /** `vmid_generation` when the probe fired. */
+  readonly generation?: number;
+  /** Every CPU's `active_vmids` / `reserved_vmids`, CPU 0 first. */
+  readonly activeAll?: readonly number[];
+  readonly reservedAll?: readonly number[];
+  /** Right after `flush_context()`: the new generation and the first 64-bit words of `vmid_map`. */
+  readonly flushGeneration?: number;
+  readonly mapWords?: readonly bigint[];
+  /** `new_vmid()`'s `cur_idx` after a search. */
+  readonly curIdx?: number;
+  /** In `new_vmid()`'s keep branch: 1 when the old id was a CPU's reserved VMID, 0 when its bit was free. */
+  readonly reservedHit?: number;
+}
+
+/**
  * `kvm_arm_vmid_update(kvm_vmid)` on the line's CPU: a vCPU is about to run with this VM's
- * stage 2. `entry` carries the id before the call, `return` the id after it (the point where
- * the allocator's decision is visible, used to order racing CPUs).
+ * stage 2. `entry` carries the id before the call; `decision` is a probe inside the locked
+ * region (the best point to order racing CPUs at); `return` is any point after the call (its
+ * return, or the next call in the run loop), with the id after it. A call is replayed at its
+ * first decision or return, later ones only add observations.
  */
 export interface VmidUpdateEvent extends EventBase {
   readonly kind: 'vmid-update';
-  readonly phase: 'entry' | 'return';
+  readonly phase: 'entry' | 'decision' | 'return';
   /** Always set on entries; a return probe before 6.9 cannot read it (paired with its entry). */
   readonly vm: KernelPointer | undefined;
+  /** `kvm_vmid->id`: before the call at `entry`, after it otherwise. */
   readonly observedId?: number;
+  readonly observed?: AllocatorObservation;
 }
 
 /** `kvm_arm_vmid_clear_active()` on vCPU put. */

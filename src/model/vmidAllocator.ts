@@ -83,7 +83,9 @@ export class VmidAllocator {
   readonly activeVmids: number[];
   readonly reservedVmids: number[];
   /** `new_vmid()`'s `static u32 cur_idx = 1`. */
-  private curIdx = 1;
+  private curIdxValue = 1;
+  /** What the latest `flush_context()` left: for comparing with a probe placed right after it. */
+  lastFlush: { readonly generation: number; readonly reserved: readonly number[]; readonly map: Uint8Array } | undefined;
   /** Rollovers so far (generation bumps). */
   rollovers = 0;
 
@@ -97,6 +99,22 @@ export class VmidAllocator {
     this.pinnedVmidMap = config.variant === 'mainline' ? null : new Uint8Array(this.numUserVmids);
     this.activeVmids = new Array<number>(config.cpus).fill(0);
     this.reservedVmids = new Array<number>(config.cpus).fill(0);
+  }
+
+  /** `new_vmid()`'s search start: the last index handed out. */
+  get curIdx(): number {
+    return this.curIdxValue;
+  }
+
+  /** The first `count` 64-bit words of a bitmap, as `bitmap_*` lays them out (bit 0 = index 0). */
+  static bitmapWords(map: Uint8Array, count: number): bigint[] {
+    const words: bigint[] = [];
+    for (let w = 0; w < count; w++) {
+      let word = 0n;
+      for (let bit = 0; bit < 64; bit++) if (map[w * 64 + bit] === 1) word |= 1n << BigInt(bit);
+      words.push(word);
+    }
+    return words;
   }
 
   /** `vmid2idx()`: the index bits of an id. */
@@ -132,6 +150,7 @@ export class VmidAllocator {
       this.vmidMap[this.indexOf(vmid)] = 1;
       this.reservedVmids[cpu] = vmid;
     }
+    this.lastFlush = { generation: this.generation, reserved: [...this.reservedVmids], map: this.vmidMap.slice() };
     // kvm_call_hyp(__kvm_flush_vm_context): TLBI ALLE1IS, counted by the caller via `rollovers`.
   }
 
@@ -167,7 +186,7 @@ export class VmidAllocator {
         return { id: newVmid, path: 'reuse' };
       }
     }
-    let idx = this.findNextZero(this.curIdx);
+    let idx = this.findNextZero(this.curIdxValue);
     if (idx === this.numUserVmids) {
       // Out of VMIDs: bump the generation and flush. The search does not wrap first.
       this.generation += this.firstVersion;
@@ -177,7 +196,7 @@ export class VmidAllocator {
       idx = this.findNextZero(1);
     }
     this.vmidMap[idx] = 1;
-    this.curIdx = idx;
+    this.curIdxValue = idx;
     const id = generation + idx;
     kvmVmid.id = id;
     return { id, path: 'search' };

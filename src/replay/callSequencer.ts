@@ -23,6 +23,8 @@ type Mode = 'unknown' | 'entry' | 'return';
 /** What the sequencer hands on: events to apply, with calls paired to their entry. */
 export type SequencedItem =
   | { readonly type: 'event'; readonly event: TraceEvent }
+  /** A later probe of a call already replayed: what it read is compared, nothing is applied. */
+  | { readonly type: 'observation'; readonly event: VmidUpdateEvent; readonly call: CallEvent }
   | {
       readonly type: 'call';
       readonly entry: CallEvent | undefined;
@@ -57,12 +59,24 @@ export class CallSequencer {
   private readonly mode: Record<CallFamily, Mode> = { 'vmid-update': 'unknown', 'pin-get': 'unknown' };
   /** Entries waiting for their return, per family and pairing key. */
   private readonly pending: Record<CallFamily, Map<string, CallEvent>> = { 'vmid-update': new Map(), 'pin-get': new Map() };
+  /**
+   * Per CPU, the update replayed at an in-lock or return probe whose later probes (its return,
+   * the run loop's next call) may still come: they are observations of it.
+   */
+  private readonly replayedUpdate = new Map<number, CallEvent>();
   private held: TraceEvent[] = [];
 
   constructor(private readonly emit: (item: SequencedItem) => void) {}
 
   modeOf(family: CallFamily): Mode {
     return this.mode[family];
+  }
+
+  /** CPUs inside `kvm_arm_vmid_update()` (entered, not yet replayed): their active VMID is in flux. */
+  cpusInsideUpdate(): Set<number> {
+    const cpus = new Set<number>();
+    for (const entry of this.pending['vmid-update'].values()) cpus.add(entry.cpu);
+    return cpus;
   }
 
   push(event: TraceEvent): void {
@@ -98,7 +112,7 @@ export class CallSequencer {
     let decided: Mode | undefined;
     for (let i = 1; i < this.held.length && decided === undefined; i++) {
       const next = this.held[i] as TraceEvent;
-      if (isCall(next) && next.kind === first.kind && next.phase === 'return') decided = 'return';
+      if (isCall(next) && next.kind === first.kind && next.phase !== 'entry') decided = 'return';
       else if (movesOn(first, next)) decided = 'entry';
     }
     if (decided === undefined && (atEnd || this.held.length >= lookaheadLimit)) decided = 'entry';
@@ -112,6 +126,10 @@ export class CallSequencer {
 
   private route(event: TraceEvent): void {
     this.flushStalePending(event);
+    if (event.cpu >= 0 && !(event.kind === 'vmid-update' && event.phase !== 'entry') && event.kind !== 'vmid-rollover') {
+      // The CPU moved on: later probes cannot belong to the update it replayed.
+      this.replayedUpdate.delete(event.cpu);
+    }
     if (!isCall(event)) {
       this.emit({ type: 'event', event });
       return;
@@ -123,6 +141,13 @@ export class CallSequencer {
       else pending.set(pairKey(event), event);
       return;
     }
+    if (event.kind === 'vmid-update') {
+      const replayed = this.replayedUpdate.get(event.cpu);
+      if (replayed !== undefined && (event.vm === undefined || event.vm === replayed.vm)) {
+        this.emit({ type: 'observation', event, call: replayed });
+        return;
+      }
+    }
     // A return: the decision point. Pair it with the waiting entry of the same caller; a
     // return that names no VM (a kretprobe before 6.9 cannot read the argument) takes the
     // entry's.
@@ -132,6 +157,7 @@ export class CallSequencer {
     const matches = entry !== undefined && (event.vm === undefined || entry.vm === event.vm);
     if (matches && key !== undefined) pending.delete(key);
     this.emitCall(matches ? entry : undefined, event, false, !matches);
+    if (event.kind === 'vmid-update') this.replayedUpdate.set(event.cpu, matches ? (entry) : event);
   }
 
   /** A pin return without a pointer can only belong to the one pin under way, if one. */
@@ -149,7 +175,7 @@ export class CallSequencer {
         if (event.cpu < 0) continue;
         const entry = pending.get(`cpu:${event.cpu}`);
         if (entry === undefined || !movesOn(entry, event)) continue;
-        if (event.kind === 'vmid-update' && event.phase === 'return' && (event.vm === undefined || event.vm === entry.vm)) continue;
+        if (event.kind === 'vmid-update' && event.phase !== 'entry' && (event.vm === undefined || event.vm === entry.vm)) continue;
         pending.delete(`cpu:${event.cpu}`);
         this.emitCall(entry, entry, true, false);
       } else if ('vm' in event && event.vm !== undefined) {

@@ -23,6 +23,10 @@ import type { ReplayStep, DivergenceKind } from './steps.js';
 import type { ReplayState, RunningVm, VmState } from './state.js';
 import { ReplayStats } from './stats.js';
 import type { KernelPointer } from '../events/common.js';
+import type { ProbeMap } from '../events/probeMap.js';
+import type { UpdateOutcome } from '../model/vmidAllocator.js';
+import { compareObservation, type OtherCpuMismatch } from './observations.js';
+import { CrossCpuSnapshots, type SkewResolution } from './crossCpuSnapshots.js';
 
 /** One allocator decision, as `vmid-replay replay` prints it (fields as in the oracle). */
 export type Decision =
@@ -47,6 +51,8 @@ export interface ReplayOptions extends ConfigOverrides {
   readonly strict?: boolean;
   readonly checks?: readonly Check[];
   readonly onDecision?: (decision: Decision) => void;
+  /** How to read a capture's own probe names (`--map`). */
+  readonly probeMap?: ProbeMap;
 }
 
 export interface ReplayResult {
@@ -82,11 +88,18 @@ export class Replay {
   private lastRef: EventRef | undefined;
   private readonly lastTsByCpu = new Map<number, number>();
   private finished = false;
+  /** Per CPU, the latest update's outcome, for probes that fire after it. */
+  private readonly lastOutcomeByCpu = new Map<number, UpdateOutcome>();
+  /** The trace has a probe right after flush_context(): a rollover without one is a divergence. */
+  private traceShowsRollovers: boolean;
+  private sawInLockProbe = false;
+  private snapshots: CrossCpuSnapshots | undefined;
 
   constructor(private readonly options: ReplayOptions = {}) {
     this.resolver = new ConfigResolver(options, this.diagnostics);
     this.sequencer = new CallSequencer((item) => this.apply(item));
     this.checks = options.checks ?? allChecks;
+    this.traceShowsRollovers = [...(options.probeMap?.events.values() ?? [])].some((mapped) => mapped.args.has('newgen'));
   }
 
   /** Feeds one record, in file order. */
@@ -94,7 +107,10 @@ export class Replay {
     this.stats.countRecord(record.type);
     switch (record.type) {
       case 'event': {
-        const outcome = decodeEventRecord(record, { vmidBits: this.allocator?.config.vmidBits ?? this.resolver.knownVmidBits() });
+        const outcome = decodeEventRecord(record, {
+          vmidBits: this.allocator?.config.vmidBits ?? this.resolver.knownVmidBits(),
+          ...(this.options.probeMap === undefined ? {} : { probeMap: this.options.probeMap }),
+        });
         this.handleDecoded(outcome, record.span, record.name, record.cpu, record.tsUs * 1000 + record.tsNs, record.text);
         return;
       }
@@ -182,6 +198,7 @@ export class Replay {
     if (this.allocator !== undefined) return this.allocator;
     const allocator = new VmidAllocator(this.resolver.allocatorConfig(at));
     this.allocator = allocator;
+    this.snapshots = new CrossCpuSnapshots(allocator.config.cpus);
     this.running.length = 0;
     for (let cpu = 0; cpu < allocator.config.cpus; cpu++) this.running.push(undefined);
     const state = this.state(allocator);
@@ -263,6 +280,10 @@ export class Replay {
   // ---- applying events ---------------------------------------------------------------
 
   private apply(item: SequencedItem): void {
+    if (item.type === 'observation') {
+      if (item.call.kind === 'vmid-update') this.applyObservation(item.event, item.call);
+      return;
+    }
     if (item.type === 'call') {
       if (item.missingReturn && this.sequencer.modeOf(item.decision.kind) === 'return') {
         this.diagnostics.add('missing-return', { file: item.decision.span.file, line: item.decision.span.line, detail: item.decision.kind });
@@ -294,6 +315,7 @@ export class Replay {
     const idBefore = vm.kvmVmid.id;
     const observedBefore = entry?.observedId ?? (decision.phase === 'entry' ? decision.observedId : undefined);
     let idReadAtEntry = idBefore;
+    if (observedBefore !== undefined) this.stats.countObservedFields(['idBefore']);
     if (observedBefore !== undefined && observedBefore !== idBefore) {
       const previous = vm.previousId;
       if (previous !== undefined && previous.id === observedBefore && previous.cpu !== decision.cpu) {
@@ -307,9 +329,11 @@ export class Replay {
       }
     }
     const outcome = allocator.update(vm.kvmVmid, decision.cpu, idReadAtEntry);
+    this.afterAllocatorCall(allocator);
     if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
     if (outcome.flushes > 0) this.rollover(at, outcome.flushes);
-    if (decision.phase === 'return' && decision.observedId !== undefined && decision.observedId !== outcome.idAfter) {
+    this.compareCallObservations(decision, vm, outcome, at);
+    if (decision.phase !== 'entry' && decision.observedId !== undefined && decision.observedId !== outcome.idAfter) {
       this.diverge(at, 'id-after', String(outcome.idAfter), String(decision.observedId), vm);
     }
     const previouslyRunning = this.running[decision.cpu];
@@ -329,6 +353,67 @@ export class Replay {
     });
   }
 
+  private settleSnapshot = (resolution: SkewResolution): void => {
+    const detail = `CPU ${resolution.cpu}: snapshot shows ${resolution.observed}, the replay has ${resolution.expected} there`;
+    if (resolution.kind === 'skew') {
+      this.diagnostics.add('cross-cpu-skew', { file: resolution.at.file, line: resolution.at.line, detail });
+      return;
+    }
+    this.diverge(resolution.at, 'per-cpu-active', `active_vmids[${resolution.cpu}]=${resolution.expected}`, `active_vmids[${resolution.cpu}]=${resolution.observed}, a value CPU ${resolution.cpu} neither had nor took next`);
+  };
+
+  /** After every allocator call: which CPUs' active VMIDs changed (settles racy snapshots). */
+  private afterAllocatorCall(allocator: VmidAllocator): void {
+    this.snapshots?.afterCall(allocator.activeVmids, this.settleSnapshot);
+  }
+
+  private noteOtherCpus(mismatches: readonly OtherCpuMismatch[], at: EventRef, sawSnapshot: boolean): void {
+    if (sawSnapshot) this.snapshots?.noteSnapshot();
+    for (const mismatch of mismatches) this.snapshots?.mismatch(mismatch.cpu, mismatch.observed, mismatch.expected, at, this.settleSnapshot);
+  }
+
+  /** Checks what the decision probe read, and that a rollover the model made was seen. */
+  private compareCallObservations(decision: VmidUpdateEvent, vm: VmState, outcome: UpdateOutcome, at: EventRef): void {
+    this.lastOutcomeByCpu.set(decision.cpu, outcome);
+    const observed = decision.observed;
+    if (observed?.flushGeneration !== undefined) this.traceShowsRollovers = true;
+    // A probe map may list a rollover probe the capture did not enable: trust it once the
+    // trace shows it has in-lock probes at all.
+    if (decision.phase === 'decision') this.sawInLockProbe = true;
+    if (outcome.flushes > 0 && this.traceShowsRollovers && this.sawInLockProbe && observed?.flushGeneration === undefined && decision.phase !== 'entry') {
+      this.diverge(at, 'rollover', `a rollover to generation ${this.allocator?.generation ?? '?'} in this call`, 'no rollover probe before the decision', vm);
+    }
+    if (decision.phase !== 'entry' && decision.observedId !== undefined) this.stats.countObservedFields(['idAfter']);
+    if (observed === undefined || this.allocator === undefined) return;
+    this.stats.countObservedFields(Object.keys(observed));
+    const others: OtherCpuMismatch[] = [];
+    for (const disagreement of compareObservation(this.allocator, decision.cpu, observed, outcome, this.sequencer.cpusInsideUpdate(), others)) {
+      this.diverge(at, disagreement.kind, disagreement.expected, disagreement.observed, vm);
+    }
+    this.noteOtherCpus(others, at, observed.activeAll !== undefined);
+  }
+
+  /** A later probe of a call already replayed: compare, apply nothing. */
+  private applyObservation(event: VmidUpdateEvent, call: VmidUpdateEvent): void {
+    const at = refOf(event);
+    this.lastRef = at;
+    const allocator = this.ensureAllocator(at);
+    const pointer = event.vm ?? call.vm;
+    const vm = pointer === undefined ? undefined : this.vms.get(pointer);
+    this.stats.countObservation();
+    if (vm !== undefined && event.observedId !== undefined && event.observedId !== vm.kvmVmid.id) {
+      this.diverge(at, 'id-after', String(vm.kvmVmid.id), String(event.observedId), vm);
+    }
+    if (event.observedId !== undefined) this.stats.countObservedFields(['idAfter']);
+    if (event.observed === undefined) return;
+    this.stats.countObservedFields(Object.keys(event.observed));
+    const others: OtherCpuMismatch[] = [];
+    for (const disagreement of compareObservation(allocator, event.cpu, event.observed, this.lastOutcomeByCpu.get(event.cpu), this.sequencer.cpusInsideUpdate(), others)) {
+      this.diverge(at, disagreement.kind, disagreement.expected, disagreement.observed, vm);
+    }
+    this.noteOtherCpus(others, at, event.observed.activeAll !== undefined);
+  }
+
   private applyPin(entry: PinGetEvent | undefined, decision: PinGetEvent): void {
     const at = refOf(decision);
     this.lastRef = at;
@@ -339,6 +424,7 @@ export class Replay {
     const vm = this.vmAt((decision.vm ?? entry?.vm) as KernelPointer, at, false);
     const idBefore = vm.kvmVmid.id;
     const outcome = allocator.pinGet(vm.kvmVmid);
+    this.afterAllocatorCall(allocator);
     if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
     if (outcome.flushes > 0) this.rollover(at, outcome.flushes);
     if (outcome.exhausted) vm.lastFailedPin = at;
@@ -417,6 +503,7 @@ export class Replay {
         const allocator = this.ensureAllocator(at);
         if (!this.checkCpu(event.cpu, at, allocator)) return;
         allocator.clearActive(event.cpu);
+        this.afterAllocatorCall(allocator);
         const wasRunning = this.running[event.cpu];
         this.running[event.cpu] = undefined;
         this.step({ kind: 'put', event, cpu: event.cpu, wasRunning });
@@ -525,6 +612,7 @@ export class Replay {
     if (!this.finished) {
       this.finished = true;
       this.sequencer.finish();
+      this.snapshots?.finish(this.settleSnapshot);
       if (this.allocator !== undefined) this.step({ kind: 'trace-end', at: this.lastRef });
     }
     return {

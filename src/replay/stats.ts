@@ -36,6 +36,16 @@ export class ReplayStats {
   countMalformedEvent(): void {
     this.malformedEvents += 1;
   }
+  /** Later probes of already-replayed calls, compared with the model. */
+  observations = 0;
+  /** How many times each observed allocator field was compared with the model. */
+  readonly observedFields = new Map<string, number>();
+  countObservation(): void {
+    this.observations += 1;
+  }
+  countObservedFields(fields: Iterable<string>): void {
+    for (const field of fields) this.observedFields.set(field, (this.observedFields.get(field) ?? 0) + 1);
+  }
   countLoad(slow: boolean): void {
     this.loads += 1;
     if (slow) this.slowLoads += 1;

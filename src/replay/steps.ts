@@ -9,7 +9,19 @@ import type { CachedOwner, SmmuModel, SteBinding } from '../model/smmu.js';
 import type { PinOutcome, UnpinOutcome, UpdateOutcome } from '../model/vmidAllocator.js';
 import type { RunningVm, VmState } from './state.js';
 
-export type DivergenceKind = 'id-before' | 'id-after' | 'pin-ret' | 'rollover' | 'destroy-id';
+export type DivergenceKind =
+  | 'id-before'
+  | 'id-after'
+  | 'pin-ret'
+  | 'rollover'
+  | 'destroy-id'
+  | 'active'
+  | 'generation'
+  | 'per-cpu-active'
+  | 'per-cpu-reserved'
+  | 'bitmap'
+  | 'cur-idx'
+  | 'keep-branch';
 
 export type ReplayStep =
   | {

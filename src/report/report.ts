@@ -37,6 +37,8 @@ export interface Report {
     readonly allEventsAccounted: boolean;
     /** Every divergence by kind (the model-divergence check reports the first of each). */
     readonly divergences: Record<string, number>;
+    /** How often each allocator result the trace recorded was compared with the model. */
+    readonly observedFields: Record<string, number>;
   };
   readonly costs: {
     readonly loads: number;
@@ -88,6 +90,7 @@ export function buildReport(file: string, result: ReplayResult): Report {
       malformedEvents: result.stats.malformedEvents,
       allEventsAccounted: result.stats.accounted(),
       divergences: sortedRecord(result.stats.divergences),
+      observedFields: sortedRecord(result.stats.observedFields),
     },
     costs: {
       loads: result.stats.loads,

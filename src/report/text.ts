@@ -44,6 +44,8 @@ export function renderText(report: Report): string {
   const used = Object.entries(n.eventsByKind).map(([kind, count]) => `${kind} ${count}`).join(', ');
   const unused = Object.values(n.unusedByName).reduce((a, b) => a + b, 0);
   out.push(`events: ${n.records['event'] ?? 0} event lines; used: ${used || 'none'}; unused ${unused}, malformed ${n.malformedEvents}; all accounted: ${n.allEventsAccounted ? 'yes' : 'NO'}`);
+  const observed = Object.entries(n.observedFields);
+  if (observed.length > 0) out.push(`compared with the model: ${observed.map(([field, count]) => `${field} ${count}`).join(', ')}`);
   const divergences = Object.entries(n.divergences);
   if (divergences.length > 0) out.push(`divergences: ${divergences.map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
   if (report.dataLossAt !== null) {

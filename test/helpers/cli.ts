@@ -1,4 +1,5 @@
 import { Readable, Writable } from 'node:stream';
+import { readFile } from 'node:fs/promises';
 import { run } from '../../src/cli/run.js';
 
 export interface CliResult {
@@ -25,6 +26,7 @@ export async function runCli(argv: readonly string[], stdinText = ''): Promise<C
       files.set(path, content);
     },
     makeDir: async () => {},
+    readText: (path) => readFile(path, 'utf8'),
     openWritable: (path) => {
       const parts: Buffer[] = [];
       return new Writable({

@@ -6,7 +6,7 @@ import type { Report } from '../../report/report.js';
 import { renderJson } from '../../report/json.js';
 import { renderText } from '../../report/text.js';
 import type { CommandContext } from '../context.js';
-import { addModelOptions, type ModelFlags } from '../options.js';
+import { addModelOptions, loadProbeMap, type ModelFlags } from '../options.js';
 
 const verdictExit: Record<Report['verdict'], ExitCode> = { ok: ExitCode.ok, findings: ExitCode.findings, inconclusive: ExitCode.inconclusive };
 
@@ -37,8 +37,9 @@ Examples:
     .action(async (traces: string[], flags: AnalyzeFlags) => {
       const { io } = ctx;
       let worst: number = ExitCode.ok;
+      const probeMap = await loadProbeMap(flags.map, io);
       for (const trace of traces) {
-        const report = await analyzeTrace(trace, io.stdin, flags);
+        const report = await analyzeTrace(trace, io.stdin, { ...flags, ...(probeMap === undefined ? {} : { probeMap }) });
         io.writeOut(flags.format === 'json' ? renderJson(report) : renderText(report));
         if (flags.out !== undefined) {
           await io.makeDir(flags.out);

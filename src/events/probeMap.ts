@@ -1,0 +1,84 @@
+/**
+ * Probe maps: how someone else's dynamic events mean the tool's events. A capture made with
+ * other probe names (the real captures in ../shared/captures name theirs `update`,
+ * `update_ret`, `rollover`, ...) is read through a JSON file that says, per event name, which
+ * tool event it is and which of its arguments are the tool's fields:
+ *
+ *   { "format": "vmid-replay-probe-map", "version": 1,
+ *     "events": {
+ *       "update":     { "event": "vmid_update", "args": { "kvm_vmid": "vmid", "id": "id" } },
+ *       "update_ret": { "event": "vmid_update_ret",
+ *                       "args": { "kvm_vmid": "vmid", "id": "id", "act": ["act0", "act1"] } },
+ *       "init_vm":    { "event": null, "why": "VM pointer comes from s2_init" } } }
+ *
+ * An `args` value that is a list builds an array field (`act={a0,a1}`) from several arguments.
+ * `"event": null` marks an event as understood and deliberately unused.
+ */
+
+import { VmidReplayError } from '../errors.js';
+import { toolEventNames } from './toolEventNames.js';
+
+export interface MappedEvent {
+  /** The tool event it stands for, or null for "recognised, not used". */
+  readonly event: string | null;
+  /** Tool field name to the capture's argument name (or names, for an array field). */
+  readonly args: ReadonlyMap<string, string | readonly string[]>;
+}
+
+export interface ProbeMap {
+  /** Where it came from, for messages. */
+  readonly source: string;
+  readonly events: ReadonlyMap<string, MappedEvent>;
+}
+
+function fail(source: string, message: string): never {
+  throw new VmidReplayError('CONFIG_INVALID', `probe map: ${message}`, { file: source });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Validates a parsed probe-map document; errors name the file and the entry. */
+export function parseProbeMap(document: unknown, source: string): ProbeMap {
+  if (!isRecord(document)) fail(source, 'expected a JSON object');
+  if (document['format'] !== 'vmid-replay-probe-map') fail(source, 'expected "format": "vmid-replay-probe-map"');
+  if (document['version'] !== 1) fail(source, `expected "version": 1, found ${JSON.stringify(document['version'])}`);
+  const events = document['events'];
+  if (!isRecord(events)) fail(source, 'expected "events": { "<event name>": { "event": ..., "args": {...} } }');
+  const out = new Map<string, MappedEvent>();
+  for (const [name, entry] of Object.entries(events)) {
+    if (!isRecord(entry)) fail(source, `events.${name}: expected an object`);
+    const event = entry['event'];
+    if (event !== null && (typeof event !== 'string' || !toolEventNames.has(event))) {
+      fail(source, `events.${name}.event: expected null or one of ${[...toolEventNames].sort().join(', ')}, found ${JSON.stringify(event)}`);
+    }
+    const args = new Map<string, string | readonly string[]>();
+    const rawArgs = entry['args'] ?? {};
+    if (!isRecord(rawArgs)) fail(source, `events.${name}.args: expected an object of field: argument`);
+    for (const [field, from] of Object.entries(rawArgs)) {
+      if (typeof from === 'string') args.set(field, from);
+      else if (Array.isArray(from) && from.length > 0 && from.every((item) => typeof item === 'string')) args.set(field, from);
+      else fail(source, `events.${name}.args.${field}: expected an argument name or a list of them`);
+    }
+    out.set(name, { event, args });
+  }
+  if (out.size === 0) fail(source, 'no events mapped');
+  return { source, events: out };
+}
+
+/** The capture's arguments renamed to the tool's, with list fields joined as arrays. */
+export function remapArgs(mapped: MappedEvent, args: ReadonlyMap<string, string>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [field, from] of mapped.args) {
+    if (typeof from === 'string') {
+      const value = args.get(from);
+      if (value !== undefined) out.set(field, value);
+      continue;
+    }
+    const values = from.map((name) => args.get(name));
+    // A partial array would misalign CPUs: take it only when every element was printed.
+    if (values.every((value): value is string => value !== undefined)) out.set(field, `{${values.join(',')}}`);
+  }
+  return out;
+}

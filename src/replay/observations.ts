@@ -1,0 +1,97 @@
+/**
+ * Compares what a probe read of the allocator's state with the model at the same point in the
+ * replay. Pure: returns the disagreements, the replay reports them as divergences.
+ */
+import type { AllocatorObservation } from '../events/kvmEvents.js';
+import { VmidAllocator, type UpdateOutcome } from '../model/vmidAllocator.js';
+import type { DivergenceKind } from './steps.js';
+
+export interface Disagreement {
+  readonly kind: DivergenceKind;
+  readonly expected: string;
+  readonly observed: string;
+}
+
+/** Another CPU's active VMID in a snapshot that differs from the model: maybe clock skew. */
+export interface OtherCpuMismatch {
+  readonly cpu: number;
+  readonly observed: number;
+  readonly expected: number;
+}
+
+function compareList(kind: DivergenceKind, what: string, expected: readonly number[], observed: readonly number[], skip: ReadonlySet<number>): Disagreement | undefined {
+  const count = Math.min(expected.length, observed.length);
+  for (let cpu = 0; cpu < count; cpu++) {
+    if (!skip.has(cpu) && expected[cpu] !== observed[cpu]) {
+      return { kind, expected: `${what}[${cpu}]=${expected[cpu]} (all: ${expected.slice(0, count).join(',')})`, observed: `${what}[${cpu}]=${observed[cpu]} (all: ${observed.slice(0, count).join(',')})` };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * `outcome` is the call's result when the probe is the point the call was replayed at (or a
+ * later probe of the same call); `flushedInCall` whether the model rolled over in that call.
+ */
+export function compareObservation(
+  allocator: VmidAllocator,
+  cpu: number,
+  observed: AllocatorObservation,
+  outcome: UpdateOutcome | undefined,
+  /** CPUs whose active VMID is being written right now (inside an update not yet replayed). */
+  inFlux: ReadonlySet<number> = new Set(),
+  otherCpus: OtherCpuMismatch[] = [],
+): Disagreement[] {
+  const out: Disagreement[] = [];
+  const push = (item: Disagreement | undefined) => {
+    if (item !== undefined) out.push(item);
+  };
+  if (observed.activeId !== undefined && observed.activeId !== allocator.activeVmids[cpu]) {
+    push({ kind: 'active', expected: `CPU ${cpu} active ${allocator.activeVmids[cpu]}`, observed: `CPU ${cpu} active ${observed.activeId}` });
+  }
+  if (observed.generation !== undefined && observed.generation !== allocator.generation) {
+    push({ kind: 'generation', expected: `vmid_generation ${allocator.generation}`, observed: `vmid_generation ${observed.generation}` });
+  }
+  if (observed.activeAll !== undefined) {
+    // The probe's own CPU is exact; the others are racy snapshots, settled by the caller.
+    const own = observed.activeAll[cpu];
+    if (own !== undefined && own !== allocator.activeVmids[cpu]) {
+      push({ kind: 'per-cpu-active', expected: `active_vmids[${cpu}]=${allocator.activeVmids[cpu]}`, observed: `active_vmids[${cpu}]=${own}` });
+    }
+    observed.activeAll.forEach((value, other) => {
+      const expected = allocator.activeVmids[other];
+      if (other !== cpu && !inFlux.has(other) && expected !== undefined && value !== expected) otherCpus.push({ cpu: other, observed: value, expected });
+    });
+  }
+  const flush = allocator.lastFlush;
+  const atFlush = observed.flushGeneration !== undefined;
+  if (atFlush) {
+    if (outcome !== undefined && outcome.flushes === 0) {
+      push({ kind: 'rollover', expected: 'no rollover in this call', observed: `a rollover to generation ${observed.flushGeneration}` });
+    } else if (flush === undefined || flush.generation !== observed.flushGeneration) {
+      push({ kind: 'rollover', expected: `generation ${flush?.generation ?? 'none'} at the last rollover`, observed: `generation ${observed.flushGeneration}` });
+    }
+  }
+  if (observed.reservedAll !== undefined) {
+    // Right after flush_context() the reservations are the flush's; later, the current ones.
+    const expected = atFlush && flush !== undefined ? flush.reserved : allocator.reservedVmids;
+    push(compareList('per-cpu-reserved', 'reserved_vmids', expected, observed.reservedAll, new Set()));
+  }
+  if (observed.mapWords !== undefined && flush !== undefined) {
+    const words = VmidAllocator.bitmapWords(flush.map, observed.mapWords.length);
+    const differs = words.findIndex((word, i) => word !== observed.mapWords?.[i]);
+    if (differs !== -1) {
+      push({ kind: 'bitmap', expected: `vmid_map word ${differs} 0x${(words[differs] ?? 0n).toString(16)}`, observed: `0x${(observed.mapWords[differs] ?? 0n).toString(16)}` });
+    }
+  }
+  if (observed.curIdx !== undefined && observed.curIdx !== allocator.curIdx) {
+    push({ kind: 'cur-idx', expected: `cur_idx ${allocator.curIdx}`, observed: `cur_idx ${observed.curIdx}` });
+  }
+  if (observed.reservedHit !== undefined && outcome?.path !== undefined) {
+    const modelHit = outcome.path === 'reserved' ? 1 : 0;
+    if (modelHit !== observed.reservedHit || (outcome.path !== 'reserved' && outcome.path !== 'reuse')) {
+      push({ kind: 'keep-branch', expected: `new_vmid() branch ${outcome.path}`, observed: `keep with reserved_hit=${observed.reservedHit}` });
+    }
+  }
+  return out;
+}
