@@ -25,6 +25,7 @@ export const diagnosticSpecs = {
   'unrecognised-probe': { severity: 'notice', source: 'analysis', description: 'a dynamic event at a probe location the tool has no meaning for' },
   'missing-return': { severity: 'data-loss', source: 'analysis', description: 'an allocator call whose return probe never came; it was replayed at its entry' },
   'entry-race': { severity: 'info', source: 'analysis', description: 'an update read the VM\'s id before another CPU\'s racing update changed it (entry probes see the pre-lock value); replayed as the kernel does: slow path, id re-read under the lock' },
+  'cross-cpu-skew': { severity: 'info', source: 'analysis', description: "a probe's snapshot of another CPU's active VMID shows that CPU's previous or next value: the trace clock does not order CPUs exactly (e.g. the per-CPU `local` clock)" },
   'orphan-return': { severity: 'notice', source: 'analysis', description: 'a return probe without a matching entry on that CPU' },
   'unknown-vm': { severity: 'notice', source: 'analysis', description: 'an event for a VM pointer with no creation in the trace (the VM is assumed created before the trace began)' },
   'config-conflict': { severity: 'notice', source: 'analysis', description: 'the trace header and the command line disagree; the command line wins' },
