@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { runCli } from './helpers/cli.js';
+import { argsFor, bundledTraces } from '../scripts/start.js';
 
 const update = process.env['UPDATE_GOLDEN'] === '1';
 
@@ -20,12 +21,11 @@ interface GoldenCase {
 
 /** The flags `npm start` passes come from package.json, so this test checks what it writes. */
 function bundledCases(): GoldenCase[] {
-  const traces = readdirSync('traces').filter((name) => name.endsWith('.trace') || name.endsWith('.trace.gz'));
-  return traces.flatMap((name) => {
-    const stem = basename(name).replace(/\.gz$/, '');
+  return bundledTraces().flatMap((trace) => {
+    const stem = basename(trace).replace(/\.gz$/, '');
     return (['text', 'json'] as const).map((format) => ({
-      trace: join('traces', name),
-      args: ['--format', format],
+      trace,
+      args: [...argsFor(trace), '--format', format],
       expected: join('reports', `${stem}.${format === 'text' ? 'txt' : 'json'}`),
       format,
     }));
@@ -47,7 +47,7 @@ function smallCases(): GoldenCase[] {
 const cases = [...bundledCases(), ...smallCases()];
 
 test('golden cases exist', () => {
-  assert.ok(bundledCases().length >= 6, 'three bundled traces, text and json each');
+  assert.ok(bundledCases().length >= 12, 'six bundled traces, text and json each');
   assert.ok(smallCases().length >= 3, 'small golden cases in test/golden');
 });
 
