@@ -9,61 +9,22 @@ import type { TraceRecord } from '../ingest/records.js';
 import { decodeEventRecord, decodeHeader, type DecodeOutcome } from '../events/decode.js';
 import { assertUnreachable, type TraceEvent } from '../events/index.js';
 import type { PinGetEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
-import type { SmmuCommand } from '../events/smmuCommand.js';
-import { describeCommand } from '../events/smmuCommand.js';
-import { usesStage2 } from '../events/ste.js';
-import { VmidAllocator, newKvmVmid } from '../model/vmidAllocator.js';
-import { SmmuModel } from '../model/smmu.js';
+import { VmidAllocator } from '../model/vmidAllocator.js';
 import { refOf, type EventRef } from '../model/eventRef.js';
 import { allChecks } from '../checks/index.js';
 import { formatMessage, type Check, type CheckHandler, type Finding } from '../checks/types.js';
 import { CallSequencer, type SequencedItem } from './callSequencer.js';
-import { ConfigResolver, type ConfigOverrides } from './config.js';
+import { ConfigResolver } from './config.js';
+import type { ReplayOptions, ReplayResult } from './replayTypes.js';
 import type { ReplayStep, DivergenceKind } from './steps.js';
 import type { ReplayState, RunningVm, VmState } from './state.js';
 import { ReplayStats } from './stats.js';
 import type { KernelPointer } from '../events/common.js';
-import type { ProbeMap } from '../events/probeMap.js';
-import type { UpdateOutcome } from '../model/vmidAllocator.js';
-import { compareObservation, type OtherCpuMismatch } from './observations.js';
-import { CrossCpuSnapshots, type SkewResolution } from './crossCpuSnapshots.js';
+import { SmmuReplay } from './smmuReplay.js';
+import { VmRegistry } from './vmRegistry.js';
+import { ObservationReplay } from './observationReplay.js';
 
-/** One allocator decision, as `vmid-replay replay` prints it (fields as in the oracle). */
-export type Decision =
-  | { readonly line: number; readonly op: 'create' | 'destroy'; readonly vm: string }
-  | { readonly line: number; readonly op: 'put'; readonly cpu: number }
-  | {
-      readonly line: number;
-      readonly op: 'load';
-      readonly vm: string;
-      readonly cpu: number;
-      readonly vmid: number;
-      readonly gen: number;
-      readonly flushes: number;
-      readonly slow: boolean;
-      readonly vm_id_after: string;
-    }
-  | { readonly line: number; readonly op: 'pin'; readonly vm: string; readonly ret: number; readonly flushes: number; readonly vm_id_after: string; readonly nr_pinned: number }
-  | { readonly line: number; readonly op: 'unpin'; readonly vm: string; readonly nr_pinned: number };
-
-export interface ReplayOptions extends ConfigOverrides {
-  /** Malformed input is an error naming file and line, instead of a counted skip. */
-  readonly strict?: boolean;
-  readonly checks?: readonly Check[];
-  readonly onDecision?: (decision: Decision) => void;
-  /** How to read a capture's own probe names (`--map`). */
-  readonly probeMap?: ProbeMap;
-}
-
-export interface ReplayResult {
-  readonly findings: readonly Finding[];
-  readonly diagnostics: Diagnostics;
-  readonly stats: ReplayStats;
-  readonly state: ReplayState | undefined;
-  readonly configOrigins: Record<string, string>;
-  readonly dataLossAt: EventRef | undefined;
-  readonly lastRef: EventRef | undefined;
-}
+export type { Decision, ReplayOptions, ReplayResult } from './replayTypes.js';
 
 const diagnosticForRecord: Partial<Record<TraceRecord['type'], DiagnosticCode>> = {
   malformed: 'malformed-line',
@@ -79,27 +40,38 @@ export class Replay {
   private handlers: CheckHandler[] = [];
   private readonly findings: Finding[] = [];
   private allocator: VmidAllocator | undefined;
-  private readonly smmus = new Map<string, SmmuModel>();
-  private readonly vms = new Map<KernelPointer, VmState>();
-  private readonly lifetimes = new Map<KernelPointer, number>();
+  private readonly vms: VmRegistry;
   /** Per CPU; filled in place (never replaced) so the state handed to checks stays current. */
   private readonly running: (RunningVm | undefined)[] = [];
   private dataLossAt: EventRef | undefined;
   private lastRef: EventRef | undefined;
   private readonly lastTsByCpu = new Map<number, number>();
   private finished = false;
-  /** Per CPU, the latest update's outcome, for probes that fire after it. */
-  private readonly lastOutcomeByCpu = new Map<number, UpdateOutcome>();
-  /** The trace has a probe right after flush_context(): a rollover without one is a divergence. */
-  private traceShowsRollovers: boolean;
-  private sawInLockProbe = false;
-  private snapshots: CrossCpuSnapshots | undefined;
+  private readonly smmuSide: SmmuReplay;
+  private readonly observations: ObservationReplay;
 
   constructor(private readonly options: ReplayOptions = {}) {
     this.resolver = new ConfigResolver(options, this.diagnostics);
+    this.vms = new VmRegistry(this.diagnostics);
     this.sequencer = new CallSequencer((item) => this.apply(item));
     this.checks = options.checks ?? allChecks;
-    this.traceShowsRollovers = [...(options.probeMap?.events.values() ?? [])].some((mapped) => mapped.args.has('newgen'));
+    this.smmuSide = new SmmuReplay({
+      resolver: this.resolver,
+      diagnostics: this.diagnostics,
+      step: (step) => this.step(step),
+      markDataLoss: (at) => this.markDataLoss(at),
+      ensureAllocator: (at) => this.ensureAllocator(at),
+      vmAt: (pointer, at) => this.vms.at(pointer, at),
+    });
+    this.observations = new ObservationReplay(
+      {
+        stats: this.stats,
+        diagnostics: this.diagnostics,
+        diverge: (at, kind, expected, observed, vm) => this.diverge(at, kind, expected, observed, vm),
+        cpusInsideUpdate: () => this.sequencer.cpusInsideUpdate(),
+      },
+      options.probeMap,
+    );
   }
 
   /** Feeds one record, in file order. */
@@ -198,7 +170,7 @@ export class Replay {
     if (this.allocator !== undefined) return this.allocator;
     const allocator = new VmidAllocator(this.resolver.allocatorConfig(at));
     this.allocator = allocator;
-    this.snapshots = new CrossCpuSnapshots(allocator.config.cpus);
+    this.observations.start(allocator.config.cpus);
     this.running.length = 0;
     for (let cpu = 0; cpu < allocator.config.cpus; cpu++) this.running.push(undefined);
     const state = this.state(allocator);
@@ -228,42 +200,13 @@ export class Replay {
   }
 
   private state(allocator: VmidAllocator): ReplayState {
-    return { allocator, smmus: this.smmus, vmsByPointer: this.vms, running: this.running };
+    return { allocator, smmus: this.smmuSide.smmus, vmsByPointer: this.vms.byPointer, running: this.running };
   }
 
   private step(step: ReplayStep): void {
     for (const handler of this.handlers) handler.onStep(step);
   }
 
-  private smmu(name: string, at: EventRef): SmmuModel {
-    let smmu = this.smmus.get(name);
-    if (smmu === undefined) {
-      const allocator = this.ensureAllocator(at);
-      smmu = new SmmuModel(name, this.resolver.smmuSettings(name, allocator.config.vmidBits, at));
-      this.smmus.set(name, smmu);
-    }
-    return smmu;
-  }
-
-  /** The VM alive at `pointer`; a pointer never created in the trace was created before it. */
-  private vmAt(pointer: KernelPointer, at: EventRef, create: boolean): VmState {
-    const existing = this.vms.get(pointer);
-    if (existing !== undefined && !existing.destroyed) return existing;
-    if (!create) this.diagnostics.add('unknown-vm', { file: at.file, line: at.line, detail: pointer });
-    const lifetime = (this.lifetimes.get(pointer) ?? 0) + 1;
-    this.lifetimes.set(pointer, lifetime);
-    const vm: VmState = {
-      key: `vm:${pointer}#${lifetime}`,
-      pointer,
-      lifetime,
-      label: lifetime === 1 ? `VM ${pointer}` : `VM ${pointer} (#${lifetime} at this address)`,
-      kvmVmid: newKvmVmid(),
-      ...(create ? { createdBy: at } : {}),
-      destroyed: false,
-    };
-    this.vms.set(pointer, vm);
-    return vm;
-  }
 
   private checkCpu(cpu: number, at: EventRef, allocator: VmidAllocator): boolean {
     if (cpu >= 0 && cpu < allocator.config.cpus) return true;
@@ -281,7 +224,10 @@ export class Replay {
 
   private apply(item: SequencedItem): void {
     if (item.type === 'observation') {
-      if (item.call.kind === 'vmid-update') this.applyObservation(item.event, item.call);
+      const at = refOf(item.event);
+      this.lastRef = at;
+      const pointer = item.event.vm ?? item.call.vm;
+      this.observations.compareLater(this.ensureAllocator(at), item.event, pointer === undefined ? undefined : this.vms.live(pointer), at);
       return;
     }
     if (item.type === 'call') {
@@ -311,7 +257,7 @@ export class Replay {
     this.lastRef = at;
     const allocator = this.ensureAllocator(at);
     if (!this.checkCpu(decision.cpu, at, allocator)) return;
-    const vm = this.vmAt((decision.vm ?? entry?.vm) as KernelPointer, at, false);
+    const vm = this.vms.at((decision.vm ?? entry?.vm) as KernelPointer, at);
     const idBefore = vm.kvmVmid.id;
     const observedBefore = entry?.observedId ?? (decision.phase === 'entry' ? decision.observedId : undefined);
     let idReadAtEntry = idBefore;
@@ -329,10 +275,10 @@ export class Replay {
       }
     }
     const outcome = allocator.update(vm.kvmVmid, decision.cpu, idReadAtEntry);
-    this.afterAllocatorCall(allocator);
+    this.observations.afterAllocatorCall(allocator);
     if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
     if (outcome.flushes > 0) this.rollover(at, outcome.flushes);
-    this.compareCallObservations(decision, vm, outcome, at);
+    this.observations.compareCall(allocator, decision, vm, outcome, at);
     if (decision.phase !== 'entry' && decision.observedId !== undefined && decision.observedId !== outcome.idAfter) {
       this.diverge(at, 'id-after', String(outcome.idAfter), String(decision.observedId), vm);
     }
@@ -353,67 +299,6 @@ export class Replay {
     });
   }
 
-  private settleSnapshot = (resolution: SkewResolution): void => {
-    const detail = `CPU ${resolution.cpu}: snapshot shows ${resolution.observed}, the replay has ${resolution.expected} there`;
-    if (resolution.kind === 'skew') {
-      this.diagnostics.add('cross-cpu-skew', { file: resolution.at.file, line: resolution.at.line, detail });
-      return;
-    }
-    this.diverge(resolution.at, 'per-cpu-active', `active_vmids[${resolution.cpu}]=${resolution.expected}`, `active_vmids[${resolution.cpu}]=${resolution.observed}, a value CPU ${resolution.cpu} neither had nor took next`);
-  };
-
-  /** After every allocator call: which CPUs' active VMIDs changed (settles racy snapshots). */
-  private afterAllocatorCall(allocator: VmidAllocator): void {
-    this.snapshots?.afterCall(allocator.activeVmids, this.settleSnapshot);
-  }
-
-  private noteOtherCpus(mismatches: readonly OtherCpuMismatch[], at: EventRef, sawSnapshot: boolean): void {
-    if (sawSnapshot) this.snapshots?.noteSnapshot();
-    for (const mismatch of mismatches) this.snapshots?.mismatch(mismatch.cpu, mismatch.observed, mismatch.expected, at, this.settleSnapshot);
-  }
-
-  /** Checks what the decision probe read, and that a rollover the model made was seen. */
-  private compareCallObservations(decision: VmidUpdateEvent, vm: VmState, outcome: UpdateOutcome, at: EventRef): void {
-    this.lastOutcomeByCpu.set(decision.cpu, outcome);
-    const observed = decision.observed;
-    if (observed?.flushGeneration !== undefined) this.traceShowsRollovers = true;
-    // A probe map may list a rollover probe the capture did not enable: trust it once the
-    // trace shows it has in-lock probes at all.
-    if (decision.phase === 'decision') this.sawInLockProbe = true;
-    if (outcome.flushes > 0 && this.traceShowsRollovers && this.sawInLockProbe && observed?.flushGeneration === undefined && decision.phase !== 'entry') {
-      this.diverge(at, 'rollover', `a rollover to generation ${this.allocator?.generation ?? '?'} in this call`, 'no rollover probe before the decision', vm);
-    }
-    if (decision.phase !== 'entry' && decision.observedId !== undefined) this.stats.countObservedFields(['idAfter']);
-    if (observed === undefined || this.allocator === undefined) return;
-    this.stats.countObservedFields(Object.keys(observed));
-    const others: OtherCpuMismatch[] = [];
-    for (const disagreement of compareObservation(this.allocator, decision.cpu, observed, outcome, this.sequencer.cpusInsideUpdate(), others)) {
-      this.diverge(at, disagreement.kind, disagreement.expected, disagreement.observed, vm);
-    }
-    this.noteOtherCpus(others, at, observed.activeAll !== undefined);
-  }
-
-  /** A later probe of a call already replayed: compare, apply nothing. */
-  private applyObservation(event: VmidUpdateEvent, call: VmidUpdateEvent): void {
-    const at = refOf(event);
-    this.lastRef = at;
-    const allocator = this.ensureAllocator(at);
-    const pointer = event.vm ?? call.vm;
-    const vm = pointer === undefined ? undefined : this.vms.get(pointer);
-    this.stats.countObservation();
-    if (vm !== undefined && event.observedId !== undefined && event.observedId !== vm.kvmVmid.id) {
-      this.diverge(at, 'id-after', String(vm.kvmVmid.id), String(event.observedId), vm);
-    }
-    if (event.observedId !== undefined) this.stats.countObservedFields(['idAfter']);
-    if (event.observed === undefined) return;
-    this.stats.countObservedFields(Object.keys(event.observed));
-    const others: OtherCpuMismatch[] = [];
-    for (const disagreement of compareObservation(allocator, event.cpu, event.observed, this.lastOutcomeByCpu.get(event.cpu), this.sequencer.cpusInsideUpdate(), others)) {
-      this.diverge(at, disagreement.kind, disagreement.expected, disagreement.observed, vm);
-    }
-    this.noteOtherCpus(others, at, event.observed.activeAll !== undefined);
-  }
-
   private applyPin(entry: PinGetEvent | undefined, decision: PinGetEvent): void {
     const at = refOf(decision);
     this.lastRef = at;
@@ -421,10 +306,10 @@ export class Replay {
     if (allocator.config.variant === 'mainline') {
       throw new VmidReplayError('CONFIG_INVALID', 'the trace pins VMIDs, which mainline cannot: pass --variant rfc-v2 or rfc-v3 (or add variant= to the header)', at);
     }
-    const vm = this.vmAt((decision.vm ?? entry?.vm) as KernelPointer, at, false);
+    const vm = this.vms.at((decision.vm ?? entry?.vm) as KernelPointer, at);
     const idBefore = vm.kvmVmid.id;
     const outcome = allocator.pinGet(vm.kvmVmid);
-    this.afterAllocatorCall(allocator);
+    this.observations.afterAllocatorCall(allocator);
     if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
     if (outcome.flushes > 0) this.rollover(at, outcome.flushes);
     if (outcome.exhausted) vm.lastFailedPin = at;
@@ -444,14 +329,9 @@ export class Replay {
     });
   }
 
-  /** A rollover's `TLBI ALLE1IS` reaches every SMMU that obeys broadcasts. */
   private rollover(at: EventRef, flushes: number): void {
     this.stats.countRollovers(flushes);
-    for (const smmu of this.smmus.values()) {
-      if (!smmu.settings.btm) continue;
-      smmu.invalidate('all');
-      this.step({ kind: 'invalidation', at, smmu, vmids: 'all', how: 'TLBI ALLE1IS (KVM VMID rollover, broadcast under BTM)' });
-    }
+    this.smmuSide.rolloverBroadcast(at);
   }
 
   private applyEvent(event: TraceEvent): void {
@@ -468,17 +348,15 @@ export class Replay {
       case 'vm-create': {
         const at = refOf(event);
         this.ensureAllocator(at);
-        const previous = this.vms.get(event.vm);
-        if (previous !== undefined) previous.destroyed = true;
-        this.vmAt(event.vm, at, true);
+        this.vms.create(event.vm, at);
         this.options.onDecision?.({ line: event.span.line, op: 'create', vm: event.vm });
         return;
       }
       case 'vm-destroy': {
         const at = refOf(event);
         const allocator = this.ensureAllocator(at);
-        const vm = this.vms.get(event.vm);
-        if (vm === undefined || vm.destroyed) {
+        const vm = this.vms.live(event.vm);
+        if (vm === undefined) {
           this.diagnostics.add('unknown-vm', { file: at.file, line: at.line, detail: `${event.vm} destroyed but never seen alive` });
           return;
         }
@@ -503,7 +381,7 @@ export class Replay {
         const allocator = this.ensureAllocator(at);
         if (!this.checkCpu(event.cpu, at, allocator)) return;
         allocator.clearActive(event.cpu);
-        this.afterAllocatorCall(allocator);
+        this.observations.afterAllocatorCall(allocator);
         const wasRunning = this.running[event.cpu];
         this.running[event.cpu] = undefined;
         this.step({ kind: 'put', event, cpu: event.cpu, wasRunning });
@@ -513,7 +391,7 @@ export class Replay {
       case 'pin-put': {
         const at = refOf(event);
         const allocator = this.ensureAllocator(at);
-        const vm = this.vmAt(event.vm, at, false);
+        const vm = this.vms.at(event.vm, at);
         const outcome = allocator.pinPut(vm.kvmVmid);
         if (outcome.released) vm.pinnedBy = undefined;
         this.step({ kind: 'unpin', event, vm, outcome });
@@ -533,77 +411,15 @@ export class Replay {
         }
         return;
       }
-      case 'smmu-ste': {
-        const at = refOf(event);
-        const smmu = this.smmu(event.smmu, at);
-        const vm = event.vm === undefined ? undefined : this.vmAt(event.vm, at, false);
-        const stage2 = usesStage2(event.config);
-        const owner = stage2 ? smmu.ownerFor(event.s2vmid, vm) : undefined;
-        const binding = {
-          sid: event.sid,
-          config: event.config,
-          s2vmid: event.s2vmid,
-          ...(owner === undefined ? {} : { owner }),
-          ...(vm === undefined ? {} : { vmKey: vm.key }),
-          installedBy: at,
-        };
-        const otherCachedOwners = stage2 && owner !== undefined ? smmu.otherCachedOwners(event.s2vmid, owner.key) : [];
-        const previous = smmu.writeSte(binding);
-        this.step({ kind: 'ste-write', event, smmu, binding, previous, otherCachedOwners, vm });
+      case 'smmu-ste':
+      case 'smmu-vmid-alloc':
+      case 'smmu-vmid-free':
+      case 'smmu-cmd':
+      case 'cpu-tlbi':
+        this.smmuSide.apply(event);
         return;
-      }
-      case 'smmu-vmid-alloc': {
-        this.smmu(event.smmu, refOf(event)).allocateVmid(event.vmid, refOf(event));
-        return;
-      }
-      case 'smmu-vmid-free': {
-        const smmu = this.smmu(event.smmu, refOf(event));
-        this.step({ kind: 'smmu-vmid-free', event, smmu, vmid: event.vmid });
-        smmu.freeVmid(event.vmid);
-        return;
-      }
-      case 'smmu-cmd': {
-        const at = refOf(event);
-        const smmu = this.smmu(event.smmu, at);
-        for (const command of event.commands) this.applyCommand(smmu, command, at);
-        if (event.truncated) {
-          this.diagnostics.add('cmdlist-truncated', { file: at.file, line: at.line, detail: `${event.commands.length} commands captured` });
-          this.markDataLoss(at);
-        }
-        return;
-      }
-      case 'cpu-tlbi': {
-        const at = refOf(event);
-        this.ensureAllocator(at);
-        for (const smmu of this.smmus.values()) {
-          if (!smmu.settings.btm) continue;
-          const vmids = event.op === 'ALLE1IS' || event.vmid === undefined ? 'all' : [event.vmid];
-          // A by-IPA invalidation only covers one address: it does not clean a VMID for reuse.
-          if (event.op === 'IPAS2E1IS') continue;
-          smmu.invalidate(vmids === 'all' ? 'all' : (vmids[0] as number));
-          this.step({ kind: 'invalidation', at, smmu, vmids, how: `TLBI ${event.op}${event.vmid === undefined ? '' : ` vmid=${event.vmid}`} (broadcast under BTM)` });
-        }
-        return;
-      }
       default:
         assertUnreachable(event, 'event kind');
-    }
-  }
-
-  private applyCommand(smmu: SmmuModel, command: SmmuCommand, at: EventRef): void {
-    switch (command.op) {
-      case 'TLBI_S12_VMALL':
-        smmu.invalidate(command.vmid);
-        this.step({ kind: 'invalidation', at, smmu, vmids: [command.vmid], how: describeCommand(command) });
-        return;
-      case 'TLBI_NSNH_ALL':
-        smmu.invalidate('all');
-        this.step({ kind: 'invalidation', at, smmu, vmids: 'all', how: describeCommand(command) });
-        return;
-      default:
-        // Stage-1-only and by-address invalidations (TLBI_NH_*, TLBI_S2_IPA) leave other
-        // entries of the VMID in place; CFGI, ATC and SYNC do not touch the TLB.
-        return;
     }
   }
 
@@ -612,7 +428,7 @@ export class Replay {
     if (!this.finished) {
       this.finished = true;
       this.sequencer.finish();
-      this.snapshots?.finish(this.settleSnapshot);
+      this.observations.finish();
       if (this.allocator !== undefined) this.step({ kind: 'trace-end', at: this.lastRef });
     }
     return {

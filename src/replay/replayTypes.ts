@@ -1,0 +1,45 @@
+/** The replay's inputs and outputs, shared by the CLI and tests. */
+import type { Diagnostics } from '../diagnostics.js';
+import type { ProbeMap } from '../events/probeMap.js';
+import type { Check, Finding } from '../checks/types.js';
+import type { EventRef } from '../model/eventRef.js';
+import type { ConfigOverrides } from './config.js';
+import type { ReplayState } from './state.js';
+import type { ReplayStats } from './stats.js';
+
+/** One allocator decision, as `vmid-replay replay` prints it (fields as in the oracle). */
+export type Decision =
+  | { readonly line: number; readonly op: 'create' | 'destroy'; readonly vm: string }
+  | { readonly line: number; readonly op: 'put'; readonly cpu: number }
+  | {
+      readonly line: number;
+      readonly op: 'load';
+      readonly vm: string;
+      readonly cpu: number;
+      readonly vmid: number;
+      readonly gen: number;
+      readonly flushes: number;
+      readonly slow: boolean;
+      readonly vm_id_after: string;
+    }
+  | { readonly line: number; readonly op: 'pin'; readonly vm: string; readonly ret: number; readonly flushes: number; readonly vm_id_after: string; readonly nr_pinned: number }
+  | { readonly line: number; readonly op: 'unpin'; readonly vm: string; readonly nr_pinned: number };
+
+export interface ReplayOptions extends ConfigOverrides {
+  /** Malformed input is an error naming file and line, instead of a counted skip. */
+  readonly strict?: boolean;
+  readonly checks?: readonly Check[];
+  readonly onDecision?: (decision: Decision) => void;
+  /** How to read a capture's own probe names (`--map`). */
+  readonly probeMap?: ProbeMap;
+}
+
+export interface ReplayResult {
+  readonly findings: readonly Finding[];
+  readonly diagnostics: Diagnostics;
+  readonly stats: ReplayStats;
+  readonly state: ReplayState | undefined;
+  readonly configOrigins: Record<string, string>;
+  readonly dataLossAt: EventRef | undefined;
+  readonly lastRef: EventRef | undefined;
+}
