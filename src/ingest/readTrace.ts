@@ -1,88 +1,76 @@
 /**
  * Streams a trace from a file, stdin or any byte source into records, batch by batch (one
  * batch per input chunk), so memory is bounded by the chunk size and the longest line, never
- * by the file size. Gzip is recognised by its magic bytes, not by the file name.
+ * by the file size: gunzip when the bytes say gzip, then hand them to the importer whose
+ * `sniff` is surest of the first bytes.
  */
 
 import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { VmidReplayError } from '../errors.js';
-import { LineSplitter, defaultMaxLineBytes } from './lineSplitter.js';
-import { parseFtraceLine } from './ftraceLine.js';
+import { decompressIfGzip } from './gzip.js';
+import { ftraceImporter } from './ftraceImporter.js';
+import type { Importer, ReadOptions } from './importer.js';
 import type { TraceRecord } from './records.js';
 
-export interface ReadOptions {
-  /** Name used in spans and messages; `-` for stdin. */
-  readonly file: string;
-  readonly maxLineBytes?: number;
-}
+export type { ReadOptions } from './importer.js';
 
-const gzipMagic0 = 0x1f;
-const gzipMagic1 = 0x8b;
+export const importers: readonly Importer[] = [ftraceImporter];
 
-/** Yields the bytes of `source`, gunzipped when they start with the gzip magic. */
-async function* decompressIfGzip(source: AsyncIterable<Uint8Array>, file: string): AsyncGenerator<Uint8Array> {
+/** Bytes the sniffers see: enough for a header block and a few event lines. */
+const sniffBytes = 64 * 1024;
+
+/** Reads up to `sniffBytes` from the stream and returns them with the stream re-assembled. */
+async function peek(source: AsyncIterable<Uint8Array>): Promise<{ head: Buffer; bytes: AsyncIterable<Uint8Array> }> {
   const iterator = source[Symbol.asyncIterator]();
-  // The two magic bytes may arrive in separate chunks (a pipe or socket can deliver one byte,
-  // or an empty chunk, first): gather at least two bytes before deciding.
-  let head: Uint8Array = new Uint8Array(0);
-  while (head.length < 2) {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (size < sniffBytes) {
     const next = await iterator.next();
     if (next.done === true) {
+      done = true;
+      break;
+    }
+    // Copied: a source may reuse its buffer for the next chunk.
+    const chunk = Buffer.from(next.value);
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  const head = Buffer.concat(chunks);
+  return {
+    head,
+    bytes: (async function* () {
       if (head.length > 0) yield head;
-      return;
-    }
-    // A short head is kept across the next read, so it is copied: the source may reuse its buffer.
-    head = head.length === 0 && next.value.length >= 2 ? next.value : Buffer.concat([head, next.value]);
-  }
-  if (head[0] === gzipMagic0 && head[1] === gzipMagic1) {
-    const gunzip = createGunzip();
-    const feed = (async () => {
-      // zlib reads a written chunk later, on its own thread, while this loop already pulls the
-      // next one: copy, so a source that reuses its buffer cannot change bytes not yet inflated.
-      gunzip.write(Buffer.from(head));
-      for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
-        if (!gunzip.write(Buffer.from(next.value))) await new Promise((resolve) => gunzip.once('drain', resolve));
-      }
-      gunzip.end();
-    })();
-    feed.catch((error: unknown) => gunzip.destroy(error instanceof Error ? error : new Error(String(error))));
-    try {
-      for await (const chunk of gunzip) yield chunk as Buffer;
-    } catch (error) {
-      // A read error of the source reaches here through gunzip.destroy(): keep its own code.
-      if (error instanceof VmidReplayError) throw error;
-      throw new VmidReplayError('INPUT_UNREADABLE', `gzip stream is corrupt or truncated (${(error as Error).message})`, { file });
-    }
-    await feed;
-    return;
-  }
-  yield head;
-  for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
+      if (done) return;
+      for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
+    })(),
+  };
 }
 
-/** Parses any byte stream of ftrace text into batches of records. */
-export async function* recordsFromBytes(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<TraceRecord[]> {
-  const splitter = new LineSplitter(options.maxLineBytes ?? defaultMaxLineBytes);
-  let batch: TraceRecord[] = [];
-  const emit = (raw: { text: string; line: number; offset: number; truncated: boolean }) => {
-    const span = { file: options.file, line: raw.line, offset: raw.offset };
-    batch.push(
-      raw.truncated
-        ? { type: 'malformed', span, text: raw.text.slice(0, 200), expected: `a line of at most ${options.maxLineBytes ?? defaultMaxLineBytes} bytes` }
-        : parseFtraceLine(raw.text, span),
-    );
-  };
-  for await (const chunk of decompressIfGzip(source, options.file)) {
-    splitter.push(chunk, emit);
-    if (batch.length > 0) {
-      yield batch;
-      batch = [];
+export function chooseImporter(head: string, options: ReadOptions): Importer {
+  if (options.format !== undefined) {
+    const forced = importers.find((importer) => importer.format === options.format);
+    if (forced === undefined) throw new VmidReplayError('USAGE', `no importer for format ${options.format}`, { file: options.file });
+    return forced;
+  }
+  let best = ftraceImporter;
+  let bestScore = -1;
+  for (const importer of importers) {
+    const score = importer.sniff(head, options.file);
+    if (score > bestScore) {
+      best = importer;
+      bestScore = score;
     }
   }
-  splitter.end(emit);
-  if (batch.length > 0) yield batch;
+  return best;
+}
+
+/** Parses any byte stream (plain or gzip, any supported format) into batches of records. */
+export async function* recordsFromBytes(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<TraceRecord[]> {
+  const { head, bytes } = await peek(decompressIfGzip(source, options.file));
+  const importer = chooseImporter(head.toString('latin1'), options);
+  yield* importer.records(bytes, options);
 }
 
 /** Opens a path (or `-` for the given stdin) as a byte stream, with a clear error when it cannot. */

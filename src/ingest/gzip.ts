@@ -1,0 +1,47 @@
+/** Gzip is recognised by its magic bytes, not by the file name, and inflated as a stream. */
+import { createGunzip } from 'node:zlib';
+import { VmidReplayError } from '../errors.js';
+
+const gzipMagic0 = 0x1f;
+const gzipMagic1 = 0x8b;
+
+/** Yields the bytes of `source`, gunzipped when they start with the gzip magic. */
+export async function* decompressIfGzip(source: AsyncIterable<Uint8Array>, file: string): AsyncGenerator<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  // The two magic bytes may arrive in separate chunks (a pipe or socket can deliver one byte,
+  // or an empty chunk, first): gather at least two bytes before deciding.
+  let head: Uint8Array = new Uint8Array(0);
+  while (head.length < 2) {
+    const next = await iterator.next();
+    if (next.done === true) {
+      if (head.length > 0) yield head;
+      return;
+    }
+    // A short head is kept across the next read, so it is copied: the source may reuse its buffer.
+    head = head.length === 0 && next.value.length >= 2 ? next.value : Buffer.concat([head, next.value]);
+  }
+  if (head[0] === gzipMagic0 && head[1] === gzipMagic1) {
+    const gunzip = createGunzip();
+    const feed = (async () => {
+      // zlib reads a written chunk later, on its own thread, while this loop already pulls the
+      // next one: copy, so a source that reuses its buffer cannot change bytes not yet inflated.
+      gunzip.write(Buffer.from(head));
+      for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) {
+        if (!gunzip.write(Buffer.from(next.value))) await new Promise((resolve) => gunzip.once('drain', resolve));
+      }
+      gunzip.end();
+    })();
+    feed.catch((error: unknown) => gunzip.destroy(error instanceof Error ? error : new Error(String(error))));
+    try {
+      for await (const chunk of gunzip) yield chunk as Buffer;
+    } catch (error) {
+      // A read error of the source reaches here through gunzip.destroy(): keep its own code.
+      if (error instanceof VmidReplayError) throw error;
+      throw new VmidReplayError('INPUT_UNREADABLE', `gzip stream is corrupt or truncated (${(error as Error).message})`, { file });
+    }
+    await feed;
+    return;
+  }
+  yield head;
+  for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
+}
