@@ -1,0 +1,168 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { VmidReplayError } from '../../errors.js';
+import type { PinVariant } from '../../events/traceEvents.js';
+import { faultCatalog, faultKinds } from '../../generate/faults.js';
+import { generateTrace } from '../../generate/generate.js';
+import {
+  defaultOptions,
+  defaultSmmus,
+  optionProblems,
+  parseInjectList,
+  parseProbability,
+  parseRange,
+  parseSize,
+  parseSmmuSpec,
+  type FlagsColumn,
+  type GenerateOptions,
+  type InjectRequest,
+  type IntRange,
+} from '../../generate/options.js';
+import type { CommandContext } from '../context.js';
+import { integerIn } from '../options.js';
+
+interface GenerateFlags {
+  out: string;
+  sidecar?: string | false;
+  seed: number;
+  vmidBits: number;
+  cpus: number;
+  variant: PinVariant;
+  vms: number;
+  concurrent: number;
+  vcpus: IntRange;
+  lifetime: IntRange;
+  churn: number;
+  deviceVms: number;
+  devices: IntRange;
+  hostDomains: number;
+  smmu?: string[];
+  inject?: InjectRequest[];
+  injectRate?: number;
+  lostBursts: number;
+  noise: number;
+  flags: FlagsColumn;
+  tgid?: boolean;
+  pidWidth: '5' | '7';
+  style: 'ftrace' | 'trace-cmd';
+  size?: number;
+  quiet?: boolean;
+}
+
+/** Turns a parser's RangeError into commander's "option '--x' argument ... is invalid. ..." usage error. */
+function argument<T>(parse: (text: string) => T) {
+  return (text: string): T => {
+    try {
+      return parse(text);
+    } catch (error) {
+      throw new InvalidArgumentError(`expected ${(error as Error).message}.`);
+    }
+  };
+}
+
+const defaults = defaultOptions();
+const faultTable = faultKinds.map((kind) => `  ${kind.padEnd(22)} ${faultCatalog[kind].checks('rfc-v2').join(' + ')}${kind === 'pin-exhausted' ? ' (rfc-v3: pin-exhausted only)' : ''}`).join('\n');
+
+function optionsFrom(flags: GenerateFlags): GenerateOptions {
+  let smmus;
+  try {
+    smmus =
+      flags.smmu === undefined
+        ? defaultSmmus(flags.variant, flags.vmidBits)
+        : flags.smmu.length === 1 && flags.smmu[0] === 'none'
+          ? []
+          : flags.smmu.map((spec) => parseSmmuSpec(spec, flags.vmidBits));
+  } catch (error) {
+    throw new VmidReplayError('USAGE', `--smmu: expected ${(error as Error).message}`);
+  }
+  return {
+    seed: flags.seed,
+    vmidBits: flags.vmidBits,
+    cpus: flags.cpus,
+    variant: flags.variant,
+    vms: flags.vms,
+    concurrent: flags.concurrent,
+    vcpus: flags.vcpus,
+    lifetime: flags.lifetime,
+    churn: flags.churn,
+    deviceVms: flags.deviceVms,
+    devices: flags.devices,
+    hostDomains: flags.hostDomains,
+    smmus,
+    inject: flags.inject ?? [],
+    injectRate: flags.injectRate,
+    lostBursts: flags.lostBursts,
+    shape: { flags: flags.flags, tgid: flags.tgid === true, pidWidth: flags.pidWidth === '5' ? 5 : 7, style: flags.style },
+    sizeBytes: flags.size,
+    noise: flags.noise,
+  };
+}
+
+export function registerGenerate(program: Command, ctx: CommandContext): void {
+  program
+    .command('generate')
+    .description('Write a synthetic trace: a seeded workload run on the allocator model, with correct SMMU behaviour or injected faults, and a sidecar JSON naming the line of every injected hazard')
+    .option('-o, --out <file>', 'the trace, or - for stdout', '-')
+    .option('--sidecar <file>', 'the hazards JSON (default: <out>.hazards.json when --out is a file, none for stdout)')
+    .option('--no-sidecar', 'write no sidecar')
+    .option('--seed <n>', 'PRNG seed: same seed and options, same bytes', integerIn(0, 0xffff_ffff, '--seed'), defaults.seed)
+    .option('--vmid-bits <bits>', 'KVM VMID width (8 or 16 on hardware, 2..16 accepted)', integerIn(2, 16, '--vmid-bits'), defaults.vmidBits)
+    .option('--cpus <n>', 'num_possible_cpus()', integerIn(1, 512, '--cpus'), defaults.cpus)
+    .addOption(new Option('--variant <variant>', 'allocator: mainline, or with the RFC v2/v3 pinning').choices(['mainline', 'rfc-v2', 'rfc-v3']).default(defaults.variant))
+    .option('--vms <n>', 'VM lifetimes in the trace (without --size)', integerIn(0, 1_000_000, '--vms'), defaults.vms)
+    .option('--concurrent <n>', 'VMs alive at once, at most', integerIn(1, 4096, '--concurrent'), defaults.concurrent)
+    .option('--vcpus <range>', 'vCPUs per VM, N or MIN-MAX', argument((text) => parseRange(text, 1, 15)), defaults.vcpus)
+    .option('--lifetime <range>', 'vCPU loads per VM before it is torn down', argument((text) => parseRange(text, 1, 1_000_000)), defaults.lifetime)
+    .option('--churn <p>', 'chance that a scheduling step preempts the running vCPU', argument(parseProbability), defaults.churn)
+    .option('--device-vms <p>', 'fraction of VMs with assigned devices', argument(parseProbability), defaults.deviceVms)
+    .option('--devices <range>', 'devices per device-assigned VM', argument((text) => parseRange(text, 1, 64)), defaults.devices)
+    .option('--host-domains <n>', "the host's own SMMU DMA domains alive at once", integerIn(0, 1024, '--host-domains'), defaults.hostDomains)
+    .option('--smmu <spec>', 'an SMMU, NAME:BITS:on|off:kvm|own (BTM; kvm = shares pinned KVM VMIDs), repeatable; "none" for no SMMU (default: smmu0:<vmid-bits>:on:kvm and smmu1:16:off:own, mainline: smmu0:16:off:own)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    .option('--inject <faults>', 'faults to inject, KIND[=COUNT],... or all (see below)', argument(parseInjectList))
+    .option('--inject-rate <p>', 'instead of counts: the chance, at each workload step, of injecting one of the --inject kinds', argument(parseProbability))
+    .option('--lost-bursts <n>', 'CPU:N [LOST M EVENTS] bursts, spread over the run', integerIn(0, 10_000, '--lost-bursts'), 0)
+    .option('--noise <n>', 'kvm_entry/kvm_exit pairs each time a running vCPU is looked at', integerIn(0, 100, '--noise'), defaults.noise)
+    .addOption(new Option('--flags <width>', 'irq-info column: 5 characters, 4 (older kernels) or none').choices(['5', '4', 'none']).default('5'))
+    .option('--tgid', 'a (TGID) column (options/record-tgid)')
+    .addOption(new Option('--pid-width <n>', 'PID column width: 7, or 5 as older kernels print it').choices(['5', '7']).default('7'))
+    .addOption(new Option('--style <style>', 'ftrace text, or trace-cmd report (the analyzer cannot read the latter yet)').choices(['ftrace', 'trace-cmd']).default('ftrace'))
+    .option('--size <size>', 'target output size for benchmarks, e.g. 256M or 1G (VMs keep coming until it is reached)', argument(parseSize))
+    .option('--quiet', 'no summary on stderr')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ vmid-replay generate --seed 7 -o clean.trace                        # correct behaviour: analyze says ok
+  $ vmid-replay generate --seed 7 --inject leak-pin,early-unpin=2 -o bad.trace   # + bad.trace.hazards.json
+  $ vmid-replay generate --variant mainline --smmu smmu0:16:off:own --flags 4 --tgid --pid-width 5 | vmid-replay analyze -
+  $ vmid-replay generate --inject all --inject-rate 0.001 --size 256M -o bench.trace
+
+Fault kinds and the checks they must trigger (the sidecar gives the exact lines):
+${faultTable}
+
+Faults that force a rollover (unpinned-share, stale-unpin-two-vmids) need --vmid-bits 12 or less;
+pin-exhausted fills the pinned pool and needs --vmid-bits 12 or less. docs/generate.md has the details.`,
+    )
+    .action(async (flags: GenerateFlags) => {
+      const { io } = ctx;
+      const options = optionsFrom(flags);
+      const problems = optionProblems(options);
+      if (problems.length > 0) throw new VmidReplayError('USAGE', problems.join('; '));
+      const sidecarPath = flags.sidecar === false ? undefined : (flags.sidecar ?? (flags.out === '-' ? undefined : `${flags.out}.hazards.json`));
+      const trace = io.openWritable(flags.out);
+      const sidecar = sidecarPath === undefined ? undefined : io.openWritable(sidecarPath);
+      let summary;
+      try {
+        summary = await generateTrace(options, { trace, sidecar, traceName: flags.out });
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (typeof code === 'string') throw new VmidReplayError('USAGE', `cannot write the output (${code}): ${(error as Error).message}`);
+        throw error;
+      }
+      for (const skipped of summary.skipped) io.writeErr(`vmid-replay generate: ${skipped.fault} not injected: ${skipped.reason}\n`);
+      if (flags.quiet !== true && flags.out !== '-') {
+        const where = sidecarPath === undefined ? '' : `; hazards in ${sidecarPath}`;
+        io.writeErr(`vmid-replay generate: ${flags.out}: ${summary.lines} lines, ${summary.bytes} bytes, ${summary.hazards} injected hazard(s), ${summary.expectedFindings} expected finding(s)${where}\n`);
+      }
+      ctx.setExitCode(0);
+    });
+}

@@ -1,0 +1,162 @@
+/**
+ * `vmid-replay generate`: runs the background workload, drops the requested fault episodes and
+ * lost-event bursts into it at their planned points, tears everything down, and streams the
+ * trace and its sidecar out. Memory stays bounded whatever the size: the simulation holds only
+ * live state (bounded by --concurrent, the CPUs and the SMMUs), the sink at most one batch,
+ * and the writer waits for 'drain' whenever a stream pushes back.
+ */
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { FaultInjector, type InjectedHazard } from './episodes.js';
+import { faultCatalog, type FaultKind } from './faults.js';
+import { SimHost } from './host.js';
+import { LineFormatter } from './lineFormat.js';
+import { commandLineOf, type GenerateOptions } from './options.js';
+import { Prng } from './prng.js';
+import { SidecarWriter } from './sidecar.js';
+import { TraceSink, type LossMarker } from './traceSink.js';
+import { Workload } from './workload.js';
+
+/** Batches handed to the stream: big enough to keep syscalls rare, small enough not to matter. */
+const batchBytes = 256 * 1024;
+
+export interface GenerateOutputs {
+  readonly trace: Writable;
+  readonly sidecar: Writable | undefined;
+  /** The trace's name as the sidecar gives it (`-` for stdout). */
+  readonly traceName: string;
+}
+
+export interface GenerateSummary {
+  readonly lines: number;
+  readonly bytes: number;
+  readonly hazards: number;
+  readonly expectedFindings: number;
+  /** Expected findings before any lost-event burst: the ones the analyzer must report as conclusive. */
+  readonly conclusiveFindings: number;
+  readonly losses: readonly LossMarker[];
+  /** Injections asked for that could not be made (e.g. the pinned pool is used up by leaked pins). */
+  readonly skipped: readonly { readonly fault: FaultKind; readonly reason: string }[];
+}
+
+async function write(stream: Writable, text: string): Promise<void> {
+  if (text.length === 0 || stream.write(text)) return;
+  await once(stream, 'drain');
+}
+
+async function end(stream: Writable): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    stream.once('error', reject);
+    stream.end(() => resolve());
+  });
+}
+
+export async function generateTrace(options: GenerateOptions, outputs: GenerateOutputs): Promise<GenerateSummary> {
+  const prng = new Prng(options.seed);
+  const formatter = new LineFormatter(options.shape);
+  const sink = new TraceSink(formatter, prng);
+  const host = new SimHost(options, sink, prng);
+  const workload = new Workload(host, prng, options);
+  const injector = new FaultInjector(host, prng, options);
+  const command = commandLineOf(options);
+  const faults = Object.fromEntries(options.inject.map((request) => [request.kind, { checks: faultCatalog[request.kind].checks(options.variant), summary: faultCatalog[request.kind].summary }]));
+  const sidecar = new SidecarWriter({ tool: 'vmid-replay generate', format: 1, seed: options.seed, command, trace: outputs.traceName, options, faults });
+
+  const facts = [
+    `vmid_bits=${options.vmidBits} cpus=${options.cpus} variant=${options.variant}`,
+    ...options.smmus.map((smmu) => `smmu=${smmu.name} vmid_bits=${smmu.vmidBits} btm=${smmu.btm ? 'on' : 'off'}`),
+  ];
+  for (const line of formatter.header(options.cpus, facts, command, TraceSink.startUs)) sink.raw(line);
+
+  let hazards = 0;
+  let expectedFindings = 0;
+  let conclusiveFindings = 0;
+  const losses: LossMarker[] = [];
+  const record = (hazard: InjectedHazard, lossBefore: boolean) => {
+    hazards += 1;
+    expectedFindings += hazard.expected.length;
+    if (!lossBefore) conclusiveFindings += hazard.expected.length;
+    sidecar.hazard(hazard, lossBefore);
+  };
+  const skipped: { fault: FaultKind; reason: string }[] = [];
+  /** False when the fault has to wait for a later step; an episode that gives up midway is skipped. */
+  const inject = (kind: FaultKind): boolean => {
+    if (!injector.hasCapacity(kind)) return false;
+    const lossBefore = sink.firstLoss !== undefined;
+    const hazard = injector.inject(kind);
+    if (hazard === undefined) skipped.push({ fault: kind, reason: 'the allocator handed out only VMIDs that SMMU domains hold (tiny VMID widths)' });
+    else record(hazard, lossBefore);
+    return true;
+  };
+  const burst = () => {
+    losses.push(sink.lost(prng.int(0, options.cpus - 1), prng.int(5, 60)));
+  };
+
+  // Count mode: the injections, in random order, at evenly spread points of the run; an
+  // injection that cannot be made yet (no room in the pinned pool) waits for a later step.
+  const plan = options.injectRate === undefined ? prng.shuffled(options.inject.flatMap((request) => new Array<FaultKind>(request.count).fill(request.kind))) : [];
+  const waiting: FaultKind[] = [];
+  const rateKinds = options.injectRate === undefined ? [] : [...new Set(options.inject.map((request) => request.kind))];
+  let planned = 0;
+  let bursts = 0;
+  const target = options.sizeBytes;
+  // Without a size, VMs are created early (up to --concurrent at once) and retired late, so
+  // the two counts together spread the planned points over the whole run.
+  const progress = () => (target === undefined ? (options.vms === 0 ? 1 : (workload.created + workload.retired) / (2 * options.vms)) : sink.bytes / target);
+
+  const drain = async () => {
+    if (sink.pendingBytes >= batchBytes) await write(outputs.trace, sink.take());
+    if (sidecar.pendingBytes >= batchBytes) {
+      const text = sidecar.take();
+      if (outputs.sidecar !== undefined) await write(outputs.sidecar, text);
+    }
+  };
+
+  for (;;) {
+    const now = progress();
+    for (let i = 0; i < waiting.length; ) {
+      if (inject(waiting[i] as FaultKind)) waiting.splice(i, 1);
+      else i++;
+    }
+    while (planned < plan.length && now >= (planned + 1) / (plan.length + 1)) {
+      const kind = plan[planned++] as FaultKind;
+      if (!inject(kind)) waiting.push(kind);
+    }
+    while (bursts < options.lostBursts && now >= (bursts + 1) / (options.lostBursts + 1)) {
+      burst();
+      bursts += 1;
+    }
+    if (options.injectRate !== undefined && prng.chance(options.injectRate)) {
+      const open = rateKinds.filter((kind) => injector.hasCapacity(kind));
+      if (open.length > 0) inject(prng.pick(open));
+    }
+    const stop = target === undefined ? workload.done() : sink.bytes + (workload.teardownLines() * sink.bytes) / sink.lines >= target;
+    if (stop) break;
+    workload.step(target !== undefined || workload.created < options.vms);
+    await drain();
+  }
+  while (planned < plan.length) waiting.push(plan[planned++] as FaultKind);
+  for (const kind of waiting) {
+    if (!inject(kind)) skipped.push({ fault: kind, reason: injector.blockedReason(kind) });
+    await drain();
+  }
+  for (; bursts < options.lostBursts; bursts++) burst();
+  workload.teardownAll();
+  // Idle scheduler lines bring a --size trace up to its target.
+  if (target !== undefined) {
+    while (sink.bytes + 160 <= target) {
+      host.idleNoise(prng.int(0, options.cpus - 1));
+      await drain();
+    }
+  }
+
+  const summary: GenerateSummary = { lines: sink.lines, bytes: sink.bytes, hazards, expectedFindings, conclusiveFindings, losses, skipped };
+  sidecar.finish({ losses, skipped, summary: { lines: sink.lines, bytes: sink.bytes, hazards, expectedFindings, conclusiveFindings, firstLossLine: sink.firstLoss?.line ?? null } });
+  await write(outputs.trace, sink.take());
+  await end(outputs.trace);
+  if (outputs.sidecar !== undefined) {
+    await write(outputs.sidecar, sidecar.take());
+    await end(outputs.sidecar);
+  }
+  return summary;
+}

@@ -1,0 +1,85 @@
+/**
+ * Where generated lines go: numbers them (1-based, as the analyzer reports them), stamps
+ * them with a clock that only moves forward (ftrace merges CPUs by timestamp, and a CPU going
+ * back in time is data loss to the analyzer), drops the lines a lost-event burst swallows, and
+ * batches the text for the streaming writer. Holds at most one batch: the caller drains it
+ * (`take()`) whenever `pendingBytes` passes its threshold.
+ */
+import type { LineFormatter, LineSource } from './lineFormat.js';
+import type { Prng } from './prng.js';
+
+export interface LossMarker {
+  readonly line: number;
+  readonly cpu: number;
+  readonly count: number;
+}
+
+export class TraceSink {
+  /** Lines written so far; the next line is `lines + 1`. */
+  lines = 0;
+  /** Bytes written so far (the text is ASCII, so characters are bytes). */
+  bytes = 0;
+  /** The first lost-event marker: every finding after it is inconclusive. */
+  firstLoss: LossMarker | undefined;
+  private batch: string[] = [];
+  private batchBytes = 0;
+  /** The clock starts at 100 s, as if the capture began a while after boot. */
+  static readonly startUs = 100_000_000;
+  private tsUs = TraceSink.startUs;
+  /** Per CPU, how many more of its lines the current burst swallows. */
+  private readonly swallowing = new Map<number, number>();
+
+  constructor(
+    readonly formatter: LineFormatter,
+    private readonly prng: Prng,
+  ) {}
+
+  get pendingBytes(): number {
+    return this.batchBytes;
+  }
+
+  /** Empties the batch, returning its text. */
+  take(): string {
+    const text = this.batch.join('');
+    this.batch = [];
+    this.batchBytes = 0;
+    return text;
+  }
+
+  /** A line written as is (headers); returns its number. */
+  raw(text: string): number {
+    this.lines += 1;
+    this.batch.push(text, '\n');
+    this.batchBytes += text.length + 1;
+    this.bytes += text.length + 1;
+    return this.lines;
+  }
+
+  /**
+   * An event line; returns its number, or undefined when a lost-event burst swallowed it.
+   * The clock advances either way (the event happened; the buffer did not keep it).
+   */
+  event(source: LineSource, name: string, body: string): number | undefined {
+    this.tsUs += this.prng.int(1, 24);
+    const left = this.swallowing.get(source.cpu);
+    if (left !== undefined) {
+      if (left <= 1) this.swallowing.delete(source.cpu);
+      else this.swallowing.set(source.cpu, left - 1);
+      return undefined;
+    }
+    return this.raw(this.formatter.event(source, this.tsUs, name, body));
+  }
+
+  /**
+   * `CPU:n [LOST m EVENTS]`, then the next `count` lines of that CPU are dropped. The marker
+   * goes where the first lost event would have been rather than where ftrace would notice the
+   * gap (before that CPU's next surviving event): that way every line the loss can affect
+   * comes after the marker, and the analyzer's "inconclusive after a loss" is exact.
+   */
+  lost(cpu: number, count: number): LossMarker {
+    const marker = { line: this.raw(this.formatter.lost(cpu, count)), cpu, count };
+    this.firstLoss ??= marker;
+    this.swallowing.set(cpu, (this.swallowing.get(cpu) ?? 0) + count);
+    return marker;
+  }
+}
