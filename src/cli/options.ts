@@ -3,6 +3,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { PinVariant } from '../events/traceEvents.js';
 import { parseProbeMap, type ProbeMap } from '../events/probeMap.js';
 import { VmidReplayError } from '../errors.js';
+import type { TraceFormat } from '../ingest/importer.js';
+import { importers } from '../ingest/readTrace.js';
 import type { CliIo } from './io.js';
 
 export function integerIn(min: number, max: number, what: string) {
@@ -34,6 +36,12 @@ export const variantOption = () =>
     'rfc-v3',
   ]);
 
+/** `--input-format`: one of the registered importers, or `auto` (sniffed from the content). */
+export const inputFormatOption = () =>
+  new Option('--input-format <format>', 'input format: auto (chosen by content), ftrace (tracefs trace/trace_pipe text) or trace-cmd (`trace-cmd report` text)')
+    .choices(['auto', ...importers.map((importer) => importer.format)])
+    .default('auto');
+
 export interface ModelFlags {
   map?: string;
   variant?: PinVariant;
@@ -41,11 +49,13 @@ export interface ModelFlags {
   cpus?: number;
   btm?: boolean | Map<string, boolean>;
   strict?: boolean;
+  inputFormat?: TraceFormat | 'auto';
 }
 
 export function addModelOptions(command: Command): Command {
   return command
     .addOption(variantOption())
+    .addOption(inputFormatOption())
     .option('--vmid-bits <bits>', 'VMID width (kvm_arm_vmid_bits): 8 or 16 on hardware, 2..16 accepted', integerIn(2, 16, '--vmid-bits'))
     .option('--cpus <n>', 'num_possible_cpus() of the traced host', integerIn(1, 4096, '--cpus'))
     .option('--btm <state>', 'whether SMMUs obey broadcast TLBIs: on, off, or per SMMU "smmu0=on,smmu1=off" (default: header, else off)', parseBtm)

@@ -23,21 +23,21 @@ const charColon = 0x3a;
 const charCloseBracket = 0x5d;
 const charHash = 0x23;
 
-function isDigit(code: number): boolean {
+export function isDigit(code: number): boolean {
   return code >= char0 && code <= char9;
 }
 
-function isBlank(code: number): boolean {
+export function isBlank(code: number): boolean {
   return code === charSpace || code === charTab;
 }
 
-function skipBlanks(text: string, i: number): number {
+export function skipBlanks(text: string, i: number): number {
   while (i < text.length && isBlank(text.charCodeAt(i))) i++;
   return i;
 }
 
 /** Parses digits in [start, end) as a non-negative integer; -1 if any is not a digit. */
-function parseDigits(text: string, start: number, end: number): number {
+export function parseDigits(text: string, start: number, end: number): number {
   if (end <= start) return -1;
   let value = 0;
   for (let i = start; i < end; i++) {
@@ -62,7 +62,7 @@ function findCpuColumn(text: string): number {
   return -1;
 }
 
-interface Timestamp {
+export interface Timestamp {
   readonly us: number;
   readonly ns: number;
 }
@@ -71,7 +71,7 @@ interface Timestamp {
  * `1520.114223` (microseconds), `1520.114223456` (nanoseconds, trace-cmd -t or a ns clock),
  * `1520.114` (milliseconds, rare), or a bare counter (`counter`/`x86-tsc` clocks).
  */
-function parseTimestamp(text: string, start: number, end: number): Timestamp | undefined {
+export function parseTimestamp(text: string, start: number, end: number): Timestamp | undefined {
   let dot = -1;
   for (let i = start; i < end; i++) {
     if (text.charCodeAt(i) === charDot) {

@@ -5,7 +5,7 @@
  */
 import type { TraceRecord } from './records.js';
 
-export type TraceFormat = 'ftrace';
+export type TraceFormat = 'ftrace' | 'trace-cmd';
 
 export interface ReadOptions {
   /** Name used in spans and messages; `-` for stdin. */
