@@ -32,7 +32,7 @@ export interface LineShape {
   readonly tgid: boolean;
   /** `%-5d` (older kernels) or `%-7d` PID (and TGID) columns. */
   readonly pidWidth: 5 | 7;
-  /** `/sys/kernel/tracing/trace` text, or `trace-cmd report` (not read by the analyzer yet). */
+  /** `/sys/kernel/tracing/trace` text, or `trace-cmd report` output. */
   readonly style: 'ftrace' | 'trace-cmd';
 }
 

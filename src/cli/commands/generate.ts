@@ -124,7 +124,7 @@ export function registerGenerate(program: Command, ctx: CommandContext): void {
     .addOption(new Option('--flags <width>', 'irq-info column: 5 characters, 4 (older kernels) or none').choices(['5', '4', 'none']).default('5'))
     .option('--tgid', 'a (TGID) column (options/record-tgid)')
     .addOption(new Option('--pid-width <n>', 'PID column width: 7, or 5 as older kernels print it').choices(['5', '7']).default('7'))
-    .addOption(new Option('--style <style>', 'ftrace text, or trace-cmd report (the analyzer cannot read the latter yet)').choices(['ftrace', 'trace-cmd']).default('ftrace'))
+    .addOption(new Option('--style <style>', 'tracefs text (ftrace), or trace-cmd report output').choices(['ftrace', 'trace-cmd']).default('ftrace'))
     .option('--size <size>', 'target output size for benchmarks, e.g. 256M or 1G (VMs keep coming until it is reached)', argument(parseSize))
     .option('--quiet', 'no summary on stderr')
     .addHelpText(
