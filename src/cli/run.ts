@@ -9,9 +9,10 @@ import type { CliIo } from './io.js';
 import type { CommandContext } from './context.js';
 import { registerAnalyze } from './commands/analyze.js';
 import { registerReplay } from './commands/replay.js';
+import { registerCaptureScript } from './commands/captureScript.js';
 import { registerGenerate } from './commands/generate.js';
 
-const commands: readonly ((program: Command, ctx: CommandContext) => void)[] = [registerAnalyze, registerReplay, registerGenerate];
+const commands: readonly ((program: Command, ctx: CommandContext) => void)[] = [registerAnalyze, registerReplay, registerGenerate, registerCaptureScript];
 
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = ExitCode.ok;
