@@ -104,7 +104,15 @@ export async function generateTrace(options: GenerateOptions, outputs: GenerateO
   // the two counts together spread the planned points over the whole run.
   const progress = () => (target === undefined ? (options.vms === 0 ? 1 : (workload.created + workload.retired) / (2 * options.vms)) : sink.bytes / target);
 
+  // A stream error (a full disk, a reader that went away) stops the run at the next batch.
+  let failure: Error | undefined;
+  const onError = (error: Error) => {
+    failure ??= error;
+  };
+  outputs.trace.on('error', onError);
+  outputs.sidecar?.on('error', onError);
   const drain = async () => {
+    if (failure !== undefined) throw failure;
     if (sink.pendingBytes >= batchBytes) await write(outputs.trace, sink.take());
     if (sidecar.pendingBytes >= batchBytes) {
       const text = sidecar.take();

@@ -3,6 +3,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { faultCatalog, faultKinds } from '../../src/generate/faults.js';
 import { parseInjectList, parseRange, parseSize, parseSmmuSpec } from '../../src/generate/options.js';
+import { createWriteStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import { run } from '../../src/cli/run.js';
 import { runCli } from '../helpers/cli.js';
 
 test('--help shows examples and every fault kind with the checks it triggers', async () => {
@@ -54,6 +57,23 @@ for (const [args, message] of usageErrors) {
     assert.equal(result.stdout, '', 'nothing generated');
   });
 }
+
+test('an output that cannot be written is a usage error naming the cause, not a crash', async () => {
+  let stderr = '';
+  const code = await run(['generate', '-o', '/nonexistent-dir/x.trace'], {
+    stdin: Readable.from([]),
+    writeOut: () => {},
+    writeErr: (text) => {
+      stderr += text;
+    },
+    writeFile: async () => {},
+    makeDir: async () => {},
+    readText: async () => '',
+    openWritable: (path) => createWriteStream(path),
+  });
+  assert.equal(code, 64);
+  assert.match(stderr, /cannot write the output \(ENOENT\)/);
+});
 
 test('option parsers: sizes in binary units, ranges, SMMU specs, fault lists', () => {
   assert.equal(parseSize('1G'), 2 ** 30);

@@ -60,6 +60,12 @@ function argument<T>(parse: (text: string) => T) {
 }
 
 const defaults = defaultOptions();
+
+/** A `N` or `MIN-MAX` option whose default shows as `1-4`, not as an object. */
+function rangeOption(flags: string, description: string, max: number, fallback: IntRange): Option {
+  const text = fallback.min === fallback.max ? String(fallback.min) : `${fallback.min}-${fallback.max}`;
+  return new Option(flags, description).argParser(argument((value) => parseRange(value, 1, max))).default(fallback, text);
+}
 const faultTable = faultKinds.map((kind) => `  ${kind.padEnd(22)} ${faultCatalog[kind].checks('rfc-v2').join(' + ')}${kind === 'pin-exhausted' ? ' (rfc-v3: pin-exhausted only)' : ''}`).join('\n');
 
 function optionsFrom(flags: GenerateFlags): GenerateOptions {
@@ -110,11 +116,11 @@ export function registerGenerate(program: Command, ctx: CommandContext): void {
     .addOption(new Option('--variant <variant>', 'allocator: mainline, or with the RFC v2/v3 pinning').choices(['mainline', 'rfc-v2', 'rfc-v3']).default(defaults.variant))
     .option('--vms <n>', 'VM lifetimes in the trace (without --size)', integerIn(0, 1_000_000, '--vms'), defaults.vms)
     .option('--concurrent <n>', 'VMs alive at once, at most', integerIn(1, 4096, '--concurrent'), defaults.concurrent)
-    .option('--vcpus <range>', 'vCPUs per VM, N or MIN-MAX', argument((text) => parseRange(text, 1, 15)), defaults.vcpus)
-    .option('--lifetime <range>', 'vCPU loads per VM before it is torn down', argument((text) => parseRange(text, 1, 1_000_000)), defaults.lifetime)
+    .addOption(rangeOption('--vcpus <range>', 'vCPUs per VM, N or MIN-MAX', 15, defaults.vcpus))
+    .addOption(rangeOption('--lifetime <range>', 'vCPU loads per VM before it is torn down', 1_000_000, defaults.lifetime))
     .option('--churn <p>', 'chance that a scheduling step preempts the running vCPU', argument(parseProbability), defaults.churn)
     .option('--device-vms <p>', 'fraction of VMs with assigned devices', argument(parseProbability), defaults.deviceVms)
-    .option('--devices <range>', 'devices per device-assigned VM', argument((text) => parseRange(text, 1, 64)), defaults.devices)
+    .addOption(rangeOption('--devices <range>', 'devices per device-assigned VM', 64, defaults.devices))
     .option('--host-domains <n>', "the host's own SMMU DMA domains alive at once", integerIn(0, 1024, '--host-domains'), defaults.hostDomains)
     .option('--smmu <spec>', 'an SMMU, NAME:BITS:on|off:kvm|own (BTM; kvm = shares pinned KVM VMIDs), repeatable; "none" for no SMMU (default: smmu0:<vmid-bits>:on:kvm and smmu1:16:off:own, mainline: smmu0:16:off:own)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option('--inject <faults>', 'faults to inject, KIND[=COUNT],... or all (see below)', argument(parseInjectList))
@@ -155,6 +161,8 @@ pin-exhausted fills the pinned pool and needs --vmid-bits 12 or less. docs/gener
         summary = await generateTrace(options, { trace, sidecar, traceName: flags.out });
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
+        // `generate | head`: the reader had enough. Stop quietly, as a killed-by-SIGPIPE writer would.
+        if (code === 'EPIPE') return;
         if (typeof code === 'string') throw new VmidReplayError('USAGE', `cannot write the output (${code}): ${(error as Error).message}`);
         throw error;
       }
