@@ -6,7 +6,7 @@
  * value (or, appended, all of them), which is what the tests read back.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { generateCaptureScript, type CaptureScriptOptions } from '../../src/capture/captureScript.js';
@@ -94,8 +94,15 @@ function mkfifo(path: string): void {
   if (result.status !== 0) throw new Error(`mkfifo ${path}: ${result.stderr.toString()}`);
 }
 
+/** Each test file runs in its own process: its fake hosts go when it exits. */
+const roots: string[] = [];
+process.on('exit', () => {
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
+
 export function makeFakeHost(options: FakeHostOptions): FakeHost {
   const root = mkdtempSync(join(tmpdir(), 'vmid-capture-test-'));
+  roots.push(root);
   const tracefs = join(root, 'tracefs');
   const t = (relative: string) => join(tracefs, relative);
 
