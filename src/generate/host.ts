@@ -129,6 +129,8 @@ export interface Misrecord {
 }
 
 const kworker = { task: 'kworker/u16:1', pid: 97 };
+/** Freed `struct kvm` addresses kept for reuse, at most. */
+const maxFreeSlots = 64;
 
 /** A wrong id that can never be mistaken for a racing CPU's earlier one: the low bit flipped. */
 export function misrecorded(value: number): number {
@@ -182,7 +184,10 @@ export class SimHost {
 
   /** `kvm_init_stage2_mmu()`: a VM's stage 2 starts its life (id 0). Freed `struct kvm`s are reused, as the slab does. */
   createVm(vcpus: number, loads: number, wantsDevices: number): SimVm {
-    const slot = this.freeSlots.length > 0 && this.prng.chance(0.5) ? (this.freeSlots.shift() as number) : this.slots++;
+    // Half the time a fresh address; always a freed one once many are waiting, so the list (and
+    // the address range) stays bounded over a run of any length.
+    const reuse = this.freeSlots.length >= maxFreeSlots || (this.freeSlots.length > 0 && this.prng.chance(0.5));
+    const slot = reuse ? (this.freeSlots.shift() as number) : this.slots++;
     const kvm = 0xffff000010000000n + BigInt(slot) * 0x4000n;
     this.vmSerial += 1;
     const vm = new SimVm(slot, `0x${kvm.toString(16)}`, `0x${(kvm + 0x9c8n).toString(16)}`, 2000 + ((this.vmSerial * 16) % 90000), vcpus, loads, wantsDevices);
