@@ -2,6 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { PinVariant } from '../events/traceEvents.js';
 import { parseProbeMap, type ProbeMap } from '../events/probeMap.js';
+import { parseCsvMap, type CsvMap } from '../ingest/csvMap.js';
 import { VmidReplayError } from '../errors.js';
 import type { TraceFormat } from '../ingest/importer.js';
 import { importers } from '../ingest/readTrace.js';
@@ -38,12 +39,13 @@ export const variantOption = () =>
 
 /** `--input-format`: one of the registered importers, or `auto` (sniffed from the content). */
 export const inputFormatOption = () =>
-  new Option('--input-format <format>', 'input format: auto (chosen by content), ftrace (tracefs trace/trace_pipe text) or trace-cmd (`trace-cmd report` text)')
+  new Option('--input-format <format>', 'input format: auto (chosen by content), ftrace (tracefs trace/trace_pipe text), trace-cmd (`trace-cmd report` text) or csv (docs/trace-format.md, CSV)')
     .choices(['auto', ...importers.map((importer) => importer.format)])
     .default('auto');
 
 export interface ModelFlags {
   map?: string;
+  csvMap?: string;
   variant?: PinVariant;
   vmidBits?: number;
   cpus?: number;
@@ -60,24 +62,34 @@ export function addModelOptions(command: Command): Command {
     .option('--cpus <n>', 'num_possible_cpus() of the traced host', integerIn(1, 4096, '--cpus'))
     .option('--btm <state>', 'whether SMMUs obey broadcast TLBIs: on, off, or per SMMU "smmu0=on,smmu1=off" (default: header, else off)', parseBtm)
     .option('--map <file>', "probe map (JSON) saying what a capture's own probe names mean, e.g. traces/captures-6.1.map.json (docs/trace-format.md)")
+    .option('--csv-map <file>', "CSV map (JSON) saying how a CSV trace's columns read as the default CSV layout: renames, timestamp unit, argument columns (docs/trace-format.md, CSV)")
     .option('--strict', 'stop at the first malformed line with an error naming file and line, instead of counting it');
 }
 
-/** Reads and validates `--map FILE`; errors name the file. */
-export async function loadProbeMap(path: string | undefined, io: CliIo): Promise<ProbeMap | undefined> {
-  if (path === undefined) return undefined;
+/** Reads a JSON document named on the command line (`what` names it in errors, with the file). */
+async function readJsonDocument(path: string, io: CliIo, what: string): Promise<unknown> {
   let text: string;
   try {
     text = await io.readText(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new VmidReplayError(code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', code === 'ENOENT' ? 'no such probe map' : `cannot read probe map (${code ?? String(error)})`, { file: path });
+    throw new VmidReplayError(code === 'ENOENT' ? 'INPUT_NOT_FOUND' : 'INPUT_UNREADABLE', code === 'ENOENT' ? `no such ${what}` : `cannot read ${what} (${code ?? String(error)})`, { file: path });
   }
-  let document: unknown;
   try {
-    document = JSON.parse(text);
+    return JSON.parse(text);
   } catch (error) {
-    throw new VmidReplayError('CONFIG_INVALID', `probe map is not valid JSON (${(error as Error).message})`, { file: path });
+    throw new VmidReplayError('CONFIG_INVALID', `${what} is not valid JSON (${(error as Error).message})`, { file: path });
   }
-  return parseProbeMap(document, path);
+}
+
+/** Reads and validates `--map FILE`; errors name the file. */
+export async function loadProbeMap(path: string | undefined, io: CliIo): Promise<ProbeMap | undefined> {
+  if (path === undefined) return undefined;
+  return parseProbeMap(await readJsonDocument(path, io, 'probe map'), path);
+}
+
+/** Reads and validates `--csv-map FILE`; errors name the file and the key. */
+export async function loadCsvMap(path: string | undefined, io: CliIo): Promise<CsvMap | undefined> {
+  if (path === undefined) return undefined;
+  return parseCsvMap(await readJsonDocument(path, io, 'csv map'), path);
 }

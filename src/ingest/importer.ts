@@ -3,9 +3,10 @@
  * grammar, not KVM, and turns bytes into records with source positions. The format is chosen
  * by content (`sniff`), the file name being only a hint.
  */
+import type { CsvMap } from './csvMap.js';
 import type { TraceRecord } from './records.js';
 
-export type TraceFormat = 'ftrace' | 'trace-cmd';
+export type TraceFormat = 'ftrace' | 'trace-cmd' | 'csv';
 
 export interface ReadOptions {
   /** Name used in spans and messages; `-` for stdin. */
@@ -13,6 +14,8 @@ export interface ReadOptions {
   readonly maxLineBytes?: number;
   /** Force a format instead of sniffing. */
   readonly format?: TraceFormat;
+  /** How a CSV trace's columns read as the default CSV layout (`--csv-map`). */
+  readonly csvMap?: CsvMap;
 }
 
 export interface Importer {

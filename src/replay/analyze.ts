@@ -6,7 +6,7 @@ import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
 
 export async function replayBytes(source: AsyncIterable<Uint8Array>, file: string, options: ReplayOptions): Promise<ReplayResult> {
   const replay = new Replay(options);
-  for await (const batch of recordsFromBytes(source, { file, format: options.inputFormat === 'auto' ? undefined : options.inputFormat })) {
+  for await (const batch of recordsFromBytes(source, { file, csvMap: options.csvMap, format: options.inputFormat === 'auto' ? undefined : options.inputFormat })) {
     for (const record of batch) replay.push(record);
   }
   return replay.finish();

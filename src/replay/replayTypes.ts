@@ -1,6 +1,7 @@
 /** The replay's inputs and outputs, shared by the CLI and tests. */
 import type { Diagnostics } from '../diagnostics.js';
 import type { ProbeMap } from '../events/probeMap.js';
+import type { CsvMap } from '../ingest/csvMap.js';
 import type { TraceFormat } from '../ingest/importer.js';
 import type { Check, Finding } from '../checks/types.js';
 import type { EventRef } from '../model/eventRef.js';
@@ -33,6 +34,8 @@ export interface ReplayOptions extends ConfigOverrides {
   readonly onDecision?: (decision: Decision) => void;
   /** How to read a capture's own probe names (`--map`). */
   readonly probeMap?: ProbeMap;
+  /** How a CSV trace's columns read as the default CSV layout (`--csv-map`). */
+  readonly csvMap?: CsvMap;
   /** The input's format (`--input-format`); `auto` or absent: sniffed from the content. */
   readonly inputFormat?: TraceFormat | 'auto';
 }

@@ -6,7 +6,7 @@ import type { Report } from '../../report/report.js';
 import { renderJson } from '../../report/json.js';
 import { renderText } from '../../report/text.js';
 import type { CommandContext } from '../context.js';
-import { addModelOptions, loadProbeMap, type ModelFlags } from '../options.js';
+import { addModelOptions, loadCsvMap, loadProbeMap, type ModelFlags } from '../options.js';
 
 const verdictExit: Record<Report['verdict'], ExitCode> = { ok: ExitCode.ok, findings: ExitCode.findings, inconclusive: ExitCode.inconclusive };
 
@@ -38,8 +38,9 @@ Examples:
       const { io } = ctx;
       let worst: number = ExitCode.ok;
       const probeMap = await loadProbeMap(flags.map, io);
+      const csvMap = await loadCsvMap(flags.csvMap, io);
       for (const trace of traces) {
-        const report = await analyzeTrace(trace, io.stdin, { ...flags, ...(probeMap === undefined ? {} : { probeMap }) });
+        const report = await analyzeTrace(trace, io.stdin, { ...flags, ...(probeMap === undefined ? {} : { probeMap }), csvMap });
         io.writeOut(flags.format === 'json' ? renderJson(report) : renderText(report));
         if (flags.out !== undefined) {
           await io.makeDir(flags.out);

@@ -3,7 +3,7 @@ import { ExitCode } from '../../errors.js';
 import { openTraceSource } from '../../ingest/readTrace.js';
 import { replayBytes } from '../../replay/analyze.js';
 import type { CommandContext } from '../context.js';
-import { addModelOptions, loadProbeMap, type ModelFlags } from '../options.js';
+import { addModelOptions, loadCsvMap, loadProbeMap, type ModelFlags } from '../options.js';
 
 /** Decisions are written in batches: one write per line would dominate on large traces. */
 const linesPerWrite = 4096;
@@ -33,9 +33,11 @@ Example:
         lines.length = 0;
       };
       const probeMap = await loadProbeMap(flags.map, io);
+      const csvMap = await loadCsvMap(flags.csvMap, io);
       const result = await replayBytes(openTraceSource(trace, io.stdin), trace, {
         ...flags,
         ...(probeMap === undefined ? {} : { probeMap }),
+        csvMap,
         onDecision: (decision) => {
           lines.push(`${JSON.stringify(decision)}\n`);
           if (lines.length >= linesPerWrite) flush();
