@@ -3,9 +3,9 @@
  * one per line, when it has one) and writes reports/. The golden test checks reports/ with the
  * same flags, so what is committed is what this writes.
  */
-import { createWriteStream, existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { nodeIo } from '../src/cli/nodeIo.js';
 import { run } from '../src/cli/run.js';
 
 export const tracesDir = 'traces';
@@ -27,18 +27,12 @@ async function main(): Promise<void> {
   let worst = 0;
   for (const trace of bundledTraces()) {
     let verdict = '';
+    const io = nodeIo();
     const code = await run(['analyze', trace, ...argsFor(trace), '--out', 'reports', '--exit-zero'], {
-      stdin: process.stdin,
+      ...io,
       writeOut: (text) => {
         verdict = /^verdict: (\w+)$/m.exec(text)?.[1] ?? verdict;
       },
-      writeErr: (text) => process.stderr.write(text),
-      writeFile: (path, content) => writeFile(path, content),
-      makeDir: async (path) => {
-        await mkdir(path, { recursive: true });
-      },
-      readText: (path) => readFile(path, 'utf8'),
-      openWritable: (path) => createWriteStream(path),
     });
     process.stdout.write(`${trace}: ${verdict || 'failed'} -> reports/\n`);
     worst = Math.max(worst, code);

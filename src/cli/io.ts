@@ -11,4 +11,10 @@ export interface CliIo {
   readText(path: string): Promise<string>;
   /** A stream to a file, for output too large to build in memory (`-` is stdout). */
   openWritable(path: string): Writable;
+  /** Whether stderr is a terminal (progress is drawn only there). */
+  readonly stderrIsTty: boolean;
+  /** Size of a file in bytes, undefined for stdin or when unknown (for the ETA). */
+  fileSize(path: string): Promise<number | undefined>;
+  /** Milliseconds, monotonic. */
+  now(): number;
 }

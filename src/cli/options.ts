@@ -7,6 +7,7 @@ import { VmidReplayError } from '../errors.js';
 import type { TraceFormat } from '../ingest/importer.js';
 import { importers } from '../ingest/readTrace.js';
 import type { CliIo } from './io.js';
+import type { ReplayOptions } from '../replay/replayTypes.js';
 
 export function integerIn(min: number, max: number, what: string) {
   return (value: string): number => {
@@ -52,6 +53,7 @@ export interface ModelFlags {
   btm?: boolean | Map<string, boolean>;
   strict?: boolean;
   inputFormat?: TraceFormat | 'auto';
+  reorderWindow?: number;
 }
 
 export function addModelOptions(command: Command): Command {
@@ -63,7 +65,8 @@ export function addModelOptions(command: Command): Command {
     .option('--btm <state>', 'whether SMMUs obey broadcast TLBIs: on, off, or per SMMU "smmu0=on,smmu1=off" (default: header, else off)', parseBtm)
     .option('--map <file>', "probe map (JSON) saying what a capture's own probe names mean, e.g. traces/captures-6.1.map.json (docs/trace-format.md)")
     .option('--csv-map <file>', "CSV map (JSON) saying how a CSV trace's columns read as the default CSV layout: renames, timestamp unit, argument columns (docs/trace-format.md, CSV)")
-    .option('--strict', 'stop at the first malformed line with an error naming file and line, instead of counting it');
+    .option('--strict', 'stop at the first malformed line with an error naming file and line, instead of counting it')
+    .option('--reorder-window <usecs>', 'merge records arriving up to this many microseconds out of timestamp order (at most 100000 records held); older ones make the rest inconclusive; 0: no reordering (default: 1000)', integerIn(0, Number.MAX_SAFE_INTEGER, '--reorder-window'));
 }
 
 /** Reads a JSON document named on the command line (`what` names it in errors, with the file). */
@@ -92,4 +95,25 @@ export async function loadProbeMap(path: string | undefined, io: CliIo): Promise
 export async function loadCsvMap(path: string | undefined, io: CliIo): Promise<CsvMap | undefined> {
   if (path === undefined) return undefined;
   return parseCsvMap(await readJsonDocument(path, io, 'csv map'), path);
+}
+
+/**
+ * The replay's options from the command's flags, with the maps they name loaded. Only model
+ * options are copied (never the command's own flags), so the result is plain data that can be
+ * sent to a worker thread.
+ */
+export async function replayOptionsFrom(flags: ModelFlags, io: CliIo): Promise<ReplayOptions> {
+  const probeMap = await loadProbeMap(flags.map, io);
+  const csvMap = await loadCsvMap(flags.csvMap, io);
+  return {
+    ...(flags.variant === undefined ? {} : { variant: flags.variant }),
+    ...(flags.vmidBits === undefined ? {} : { vmidBits: flags.vmidBits }),
+    ...(flags.cpus === undefined ? {} : { cpus: flags.cpus }),
+    ...(flags.btm === undefined ? {} : { btm: flags.btm }),
+    ...(flags.strict === undefined ? {} : { strict: flags.strict }),
+    ...(flags.inputFormat === undefined ? {} : { inputFormat: flags.inputFormat }),
+    ...(flags.reorderWindow === undefined ? {} : { reorderWindowUs: flags.reorderWindow }),
+    ...(probeMap === undefined ? {} : { probeMap }),
+    ...(csvMap === undefined ? {} : { csvMap }),
+  };
 }

@@ -4,15 +4,30 @@ import { openTraceSource, recordsFromBytes } from '../ingest/readTrace.js';
 import { buildReport, type Report } from '../report/report.js';
 import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
 
-export async function replayBytes(source: AsyncIterable<Uint8Array>, file: string, options: ReplayOptions): Promise<ReplayResult> {
+/** Bytes read and records replayed so far, for a progress display. */
+export type ProgressCallback = (bytes: number, records: number) => void;
+
+async function* counting(source: AsyncIterable<Uint8Array>, count: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    count(chunk.length);
+    yield chunk;
+  }
+}
+
+export async function replayBytes(source: AsyncIterable<Uint8Array>, file: string, options: ReplayOptions, onProgress?: ProgressCallback): Promise<ReplayResult> {
   const replay = new Replay(options);
-  for await (const batch of recordsFromBytes(source, { file, csvMap: options.csvMap, format: options.inputFormat === 'auto' ? undefined : options.inputFormat })) {
+  let bytes = 0;
+  let records = 0;
+  const counted = onProgress === undefined ? source : counting(source, (size) => (bytes += size));
+  for await (const batch of recordsFromBytes(counted, { file, csvMap: options.csvMap, format: options.inputFormat === 'auto' ? undefined : options.inputFormat })) {
     for (const record of batch) replay.push(record);
+    records += batch.length;
+    onProgress?.(bytes, records);
   }
   return replay.finish();
 }
 
-export async function analyzeTrace(file: string, stdin: Readable, options: ReplayOptions): Promise<Report> {
-  const result = await replayBytes(openTraceSource(file, stdin), file, options);
+export async function analyzeTrace(file: string, stdin: Readable, options: ReplayOptions, onProgress?: ProgressCallback): Promise<Report> {
+  const result = await replayBytes(openTraceSource(file, stdin), file, options, onProgress);
   return buildReport(file, result);
 }

@@ -70,6 +70,9 @@ test('an output that cannot be written is a usage error naming the cause, not a 
     makeDir: async () => {},
     readText: async () => '',
     openWritable: (path) => createWriteStream(path),
+    stderrIsTty: false,
+    fileSize: async () => undefined,
+    now: () => 0,
   });
   assert.equal(code, 64);
   assert.match(stderr, /cannot write the output \(ENOENT\)/);

@@ -9,8 +9,18 @@ export interface CliResult {
   readonly files: ReadonlyMap<string, string>;
 }
 
+export interface CliOptions {
+  /** Pretend stderr is a terminal (progress is drawn). */
+  readonly stderrIsTty?: boolean;
+  /** What fileSize() answers for every path. */
+  readonly fileSize?: number;
+  /** How far the fake clock moves at each now() call, in ms. */
+  readonly tickMs?: number;
+}
+
 /** Runs the CLI in-process with captured output and an in-memory file system for --out. */
-export async function runCli(argv: readonly string[], stdinText = ''): Promise<CliResult> {
+export async function runCli(argv: readonly string[], stdinText = '', options: CliOptions = {}): Promise<CliResult> {
+  let clock = 0;
   let stdout = '';
   let stderr = '';
   const files = new Map<string, string>();
@@ -27,6 +37,9 @@ export async function runCli(argv: readonly string[], stdinText = ''): Promise<C
     },
     makeDir: async () => {},
     readText: (path) => readFile(path, 'utf8'),
+    stderrIsTty: options.stderrIsTty ?? false,
+    fileSize: async () => options.fileSize,
+    now: () => (clock += options.tickMs ?? 0),
     openWritable: (path) => {
       const parts: Buffer[] = [];
       return new Writable({

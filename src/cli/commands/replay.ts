@@ -3,7 +3,7 @@ import { ExitCode } from '../../errors.js';
 import { openTraceSource } from '../../ingest/readTrace.js';
 import { replayBytes } from '../../replay/analyze.js';
 import type { CommandContext } from '../context.js';
-import { addModelOptions, loadCsvMap, loadProbeMap, type ModelFlags } from '../options.js';
+import { addModelOptions, replayOptionsFrom, type ModelFlags } from '../options.js';
 
 /** Decisions are written in batches: one write per line would dominate on large traces. */
 const linesPerWrite = 4096;
@@ -32,12 +32,9 @@ Example:
         if (lines.length > 0) io.writeOut(lines.join(''));
         lines.length = 0;
       };
-      const probeMap = await loadProbeMap(flags.map, io);
-      const csvMap = await loadCsvMap(flags.csvMap, io);
+      const options = await replayOptionsFrom(flags, io);
       const result = await replayBytes(openTraceSource(trace, io.stdin), trace, {
-        ...flags,
-        ...(probeMap === undefined ? {} : { probeMap }),
-        csvMap,
+        ...options,
         onDecision: (decision) => {
           lines.push(`${JSON.stringify(decision)}\n`);
           if (lines.length >= linesPerWrite) flush();

@@ -1,0 +1,34 @@
+/**
+ * One trace analysed in a worker thread, so several traces given to `analyze` use several
+ * cores. Receives the file and the (structured-cloneable) options, posts progress and then the
+ * report, or the error the main thread re-raises.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Readable } from 'node:stream';
+import { VmidReplayError } from '../errors.js';
+import { analyzeTrace } from '../replay/analyze.js';
+import type { ReplayOptions } from '../replay/replayTypes.js';
+
+export interface WorkerRequest {
+  readonly file: string;
+  readonly options: ReplayOptions;
+}
+
+export type WorkerMessage =
+  | { readonly type: 'progress'; readonly bytes: number; readonly records: number }
+  | { readonly type: 'report'; readonly report: unknown }
+  | { readonly type: 'error'; readonly code: VmidReplayError['code'] | 'INTERNAL'; readonly message: string };
+
+const port = parentPort;
+if (port !== null) {
+  const request = workerData as WorkerRequest;
+  const post = (message: WorkerMessage) => port.postMessage(message);
+  try {
+    // Workers never read stdin: `-` is analysed on the main thread.
+    const report = await analyzeTrace(request.file, Readable.from([]), request.options, (bytes, records) => post({ type: 'progress', bytes, records }));
+    post({ type: 'report', report });
+  } catch (error) {
+    if (error instanceof VmidReplayError) post({ type: 'error', code: error.code, message: error.message });
+    else post({ type: 'error', code: 'INTERNAL', message: (error as Error).stack ?? String(error) });
+  }
+}
