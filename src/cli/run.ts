@@ -11,8 +11,9 @@ import { registerAnalyze } from './commands/analyze.js';
 import { registerReplay } from './commands/replay.js';
 import { registerCaptureScript } from './commands/captureScript.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerConvert } from './commands/convert.js';
 
-const commands: readonly ((program: Command, ctx: CommandContext) => void)[] = [registerAnalyze, registerReplay, registerGenerate, registerCaptureScript];
+const commands: readonly ((program: Command, ctx: CommandContext) => void)[] = [registerAnalyze, registerReplay, registerGenerate, registerCaptureScript, registerConvert];
 
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = ExitCode.ok;

@@ -6,7 +6,7 @@
 import type { CsvMap } from './csvMap.js';
 import type { TraceRecord } from './records.js';
 
-export type TraceFormat = 'ftrace' | 'trace-cmd' | 'csv';
+export type TraceFormat = 'ftrace' | 'trace-cmd' | 'csv' | 'msgpack';
 
 export interface ReadOptions {
   /** Name used in spans and messages; `-` for stdin. */

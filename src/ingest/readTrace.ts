@@ -12,12 +12,13 @@ import { decompressIfGzip } from './gzip.js';
 import { ftraceImporter } from './ftraceImporter.js';
 import { csvImporter } from './csvImporter.js';
 import { traceCmdImporter } from './traceCmdImporter.js';
+import { msgpackImporter } from './msgpackReader.js';
 import type { Importer, ReadOptions } from './importer.js';
 import type { TraceRecord } from './records.js';
 
 export type { ReadOptions } from './importer.js';
 
-export const importers: readonly Importer[] = [ftraceImporter, traceCmdImporter, csvImporter];
+export const importers: readonly Importer[] = [ftraceImporter, traceCmdImporter, csvImporter, msgpackImporter];
 
 /** Bytes the sniffers see: enough for a header block and a few event lines. */
 const sniffBytes = 64 * 1024;

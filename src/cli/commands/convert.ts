@@ -1,0 +1,131 @@
+import { Option, type Command } from 'commander';
+import type { Writable } from 'node:stream';
+import { VmidReplayError } from '../../errors.js';
+import type { TraceFormat } from '../../ingest/importer.js';
+import { encodeMsgpackTrace, type MsgpackWriteStats } from '../../ingest/msgpackWriter.js';
+import { openTraceSource, recordsFromBytes } from '../../ingest/readTrace.js';
+import type { TraceRecord } from '../../ingest/records.js';
+import { CsvTraceWriter, ftraceLineFor, type DroppedCounts } from '../../ingest/textWriters.js';
+import type { CommandContext } from '../context.js';
+import { inputFormatOption, loadCsvMap } from '../options.js';
+
+const outputFormats = ['ftrace', 'csv', 'msgpack'] as const;
+type OutputFormat = (typeof outputFormats)[number];
+
+interface ConvertFlags {
+  output: string;
+  to?: OutputFormat;
+  inputFormat?: TraceFormat | 'auto';
+  csvMap?: string;
+}
+
+/** The output format: `--to`, else the output file's extension. */
+function outputFormatOf(path: string, to: OutputFormat | undefined): OutputFormat {
+  if (to !== undefined) return to;
+  if (/\.(msgpack|mpk)$/i.test(path)) return 'msgpack';
+  if (/\.csv$/i.test(path)) return 'csv';
+  if (/\.(trace|txt)$/i.test(path)) return 'ftrace';
+  throw new VmidReplayError('USAGE', `expected --to ftrace|csv|msgpack, or an output name ending in .msgpack, .csv, .trace or .txt, found ${JSON.stringify(path)}`);
+}
+
+/** Writes chunks in order, waiting when the stream asks to; rejects on a write error. */
+async function writeAll(out: Writable, chunks: AsyncIterable<string | Uint8Array>, path: string): Promise<void> {
+  let failure: Error | undefined;
+  const failed = new Promise<never>((_, reject) => {
+    out.once('error', (error) => {
+      failure = error;
+      reject(error);
+    });
+  });
+  failed.catch(() => {});
+  // As generate does: an output that cannot be written is the caller's to fix (exit 64).
+  const unwritable = (error: Error) => new VmidReplayError('USAGE', `cannot write the output (${(error as NodeJS.ErrnoException).code ?? error.message})`, { file: path });
+  try {
+    for await (const chunk of chunks) {
+      if (failure !== undefined) break;
+      if (!out.write(chunk)) await Promise.race([new Promise((resolve) => out.once('drain', resolve)), failed]);
+    }
+    if (failure === undefined) await Promise.race([new Promise<void>((resolve) => out.end(resolve)), failed]);
+  } catch (error) {
+    if (error instanceof VmidReplayError) throw error;
+    throw unwritable(error as Error);
+  }
+  if (failure !== undefined) throw unwritable(failure);
+}
+
+/** Text lines, one chunk per input batch. */
+async function* ftraceChunks(batches: AsyncIterable<TraceRecord[]>, dropped: DroppedCounts, counted: { records: number }): AsyncGenerator<string> {
+  for await (const batch of batches) {
+    const lines: string[] = [];
+    for (const record of batch) {
+      const line = ftraceLineFor(record, dropped);
+      if (line !== undefined) lines.push(`${line}\n`);
+    }
+    counted.records += lines.length;
+    if (lines.length > 0) yield lines.join('');
+  }
+}
+
+async function* csvChunks(batches: AsyncIterable<TraceRecord[]>, dropped: DroppedCounts, counted: { records: number }): AsyncGenerator<string> {
+  const writer = new CsvTraceWriter(dropped);
+  let first = true;
+  for await (const batch of batches) {
+    const lines: string[] = [];
+    if (first) {
+      lines.push(`${writer.headerRow(batch)}\n`);
+      first = false;
+    }
+    for (const record of batch) {
+      const row = writer.row(record);
+      if (row === undefined) continue;
+      lines.push(`${row}\n`);
+      counted.records += 1;
+    }
+    yield lines.join('');
+  }
+  if (first) yield `${writer.headerRow([])}\n`;
+}
+
+export function registerConvert(program: Command, ctx: CommandContext): void {
+  program
+    .command('convert')
+    .description('Convert a trace (any input format, plain or gzip) to ftrace text, CSV (the default layout) or the MessagePack form (docs/msgpack-format.md)')
+    .argument('<trace>', 'input trace file, or - for stdin')
+    .requiredOption('-o, --output <file>', 'output file, or - for stdout (then give --to)')
+    .addOption(new Option('--to <format>', 'output format (default: from the output name: .msgpack, .csv, .trace or .txt)').choices(outputFormats))
+    .addOption(inputFormatOption())
+    .option('--csv-map <file>', 'CSV map (JSON) for a CSV input in another layout (docs/trace-format.md, CSV)')
+    .addHelpText(
+      'after',
+      `
+Records that have no form in the output format (e.g. the CSV header row in ftrace text) are left
+out and counted on stderr. Examples:
+  $ vmid-replay convert traces/mixed-hazards.trace -o mixed.msgpack
+  $ vmid-replay convert mixed.msgpack -o mixed.csv
+  $ vmid-replay analyze mixed.msgpack`,
+    )
+    .action(async (trace: string, flags: ConvertFlags) => {
+      const { io } = ctx;
+      const format = outputFormatOf(flags.output, flags.to);
+      const csvMap = await loadCsvMap(flags.csvMap, io);
+      const inputFormat = flags.inputFormat === undefined || flags.inputFormat === 'auto' ? undefined : flags.inputFormat;
+      const batches = recordsFromBytes(openTraceSource(trace, io.stdin), {
+        file: trace,
+        ...(inputFormat === undefined ? {} : { format: inputFormat }),
+        ...(csvMap === undefined ? {} : { csvMap }),
+      });
+      const dropped: DroppedCounts = new Map();
+      const counted = { records: 0 };
+      const msgpackStats: MsgpackWriteStats = { records: 0, blocks: 0 };
+      const chunks =
+        format === 'msgpack'
+          ? encodeMsgpackTrace(batches, { source: trace }, msgpackStats)
+          : format === 'csv'
+            ? csvChunks(batches, dropped, counted)
+            : ftraceChunks(batches, dropped, counted);
+      await writeAll(io.openWritable(flags.output), chunks, flags.output);
+      const written = format === 'msgpack' ? `${msgpackStats.records} records in ${msgpackStats.blocks} blocks` : `${counted.records} records`;
+      const notes = [...dropped].map(([reason, count]) => `\n  ${count} ${reason}`).join('');
+      io.writeErr(`vmid-replay convert: ${trace} -> ${flags.output} (${format}): ${written}${dropped.size > 0 ? `; left out or changed:${notes}` : ''}\n`);
+    });
+}

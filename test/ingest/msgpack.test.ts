@@ -1,0 +1,314 @@
+/**
+ * The MessagePack form (docs/msgpack-format.md): records written and read back are the same
+ * records, whatever the chunking or block size; truncated and corrupted files end in the
+ * documented error naming the file and a byte offset; the form is sniffed by its magic.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32, gunzipSync, gzipSync } from 'node:zlib';
+import { decode, encode } from '@msgpack/msgpack';
+import { VmidReplayError } from '../../src/errors.js';
+import { chooseImporter } from '../../src/ingest/readTrace.js';
+import { msgpackMagic } from '../../src/ingest/msgpackFormat.js';
+import { encodeMsgpackTrace, frame } from '../../src/ingest/msgpackWriter.js';
+import { ftraceLineFor } from '../../src/ingest/textWriters.js';
+import type { TraceRecord } from '../../src/ingest/records.js';
+import { inChunks, readAllRecords } from './chunks.js';
+import { ftraceToCsv } from '../helpers/csvWriter.js';
+import { toTraceCmdReport } from '../helpers/traceCmdReport.js';
+
+const tracesDir = join(process.cwd(), 'traces');
+
+/** Every kind of record ftrace text gives: header, event (TGID, ns, no flags), marks, continuation, malformed. */
+const synthetic = [
+  '# tracer: nop',
+  '#',
+  '# entries-in-buffer/entries-written: 7/9   #P:4',
+  '       CPU 0/KVM-4711    [002] d..1.  88.123456: upd: (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=0xffff00081d3c0a58 id=0x10012',
+  '##### CPU 2 buffer started ####',
+  'CPU:2 [LOST 123 EVENTS]',
+  '   qemu-ñandú-4711  (   4711) [001] ....  88.123457123: kvm_entry: PC: 0x0000000040000018',
+  '   qemu-x-4712  (-------) [001] ....  88.123457: kvm_entry: PC: 0x0000000040000018',
+  '  虚拟机-🦀-12345 [003] d..1.  88.123458: tracing_mark_write: phase «début» ✓',
+  ' => kvm_arch_vcpu_load+0x4c/0x1d4',
+  '',
+  'garbage that is not a line',
+  '            bash-1234    [001]  1520.114223: r1: (kvm_arch_vcpu_load+0x4c/0x1d4 <- kvm_arm_vmid_update) kvm_vmid=0xffff00081d3c0a58 id=65554',
+  '            bash-1234    [001]  1520.114224: empty: ',
+].join('\n');
+
+interface Fixture {
+  readonly name: string;
+  /** The bytes as stored (maybe gzip). */
+  readonly bytes: Buffer;
+}
+
+const bundled = ['mixed-hazards.trace', 'device-assignment-clean.trace', 'generated-faults.trace', 'capture-a57-8bit-portable-tgid.trace.gz', 'capture-a57-8bit-trace-pipe.trace.gz', 'capture-max-16bit-vhe.trace.gz', 'churn-8bit-rollovers.trace.gz'];
+
+const fixtures: Fixture[] = [{ name: 'synthetic.trace', bytes: Buffer.from(`${synthetic}\n`) }, ...bundled.map((name) => ({ name, bytes: readFileSync(join(tracesDir, name)) }))];
+
+const mixed = readFileSync(join(tracesDir, 'mixed-hazards.trace'), 'utf8');
+/** The same trace as the other importers read it: their records carry other text and spans. */
+const otherFormats: Fixture[] = [
+  { name: 'mixed-hazards.csv', bytes: Buffer.from(ftraceToCsv(mixed)) },
+  { name: 'mixed-hazards.report', bytes: Buffer.from(toTraceCmdReport(mixed, { cpus: 4, nanoseconds: true, latency: true }).text) },
+];
+
+/** The trace's text, decompressed. */
+function textOf(fixture: Fixture): Buffer {
+  return fixture.bytes[0] === 0x1f ? gunzipSync(fixture.bytes) : fixture.bytes;
+}
+
+async function recordsOf(bytes: Uint8Array, file: string, chunk = 1 << 16): Promise<TraceRecord[]> {
+  return readAllRecords(inChunks(bytes, chunk), { file });
+}
+
+async function toMsgpack(records: readonly TraceRecord[], blockRecords?: number): Promise<Buffer> {
+  const batches = (async function* () {
+    // Batches of 1000, as an importer yields them per chunk.
+    for (let at = 0; at < records.length; at += 1000) yield records.slice(at, at + 1000);
+  })();
+  const out: Buffer[] = [];
+  for await (const chunk of encodeMsgpackTrace(batches, { source: 'unused', ...(blockRecords === undefined ? {} : { blockRecords }) })) out.push(chunk);
+  return Buffer.concat(out);
+}
+
+/** Resolves to the error the read ended in, or undefined when it gave records. */
+async function readError(bytes: Uint8Array, file: string): Promise<unknown> {
+  try {
+    await recordsOf(bytes, file);
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
+function assertDocumentedError(error: unknown, file: string): asserts error is VmidReplayError {
+  assert.ok(error instanceof VmidReplayError, `expected a VmidReplayError, got ${String(error)}`);
+  assert.equal(error.code, 'INPUT_UNREADABLE');
+  assert.equal(error.exitCode, 66);
+  assert.match(error.message, new RegExp(`^${file.replace('.', '\\.')}: MessagePack trace: at byte \\d+: `));
+}
+
+const originals = new Map<string, TraceRecord[]>();
+async function originalRecords(fixture: Fixture): Promise<TraceRecord[]> {
+  let records = originals.get(fixture.name);
+  if (records === undefined) {
+    records = await recordsOf(fixture.bytes, fixture.name);
+    originals.set(fixture.name, records);
+  }
+  return records;
+}
+
+test('text -> msgpack -> records is the identity, spans included, for every kind of record', async () => {
+  assert.ok(fixtures.length >= 8);
+  for (const fixture of fixtures) {
+    const records = await originalRecords(fixture);
+    assert.ok(records.length > 0, fixture.name);
+    const packed = await toMsgpack(records);
+    const back = await recordsOf(packed, 'copy.msgpack');
+    assert.deepStrictEqual(back, records, fixture.name);
+  }
+  for (const fixture of otherFormats) {
+    const records = await originalRecords(fixture);
+    assert.ok(records.filter((record) => record.type === 'event').length > 100, fixture.name);
+    assert.deepStrictEqual(await recordsOf(await toMsgpack(records), 'copy.msgpack'), records, fixture.name);
+  }
+  const kinds = new Set((await originalRecords(fixtures[0] as Fixture)).map((record) => record.type));
+  assert.deepEqual([...kinds].sort(), ['buffer-started', 'continuation', 'event', 'header', 'lost', 'malformed']);
+});
+
+test('the MessagePack form is smaller than the text it came from', async () => {
+  for (const fixture of fixtures.slice(1)) {
+    const packed = await toMsgpack(await originalRecords(fixture));
+    assert.ok(packed.length < textOf(fixture).length, `${fixture.name}: ${packed.length} bytes, text ${textOf(fixture).length}`);
+  }
+});
+
+test('text -> msgpack -> ftrace text gives the input lines back, byte for byte', async () => {
+  for (const fixture of fixtures) {
+    const packed = await toMsgpack(await originalRecords(fixture));
+    const dropped = new Map<string, number>();
+    const lines = (await recordsOf(packed, 'copy.msgpack')).map((record) => ftraceLineFor(record, dropped));
+    assert.equal(dropped.size, 0, fixture.name);
+    assert.equal(`${lines.join('\n')}\n`, textOf(fixture).toString('utf8'), fixture.name);
+  }
+});
+
+test('reading with chunk sizes 1, 7 and 4096 and blocks of 1, 5 and 4096 records gives the same records', async () => {
+  const small = fixtures.filter((fixture) => ['synthetic.trace', 'mixed-hazards.trace'].includes(fixture.name));
+  assert.equal(small.length, 2);
+  for (const fixture of small) {
+    const records = await originalRecords(fixture);
+    for (const blockRecords of [1, 5, 4096]) {
+      const packed = await toMsgpack(records, blockRecords);
+      for (const chunk of [1, 7, 4096]) {
+        assert.deepStrictEqual(await recordsOf(packed, 'x.msgpack', chunk), records, `${fixture.name}, blocks of ${blockRecords}, chunks of ${chunk}`);
+      }
+    }
+  }
+  const large = fixtures.find((fixture) => fixture.name === 'capture-a57-8bit-portable-tgid.trace.gz') as Fixture;
+  const records = await originalRecords(large);
+  const packed = await toMsgpack(records);
+  for (const chunk of [7, 4096]) assert.deepStrictEqual(await recordsOf(packed, 'x.msgpack', chunk), records, `${large.name}, chunks of ${chunk}`);
+});
+
+test('sniffing picks the MessagePack form by its content, whatever the name; gzip of it too', async () => {
+  const records = await originalRecords(fixtures[1] as Fixture);
+  const packed = await toMsgpack(records);
+  for (const name of ['trace.txt', 'trace.csv', 'trace']) {
+    assert.equal(chooseImporter(packed.toString('latin1'), { file: name }).format, 'msgpack', name);
+    assert.deepStrictEqual(await recordsOf(packed, name), records, name);
+  }
+  assert.deepStrictEqual(await recordsOf(gzipSync(packed), 'trace.txt.gz'), records);
+  assert.notEqual(chooseImporter(textOf(fixtures[1] as Fixture).toString('latin1'), { file: 'x.msgpack' }).format, 'msgpack');
+});
+
+test('a file cut anywhere ends in the documented error naming the byte offset of the cut frame', async () => {
+  const records = await originalRecords(fixtures[0] as Fixture);
+  const packed = await toMsgpack(records, 4);
+  // Frame starts: after the magic, then each frame's 8-byte head plus its length.
+  const frameStarts: number[] = [];
+  for (let at = msgpackMagic.length; at < packed.length; at += 8 + packed.readUInt32BE(at)) frameStarts.push(at);
+  assert.ok(frameStarts.length >= 5, 'header, blocks and end frame');
+  for (let cut = 1; cut < packed.length; cut++) {
+    const error = await readError(packed.subarray(0, cut), 'cut.msgpack');
+    assertDocumentedError(error, 'cut.msgpack');
+    const at = Number(/at byte (\d+)/.exec(error.message)?.[1]);
+    const expectedAt = cut < msgpackMagic.length ? 0 : Math.max(msgpackMagic.length, ...frameStarts.filter((start) => start <= cut));
+    assert.equal(at, expectedAt, `cut at ${cut}: ${error.message}`);
+    assert.match(error.message, /truncated|magic/, `cut at ${cut}`);
+  }
+});
+
+test('a corrupted byte after the magic ends in the documented error, never in other records', async () => {
+  const records = await originalRecords(fixtures[0] as Fixture);
+  const packed = await toMsgpack(records, 4);
+  for (let at = msgpackMagic.length; at < packed.length; at++) {
+    for (const mask of [0x01, 0x80, 0xff]) {
+      const bad = Buffer.from(packed);
+      bad[at] = (bad[at] as number) ^ mask;
+      const error = await readError(bad, 'bad.msgpack');
+      assertDocumentedError(error, 'bad.msgpack');
+    }
+  }
+});
+
+test('trailing bytes after the end frame and an unknown version are errors', async () => {
+  const packed = await toMsgpack(await originalRecords(fixtures[0] as Fixture));
+  assertDocumentedError(await readError(Buffer.concat([packed, Buffer.from([0])]), 'trail.msgpack'), 'trail.msgpack');
+  const header = frame(encode({ k: 'header', format: 'vmid-replay-msgpack', version: 2, source: 's', blockRecords: 4096 }));
+  const error = await readError(Buffer.concat([msgpackMagic, header]), 'v2.msgpack');
+  assertDocumentedError(error, 'v2.msgpack');
+  assert.match(error.message, /expected format version 1, found 2/);
+});
+
+/** Magic and header frame of a valid file. */
+const validHead = Buffer.concat([msgpackMagic, frame(encode({ k: 'header', format: 'vmid-replay-msgpack', version: 1, source: 's.trace', blockRecords: 4096 }))]);
+
+test('property: arbitrary bytes after a valid header give records or the documented error', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), async (tail) => {
+      const error = await readError(Buffer.concat([validHead, tail]), 'fuzz.msgpack');
+      if (error !== undefined) assertDocumentedError(error, 'fuzz.msgpack');
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('property: frames with a valid CRC holding arbitrary MessagePack give records or the documented error', async () => {
+  const column = fc.oneof(fc.array(fc.integer({ min: -3, max: 5 }), { maxLength: 4 }), fc.uint8Array({ max: 7, maxLength: 4 }), fc.anything());
+  const block = fc.record(
+    {
+      k: fc.constantFrom('block', 'end', 'other'),
+      n: fc.integer({ min: -1, max: 4 }),
+      line: fc.integer({ min: -1, max: 3 }),
+      offset: fc.integer({ min: -1, max: 3 }),
+      strings: fc.oneof(fc.array(fc.string(), { maxLength: 3 }), fc.anything()),
+      type: column,
+      text: column,
+      dLine: column,
+      dOffset: column,
+      event: fc.oneof(fc.record({ task: column, pid: column, tgid: column, cpu: column, flags: column, ts: column, ns: column, name: column, body: column, shape: column }), fc.anything()),
+      lost: fc.oneof(fc.record({ cpu: column, count: column }), fc.anything()),
+      bufferStarted: fc.oneof(fc.record({ cpu: column }), fc.anything()),
+      malformed: fc.oneof(fc.record({ expected: column }), fc.anything()),
+      records: fc.integer({ min: 0, max: 4 }),
+      blocks: fc.integer({ min: 0, max: 2 }),
+    },
+    { requiredKeys: ['k'] },
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.oneof(block, fc.anything()), { maxLength: 3 }), async (docs) => {
+      const frames = docs.map((doc) => frame(encode(doc)));
+      const error = await readError(Buffer.concat([validHead, ...frames]), 'crafted.msgpack');
+      if (error !== undefined) assertDocumentedError(error, 'crafted.msgpack');
+    }),
+    { numRuns: 500 },
+  );
+});
+
+/** Records a reader gave: every field of the type its record type declares. */
+function assertWellFormed(records: readonly TraceRecord[]): void {
+  const isInt = (value: unknown, min: number) => typeof value === 'number' && Number.isSafeInteger(value) && value >= min;
+  for (const record of records) {
+    assert.ok(isInt(record.span.line, 1) && isInt(record.span.offset, 0) && typeof record.span.file === 'string', JSON.stringify(record.span));
+    assert.equal(typeof record.text, 'string');
+    if (record.type === 'event') {
+      assert.ok(isInt(record.pid, -1) && isInt(record.cpu, 0) && isInt(record.tsUs, 0) && isInt(record.tsNs, 0) && record.tsNs < 1000, JSON.stringify(record));
+      assert.ok(record.tgid === undefined || record.tgid === null || isInt(record.tgid, 0), JSON.stringify(record));
+      assert.ok(typeof record.task === 'string' && typeof record.name === 'string' && typeof record.body === 'string');
+      assert.ok(record.flags === undefined || typeof record.flags === 'string');
+    }
+    if (record.type === 'lost') assert.ok(isInt(record.cpu, 0) && isInt(record.count, 0), JSON.stringify(record));
+    if (record.type === 'buffer-started') assert.ok(isInt(record.cpu, 0), JSON.stringify(record));
+    if (record.type === 'malformed') assert.equal(typeof record.expected, 'string');
+  }
+}
+
+test('property: a real block with one column replaced gives well-formed records or the documented error', async () => {
+  const packed = await toMsgpack(await originalRecords(fixtures[0] as Fixture));
+  const headerEnd = msgpackMagic.length + 8 + packed.readUInt32BE(msgpackMagic.length);
+  const blockLength = packed.readUInt32BE(headerEnd);
+  const block = decode(packed.subarray(headerEnd + 8, headerEnd + 8 + blockLength)) as Record<string, unknown>;
+  const records = (block as { n: number }).n;
+  const end = frame(encode({ k: 'end', records, blocks: 1 }));
+  const paths = Object.entries(block).flatMap(([key, value]) =>
+    typeof value === 'object' && value !== null && !(value instanceof Uint8Array) && !Array.isArray(value) ? Object.keys(value).map((sub) => [key, sub]) : [[key]],
+  );
+  assert.ok(paths.length > 20);
+  const replacement = fc.oneof(
+    fc.anything(),
+    fc.array(fc.oneof(fc.integer({ min: -5, max: 40 }), fc.double(), fc.string()), { minLength: 0, maxLength: 20 }),
+    fc.uint8Array({ minLength: records - 1, maxLength: records + 1 }),
+  );
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...paths), replacement, async (path, value) => {
+      const copy = structuredClone(block) as Record<string, Record<string, unknown>>;
+      const [key, sub] = path as [string, string | undefined];
+      if (sub === undefined) copy[key] = value as Record<string, unknown>;
+      else (copy[key] as Record<string, unknown>)[sub] = value;
+      const bytes = Buffer.concat([validHead, frame(encode(copy)), end]);
+      try {
+        assertWellFormed(await recordsOf(bytes, 'mutated.msgpack'));
+      } catch (error) {
+        if (error instanceof assert.AssertionError) throw error;
+        assertDocumentedError(error, 'mutated.msgpack');
+      }
+    }),
+    { numRuns: 1000 },
+  );
+});
+
+test('a frame with a bad CRC is reported at its own offset', async () => {
+  const payload = encode({ k: 'end', records: 0, blocks: 0 });
+  const bad = Buffer.concat([validHead, frame(payload)]);
+  bad.writeUInt32BE((crc32(payload) + 1) >>> 0, validHead.length + 4);
+  const error = await readError(bad, 'crc.msgpack');
+  assertDocumentedError(error, 'crc.msgpack');
+  assert.match(error.message, new RegExp(`at byte ${validHead.length}: the frame's CRC-32 does not match`));
+  assert.deepStrictEqual(await recordsOf(Buffer.concat([validHead, frame(payload)]), 'empty.msgpack'), []);
+});
