@@ -40,7 +40,7 @@ export const variantOption = () =>
 
 /** `--input-format`: one of the registered importers, or `auto` (sniffed from the content). */
 export const inputFormatOption = () =>
-  new Option('--input-format <format>', 'input format: auto (chosen by content), ftrace (tracefs trace/trace_pipe text), trace-cmd (`trace-cmd report` text) or csv (docs/trace-format.md, CSV)')
+  new Option('--input-format <format>', 'input format: auto (chosen by content), ftrace (tracefs trace/trace_pipe text), trace-cmd (`trace-cmd report` text) or csv (docs/trace-format.md, CSV) or msgpack (docs/msgpack-format.md)')
     .choices(['auto', ...importers.map((importer) => importer.format)])
     .default('auto');
 
