@@ -1,0 +1,85 @@
+/**
+ * `npm run bench`: throughput and peak RSS of `analyze` on generated traces, next to `wc -l`
+ * and `grep -c` on the same file in the same run (issue 4, "Speed"). Not part of `npm test`:
+ * timings belong here, never in unit tests.
+ *
+ *   BENCH_SIZES=64M,256M   sizes to run (default: the issue's 256M,1G)
+ *   BENCH_DIR=/tmp/x       where traces are generated and cached (default: $TMPDIR/vmid-replay-bench)
+ *   BENCH_ONLY=dense       only one density
+ */
+import { execSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureTrace, type Density } from './traces.js';
+import { timeAnalyze, timeShell } from './measure.js';
+
+const distBench = fileURLToPath(new URL('.', import.meta.url));
+const cli = resolve(distBench, '../src/cli/main.js');
+const rssHook = resolve(distBench, 'rssHook.js');
+const sizes = (process.env['BENCH_SIZES'] ?? '256M,1G').split(',').filter((s) => s.length > 0);
+const densities: Density[] = process.env['BENCH_ONLY'] === undefined ? ['dense', 'sparse'] : [process.env['BENCH_ONLY'] as Density];
+const dir = process.env['BENCH_DIR'] ?? join(tmpdir(), 'vmid-replay-bench');
+mkdirSync(dir, { recursive: true });
+
+function machine(): string {
+  const model = /model name\s*:\s*(.*)/.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? cpus()[0]?.model ?? '?';
+  let commit = '?';
+  try {
+    commit = execSync('git rev-parse --short HEAD', { encoding: 'utf8' }).trim();
+    if (execSync('git status --porcelain -- src bench', { encoding: 'utf8' }).trim().length > 0) commit += ' (+ uncommitted changes)';
+  } catch {
+    // not a git checkout: the commit stays unknown
+  }
+  return `commit ${commit}, node ${process.version}, nproc ${cpus().length}, ${model}`;
+}
+
+/** Whether `vmid-replay convert` exists yet (another change adds it). */
+function hasConvert(): boolean {
+  const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
+  return /^\s+convert\b/m.test(help.stdout);
+}
+
+function ensureMsgpack(text: string): string | undefined {
+  const out = `${text}.msgpack`;
+  if (existsSync(out)) return out;
+  const run = spawnSync(process.execPath, [cli, 'convert', text, '-o', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return run.status === 0 ? out : undefined;
+}
+
+const mib = (bytes: number) => bytes / (1 << 20);
+const fixed = (value: number, digits = 1) => value.toFixed(digits);
+
+console.log(`vmid-replay bench: ${machine()}`);
+console.log(`traces in ${dir}; MiB/s counts the uncompressed trace bytes for every format\n`);
+console.log('| trace | format | MiB | analyze s | MiB/s | event lines/s | decoded events/s | peak RSS MiB | wc -l s | grep -c s | × wc -l | × grep -c |');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+const convert = hasConvert();
+for (const size of sizes) {
+  for (const density of densities) {
+    const trace = await ensureTrace(cli, dir, density, size);
+    const bytes = statSync(trace.text).size;
+    timeShell(`cat '${trace.text}' > /dev/null`); // warm the page cache for every contender alike
+    const wc = timeShell(`wc -l '${trace.text}'`);
+    const grep = timeShell(`grep -c vmid_update '${trace.text}'`);
+    const zwc = timeShell(`gzip -dc '${trace.gzip}' | wc -l`);
+    const inputs: [string, string, number, number][] = [
+      ['text', trace.text, wc, grep],
+      ['gzip', trace.gzip, zwc, Number.NaN],
+    ];
+    const msgpack = convert ? ensureMsgpack(trace.text) : undefined;
+    if (msgpack !== undefined) inputs.push(['msgpack', msgpack, wc, grep]);
+    for (const [format, file, wcSeconds, grepSeconds] of inputs) {
+      const run = timeAnalyze(cli, rssHook, file);
+      const wcName = format === 'gzip' ? 'gzip -dc | wc -l' : 'wc -l';
+      console.log(
+        `| ${density} ${size} | ${format} | ${fixed(mib(bytes), 0)} | ${fixed(run.seconds, 2)} | ${fixed(mib(bytes) / run.seconds)} | ` +
+          `${fixed(run.eventLines / run.seconds / 1e6, 2)} M | ${fixed(run.decodedEvents / run.seconds / 1e6, 2)} M | ${fixed(run.maxRssMiB, 0)} | ` +
+          `${fixed(wcSeconds, 2)} (${wcName}) | ${Number.isNaN(grepSeconds) ? '-' : fixed(grepSeconds, 2)} | ` +
+          `${fixed(run.seconds / wcSeconds)} | ${Number.isNaN(grepSeconds) ? '-' : fixed(run.seconds / grepSeconds)} |`,
+      );
+    }
+  }
+}
+if (!convert) console.log('\nMessagePack: skipped, `vmid-replay convert` does not exist in this build yet.');
