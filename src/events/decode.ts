@@ -12,7 +12,7 @@
  */
 
 import type { EventRecord, HeaderRecord } from '../ingest/records.js';
-import { parseIntegerArg, parseProbeBody, parseU64Arg, parseU64Array, type ProbeBody } from '../ingest/probeBody.js';
+import { hasReturnLocation, parseIntegerArg, parseProbeArgs, parseProbeBody, parseU64Arg, parseU64Array, probeArgsStart, type ProbeBody } from '../ingest/probeBody.js';
 import type { EventBase, KernelPointer } from './common.js';
 import type { TraceEvent } from './index.js';
 import type { CpuTlbiOp } from './cpuEvents.js';
@@ -68,8 +68,13 @@ function smmuName(value: string | undefined): string | undefined {
   return normalisePointer(value) ?? value;
 }
 
+/** `0x` and 1 to 16 lower-case hex digits, no leading zero: already what normalising would print. */
+const canonicalPointer = /^0x(?:[1-9a-f][0-9a-f]{0,15}|0)$/;
+
 function normalisePointer(value: string | undefined): KernelPointer | undefined {
   if (value === undefined) return undefined;
+  // Hot path: kernels print pointers in canonical form; skip the bigint round trip for them.
+  if (canonicalPointer.test(value)) return value;
   const parsed = parseU64Arg(value);
   return parsed === undefined ? undefined : `0x${parsed.toString(16)}`;
 }
@@ -93,8 +98,7 @@ function meaningOf(record: EventRecord, body: () => ProbeBody): Meaning | { unre
   if (byFprobeName !== undefined) return byFprobeName;
   const byName = meaningByEventName.get(record.name);
   if (byName !== undefined) {
-    const location = body().location;
-    if (location?.isReturn === true) return returnMeaning[byName] ?? byName;
+    if (hasReturnLocation(record.body)) return returnMeaning[byName] ?? byName;
     return byName;
   }
   if (record.body.charCodeAt(0) !== 0x28 /* ( */) return undefined;
@@ -256,7 +260,7 @@ function readObservation(args: ReadonlyMap<string, string>): AllocatorObservatio
 }
 
 function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<string, string>, ctx: DecodeContext): TraceEvent | string {
-  const base = baseOf(record);
+  const { span, text, cpu, tsUs, tsNs } = record;
   const vm = () => vmArg(args);
   switch (meaning) {
     case 'update':
@@ -267,30 +271,36 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<
       const phase = meaning === 'update' ? 'entry' : meaning === 'update-decision' ? 'decision' : 'return';
       const observed = phase === 'entry' ? undefined : readObservation(args);
       if (typeof observed === 'string') return observed;
-      return { ...base, kind: 'vmid-update', phase, vm: pointer, observedId: parseIntegerArg(args.get('id')), ...(observed === undefined ? {} : { observed }) };
+      const observedId = parseIntegerArg(args.get('id'));
+      // Literals, not spreads: this runs for most lines of a dense trace, and spreads are slow.
+      return observed === undefined
+        ? { span, text, cpu, tsUs, tsNs, kind: 'vmid-update', phase, vm: pointer, observedId }
+        : { span, text, cpu, tsUs, tsNs, kind: 'vmid-update', phase, vm: pointer, observedId, observed };
     }
     case 'clear-active':
-      return { ...base, kind: 'vmid-clear-active' };
+      return { span, text, cpu, tsUs, tsNs, kind: 'vmid-clear-active' };
     case 'pin-get':
     case 'pin-get-return': {
       const pointer = vm();
       if (pointer === undefined && meaning === 'pin-get') return 'the VM pointer as kvm_vmid=, vmid= or mmu=';
-      return { ...base, kind: 'pin-get', phase: meaning === 'pin-get' ? 'entry' : 'return', vm: pointer, observedRet: parseIntegerArg(args.get('ret')) };
+      return { span, text, cpu, tsUs, tsNs, kind: 'pin-get', phase: meaning === 'pin-get' ? 'entry' : 'return', vm: pointer, observedRet: parseIntegerArg(args.get('ret')) };
     }
     case 'pin-put': {
       const pointer = vm();
-      return pointer === undefined ? 'the VM pointer as kvm_vmid=, vmid= or mmu=' : { ...base, kind: 'pin-put', vm: pointer };
+      return pointer === undefined ? 'the VM pointer as kvm_vmid=, vmid= or mmu=' : { span, text, cpu, tsUs, tsNs, kind: 'pin-put', vm: pointer };
     }
     case 'vm-create': {
       const pointer = vm();
-      return pointer === undefined ? 'the VM pointer as mmu= or kvm_vmid=' : { ...base, kind: 'vm-create', vm: pointer };
+      return pointer === undefined ? 'the VM pointer as mmu= or kvm_vmid=' : { span, text, cpu, tsUs, tsNs, kind: 'vm-create', vm: pointer };
     }
     case 'vm-destroy': {
       const pointer = vm();
-      return pointer === undefined ? 'the VM pointer as mmu= or kvm_vmid=' : { ...base, kind: 'vm-destroy', vm: pointer, observedId: parseIntegerArg(args.get('id')) };
+      return pointer === undefined
+        ? 'the VM pointer as mmu= or kvm_vmid='
+        : { span, text, cpu, tsUs, tsNs, kind: 'vm-destroy', vm: pointer, observedId: parseIntegerArg(args.get('id')) };
     }
     case 'rollover':
-      return { ...base, kind: 'vmid-rollover', observedGeneration: parseIntegerArg(args.get('gen')) };
+      return { span, text, cpu, tsUs, tsNs, kind: 'vmid-rollover', observedGeneration: parseIntegerArg(args.get('gen')) };
     case 'smmu-ste': {
       const smmu = smmuName(args.get('smmu'));
       const sid = parseIntegerArg(args.get('sid'));
@@ -298,32 +308,32 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<
       const fields = decodeSteFields(args);
       if (typeof fields === 'string') return fields;
       const owner = normalisePointer(args.get('vm'));
-      return { ...base, kind: 'smmu-ste', smmu, sid, ...fields, vm: owner };
+      return { span, text, cpu, tsUs, tsNs, kind: 'smmu-ste', smmu, sid, config: fields.config, s2vmid: fields.s2vmid, vm: owner };
     }
     case 'smmu-vmid-alloc':
     case 'smmu-vmid-free': {
       const smmu = smmuName(args.get('smmu'));
       const vmid = parseIntegerArg(args.get('vmid'));
       if (smmu === undefined || vmid === undefined) return 'smmu= and vmid=';
-      return { ...base, kind: meaning, smmu, vmid };
+      return { span, text, cpu, tsUs, tsNs, kind: meaning, smmu, vmid };
     }
     case 'smmu-cmd': {
       const smmu = smmuName(args.get('smmu'));
       if (smmu === undefined) return 'smmu=';
       const decoded = decodeCommands(args);
-      return typeof decoded === 'string' ? decoded : { ...base, kind: 'smmu-cmd', smmu, ...decoded };
+      return typeof decoded === 'string' ? decoded : { span, text, cpu, tsUs, tsNs, kind: 'smmu-cmd', smmu, commands: decoded.commands, truncated: decoded.truncated };
     }
     case 'smmu-config':
     case 'system-config':
-      return configFromArgs(base, args, 'vmid_config event');
+      return configFromArgs(baseOf(record), args, 'vmid_config event');
     case 'cpu-tlbi-vmid':
     case 'cpu-tlbi-ipa':
     case 'cpu-tlbi-all': {
       const op: CpuTlbiOp = meaning === 'cpu-tlbi-vmid' ? 'VMALLS12E1IS' : meaning === 'cpu-tlbi-ipa' ? 'IPAS2E1IS' : 'ALLE1IS';
-      if (op === 'ALLE1IS') return { ...base, kind: 'cpu-tlbi', op };
+      if (op === 'ALLE1IS') return { span, text, cpu, tsUs, tsNs, kind: 'cpu-tlbi', op };
       const vmid = vmidIndexOf(args, ctx);
       if (vmid === undefined) return 'vmid= (the VMID index), or id= with a known VMID width';
-      return { ...base, kind: 'cpu-tlbi', op, vmid, vm: normalisePointer(args.get('mmu')), ipa: parseU64Arg(args.get('ipa')) };
+      return { span, text, cpu, tsUs, tsNs, kind: 'cpu-tlbi', op, vmid, vm: normalisePointer(args.get('mmu')), ipa: parseU64Arg(args.get('ipa')) };
     }
   }
 }
@@ -332,6 +342,8 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<
 export function decodeEventRecord(record: EventRecord, ctx: DecodeContext): DecodeOutcome {
   let parsed: ProbeBody | undefined;
   const body = () => (parsed ??= parseProbeBody(record.body));
+  // Most lines need only the arguments: their location is not built unless asked for.
+  const args = () => parsed?.args ?? parseProbeArgs(record.body, probeArgsStart(record.body));
   if (record.name === 'tracing_mark_write' || record.name === 'print') {
     // echo 'vmid-replay: vmid_bits=8 cpus=4' > /sys/kernel/tracing/trace_marker
     const at = record.body.indexOf(configPrefix);
@@ -350,6 +362,6 @@ export function decodeEventRecord(record: EventRecord, ctx: DecodeContext): Deco
   const meaning = meaningOf(record, body);
   if (meaning === undefined) return { type: 'unused', name: record.name };
   if (typeof meaning !== 'string') return { type: 'unrecognised-probe', name: record.name, detail: meaning.unrecognised };
-  const event = decodeMeaning(meaning, record, body().args, ctx);
+  const event = decodeMeaning(meaning, record, args(), ctx);
   return typeof event === 'string' ? { type: 'malformed', expected: `${record.name}: ${event}` } : { type: 'event', event };
 }

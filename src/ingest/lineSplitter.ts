@@ -37,7 +37,8 @@ export class LineSplitter {
         this.hold(buf.subarray(start));
         return;
       }
-      this.finishLine(buf.subarray(start, nl), nl - start + 1, emit);
+      if (this.pendingBytes === 0 && !this.skippingOverlong) this.finishWholeLine(buf, start, nl, emit);
+      else this.finishLine(buf.subarray(start, nl), nl - start + 1, emit);
       start = nl + 1;
     }
   }
@@ -64,6 +65,23 @@ export class LineSplitter {
     // Copy: the caller may reuse its chunk buffer.
     this.pending.push(Buffer.from(part));
     this.pendingBytes += part.length;
+  }
+
+  /**
+   * The common case, a line wholly inside one chunk: decoded straight from the chunk, with no
+   * Buffer view or concatenation per line (the same result as finishLine with nothing pending).
+   */
+  private finishWholeLine(buf: Buffer, start: number, nl: number, emit: (line: RawLine) => void): void {
+    this.lineNumber += 1;
+    let end = nl;
+    if (end > start && buf[end - 1] === carriageReturn) end -= 1;
+    let truncated = false;
+    if (end - start > this.maxLineBytes) {
+      end = start + this.maxLineBytes;
+      truncated = true;
+    }
+    emit({ text: buf.toString('utf8', start, end), line: this.lineNumber, offset: this.lineOffset, truncated });
+    this.lineOffset += nl - start + 1;
   }
 
   private finishLine(tail: Buffer, tailBytesWithNewline: number, emit: (line: RawLine) => void): void {

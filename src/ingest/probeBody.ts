@@ -45,7 +45,7 @@ function parseLocation(inner: string): ProbeLocation | undefined {
     return func.length > 0 ? { func, offset: 0, isReturn: true, caller } : undefined;
   }
   const symbol = parseSymbolOffset(inner.trim());
-  return symbol === undefined ? undefined : { ...symbol, isReturn: false };
+  return symbol === undefined ? undefined : { func: symbol.func, offset: symbol.offset, isReturn: false };
 }
 
 /** Splits `k=v k2="a b" k3={1,2}` into a map; tokens without `=` are ignored. */
@@ -80,6 +80,26 @@ export function parseProbeArgs(text: string, start = 0): Map<string, string> {
     args.set(key, text.slice(valueStart, valueEnd));
   }
   return args;
+}
+
+/** Where a body's `k=v` arguments start: after its `(location)`, if it has one. */
+export function probeArgsStart(body: string): number {
+  if (body.charCodeAt(0) !== 0x28 /* ( */) return 0;
+  const close = body.indexOf(')');
+  return close === -1 ? 0 : close + 1;
+}
+
+/**
+ * Whether the body's location is a return probe's `(caller+off/size <- func)`: the same answer
+ * as `parseProbeBody(body).location?.isReturn === true`, without building the location. The
+ * decoder asks only this of lines named by the tool's event names, most lines of a trace.
+ */
+export function hasReturnLocation(body: string): boolean {
+  const close = probeArgsStart(body) - 1;
+  if (close <= 0) return false;
+  const arrow = body.indexOf(' <- ', 1);
+  if (arrow === -1 || arrow + 4 > close) return false;
+  return body.slice(arrow + 4, close).trim().length > 0;
 }
 
 export function parseProbeBody(body: string): ProbeBody {
