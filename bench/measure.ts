@@ -31,7 +31,8 @@ export function timeAnalyze(cli: string, rssHook: string, file: string): Analyze
 /** Wall time of a shell pipeline (`wc -l`, `grep -c`), which must exit 0 (or 1 for grep's no match). */
 export function timeShell(command: string): number {
   const started = process.hrtime.bigint();
-  const run = spawnSync('sh', ['-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // stdout is a pipe, not /dev/null: GNU grep stops at the first match when it sees /dev/null.
+  const run = spawnSync('sh', ['-c', command], { stdio: ['ignore', 'pipe', 'inherit'] });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (run.status !== 0 && run.status !== 1) throw new Error(`${command} failed (${run.status})`);
   return seconds;
