@@ -172,4 +172,7 @@ test('the output format comes from --to or the output name', async () => {
   assert.match(csv.stdout, /^timestamp,cpu,pid,comm,event,fields,flags\n# vmid-replay: /);
   await convert(trace('mixed-hazards.trace'), at('as-text.msgpack'), '--to', 'ftrace');
   assert.ok(readFileSync(at('as-text.msgpack')).equals(readFileSync(trace('mixed-hazards.trace'))));
+  const unwritable = await cli(['convert', trace('mixed-hazards.trace'), '-o', at('no-such-dir/out.msgpack')]);
+  assert.equal(unwritable.code, 64);
+  assert.match(unwritable.stderr, /no-such-dir\/out\.msgpack: cannot write the output \(ENOENT\)/);
 });

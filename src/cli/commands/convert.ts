@@ -28,8 +28,11 @@ function outputFormatOf(path: string, to: OutputFormat | undefined): OutputForma
   throw new VmidReplayError('USAGE', `expected --to ftrace|csv|msgpack, or an output name ending in .msgpack, .csv, .trace or .txt, found ${JSON.stringify(path)}`);
 }
 
-/** Writes chunks in order, waiting when the stream asks to; rejects on a write error. */
-async function writeAll(out: Writable, chunks: AsyncIterable<string | Uint8Array>, path: string): Promise<void> {
+/**
+ * Writes chunks in order, waiting when the stream asks to; rejects on a write error, except
+ * that a reader going away (`convert ... -o - | head`) ends the command quietly, as generate does.
+ */
+async function writeAll(out: Writable, chunks: AsyncIterable<string | Uint8Array>, path: string): Promise<'written' | 'reader-gone'> {
   let failure: Error | undefined;
   const failed = new Promise<never>((_, reject) => {
     out.once('error', (error) => {
@@ -47,10 +50,12 @@ async function writeAll(out: Writable, chunks: AsyncIterable<string | Uint8Array
     }
     if (failure === undefined) await Promise.race([new Promise<void>((resolve) => out.end(resolve)), failed]);
   } catch (error) {
-    if (error instanceof VmidReplayError) throw error;
-    throw unwritable(error as Error);
+    // Only a failure of the output is handled here; the input's errors go on as they are.
+    if (failure === undefined) throw error;
   }
-  if (failure !== undefined) throw unwritable(failure);
+  if (failure === undefined) return 'written';
+  if ((failure as NodeJS.ErrnoException).code === 'EPIPE') return 'reader-gone';
+  throw unwritable(failure);
 }
 
 /** Text lines, one chunk per input batch. */
@@ -123,7 +128,7 @@ out and counted on stderr. Examples:
           : format === 'csv'
             ? csvChunks(batches, dropped, counted)
             : ftraceChunks(batches, dropped, counted);
-      await writeAll(io.openWritable(flags.output), chunks, flags.output);
+      if ((await writeAll(io.openWritable(flags.output), chunks, flags.output)) === 'reader-gone') return;
       const written = format === 'msgpack' ? `${msgpackStats.records} records in ${msgpackStats.blocks} blocks` : `${counted.records} records`;
       const notes = [...dropped].map(([reason, count]) => `\n  ${count} ${reason}`).join('');
       io.writeErr(`vmid-replay convert: ${trace} -> ${flags.output} (${format}): ${written}${dropped.size > 0 ? `; left out or changed:${notes}` : ''}\n`);
