@@ -66,7 +66,7 @@ export function addModelOptions(command: Command): Command {
     .option('--map <file>', "probe map (JSON) saying what a capture's own probe names mean, e.g. traces/captures-6.1.map.json (docs/trace-format.md)")
     .option('--csv-map <file>', "CSV map (JSON) saying how a CSV trace's columns read as the default CSV layout: renames, timestamp unit, argument columns (docs/trace-format.md, CSV)")
     .option('--strict', 'stop at the first malformed line with an error naming file and line, instead of counting it')
-    .option('--reorder-window <usecs>', 'merge records arriving up to this many microseconds out of timestamp order (at most 100000 records held); older ones make the rest inconclusive; 0: no reordering (default: 1000)', integerIn(0, Number.MAX_SAFE_INTEGER, '--reorder-window'));
+    .option('--reorder-window <usecs>', 'merge records arriving up to this many microseconds out of timestamp order (at most 100000 records held); older ones make what follows inconclusive; 0 merges only records not yet passed (default: 1000)', integerIn(0, Number.MAX_SAFE_INTEGER, '--reorder-window'));
 }
 
 /** Reads a JSON document named on the command line (`what` names it in errors, with the file). */

@@ -23,6 +23,7 @@ import type { KernelPointer } from '../events/common.js';
 import { SmmuReplay } from './smmuReplay.js';
 import { VmRegistry } from './vmRegistry.js';
 import { ObservationReplay } from './observationReplay.js';
+import { ReorderBuffer, defaultReorderMaxRecords, defaultReorderWindowUs, type LateReason } from './reorderBuffer.js';
 
 export type { Decision, ReplayOptions, ReplayResult } from './replayTypes.js';
 
@@ -45,7 +46,7 @@ export class Replay {
   private readonly running: (RunningVm | undefined)[] = [];
   private dataLossAt: EventRef | undefined;
   private lastRef: EventRef | undefined;
-  private readonly lastTsByCpu = new Map<number, number>();
+  private readonly reorder: ReorderBuffer;
   private finished = false;
   private readonly smmuSide: SmmuReplay;
   private readonly observations: ObservationReplay;
@@ -54,6 +55,14 @@ export class Replay {
     this.resolver = new ConfigResolver(options, this.diagnostics);
     this.vms = new VmRegistry(this.diagnostics);
     this.sequencer = new CallSequencer((item) => this.apply(item));
+    this.reorder = new ReorderBuffer(
+      { windowUs: options.reorderWindowUs ?? defaultReorderWindowUs, maxRecords: options.reorderMaxRecords ?? defaultReorderMaxRecords },
+      {
+        inOrder: (record) => this.pushInOrder(record, undefined),
+        late: (record, reason) => this.pushInOrder(record, reason),
+        reordered: (record) => this.diagnostics.add('reordered', { file: record.span.file, line: record.span.line, detail: 'merged back into timestamp order' }),
+      },
+    );
     this.checks = options.checks ?? allChecks;
     this.smmuSide = new SmmuReplay({
       resolver: this.resolver,
@@ -74,8 +83,13 @@ export class Replay {
     );
   }
 
-  /** Feeds one record, in file order. */
+  /** Feeds one record, in file order; the reorder buffer merges it into timestamp order. */
   push(record: TraceRecord): void {
+    this.reorder.push(record);
+  }
+
+  /** One record in timestamp order, or `late`: older than records already replayed. */
+  private pushInOrder(record: TraceRecord, late: LateReason | undefined): void {
     this.stats.countRecord(record.type);
     switch (record.type) {
       case 'event': {
@@ -83,12 +97,12 @@ export class Replay {
           vmidBits: this.allocator?.config.vmidBits ?? this.resolver.knownVmidBits(),
           ...(this.options.probeMap === undefined ? {} : { probeMap: this.options.probeMap }),
         });
-        this.handleDecoded(outcome, record.span, record.name, record.cpu, record.tsUs * 1000 + record.tsNs, record.text);
+        this.handleDecoded(outcome, record.span, record.name, record.cpu, late, record.text);
         return;
       }
       case 'header': {
         const outcome = decodeHeader(record);
-        if (outcome !== undefined) this.handleDecoded(outcome, record.span, 'header', -1, -1, record.text);
+        if (outcome !== undefined) this.handleDecoded(outcome, record.span, 'header', -1, undefined, record.text);
         return;
       }
       case 'lost': {
@@ -115,16 +129,14 @@ export class Replay {
     }
   }
 
-  private handleDecoded(outcome: DecodeOutcome, span: { file: string; line: number }, name: string, cpu: number, tsNs: number, text: string): void {
+  private handleDecoded(outcome: DecodeOutcome, span: { file: string; line: number }, name: string, cpu: number, late: LateReason | undefined, text: string): void {
     switch (outcome.type) {
       case 'event': {
-        if (cpu >= 0) {
-          const last = this.lastTsByCpu.get(cpu);
-          if (last !== undefined && tsNs < last) {
-            this.diagnostics.add('timestamp-backwards', { file: span.file, line: span.line, detail: `CPU ${cpu} went back in time` });
-            this.pushLoss({ file: span.file, line: span.line, offset: outcome.event.span.offset }, text, cpu, undefined);
-          }
-          this.lastTsByCpu.set(cpu, tsNs);
+        if (late !== undefined) {
+          // Its place in time was already replayed: what follows is unsure, what came before stays sure.
+          const code = late === 'cpu-backwards' ? 'timestamp-backwards' : 'reorder-window-exceeded';
+          this.diagnostics.add(code, { file: span.file, line: span.line, detail: late === 'cpu-backwards' ? `CPU ${cpu} went back in time by more than the reorder window` : `CPU ${cpu}: older than events of other CPUs already replayed, by more than the reorder window` });
+          this.pushLoss({ file: span.file, line: span.line, offset: outcome.event.span.offset }, text, cpu, undefined);
         }
         this.stats.countEvent(outcome.event.kind, cpu < 0);
         this.sequencer.push(outcome.event);
@@ -427,6 +439,7 @@ export class Replay {
   finish(): ReplayResult {
     if (!this.finished) {
       this.finished = true;
+      this.reorder.flush();
       this.sequencer.finish();
       this.observations.finish();
       if (this.allocator !== undefined) this.step({ kind: 'trace-end', at: this.lastRef });

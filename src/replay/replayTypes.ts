@@ -38,6 +38,10 @@ export interface ReplayOptions extends ConfigOverrides {
   readonly csvMap?: CsvMap;
   /** The input's format (`--input-format`); `auto` or absent: sniffed from the content. */
   readonly inputFormat?: TraceFormat | 'auto';
+  /** How far back in time (µs) a record may arrive and still be merged into order (`--reorder-window`). */
+  readonly reorderWindowUs?: number;
+  /** How many records the reorder buffer holds at most. */
+  readonly reorderMaxRecords?: number;
 }
 
 export interface ReplayResult {
