@@ -32,12 +32,17 @@ export async function* decompressIfGzip(source: AsyncIterable<Uint8Array>, file:
       gunzip.end();
     })();
     feed.catch((error: unknown) => gunzip.destroy(error instanceof Error ? error : new Error(String(error))));
+    // Where the damage shows, in the decompressed bytes, so that the lines read so far can be found.
+    let inflated = 0;
     try {
-      for await (const chunk of gunzip) yield chunk as Buffer;
+      for await (const chunk of gunzip) {
+        inflated += (chunk as Buffer).length;
+        yield chunk as Buffer;
+      }
     } catch (error) {
       // A read error of the source reaches here through gunzip.destroy(): keep its own code.
       if (error instanceof VmidReplayError) throw error;
-      throw new VmidReplayError('INPUT_UNREADABLE', `gzip stream is corrupt or truncated (${(error as Error).message})`, { file });
+      throw new VmidReplayError('INPUT_UNREADABLE', `gzip stream is corrupt or truncated after byte ${inflated} of the decompressed input (${(error as Error).message})`, { file });
     }
     await feed;
     return;
