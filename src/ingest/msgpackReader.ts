@@ -161,7 +161,10 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
         const nsValue = ns[e] as number;
         const cpuValue = cpu[e] as number;
         const bits = shape[e] as number;
-        if (!Number.isSafeInteger(tsUs) || tsUs < 0 || nsValue < 0 || nsValue > 999 || cpuValue < 0 || bits > shapeBits) fail(`expected event ${e} to have a timestamp, CPU and shape in range`);
+        const tgidValue = tgid[e] as number;
+        if (!Number.isSafeInteger(tsUs) || tsUs < 0 || nsValue < 0 || nsValue > 999 || cpuValue < 0 || (pid[e] as number) < -1 || tgidValue < 0 || bits > shapeBits) {
+          fail(`expected event ${e} to have a timestamp, CPU, PID, TGID and shape in range`);
+        }
         const templated = (bits & (shapeTextStamp6 | shapeTextStamp9)) !== 0;
         const mark = recordText.indexOf(templateMark);
         if (templated && (mark === -1 || (bits & shapeTextStamp6) === (bits & shapeTextStamp9) >> 1)) fail(`expected event ${e}'s text template to hold one timestamp mark`);
@@ -190,10 +193,12 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
         records.push({ type: 'header', span, text: recordText });
         break;
       case 'lost':
+        if ((lostCpu[lost] as number) < 0 || (lostEvents[lost] as number) < 0) fail(`expected lost record ${lost} to have a CPU and a count of at least 0`);
         records.push({ type: 'lost', span, text: recordText, cpu: lostCpu[lost] as number, count: lostEvents[lost] as number });
         lost++;
         break;
       case 'buffer-started':
+        if ((bufferCpu[buffer] as number) < 0) fail(`expected buffer-started record ${buffer} to have a CPU of at least 0`);
         records.push({ type: 'buffer-started', span, text: recordText, cpu: bufferCpu[buffer] as number });
         buffer++;
         break;

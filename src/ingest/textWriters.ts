@@ -70,6 +70,42 @@ export function ftraceLineFor(record: TraceRecord, dropped: DroppedCounts): stri
   return drop(dropped, `${record.type} records with no ftrace form`);
 }
 
+/**
+ * Ftrace text, line by line, with each line's end as the input had it: a line kept byte for
+ * byte ends in CR LF when the next record starts two bytes after its text (a CRLF trace), else
+ * in LF. So a CRLF trace comes back with its offsets too. Holds one line.
+ */
+export class FtraceTextWriter {
+  private pending: { line: string; record: TraceRecord } | undefined;
+
+  constructor(private readonly dropped: DroppedCounts) {}
+
+  /** Text to write for `record`: the line before it, now that its end is known. */
+  push(record: TraceRecord): string {
+    const out = this.pending === undefined ? '' : this.finish(this.pending, record);
+    const line = ftraceLineFor(record, this.dropped);
+    this.pending = line === undefined ? undefined : { line, record };
+    return out;
+  }
+
+  /** The last line. */
+  end(): string {
+    const out = this.pending === undefined ? '' : `${this.pending.line}\n`;
+    this.pending = undefined;
+    return out;
+  }
+
+  private finish(pending: { line: string; record: TraceRecord }, next: TraceRecord): string {
+    const { line, record } = pending;
+    const crlf =
+      line === record.text &&
+      next.span.file === record.span.file &&
+      next.span.line === record.span.line + 1 &&
+      next.span.offset === record.span.offset + Buffer.byteLength(line) + 2;
+    return `${line}${crlf ? '\r\n' : '\n'}`;
+  }
+}
+
 export const csvColumns = ['timestamp', 'cpu', 'pid', 'comm', 'event', 'fields', 'tgid', 'flags'] as const;
 const csvColumnsWithoutTgid = csvColumns.filter((column) => column !== 'tgid');
 

@@ -14,7 +14,7 @@ import { VmidReplayError } from '../../src/errors.js';
 import { chooseImporter } from '../../src/ingest/readTrace.js';
 import { msgpackMagic } from '../../src/ingest/msgpackFormat.js';
 import { encodeMsgpackTrace, frame } from '../../src/ingest/msgpackWriter.js';
-import { ftraceLineFor } from '../../src/ingest/textWriters.js';
+import { FtraceTextWriter } from '../../src/ingest/textWriters.js';
 import type { TraceRecord } from '../../src/ingest/records.js';
 import { inChunks, readAllRecords } from './chunks.js';
 import { ftraceToCsv } from '../helpers/csvWriter.js';
@@ -128,14 +128,27 @@ test('the MessagePack form is smaller than the text it came from', async () => {
   }
 });
 
-test('text -> msgpack -> ftrace text gives the input lines back, byte for byte', async () => {
-  for (const fixture of fixtures) {
+/** The ftrace text convert writes for these records. */
+function ftraceText(records: readonly TraceRecord[], dropped: Map<string, number>): string {
+  const writer = new FtraceTextWriter(dropped);
+  return records.map((record) => writer.push(record)).join('') + writer.end();
+}
+
+test('text -> msgpack -> ftrace text gives the input back, byte for byte, CRLF line ends included', async () => {
+  const crlf: Fixture = { name: 'synthetic-crlf.trace', bytes: Buffer.from(`${synthetic.replaceAll('\n', '\r\n')}\r\n`) };
+  for (const fixture of [...fixtures, crlf]) {
     const packed = await toMsgpack(await originalRecords(fixture));
     const dropped = new Map<string, number>();
-    const lines = (await recordsOf(packed, 'copy.msgpack')).map((record) => ftraceLineFor(record, dropped));
+    // Nothing follows the last line to tell its line end: it ends in LF (the same records).
+    const expected = textOf(fixture).toString('utf8').replace(/\r\n$/, '\n');
+    assert.equal(ftraceText(await recordsOf(packed, 'copy.msgpack'), dropped), expected, fixture.name);
+    if (fixture === crlf) assert.deepStrictEqual(await recordsOf(Buffer.from(expected), fixture.name), await originalRecords(fixture));
     assert.equal(dropped.size, 0, fixture.name);
-    assert.equal(`${lines.join('\n')}\n`, textOf(fixture).toString('utf8'), fixture.name);
   }
+  assert.match(textOf(crlf).toString('utf8'), /\r\n.*\r\n/s);
+  // Without a final line end, the last line comes back with one: the same records.
+  const unterminated = await recordsOf(Buffer.from(synthetic), 'u.trace');
+  assert.equal(ftraceText(await recordsOf(await toMsgpack(unterminated), 'u.msgpack'), new Map()), `${synthetic}\n`);
 });
 
 test('reading with chunk sizes 1, 7 and 4096 and blocks of 1, 5 and 4096 records gives the same records', async () => {

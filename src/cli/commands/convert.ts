@@ -5,7 +5,7 @@ import type { TraceFormat } from '../../ingest/importer.js';
 import { encodeMsgpackTrace, type MsgpackWriteStats } from '../../ingest/msgpackWriter.js';
 import { openTraceSource, recordsFromBytes } from '../../ingest/readTrace.js';
 import type { TraceRecord } from '../../ingest/records.js';
-import { CsvTraceWriter, ftraceLineFor, type DroppedCounts } from '../../ingest/textWriters.js';
+import { CsvTraceWriter, FtraceTextWriter, type DroppedCounts } from '../../ingest/textWriters.js';
 import type { CommandContext } from '../context.js';
 import { inputFormatOption, loadCsvMap } from '../options.js';
 
@@ -60,15 +60,19 @@ async function writeAll(out: Writable, chunks: AsyncIterable<string | Uint8Array
 
 /** Text lines, one chunk per input batch. */
 async function* ftraceChunks(batches: AsyncIterable<TraceRecord[]>, dropped: DroppedCounts, counted: { records: number }): AsyncGenerator<string> {
+  const writer = new FtraceTextWriter(dropped);
+  const countLeftOut = () => [...dropped.values()].reduce((sum, count) => sum + count, 0);
+  let seen = 0;
   for await (const batch of batches) {
     const lines: string[] = [];
-    for (const record of batch) {
-      const line = ftraceLineFor(record, dropped);
-      if (line !== undefined) lines.push(`${line}\n`);
-    }
-    counted.records += lines.length;
-    if (lines.length > 0) yield lines.join('');
+    for (const record of batch) lines.push(writer.push(record));
+    seen += batch.length;
+    const text = lines.join('');
+    if (text.length > 0) yield text;
   }
+  const last = writer.end();
+  if (last.length > 0) yield last;
+  counted.records = seen - countLeftOut();
 }
 
 async function* csvChunks(batches: AsyncIterable<TraceRecord[]>, dropped: DroppedCounts, counted: { records: number }): AsyncGenerator<string> {
