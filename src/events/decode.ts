@@ -225,38 +225,41 @@ function vmidIndexOf(args: ReadonlyMap<string, string>, ctx: DecodeContext): num
   return undefined;
 }
 
+const observedIntegers: readonly (readonly [string, keyof AllocatorObservation])[] = [
+  ['active', 'activeId'],
+  ['gen', 'generation'],
+  ['newgen', 'flushGeneration'],
+  ['cur_idx', 'curIdx'],
+  ['reserved_hit', 'reservedHit'],
+];
+const observedArrays: readonly (readonly [string, keyof AllocatorObservation])[] = [
+  ['act', 'activeAll'],
+  ['res', 'reservedAll'],
+];
+
 /** Optional allocator state a probe read (docs/trace-format.md, "Observed allocator state"). */
 function readObservation(args: ReadonlyMap<string, string>): AllocatorObservation | string | undefined {
-  const observation: Record<string, unknown> = {};
-  const integers: [string, keyof AllocatorObservation][] = [
-    ['active', 'activeId'],
-    ['gen', 'generation'],
-    ['newgen', 'flushGeneration'],
-    ['cur_idx', 'curIdx'],
-    ['reserved_hit', 'reservedHit'],
-  ];
-  for (const [arg, field] of integers) {
+  let observation: Record<string, unknown> | undefined;
+  // Tables hoisted and the result allocated only when a field is present: this runs for
+  // every update return, and most probes record no allocator state.
+  for (const [arg, field] of observedIntegers) {
     if (!args.has(arg)) continue;
     const value = parseIntegerArg(args.get(arg));
     if (value === undefined) return `${arg}= an integer`;
-    observation[field] = value;
+    (observation ??= {})[field] = value;
   }
-  const arrays: [string, keyof AllocatorObservation][] = [
-    ['act', 'activeAll'],
-    ['res', 'reservedAll'],
-  ];
-  for (const [arg, field] of arrays) {
+  for (const [arg, field] of observedArrays) {
     if (!args.has(arg)) continue;
     const values = parseU64Array(args.get(arg));
     if (values === undefined || values.some((value) => value > BigInt(Number.MAX_SAFE_INTEGER))) return `${arg}={...} a list of ids`;
-    observation[field] = values.map(Number);
+    (observation ??= {})[field] = values.map(Number);
   }
   if (args.has('map')) {
     const words = parseU64Array(args.get('map'));
     if (words === undefined) return 'map={...} a list of 64-bit bitmap words';
-    observation['mapWords'] = words;
+    (observation ??= {})['mapWords'] = words;
   }
-  return Object.keys(observation).length === 0 ? undefined : (observation);
+  return observation;
 }
 
 function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<string, string>, ctx: DecodeContext): TraceEvent | string {

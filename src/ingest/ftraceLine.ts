@@ -62,6 +62,9 @@ function findCpuColumn(text: string): number {
   return -1;
 }
 
+/** Nanoseconds in one unit of a fraction with that many digits (a table: this runs per line). */
+const nsPerFractionUnit = [0, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+
 export interface Timestamp {
   readonly us: number;
   readonly ns: number;
@@ -89,7 +92,7 @@ export function parseTimestamp(text: string, start: number, end: number): Timest
   if (secs < 0 || fracDigits < 1 || fracDigits > 9) return undefined;
   const frac = parseDigits(text, dot + 1, end);
   if (frac < 0) return undefined;
-  const fracNs = frac * 10 ** (9 - fracDigits);
+  const fracNs = frac * (nsPerFractionUnit[fracDigits] ?? 0);
   const subUs = fracNs % 1000;
   const us = secs * 1_000_000 + (fracNs - subUs) / 1000;
   return Number.isSafeInteger(us) ? { us, ns: subUs } : undefined;
