@@ -31,6 +31,9 @@ export const defaultReorderWindowUs = 1000;
 /** About 40 MB of held records at most, whatever the window. */
 export const defaultReorderMaxRecords = 100_000;
 
+/** CPU numbers with their own slot for the going-backwards test; higher ones share the last. */
+const cpuSlots = 4096;
+
 export interface ReorderLimits {
   /** How far back in time (µs of the trace clock) a record may arrive and still be merged; 0: no reordering. */
   readonly windowUs: number;
@@ -115,7 +118,7 @@ class MinHeap {
 
 /**
  * The in-order run: a ring of records with non-decreasing keys, in parallel arrays so that
- * ordered input allocates nothing per record.
+ * ordered input allocates nothing per record. The capacity is a power of two (index by mask).
  */
 class Run {
   private records: (TraceRecord | undefined)[] = new Array<TraceRecord | undefined>(1024);
@@ -123,6 +126,7 @@ class Run {
   private ns: number[] = new Array<number>(1024).fill(0);
   private seq: number[] = new Array<number>(1024).fill(0);
   private head = 0;
+  private mask = 1023;
   size = 0;
 
   private grow(): void {
@@ -132,7 +136,7 @@ class Run {
     const ns = new Array<number>(capacity * 2).fill(0);
     const seq = new Array<number>(capacity * 2).fill(0);
     for (let i = 0; i < this.size; i++) {
-      const from = (this.head + i) % capacity;
+      const from = (this.head + i) & this.mask;
       records[i] = this.records[from];
       us[i] = this.us[from] as number;
       ns[i] = this.ns[from] as number;
@@ -143,11 +147,12 @@ class Run {
     this.ns = ns;
     this.seq = seq;
     this.head = 0;
+    this.mask = capacity * 2 - 1;
   }
 
   push(record: TraceRecord, us: number, ns: number, seq: number): void {
     if (this.size === this.records.length) this.grow();
-    const at = (this.head + this.size) % this.records.length;
+    const at = (this.head + this.size) & this.mask;
     this.records[at] = record;
     this.us[at] = us;
     this.ns[at] = ns;
@@ -158,7 +163,7 @@ class Run {
   /** Whether a record with this key may be appended (not older than the newest held). */
   acceptsAtTail(us: number, ns: number): boolean {
     if (this.size === 0) return true;
-    const tail = (this.head + this.size - 1) % this.records.length;
+    const tail = (this.head + this.size - 1) & this.mask;
     const tailUs = this.us[tail] as number;
     return us > tailUs || (us === tailUs && ns >= (this.ns[tail] as number));
   }
@@ -178,7 +183,7 @@ class Run {
   shift(): TraceRecord {
     const record = this.records[this.head] as TraceRecord;
     this.records[this.head] = undefined;
-    this.head = (this.head + 1) % this.records.length;
+    this.head = (this.head + 1) & this.mask;
     this.size--;
     return record;
   }
@@ -194,9 +199,12 @@ export class ReorderBuffer {
   /** Key of the last record released (the watermark): anything older is late. */
   private releasedUs = -Infinity;
   private releasedNs = 0;
-  /** Per CPU, the timestamp of its last released event, to tell a CPU going backwards. */
-  private readonly lastUsByCpu = new Map<number, number>();
-  private readonly lastNsByCpu = new Map<number, number>();
+  /**
+   * Per CPU, the timestamp of its last released event, to tell a CPU going backwards: arrays
+   * indexed by CPU number (a CPU number beyond `cpuSlots` is too rare to be worth a Map).
+   */
+  private readonly lastUsByCpu: number[] = new Array<number>(cpuSlots).fill(-Infinity);
+  private readonly lastNsByCpu: number[] = new Array<number>(cpuSlots).fill(0);
 
   constructor(
     private readonly limits: ReorderLimits,
@@ -213,8 +221,9 @@ export class ReorderBuffer {
     const ns = record.tsNs;
     if (us < this.releasedUs || (us === this.releasedUs && ns < this.releasedNs)) {
       this.releaseUntimed();
-      const lastUs = this.lastUsByCpu.get(record.cpu);
-      const backwards = lastUs !== undefined && (us < lastUs || (us === lastUs && ns < (this.lastNsByCpu.get(record.cpu) as number)));
+      const slot = record.cpu >= 0 && record.cpu < cpuSlots ? record.cpu : cpuSlots - 1;
+      const lastUs = this.lastUsByCpu[slot] as number;
+      const backwards = us < lastUs || (us === lastUs && ns < (this.lastNsByCpu[slot] as number));
       this.sink.late(record, backwards ? 'cpu-backwards' : 'beyond-window');
       return;
     }
@@ -282,8 +291,9 @@ export class ReorderBuffer {
     this.releasedUs = us;
     this.releasedNs = ns;
     if (record.type === 'event') {
-      this.lastUsByCpu.set(record.cpu, us);
-      this.lastNsByCpu.set(record.cpu, ns);
+      const slot = record.cpu >= 0 && record.cpu < cpuSlots ? record.cpu : cpuSlots - 1;
+      this.lastUsByCpu[slot] = us;
+      this.lastNsByCpu[slot] = ns;
     }
     this.sink.inOrder(record);
   }

@@ -70,6 +70,20 @@ test('at most maxRecords are held whatever the window', () => {
   assert.equal(c.out.length, 20);
 });
 
+test('the ring grows past its first capacity while its head has moved: order is kept', () => {
+  lineCounter = 0;
+  const c = collect(1000);
+  for (let t = 0; t < 1500; t++) c.buffer.push(ev(t)); // releases ts 0..498: the head moves
+  assert.equal(c.out.length, 499);
+  for (let i = 0; i < 3000; i++) c.buffer.push(ev(1500)); // releases ts 499; 4000 held: the ring grows twice
+  assert.equal(c.out.length, 500);
+  c.buffer.push(ev(1499)); // line 4501: older than the tail, not than what was released
+  c.buffer.flush();
+  const expected = [...Array.from({ length: 1500 }, (_, i) => i + 1), 4501, ...Array.from({ length: 3000 }, (_, i) => i + 1501)].map(String);
+  assert.deepEqual(c.out, expected);
+  assert.deepEqual(c.reordered, [4501]);
+});
+
 test('records out of order within the window are merged by (timestamp, input position)', () => {
   lineCounter = 0;
   const c = collect(10);
