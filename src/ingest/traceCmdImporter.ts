@@ -2,29 +2,14 @@
  * The `trace-cmd report` text importer: the output of trace-cmd 2.x and 3.x read line by line
  * (see traceCmdLine.ts for the grammar), giving the same records as the ftrace importer.
  */
-import { LineSplitter, defaultMaxLineBytes } from './lineSplitter.js';
+import { lineRecords } from './lineRecords.js';
 import { isReportHeader, parseTraceCmdLine, showsNamePadding } from './traceCmdLine.js';
 import type { Importer, ReadOptions } from './importer.js';
 import type { TraceRecord } from './records.js';
 
 /** Parses a (decompressed) byte stream of `trace-cmd report` text into batches of records. */
-async function* traceCmdRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<TraceRecord[]> {
-  const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes;
-  const splitter = new LineSplitter(maxLineBytes);
-  let batch: TraceRecord[] = [];
-  const emit = (raw: { text: string; line: number; offset: number; truncated: boolean }) => {
-    const span = { file: options.file, line: raw.line, offset: raw.offset };
-    batch.push(raw.truncated ? { type: 'malformed', span, text: raw.text.slice(0, 200), expected: `a line of at most ${maxLineBytes} bytes` } : parseTraceCmdLine(raw.text, span));
-  };
-  for await (const chunk of source) {
-    splitter.push(chunk, emit);
-    if (batch.length > 0) {
-      yield batch;
-      batch = [];
-    }
-  }
-  splitter.end(emit);
-  if (batch.length > 0) yield batch;
+function traceCmdRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<TraceRecord[]> {
+  return lineRecords(source, options, parseTraceCmdLine);
 }
 
 /** Lines of the head the sniffer looks at. */
