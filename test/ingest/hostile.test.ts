@@ -18,6 +18,7 @@ import { buildReport, type Report } from '../../src/report/report.js';
 import type { ReplayOptions } from '../../src/replay/replayTypes.js';
 import { runCli } from '../helpers/cli.js';
 import { inChunks, readAllRecords } from './chunks.js';
+import { toTraceCmdReport } from '../helpers/traceCmdReport.js';
 
 const tracePath = resolve(process.cwd(), 'traces', 'mixed-hazards.trace');
 const traceBytes = readFileSync(tracePath);
@@ -205,4 +206,28 @@ test('truncated gzip: INPUT_UNREADABLE naming the file and the decompressed byte
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('property: arbitrary bytes through the trace-cmd report importer complete or raise only VmidReplayError', async () => {
+  const reportLines = toTraceCmdReport(traceBytes.toString('utf8'), { cpus: 4, nanoseconds: true }).text.split('\n');
+  assert.ok(reportLines.length > 100 && reportLines[0]?.startsWith('cpus='), 'a trace-cmd report to take pieces from');
+  const byteArb = fc.oneof(
+    fc.uint8Array({ maxLength: 2000 }).map((b) => Buffer.concat([Buffer.from('cpus=4\n'), Buffer.from(b)])),
+    // Report-shaped: real report lines glued with random strings and bytes, so decoding is reached.
+    fc
+      .array(fc.oneof(fc.constantFrom(...reportLines.slice(1, 80)), fc.string(), fc.uint8Array({ maxLength: 8 }).map((b) => Buffer.from(b).toString('latin1'))), { maxLength: 40 })
+      .map((parts) => Buffer.from(`cpus=4\n${parts.join('\n')}`, 'latin1')),
+  );
+  await fc.assert(
+    fc.asyncProperty(byteArb, fc.constantFrom<ReplayOptions>({}, { inputFormat: 'trace-cmd' }, { inputFormat: 'trace-cmd', vmidBits: 4, cpus: 4, variant: 'rfc-v2' }, { inputFormat: 'trace-cmd', strict: true }), async (bytes, options) => {
+      try {
+        const report = await run(bytes, options);
+        assert.ok(['ok', 'findings', 'inconclusive'].includes(report.verdict));
+      } catch (error) {
+        if (!(error instanceof VmidReplayError)) throw error;
+        assert.ok(error.exitCode >= ExitCode.usage, `${error.code} exits ${error.exitCode}`);
+      }
+    }),
+    { numRuns: 300 },
+  );
 });
