@@ -14,14 +14,7 @@
 
 import type { SourceSpan, TraceRecord } from './records.js';
 
-const charSpace = 0x20;
-const charTab = 0x09;
-const char0 = 0x30;
-const char9 = 0x39;
-const charDot = 0x2e;
-const charColon = 0x3a;
-const charCloseBracket = 0x5d;
-const charHash = 0x23;
+import { char0, char9, charCloseBracket, charColon, charDot, charHash, charSpace, charTab } from './charCodes.js';
 
 export function isDigit(code: number): boolean {
   return code >= char0 && code <= char9;

@@ -41,10 +41,7 @@
 import { isBlank, isDigit, parseDigits, parseTimestamp, skipBlanks, type Timestamp } from './ftraceLine.js';
 import type { SourceSpan, TraceRecord } from './records.js';
 
-const charColon = 0x3a;
-const charDash = 0x2d;
-const charDot = 0x2e;
-const charCloseBracket = 0x5d;
+import { charCloseBracket, charColon, charDash, charDot } from './charCodes.js';
 
 /** `%16s` of the default format and `%8.8s` of -l: the comm column's fixed width. */
 const taskWidth = 16;

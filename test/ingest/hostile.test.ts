@@ -83,6 +83,17 @@ test('random bytes with --strict: MALFORMED_LINE naming file and line, exit 65',
   }
 });
 
+/** A run on hostile bytes ends with a verdict or a VmidReplayError with a failure exit code. */
+async function completesOrRaisesDocumentedError(bytes: Uint8Array, options: ReplayOptions): Promise<void> {
+  try {
+    const report = await run(bytes, options);
+    assert.ok(['ok', 'findings', 'inconclusive'].includes(report.verdict));
+  } catch (error) {
+    if (!(error instanceof VmidReplayError)) throw error;
+    assert.ok(error.exitCode >= ExitCode.usage, `${error.code} exits ${error.exitCode}`);
+  }
+}
+
 test('property: arbitrary bytes through the ftrace importer complete or raise only VmidReplayError', async () => {
   const byteArb = fc.oneof(
     fc.uint8Array({ maxLength: 2000 }),
@@ -91,13 +102,7 @@ test('property: arbitrary bytes through the ftrace importer complete or raise on
   );
   await fc.assert(
     fc.asyncProperty(byteArb, fc.constantFrom<ReplayOptions>({}, { inputFormat: 'ftrace' }, { inputFormat: 'ftrace', vmidBits: 4, cpus: 4, variant: 'rfc-v2' }, { strict: true }), async (bytes, options) => {
-      try {
-        const report = await run(bytes, options);
-        assert.ok(['ok', 'findings', 'inconclusive'].includes(report.verdict));
-      } catch (error) {
-        if (!(error instanceof VmidReplayError)) throw error;
-        assert.ok(error.exitCode >= ExitCode.usage, `${error.code} exits ${error.exitCode}`);
-      }
+      await completesOrRaisesDocumentedError(bytes, options);
     }),
     { numRuns: 300 },
   );
@@ -220,13 +225,7 @@ test('property: arbitrary bytes through the trace-cmd report importer complete o
   );
   await fc.assert(
     fc.asyncProperty(byteArb, fc.constantFrom<ReplayOptions>({}, { inputFormat: 'trace-cmd' }, { inputFormat: 'trace-cmd', vmidBits: 4, cpus: 4, variant: 'rfc-v2' }, { inputFormat: 'trace-cmd', strict: true }), async (bytes, options) => {
-      try {
-        const report = await run(bytes, options);
-        assert.ok(['ok', 'findings', 'inconclusive'].includes(report.verdict));
-      } catch (error) {
-        if (!(error instanceof VmidReplayError)) throw error;
-        assert.ok(error.exitCode >= ExitCode.usage, `${error.code} exits ${error.exitCode}`);
-      }
+      await completesOrRaisesDocumentedError(bytes, options);
     }),
     { numRuns: 300 },
   );
