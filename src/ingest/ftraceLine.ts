@@ -113,6 +113,25 @@ function parseBufferStarted(text: string, span: SourceSpan): TraceRecord | undef
   return cpu < 0 ? undefined : { type: 'buffer-started', span, text, cpu };
 }
 
+/**
+ * `NAME: BODY` after the timestamp: the name ends at the first `: ` (event names never hold
+ * one), or at a trailing `:` for an event with no body. `padTo`: trace-cmd pads names shorter
+ * than that many columns with blanks after the `: `; exactly those blanks are dropped, so a
+ * body's own leading blanks survive (0 for ftrace, which does not pad).
+ */
+export function splitNameAndBody(text: string, nameStart: number, padTo: number): { name: string; body: string } {
+  const sep = text.indexOf(': ', nameStart);
+  if (sep === -1) {
+    const name = text.charCodeAt(text.length - 1) === charColon ? text.slice(nameStart, text.length - 1) : text.slice(nameStart);
+    return { name, body: '' };
+  }
+  const name = text.slice(nameStart, sep);
+  let bodyStart = sep + 2;
+  const padEnd = bodyStart + Math.max(0, padTo - name.length);
+  while (bodyStart < padEnd && text.charCodeAt(bodyStart) === charSpace) bodyStart++;
+  return { name, body: text.slice(bodyStart) };
+}
+
 /** Parses one line (without its newline) into a record. Never throws. */
 export function parseFtraceLine(text: string, span: SourceSpan): TraceRecord {
   const first = skipBlanks(text, 0);
@@ -169,17 +188,7 @@ export function parseFtraceLine(text: string, span: SourceSpan): TraceRecord {
     if (stamp === undefined) return { type: 'malformed', span, text, expected: 'a timestamp such as "1520.114223:"' };
   }
 
-  const nameStart = skipBlanks(text, tokenEnd);
-  const sep = text.indexOf(': ', nameStart);
-  let name: string;
-  let body: string;
-  if (sep === -1) {
-    name = text.charCodeAt(text.length - 1) === charColon ? text.slice(nameStart, text.length - 1) : text.slice(nameStart);
-    body = '';
-  } else {
-    name = text.slice(nameStart, sep);
-    body = text.slice(sep + 2);
-  }
+  const { name, body } = splitNameAndBody(text, skipBlanks(text, tokenEnd), 0);
   if (name.length === 0) return { type: 'malformed', span, text, expected: 'an event name after the timestamp' };
 
   return { type: 'event', span, text, task, pid, tgid, cpu, flags, tsUs: stamp.us, tsNs: stamp.ns, name, body };

@@ -38,7 +38,7 @@
  *    => func (ffff800008123456)     kernel_stack frames under `<stack trace>`: continuation lines
  */
 
-import { isBlank, isDigit, parseDigits, parseTimestamp, skipBlanks, type Timestamp } from './ftraceLine.js';
+import { isBlank, isDigit, parseDigits, parseTimestamp, skipBlanks, splitNameAndBody, type Timestamp } from './ftraceLine.js';
 import type { SourceSpan, TraceRecord } from './records.js';
 
 import { charCloseBracket, charColon, charDash, charDot } from './charCodes.js';
@@ -251,21 +251,8 @@ export function parseTraceCmdLine(text: string, span: SourceSpan): TraceRecord {
   const { dash, pid, cpu, flags, time, width } = columns;
   const task = taskOf(text, first, dash, width);
 
-  const nameStart = skipTsDiff(text, time.end);
-  const sep = text.indexOf(': ', nameStart);
-  let name: string;
-  let body: string;
-  if (sep === -1) {
-    name = text.charCodeAt(text.length - 1) === charColon ? text.slice(nameStart, text.length - 1) : text.slice(nameStart);
-    body = '';
-  } else {
-    name = text.slice(nameStart, sep);
-    // Exactly the padding print_event_name() added, so a body's own leading blanks survive.
-    let bodyStart = sep + 2;
-    const padEnd = bodyStart + Math.max(0, eventNameColumn - name.length);
-    while (bodyStart < padEnd && text.charCodeAt(bodyStart) === 0x20) bodyStart++;
-    body = text.slice(bodyStart);
-  }
+  // Exactly the padding print_event_name() added is dropped from the body.
+  const { name, body } = splitNameAndBody(text, skipTsDiff(text, time.end), eventNameColumn);
   if (name.length === 0) return { type: 'malformed', span, text, expected: 'an event name after the timestamp' };
 
   return { type: 'event', span, text, task, pid, tgid: undefined, cpu, flags, tsUs: time.stamp.us, tsNs: time.stamp.ns, name, body };
