@@ -12,7 +12,7 @@
  */
 
 import type { EventRecord, HeaderRecord } from '../ingest/records.js';
-import { hasReturnLocation, parseIntegerArg, parseProbeArgs, parseProbeBody, parseU64Arg, parseU64Array, probeArgsStart, type ProbeBody } from '../ingest/probeBody.js';
+import { hasReturnLocation, parseIntegerArg, parseProbeBody, parseU64Arg, parseU64Array, probeArgsStart, ProbeArgs, type ArgLookup, type ProbeBody } from '../ingest/probeBody.js';
 import type { EventBase, KernelPointer } from './common.js';
 import type { TraceEvent } from './index.js';
 import type { CpuTlbiOp } from './cpuEvents.js';
@@ -93,29 +93,30 @@ function fprobeMeaning(name: string): Meaning | undefined {
   return undefined;
 }
 
-function meaningOf(record: EventRecord, body: () => ProbeBody): Meaning | { unrecognised: string } | undefined {
-  const byFprobeName = fprobeMeaning(record.name);
-  if (byFprobeName !== undefined) return byFprobeName;
+function meaningOf(record: EventRecord, location: () => ProbeBody['location']): Meaning | { unrecognised: string } | undefined {
+  // Tool names first: they are most lines of most traces (no tool name ends in __entry/__exit).
   const byName = meaningByEventName.get(record.name);
   if (byName !== undefined) {
     if (hasReturnLocation(record.body)) return returnMeaning[byName] ?? byName;
     return byName;
   }
+  const byFprobeName = fprobeMeaning(record.name);
+  if (byFprobeName !== undefined) return byFprobeName;
   if (record.body.charCodeAt(0) !== 0x28 /* ( */) return undefined;
-  const location = body().location;
-  if (location === undefined) return undefined;
-  const byFunction = meaningByFunction.get(location.func);
-  if (byFunction === undefined) return { unrecognised: `probe on ${location.func}` };
-  if (location.isReturn) {
+  const where = location();
+  if (where === undefined) return undefined;
+  const byFunction = meaningByFunction.get(where.func);
+  if (byFunction === undefined) return { unrecognised: `probe on ${where.func}` };
+  if (where.isReturn) {
     const onReturn = returnMeaning[byFunction];
-    return onReturn ?? { unrecognised: `return probe on ${location.func}` };
+    return onReturn ?? { unrecognised: `return probe on ${where.func}` };
   }
-  if (location.offset !== 0) return { unrecognised: `probe inside ${location.func} at +0x${location.offset.toString(16)}` };
+  if (where.offset !== 0) return { unrecognised: `probe inside ${where.func} at +0x${where.offset.toString(16)}` };
   return byFunction;
 }
 
 /** Reads the VM pointer argument, whichever of the accepted names it is printed under. */
-function vmArg(args: ReadonlyMap<string, string>): KernelPointer | undefined {
+function vmArg(args: ArgLookup): KernelPointer | undefined {
   for (const name of vmArgNames) {
     const value = normalisePointer(args.get(name));
     if (value !== undefined) return value;
@@ -143,7 +144,7 @@ function parseBool(value: string | undefined): boolean | undefined {
 }
 
 /** Fields of a `vmid-replay:` configuration line (header comment, marker or `vmid_config`). */
-function configFromArgs(base: EventBase, args: ReadonlyMap<string, string>, origin: string): TraceEvent | string {
+function configFromArgs(base: EventBase, args: ArgLookup, origin: string): TraceEvent | string {
   const smmu = smmuName(args.get('smmu'));
   const vmidBits = parseIntegerArg(args.get('vmid_bits'));
   if (args.has('vmid_bits') && (vmidBits === undefined || vmidBits < 2 || vmidBits > 16)) return 'vmid_bits= between 2 and 16';
@@ -184,7 +185,7 @@ export function decodeHeader(record: HeaderRecord): DecodeOutcome | undefined {
   return undefined;
 }
 
-function decodeCommands(args: ReadonlyMap<string, string>): { commands: SmmuCommand[]; truncated: boolean } | string {
+function decodeCommands(args: ArgLookup): { commands: SmmuCommand[]; truncated: boolean } | string {
   const op = args.get('op');
   if (op !== undefined) {
     const command = commandFromFields(op, (name) => parseIntegerArg(args.get(name)), parseU64Arg(args.get('addr')));
@@ -203,7 +204,7 @@ function decodeCommands(args: ReadonlyMap<string, string>): { commands: SmmuComm
   return { commands, truncated: available < count };
 }
 
-function decodeSteFields(args: ReadonlyMap<string, string>): { config: SteConfig; s2vmid: number } | string {
+function decodeSteFields(args: ArgLookup): { config: SteConfig; s2vmid: number } | string {
   const cfg = args.get('cfg');
   if (cfg !== undefined) {
     const config = steConfigs.find((name) => name === cfg);
@@ -216,7 +217,7 @@ function decodeSteFields(args: ReadonlyMap<string, string>): { config: SteConfig
   return decodeSte(ste0, parseU64Arg(args.get('ste2')) ?? 0n);
 }
 
-function vmidIndexOf(args: ReadonlyMap<string, string>, ctx: DecodeContext): number | undefined {
+function vmidIndexOf(args: ArgLookup, ctx: DecodeContext): number | undefined {
   // `vmid=` is an index only when it fits 16 bits: probes often print the pointer under that name.
   const direct = parseIntegerArg(args.get('vmid'));
   if (direct !== undefined && direct >= 0 && direct < 1 << 16) return direct;
@@ -238,7 +239,7 @@ const observedArrays: readonly (readonly [string, keyof AllocatorObservation])[]
 ];
 
 /** Optional allocator state a probe read (docs/trace-format.md, "Observed allocator state"). */
-function readObservation(args: ReadonlyMap<string, string>): AllocatorObservation | string | undefined {
+function readObservation(args: ArgLookup): AllocatorObservation | string | undefined {
   let observation: Record<string, unknown> | undefined;
   // Tables hoisted and the result allocated only when a field is present: this runs for
   // every update return, and most probes record no allocator state.
@@ -262,7 +263,7 @@ function readObservation(args: ReadonlyMap<string, string>): AllocatorObservatio
   return observation;
 }
 
-function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<string, string>, ctx: DecodeContext): TraceEvent | string {
+function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, ctx: DecodeContext): TraceEvent | string {
   const { span, text, cpu, tsUs, tsNs } = record;
   const vm = () => vmArg(args);
   switch (meaning) {
@@ -341,12 +342,20 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ReadonlyMap<
   }
 }
 
+/**
+ * Whether an event line named `name` can decode to anything but `unused`: false only when
+ * `decodeEventRecord` would certainly say `unused` for it, whatever its body, given only
+ * whether the body opens with a probe location. Readers skip such lines after their name.
+ */
+export function mayDecode(name: string, opensWithLocation: boolean, probeMap: ProbeMap | undefined): boolean {
+  if (name === 'tracing_mark_write' || name === 'print') return true;
+  const mapped = probeMap?.events.get(name);
+  if (mapped !== undefined) return mapped.event !== null;
+  return opensWithLocation || meaningByEventName.has(name) || fprobeMeaning(name) !== undefined;
+}
+
 /** Decodes one event record. Never throws: bad fields come back as `malformed`. */
 export function decodeEventRecord(record: EventRecord, ctx: DecodeContext): DecodeOutcome {
-  let parsed: ProbeBody | undefined;
-  const body = () => (parsed ??= parseProbeBody(record.body));
-  // Most lines need only the arguments: their location is not built unless asked for.
-  const args = () => parsed?.args ?? parseProbeArgs(record.body, probeArgsStart(record.body));
   if (record.name === 'tracing_mark_write' || record.name === 'print') {
     // echo 'vmid-replay: vmid_bits=8 cpus=4' > /sys/kernel/tracing/trace_marker
     const at = record.body.indexOf(configPrefix);
@@ -359,12 +368,13 @@ export function decodeEventRecord(record: EventRecord, ctx: DecodeContext): Deco
     // A mapped name means what the map says, whatever its probe location.
     if (mapped.event === null) return { type: 'unused', name: record.name };
     const mappedMeaning = meaningByEventName.get(mapped.event) as Meaning;
-    const event = decodeMeaning(mappedMeaning, record, remapArgs(mapped, body().args), ctx);
+    const event = decodeMeaning(mappedMeaning, record, remapArgs(mapped, parseProbeBody(record.body).args), ctx);
     return typeof event === 'string' ? { type: 'malformed', expected: `${record.name} (mapped to ${mapped.event}): ${event}` } : { type: 'event', event };
   }
-  const meaning = meaningOf(record, body);
+  // Most lines need only the arguments: the location is built only for recognition by function.
+  const meaning = meaningOf(record, () => parseProbeBody(record.body).location);
   if (meaning === undefined) return { type: 'unused', name: record.name };
   if (typeof meaning !== 'string') return { type: 'unrecognised-probe', name: record.name, detail: meaning.unrecognised };
-  const event = decodeMeaning(meaning, record, args(), ctx);
+  const event = decodeMeaning(meaning, record, new ProbeArgs(record.body, probeArgsStart(record.body)), ctx);
   return typeof event === 'string' ? { type: 'malformed', expected: `${record.name}: ${event}` } : { type: 'event', event };
 }

@@ -4,12 +4,21 @@
  */
 import { lineRecords } from './lineRecords.js';
 import { parseFtraceLine } from './ftraceLine.js';
+import { FtraceByteParser } from './ftraceBytes.js';
 import type { Importer, ReadOptions } from './importer.js';
-import type { TraceRecord } from './records.js';
+import type { ReadRecord } from './records.js';
+
+const ftraceGrammar = {
+  parseText: parseFtraceLine,
+  bytesParser: (wantEvent: ReadOptions['wantEvent']) => {
+    const parser = new FtraceByteParser(wantEvent);
+    return parser.parse.bind(parser);
+  },
+};
 
 /** Parses a (decompressed) byte stream of ftrace text into batches of records. */
-function ftraceRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<TraceRecord[]> {
-  return lineRecords(source, options, parseFtraceLine);
+function ftraceRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]> {
+  return lineRecords(source, options, ftraceGrammar);
 }
 
 /** What ftrace text looks like in its first bytes: a `# tracer:` header or a `[NNN]` CPU column. */

@@ -4,9 +4,16 @@
  * by content (`sniff`), the file name being only a hint.
  */
 import type { CsvMap } from './csvMap.js';
-import type { TraceRecord } from './records.js';
+import type { ReadRecord } from './records.js';
 
 export type TraceFormat = 'ftrace' | 'trace-cmd' | 'csv' | 'msgpack';
+
+/**
+ * Whether the consumer has any use for an event line named `name` (`opensWithLocation`: its
+ * body starts with a probe's `(location)`). Lines it refuses may come back as `unused-event`
+ * records, read no further than their name; an importer is free to ignore the filter.
+ */
+export type EventFilter = (name: string, opensWithLocation: boolean) => boolean;
 
 export interface ReadOptions {
   /** Name used in spans and messages; `-` for stdin. */
@@ -16,12 +23,14 @@ export interface ReadOptions {
   readonly format?: TraceFormat;
   /** How a CSV trace's columns read as the default CSV layout (`--csv-map`). */
   readonly csvMap?: CsvMap;
+  /** Event lines the consumer has no use for need not be read in full. */
+  readonly wantEvent?: EventFilter;
 }
 
 export interface Importer {
   readonly format: TraceFormat;
   /** How sure the importer is that a trace starting with `head` is its format: 0 to 1. */
   sniff(head: string, fileName: string): number;
-  /** Records in batches from the decompressed bytes. */
-  records(bytes: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<TraceRecord[]>;
+  /** Records in batches from the decompressed bytes; `unused-event` ones only under `options.wantEvent`. */
+  records(bytes: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]>;
 }

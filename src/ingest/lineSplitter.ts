@@ -13,6 +13,12 @@ export interface RawLine {
   readonly truncated: boolean;
 }
 
+/**
+ * Receives one line as `bytes[start, end)`, without its LF or CRLF ending; the bytes are valid
+ * only during the call (the chunk may be reused).
+ */
+export type LineSink = (bytes: Buffer, start: number, end: number, line: number, offset: number, truncated: boolean) => void;
+
 export const defaultMaxLineBytes = 1 << 20;
 
 const newline = 0x0a;
@@ -27,8 +33,21 @@ export class LineSplitter {
 
   constructor(private readonly maxLineBytes = defaultMaxLineBytes) {}
 
-  /** Feeds one chunk; calls `emit` for every line it completes. */
+  /** Feeds one chunk; calls `emit` for every line it completes, decoded as UTF-8. */
   push(chunk: Uint8Array, emit: (line: RawLine) => void): void {
+    this.pushBytes(chunk, (bytes, start, end, line, offset, truncated) => emit({ text: bytes.toString('utf8', start, end), line, offset, truncated }));
+  }
+
+  /** Emits the last line when the input did not end with a newline. */
+  end(emit: (line: RawLine) => void): void {
+    this.endBytes((bytes, start, end, line, offset, truncated) => emit({ text: bytes.toString('utf8', start, end), line, offset, truncated }));
+  }
+
+  /**
+   * Feeds one chunk; calls `sink` with the bytes of every line it completes, undecoded (a line
+   * wholly inside the chunk is a range of the chunk itself: nothing is copied or allocated).
+   */
+  pushBytes(chunk: Uint8Array, sink: LineSink): void {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = 0;
     for (;;) {
@@ -37,15 +56,15 @@ export class LineSplitter {
         this.hold(buf.subarray(start));
         return;
       }
-      if (this.pendingBytes === 0 && !this.skippingOverlong) this.finishWholeLine(buf, start, nl, emit);
-      else this.finishLine(buf.subarray(start, nl), nl - start + 1, emit);
+      if (this.pendingBytes === 0 && !this.skippingOverlong) this.finishWholeLine(buf, start, nl, sink);
+      else this.finishLine(buf.subarray(start, nl), nl - start + 1, sink);
       start = nl + 1;
     }
   }
 
-  /** Emits the last line when the input did not end with a newline. */
-  end(emit: (line: RawLine) => void): void {
-    if (this.pendingBytes > 0 || this.skippingOverlong) this.finishLine(Buffer.alloc(0), 0, emit);
+  /** `end` for `pushBytes`. */
+  endBytes(sink: LineSink): void {
+    if (this.pendingBytes > 0 || this.skippingOverlong) this.finishLine(Buffer.alloc(0), 0, sink);
   }
 
   private hold(part: Buffer): void {
@@ -68,10 +87,10 @@ export class LineSplitter {
   }
 
   /**
-   * The common case, a line wholly inside one chunk: decoded straight from the chunk, with no
+   * The common case, a line wholly inside one chunk: handed on as a range of the chunk, with no
    * Buffer view or concatenation per line (the same result as finishLine with nothing pending).
    */
-  private finishWholeLine(buf: Buffer, start: number, nl: number, emit: (line: RawLine) => void): void {
+  private finishWholeLine(buf: Buffer, start: number, nl: number, sink: LineSink): void {
     this.lineNumber += 1;
     let end = nl;
     if (end > start && buf[end - 1] === carriageReturn) end -= 1;
@@ -80,11 +99,11 @@ export class LineSplitter {
       end = start + this.maxLineBytes;
       truncated = true;
     }
-    emit({ text: buf.toString('utf8', start, end), line: this.lineNumber, offset: this.lineOffset, truncated });
+    sink(buf, start, end, this.lineNumber, this.lineOffset, truncated);
     this.lineOffset += nl - start + 1;
   }
 
-  private finishLine(tail: Buffer, tailBytesWithNewline: number, emit: (line: RawLine) => void): void {
+  private finishLine(tail: Buffer, tailBytesWithNewline: number, sink: LineSink): void {
     this.lineNumber += 1;
     let bytes: Buffer;
     let truncated = this.skippingOverlong;
@@ -104,7 +123,7 @@ export class LineSplitter {
       truncated = true;
     }
     const totalBytes = this.pendingBytes + tailBytesWithNewline;
-    emit({ text: bytes.toString('utf8', 0, end), line: this.lineNumber, offset: this.lineOffset, truncated });
+    sink(bytes, 0, end, this.lineNumber, this.lineOffset, truncated);
     this.lineOffset += totalBytes;
     this.pending = [];
     this.pendingBytes = 0;

@@ -9,7 +9,7 @@
 import { crc32 } from 'node:zlib';
 import { decode } from '@msgpack/msgpack';
 import { VmidReplayError } from '../errors.js';
-import type { Importer, ReadOptions } from './importer.js';
+import type { EventFilter, Importer, ReadOptions } from './importer.js';
 import {
   frameHeaderBytes,
   maxFrameBytes,
@@ -26,7 +26,7 @@ import {
   stampText,
   templateMark,
 } from './msgpackFormat.js';
-import type { SourceSpan, TraceRecord } from './records.js';
+import type { ReadRecord, SourceSpan } from './records.js';
 
 /** Chunks received but not yet taken, with the stream offset of the first unread byte. */
 class ByteQueue {
@@ -109,7 +109,7 @@ class FrameChecker {
 }
 
 /** Turns one block's columns into records, after checking every column. */
-function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (message: string) => never): TraceRecord[] {
+function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (message: string) => never, wantEvent: EventFilter | undefined): ReadRecord[] {
   const n = check.int(block, 'n', 1);
   const strings = block['strings'];
   if (!Array.isArray(strings) || !strings.every((value) => typeof value === 'string')) fail('expected strings to be an array of strings');
@@ -141,7 +141,7 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
   const bufferCpu = check.ints(check.doc(block, 'bufferStarted'), 'cpu', bufferCount);
   const expected = check.indexes(check.doc(block, 'malformed'), 'expected', malformedCount, str.length);
 
-  const records: TraceRecord[] = [];
+  const records: ReadRecord[] = [];
   let line = check.int(block, 'line', 1);
   let offset = check.int(block, 'offset', 0);
   let tsUs = 0;
@@ -169,9 +169,16 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
         const mark = recordText.indexOf(templateMark);
         if (templated && (mark === -1 || (bits & shapeTextStamp6) === (bits & shapeTextStamp9) >> 1)) fail(`expected event ${e}'s text template to hold one timestamp mark`);
         const bodyText = str[body[e] as number] as string;
-        const eventText = templated ? `${recordText.slice(0, mark)}${stampText(tsUs, nsValue, (bits & shapeTextStamp9) !== 0)}${recordText.slice(mark + 1)}${bodyText}` : recordText;
         const flagsIndex = flags[e] as number;
         if ((flagsIndex === -1) !== ((bits & shapeFlagsUndefined) !== 0)) fail(`expected event ${e}'s flags and shape to agree`);
+        const eventName = str[name[e] as number] as string;
+        if (wantEvent !== undefined && !wantEvent(eventName, bodyText.charCodeAt(0) === 0x28 /* ( */)) {
+          // Checked like any event above; only its text is not put back together.
+          records.push({ type: 'unused-event', span, cpu: cpuValue, tsUs, tsNs: nsValue, name: eventName });
+          e++;
+          break;
+        }
+        const eventText = templated ? `${recordText.slice(0, mark)}${stampText(tsUs, nsValue, (bits & shapeTextStamp9) !== 0)}${recordText.slice(mark + 1)}${bodyText}` : recordText;
         records.push({
           type: 'event',
           span,
@@ -183,7 +190,7 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
           flags: flagsIndex === -1 ? undefined : (str[flagsIndex]),
           tsUs,
           tsNs: nsValue,
-          name: str[name[e] as number] as string,
+          name: eventName,
           body: bodyText,
         });
         e++;
@@ -229,7 +236,7 @@ function decodeFrame(payload: Uint8Array, fail: (message: string) => never): Doc
 }
 
 /** Reads a (decompressed) MessagePack trace into batches of records, one batch per block. */
-async function* msgpackRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<TraceRecord[]> {
+async function* msgpackRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]> {
   const queue = new ByteQueue();
   const iterator = source[Symbol.asyncIterator]();
   let ended = false;
@@ -277,7 +284,7 @@ async function* msgpackRecords(source: AsyncIterable<Uint8Array>, options: ReadO
       if (typeof doc['source'] !== 'string') fail('expected the header to name the source');
       file = doc['source'] as string;
     } else if (kind === 'block') {
-      const batch = blockRecords(doc, file, check, fail);
+      const batch = blockRecords(doc, file, check, fail, options.wantEvent);
       records += batch.length;
       frames += 1;
       yield batch;

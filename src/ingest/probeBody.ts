@@ -48,9 +48,18 @@ function parseLocation(inner: string): ProbeLocation | undefined {
   return symbol === undefined ? undefined : { func: symbol.func, offset: symbol.offset, isReturn: false };
 }
 
-/** Splits `k=v k2="a b" k3={1,2}` into a map; tokens without `=` are ignored. */
-export function parseProbeArgs(text: string, start = 0): Map<string, string> {
-  const args = new Map<string, string>();
+/** Reading a probe's arguments by name: what the decoder needs of them. */
+export interface ArgLookup {
+  get(name: string): string | undefined;
+  has(name: string): boolean;
+}
+
+/**
+ * Splits `k=v k2="a b" k3={1,2}` into [keyStart, keyEnd, valueStart, valueEnd] offsets, four
+ * per argument, in order; tokens without `=` are skipped.
+ */
+function argumentOffsets(text: string, start: number): number[] {
+  const offsets: number[] = [];
   let i = start;
   const n = text.length;
   while (i < n) {
@@ -59,7 +68,7 @@ export function parseProbeArgs(text: string, start = 0): Map<string, string> {
     const keyStart = i;
     while (i < n && text.charCodeAt(i) !== 0x3d /* = */ && text.charCodeAt(i) !== 0x20) i++;
     if (i >= n || text.charCodeAt(i) !== 0x3d) continue;
-    const key = text.slice(keyStart, i);
+    const keyEnd = i;
     i++;
     let valueStart = i;
     let valueEnd: number;
@@ -77,9 +86,54 @@ export function parseProbeArgs(text: string, start = 0): Map<string, string> {
       while (i < n && text.charCodeAt(i) !== 0x20) i++;
       valueEnd = i;
     }
-    args.set(key, text.slice(valueStart, valueEnd));
+    offsets.push(keyStart, keyEnd, valueStart, valueEnd);
+  }
+  return offsets;
+}
+
+/** Splits `k=v k2="a b" k3={1,2}` into a map; tokens without `=` are ignored, a repeated key keeps its last value. */
+export function parseProbeArgs(text: string, start = 0): Map<string, string> {
+  const args = new Map<string, string>();
+  const offsets = argumentOffsets(text, start);
+  for (let i = 0; i < offsets.length; i += 4) {
+    args.set(text.slice(offsets[i], offsets[i + 1]), text.slice(offsets[i + 2], offsets[i + 3]));
   }
   return args;
+}
+
+/**
+ * The same arguments as `parseProbeArgs`, looked up in place: only the values asked for
+ * become strings. A probe prints a handful of arguments and the decoder reads a few, once,
+ * so a scan beats building a map per line.
+ */
+export class ProbeArgs implements ArgLookup {
+  private readonly offsets: number[];
+
+  constructor(
+    private readonly text: string,
+    start: number,
+  ) {
+    this.offsets = argumentOffsets(text, start);
+  }
+
+  /** Index of the last argument called `name` (as a map keeps the last value), or -1. */
+  private find(name: string): number {
+    const offsets = this.offsets;
+    for (let i = offsets.length - 4; i >= 0; i -= 4) {
+      const keyStart = offsets[i] as number;
+      if ((offsets[i + 1] as number) - keyStart === name.length && this.text.startsWith(name, keyStart)) return i;
+    }
+    return -1;
+  }
+
+  get(name: string): string | undefined {
+    const i = this.find(name);
+    return i < 0 ? undefined : this.text.slice(this.offsets[i + 2], this.offsets[i + 3]);
+  }
+
+  has(name: string): boolean {
+    return this.find(name) >= 0;
+  }
 }
 
 /** Where a body's `k=v` arguments start: after its `(location)`, if it has one. */
@@ -114,18 +168,28 @@ export function parseProbeBody(body: string): ProbeBody {
   return { args: parseProbeArgs(body) };
 }
 
+function hexDigitValue(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  const lower = code | 0x20;
+  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
+}
+
 /** Reads `0x1f`, `31` or `-22` as a safe integer; undefined when it is not one. */
 export function parseIntegerArg(value: string | undefined): number | undefined {
-  if (value === undefined || value.length === 0) return undefined;
-  const negative = value.charCodeAt(0) === 0x2d;
-  const digits = negative ? value.slice(1) : value;
-  let parsed: number;
-  if (digits.startsWith('0x') || digits.startsWith('0X')) {
-    if (!/^[0-9a-fA-F]+$/.test(digits.slice(2))) return undefined;
-    parsed = Number.parseInt(digits.slice(2), 16);
-  } else {
-    if (!/^[0-9]+$/.test(digits)) return undefined;
-    parsed = Number.parseInt(digits, 10);
+  if (value === undefined) return undefined;
+  const n = value.length;
+  const negative = n > 0 && value.charCodeAt(0) === 0x2d;
+  let i = negative ? 1 : 0;
+  const hex = i + 1 < n && value.charCodeAt(i) === 0x30 && (value.charCodeAt(i + 1) | 0x20) === 0x78;
+  if (hex) i += 2;
+  if (i >= n) return undefined;
+  // Digits past 2^53 make the sum inexact but keep it unsafe, so the answer stays exact.
+  let parsed = 0;
+  for (; i < n; i++) {
+    const code = value.charCodeAt(i);
+    const digit = hex ? hexDigitValue(code) : code >= 0x30 && code <= 0x39 ? code - 0x30 : -1;
+    if (digit < 0) return undefined;
+    parsed = parsed * (hex ? 16 : 10) + digit;
   }
   if (!Number.isSafeInteger(parsed)) return undefined;
   return negative && parsed !== 0 ? -parsed : parsed;

@@ -66,6 +66,19 @@ export interface MalformedRecord {
   readonly expected: string;
 }
 
+/**
+ * An event line the consumer said it has no use for (`ReadOptions.wantEvent`): read only as
+ * far as its name; its place in time is kept so that ordering diagnostics stay the same.
+ */
+export interface UnusedEventRecord {
+  readonly type: 'unused-event';
+  readonly span: SourceSpan;
+  readonly cpu: number;
+  readonly tsUs: number;
+  readonly tsNs: number;
+  readonly name: string;
+}
+
 export type TraceRecord =
   | EventRecord
   | HeaderRecord
@@ -73,3 +86,6 @@ export type TraceRecord =
   | BufferStartedRecord
   | ContinuationRecord
   | MalformedRecord;
+
+/** What an importer yields: full records, and `unused-event` ones only when given a filter. */
+export type ReadRecord = TraceRecord | UnusedEventRecord;

@@ -5,11 +5,11 @@
 import { lineRecords } from './lineRecords.js';
 import { isReportHeader, parseTraceCmdLine, showsNamePadding } from './traceCmdLine.js';
 import type { Importer, ReadOptions } from './importer.js';
-import type { TraceRecord } from './records.js';
+import type { ReadRecord } from './records.js';
 
 /** Parses a (decompressed) byte stream of `trace-cmd report` text into batches of records. */
-function traceCmdRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<TraceRecord[]> {
-  return lineRecords(source, options, parseTraceCmdLine);
+function traceCmdRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]> {
+  return lineRecords(source, options, { parseText: parseTraceCmdLine });
 }
 
 /** Lines of the head the sniffer looks at. */

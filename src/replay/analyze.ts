@@ -1,6 +1,6 @@
 /** Runs one trace through ingest and replay: the path every command and test uses. */
 import type { Readable } from 'node:stream';
-import { openTraceSource, recordsFromBytes } from '../ingest/readTrace.js';
+import { openTraceSource, readRecords } from '../ingest/readTrace.js';
 import { buildReport, type Report } from '../report/report.js';
 import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
 
@@ -19,7 +19,8 @@ export async function replayBytes(source: AsyncIterable<Uint8Array>, file: strin
   let bytes = 0;
   let records = 0;
   const counted = onProgress === undefined ? source : counting(source, (size) => (bytes += size));
-  for await (const batch of recordsFromBytes(counted, { file, csvMap: options.csvMap, format: options.inputFormat === 'auto' ? undefined : options.inputFormat })) {
+  const format = options.inputFormat === 'auto' ? undefined : options.inputFormat;
+  for await (const batch of readRecords(counted, { file, csvMap: options.csvMap, format, wantEvent: replay.wantEvent })) {
     for (const record of batch) replay.push(record);
     records += batch.length;
     onProgress?.(bytes, records);

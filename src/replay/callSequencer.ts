@@ -42,9 +42,9 @@ function isCall(event: TraceEvent): event is CallEvent {
   return event.kind === 'vmid-update' || event.kind === 'pin-get';
 }
 
-/** The key an entry waits under for its return. */
-function pairKey(event: CallEvent): string {
-  return event.kind === 'vmid-update' ? `cpu:${event.cpu}` : `vm:${event.vm ?? ''}`;
+/** The key an entry waits under for its return: updates by CPU, pins by VM pointer. */
+function pairKey(event: CallEvent): number | string {
+  return event.kind === 'vmid-update' ? event.cpu : (event.vm ?? '');
 }
 
 /** Whether `event` shows that the caller of the pending `entry` moved on without returning. */
@@ -58,7 +58,7 @@ function movesOn(entry: CallEvent, event: TraceEvent): boolean {
 export class CallSequencer {
   private readonly mode: Record<CallFamily, Mode> = { 'vmid-update': 'unknown', 'pin-get': 'unknown' };
   /** Entries waiting for their return, per family and pairing key. */
-  private readonly pending: Record<CallFamily, Map<string, CallEvent>> = { 'vmid-update': new Map(), 'pin-get': new Map() };
+  private readonly pending: Record<CallFamily, Map<number | string, CallEvent>> = { 'vmid-update': new Map(), 'pin-get': new Map() };
   /**
    * Per CPU, the update replayed at an in-lock or return probe whose later probes (its return,
    * the run loop's next call) may still come: they are observations of it.
@@ -161,7 +161,7 @@ export class CallSequencer {
   }
 
   /** A pin return without a pointer can only belong to the one pin under way, if one. */
-  private onlyPendingKey(pending: Map<string, CallEvent>): string | undefined {
+  private onlyPendingKey(pending: Map<number | string, CallEvent>): number | string | undefined {
     if (pending.size !== 1) return undefined;
     return pending.keys().next().value;
   }
@@ -173,16 +173,15 @@ export class CallSequencer {
       if (pending.size === 0) continue;
       if (family === 'vmid-update') {
         if (event.cpu < 0) continue;
-        const entry = pending.get(`cpu:${event.cpu}`);
+        const entry = pending.get(event.cpu);
         if (entry === undefined || !movesOn(entry, event)) continue;
         if (event.kind === 'vmid-update' && event.phase !== 'entry' && (event.vm === undefined || event.vm === entry.vm)) continue;
-        pending.delete(`cpu:${event.cpu}`);
+        pending.delete(event.cpu);
         this.emitCall(entry, entry, true, false);
       } else if ('vm' in event && event.vm !== undefined) {
-        const key = `vm:${event.vm}`;
-        const entry = pending.get(key);
+        const entry = pending.get(event.vm);
         if (entry === undefined || !movesOn(entry, event)) continue;
-        pending.delete(key);
+        pending.delete(event.vm);
         this.emitCall(entry, entry, true, false);
       }
     }

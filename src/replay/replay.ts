@@ -5,8 +5,8 @@
 
 import { Diagnostics, type DiagnosticCode } from '../diagnostics.js';
 import { VmidReplayError } from '../errors.js';
-import type { TraceRecord } from '../ingest/records.js';
-import { decodeEventRecord, decodeHeader, type DecodeOutcome } from '../events/decode.js';
+import type { ReadRecord, TraceRecord } from '../ingest/records.js';
+import { decodeEventRecord, decodeHeader, mayDecode, type DecodeContext, type DecodeOutcome } from '../events/decode.js';
 import { assertUnreachable, type TraceEvent } from '../events/index.js';
 import type { PinGetEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
 import { VmidAllocator } from '../model/vmidAllocator.js';
@@ -83,20 +83,42 @@ export class Replay {
     );
   }
 
+  /** Which event lines the replay needs in full: those that can decode to anything but `unused`. */
+  readonly wantEvent = (name: string, opensWithLocation: boolean): boolean => mayDecode(name, opensWithLocation, this.options.probeMap);
+
   /** Feeds one record, in file order; the reorder buffer merges it into timestamp order. */
-  push(record: TraceRecord): void {
+  push(record: ReadRecord): void {
     this.reorder.push(record);
   }
 
+  private decodeContextCache: DecodeContext | undefined;
+
+  /** The context for decoding the next line: the same object while the VMID width stays known the same. */
+  private decodeContext(): DecodeContext {
+    const vmidBits = this.allocator?.config.vmidBits ?? this.resolver.knownVmidBits();
+    if (this.decodeContextCache?.vmidBits !== vmidBits || this.decodeContextCache === undefined) {
+      this.decodeContextCache = { vmidBits, ...(this.options.probeMap === undefined ? {} : { probeMap: this.options.probeMap }) };
+    }
+    return this.decodeContextCache;
+  }
+
+  private countUnused(name: string): void {
+    this.diagnostics.countUnused(name);
+    this.stats.countUnused();
+  }
+
   /** One record in timestamp order, or `late`: older than records already replayed. */
-  private pushInOrder(record: TraceRecord, late: LateReason | undefined): void {
+  private pushInOrder(record: ReadRecord, late: LateReason | undefined): void {
+    if (record.type === 'unused-event') {
+      // What `decodeEventRecord` would have said of the whole line: unused, late or not.
+      this.stats.countRecord('event');
+      this.countUnused(record.name);
+      return;
+    }
     this.stats.countRecord(record.type);
     switch (record.type) {
       case 'event': {
-        const outcome = decodeEventRecord(record, {
-          vmidBits: this.allocator?.config.vmidBits ?? this.resolver.knownVmidBits(),
-          ...(this.options.probeMap === undefined ? {} : { probeMap: this.options.probeMap }),
-        });
+        const outcome = decodeEventRecord(record, this.decodeContext());
         this.handleDecoded(outcome, record.span, record.name, record.cpu, late, record.text);
         return;
       }
@@ -143,8 +165,7 @@ export class Replay {
         return;
       }
       case 'unused':
-        this.diagnostics.countUnused(outcome.name);
-        this.stats.countUnused();
+        this.countUnused(outcome.name);
         return;
       case 'unrecognised-probe':
         this.diagnostics.add('unrecognised-probe', { file: span.file, line: span.line, detail: `${name}: ${outcome.detail}` });

@@ -1,0 +1,152 @@
+/**
+ * The byte-level fast path of the ftrace grammar must be invisible: every line it accepts reads
+ * exactly as the string grammar reads it, and a line it skips under a filter is an event line of
+ * that name. Checked on generated lines (well-formed, mutated, arbitrary bytes) and on every
+ * line of the real captures.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { FtraceByteParser } from '../../src/ingest/ftraceBytes.js';
+import { parseFtraceLine } from '../../src/ingest/ftraceLine.js';
+import { readRecords } from '../../src/ingest/readTrace.js';
+import type { ReadRecord, SourceSpan } from '../../src/ingest/records.js';
+import { capturesRoot, inChunks, readAllRecords } from './chunks.js';
+
+const span: SourceSpan = { file: 't', line: 1, offset: 0 };
+
+/** What the fast path says of `bytes`, checked against the string grammar; true when it accepted the line. */
+function agrees(bytes: Buffer, wantEvent?: (name: string, opens: boolean) => boolean): boolean {
+  const record = new FtraceByteParser(wantEvent).parse(bytes, 0, bytes.length, span);
+  if (record === undefined) return false;
+  const expected = parseFtraceLine(bytes.toString('utf8'), span);
+  if (record.type === 'unused-event') {
+    assert.equal(expected.type, 'event', `skipped a line the string grammar does not read as an event: ${JSON.stringify(bytes.toString())}`);
+    assert.ok(expected.type === 'event' && !(wantEvent?.(expected.name, expected.body.startsWith('(')) ?? true), 'skipped only what the filter refuses');
+    if (expected.type === 'event') assert.deepEqual(record, { type: 'unused-event', span, cpu: expected.cpu, tsUs: expected.tsUs, tsNs: expected.tsNs, name: expected.name });
+    return true;
+  }
+  assert.deepEqual(record, expected, JSON.stringify(bytes.toString()));
+  // Same keys in the same order: both paths make records of one shape.
+  assert.deepEqual(Object.keys(record), Object.keys(expected));
+  return true;
+}
+
+const taskChars = 'abcKVM/ 0123-_:.<>()[]'.split('');
+const wellFormed = fc
+  .record({
+    task: fc.array(fc.constantFrom(...taskChars), { minLength: 1, maxLength: 16 }).map((chars) => chars.join('')),
+    pid: fc.integer({ min: 0, max: 99999 }),
+    tgid: fc.constantFrom('', '(    188) ', '(-----) ', '(1) ', '() ', '( 1 2) ', '(\v7\r) '),
+    cpu: fc.integer({ min: 0, max: 999 }),
+    flags: fc.constantFrom('', 'd.... ', 'd..1 ', '.N.2. '),
+    stamp: fc.constantFrom('100.012742', '0.000001', '1520.114223456', '9007199254.740991', '9007199254.740992', '12345678901234567', '1.', '.5', '1.2.3', '1.0000000001'),
+    name: fc.constantFrom('vmid_update', 'kvm_entry', 'upd', 'x', ''),
+    sep: fc.constantFrom(': ', ':', ' : ', ':  '),
+    body: fc.string({ unit: fc.constantFrom(...' (kvm_arm_vmid_update+0x0/0x1d0) <- =id,{}"é\u00ff\t'.split('')), maxLength: 60 }),
+    lead: fc.constantFrom('', '   ', '\t'),
+  })
+  .map((l) => `${l.lead}${l.task}-${l.pid} ${l.tgid}[${String(l.cpu).padStart(3, '0')}] ${l.flags}${l.stamp}: ${l.name}${l.sep}${l.body}`);
+
+/** A well-formed line with bytes replaced: non-ASCII, blanks, delimiters, invalid UTF-8 where the columns are. */
+const mutated = fc
+  .tuple(wellFormed, fc.array(fc.tuple(fc.nat(), fc.constantFrom(0x20, 0x09, 0x5b, 0x5d, 0x2d, 0x3a, 0x2e, 0x28, 0x29, 0xc3, 0xff, 0x80, 0x00, 0x0d, 0x41)), { maxLength: 4 }))
+  .map(([line, edits]) => {
+    const bytes = Buffer.from(line);
+    for (const [at, byte] of edits) if (bytes.length > 0) bytes[at % bytes.length] = byte;
+    return bytes;
+  });
+
+test('property: the byte fast path reads every line it accepts as the string grammar does', () => {
+  let accepted = 0;
+  fc.assert(
+    fc.property(fc.oneof(wellFormed.map((line) => Buffer.from(line)), mutated, fc.uint8Array({ maxLength: 120 }).map((bytes) => Buffer.from(bytes))), (bytes) => {
+      if (agrees(bytes)) accepted += 1;
+      agrees(bytes, (name) => name.length % 2 === 0);
+    }),
+    { numRuns: 5000, includeErrorInReport: true },
+  );
+  // The property must not hold by declining everything.
+  assert.ok(accepted > 300, `${accepted} lines taken by the fast path`);
+});
+
+test('the byte fast path leaves headers, markers and non-ASCII columns to the string grammar', () => {
+  for (const line of [
+    '# tracer: nop',
+    'CPU:2 [LOST 3 EVENTS]',
+    '##### CPU 2 buffer started ####',
+    ' => kvm_arch_vcpu_load+0x4c/0x1d4',
+    '  kworker-é-12 [000] d....     4.278438: x: y',
+    '  bash-1 [000] d....     4.278438: trailing:',
+  ]) {
+    assert.equal(new FtraceByteParser(undefined).parse(Buffer.from(line), 0, Buffer.byteLength(line), span), undefined, line);
+  }
+});
+
+test('the byte fast path reads a line inside a larger buffer by its range', () => {
+  const bytes = Buffer.from('xx  bash-1234  [001] d.... 1.000002: ev: a=1\nyy');
+  const record = new FtraceByteParser(undefined).parse(bytes, 2, bytes.indexOf(0x0a), span);
+  assert.equal(record?.type, 'event');
+  assert.deepEqual(record, parseFtraceLine('  bash-1234  [001] d.... 1.000002: ev: a=1', span));
+});
+
+test('every line of the real captures: the fast path takes nearly all and agrees on each', () => {
+  let lines = 0;
+  let accepted = 0;
+  for (const folder of readdirSync(capturesRoot, { withFileTypes: true }).filter((entry) => entry.isDirectory())) {
+    for (const name of readdirSync(join(capturesRoot, folder.name)).filter((file) => /^trace\.txt(\.gz)?$/.test(file))) {
+      const raw = readFileSync(join(capturesRoot, folder.name, name));
+      const text = name.endsWith('.gz') ? gunzipSync(raw) : raw;
+      let start = 0;
+      while (start < text.length) {
+        let end = text.indexOf(0x0a, start);
+        if (end === -1) end = text.length;
+        const lineEnd = end > start && text[end - 1] === 0x0d ? end - 1 : end;
+        lines += 1;
+        if (agrees(text.subarray(start, lineEnd))) accepted += 1;
+        start = end + 1;
+      }
+    }
+  }
+  assert.ok(lines > 100_000, `${lines} lines`);
+  assert.ok(accepted / lines > 0.99, `${accepted} of ${lines} lines on the fast path`);
+});
+
+test('a filter changes only what is kept of refused event lines, never the line count or positions', async () => {
+  const trace = Buffer.from(
+    [
+      '# tracer: nop',
+      '  CPU 0/KVM-4711 [002] d.... 88.000001: kvm_entry: PC: 0x0000000040000018',
+      '  CPU 0/KVM-4711 [002] d.... 88.000002: vmid_update: (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=0xffff1 id=0',
+      'CPU:2 [LOST 3 EVENTS]',
+      '  CPU 0/KVM-4711 [002] d.... 88.000003: upd: (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=0xffff1',
+      '  CPU 0/KVM-4711 [002] d.... 88.000004: kvm_exit: TRAP',
+      'garbage',
+      '',
+    ].join('\n'),
+  );
+  const wantEvent = (name: string, opens: boolean): boolean => opens || name.startsWith('vmid');
+  for (const size of [1, 7, 64, 4096]) {
+    const full = await readAllRecords(inChunks(trace, size), { file: 't' });
+    const filtered: ReadRecord[] = [];
+    for await (const batch of readRecords(inChunks(trace, size), { file: 't', wantEvent })) filtered.push(...batch);
+    assert.equal(filtered.length, full.length);
+    filtered.forEach((record, i) => {
+      const expected = full[i];
+      assert.ok(expected !== undefined);
+      if (record.type === 'unused-event') {
+        assert.ok(expected.type === 'event' && !wantEvent(expected.name, expected.body.startsWith('(')));
+        assert.deepEqual(record, { type: 'unused-event', span: expected.span, cpu: expected.cpu, tsUs: expected.tsUs, tsNs: expected.tsNs, name: expected.name });
+      } else {
+        assert.deepEqual(record, expected);
+      }
+    });
+    assert.deepEqual(
+      filtered.map((record) => record.type),
+      ['header', 'unused-event', 'event', 'lost', 'event', 'unused-event', 'malformed'],
+    );
+  }
+});
