@@ -19,9 +19,9 @@ export const vmTwoVmids = defineCheck({
     return {
       onStep(step) {
         if (step.kind !== 'load') return;
-        const at = refOf(step.event);
         ctx.state.running.forEach((running, otherCpu) => {
           if (running === undefined || otherCpu === step.cpu || running.vm !== step.vm || running.vmid === step.outcome.vmid) return;
+          const at = refOf(step.event);
           ctx.report(at, {
             messageId: 'split',
             data: { vm: step.vm.label, newVmid: step.outcome.vmid, cpu: step.cpu, otherCpu, otherVmid: running.vmid },

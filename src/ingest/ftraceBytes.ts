@@ -3,22 +3,24 @@
  * real trace has,
  *
  *   qemu-system-aar-4711 [003] d..1. 1520.114223: upd: (kvm_arm_vmid_update+0x0/0x1d0) ...
- *         bash-1234  [001]  1520.114223: ...                             (irq-info off)
+ *         vmchurn-188     (    188) [000] d....     4.278438: init_vm: ...     (record-tgid)
+ *         bash-1234  [001]  1520.114223: ...                                  (irq-info off)
  *
  * is read without decoding the line into a string first, and a line whose event the consumer
  * has no use for (`ReadOptions.wantEvent`) is never decoded at all: a sparse trace is mostly
- * such lines. Anything else (headers, lost-event markers, a byte above 0x7f
- * before the body, any line the string grammar would call malformed) is declined with
- * `undefined`, and the caller parses the decoded text with `parseFtraceLine`. For every line
- * the fast path accepts, it returns the record `parseFtraceLine` would (a property test holds
- * the two to it), so which path read a line never shows.
+ * such lines. Anything else (headers, lost-event markers, an event name with a byte above
+ * 0x7f, any line the string grammar would call malformed) is declined with `undefined`, and
+ * the caller parses the decoded text with `parseFtraceLine`. For every line the fast path
+ * accepts, it returns the record `parseFtraceLine` would (a property test holds the two to
+ * it), so which path read a line never shows.
  *
- * Up to the body every byte is ASCII (checked while scanning), so byte offsets there are
- * also string indices into the decoded line: one UTF-8 decode per line, then slices.
+ * All delimiters are ASCII, and no byte of a multi-byte UTF-8 character is ASCII, so the
+ * columns are found at the same places in the bytes as in the decoded text.
  */
 
 import type { EventFilter } from './importer.js';
 import type { ReadRecord, SourceSpan } from './records.js';
+import { parseFtraceLine } from './ftraceLine.js';
 import { char0, char9, charCloseBracket, charColon, charDash, charDot, charSpace, charTab } from './charCodes.js';
 
 const charOpenBracket = 0x5b;
@@ -40,10 +42,32 @@ function isDigitByte(code: number): boolean {
   return code >= char0 && code <= char9;
 }
 
-/** One parser per input: it keeps the timestamp it read between calls, so nothing is allocated for it. */
+/** Where the token at `i` ends: the next blank, or the end. */
+function tokenEndAt(buf: Buffer, i: number, end: number): number {
+  while (i < end && !isBlankByte(buf[i] as number)) i++;
+  return i;
+}
+
+/** An event name seen before, with the filter's answers for it (undefined: not asked yet). */
+interface KnownName {
+  readonly bytes: Uint8Array;
+  readonly name: string;
+  wantedPlain: boolean | undefined;
+  wantedWithLocation: boolean | undefined;
+}
+
+/** Distinct names remembered at most; hostile input with ever-new names cannot grow memory past it. */
+const maxKnownNames = 4096;
+
+/**
+ * One parser per input. It keeps the timestamp it read between calls, and the event names it
+ * has seen (a trace has a few dozen), so a line costs no string for its name and no call of
+ * the filter once its name is known.
+ */
 export class FtraceByteParser {
   private us = 0;
   private ns = 0;
+  private readonly names = new Map<number, KnownName>();
 
   constructor(private readonly wantEvent: EventFilter | undefined) {}
 
@@ -88,8 +112,7 @@ export class FtraceByteParser {
     // Optional flags, then `SECS.FRAC:`.
     let tokenStart = close + 1;
     while (tokenStart < end && isBlankByte(buf[tokenStart] as number)) tokenStart++;
-    let tokenEnd = this.tokenEnd(buf, tokenStart, end);
-    if (tokenEnd < 0) return undefined;
+    let tokenEnd = tokenEndAt(buf, tokenStart, end);
     let flagsStart = -1;
     let flagsEnd = -1;
     if (!(tokenEnd > tokenStart && buf[tokenEnd - 1] === charColon && this.readTimestamp(buf, tokenStart, tokenEnd - 1))) {
@@ -97,43 +120,68 @@ export class FtraceByteParser {
       flagsEnd = tokenEnd;
       tokenStart = tokenEnd;
       while (tokenStart < end && isBlankByte(buf[tokenStart] as number)) tokenStart++;
-      tokenEnd = this.tokenEnd(buf, tokenStart, end);
+      tokenEnd = tokenEndAt(buf, tokenStart, end);
       if (tokenEnd <= tokenStart || buf[tokenEnd - 1] !== charColon || !this.readTimestamp(buf, tokenStart, tokenEnd - 1)) return undefined;
     }
 
-    // `NAME: BODY`: the name ends at the first `: `.
+    // `NAME: BODY`: the name ends at the first `: `. An ASCII name reads the same as bytes and as UTF-8.
     let nameStart = tokenEnd;
     while (nameStart < end && isBlankByte(buf[nameStart] as number)) nameStart++;
     let sep = nameStart;
+    let hash = 0;
     for (;;) {
       if (sep + 1 >= end) return undefined; // no `: ` (an event without a body): rare, left to the string grammar
       const code = buf[sep] as number;
       if (code >= asciiLimit) return undefined;
       if (code === charColon && buf[sep + 1] === charSpace) break;
+      hash = (Math.imul(hash, 31) + code) | 0;
       sep++;
     }
     if (sep === nameStart) return undefined;
     const bodyStart = sep + 2;
+    const known = this.knownName(buf, nameStart, sep, hash);
 
-    if (this.wantEvent !== undefined) {
-      const name = buf.toString('latin1', nameStart, sep);
-      if (!this.wantEvent(name, bodyStart < end && buf[bodyStart] === charOpenParen)) return { type: 'unused-event', span, cpu, tsUs: this.us, tsNs: this.ns, name };
+    if (this.wantEvent !== undefined && !this.wanted(known, bodyStart < end && buf[bodyStart] === charOpenParen)) {
+      return { type: 'unused-event', span, cpu, tsUs: this.us, tsNs: this.ns, name: known.name };
     }
     const text = buf.toString('utf8', start, end);
+    // Byte offsets are string indices only if every byte became one UTF-16 unit (ASCII, or a
+    // stray byte become U+FFFD); a multi-byte character anywhere: the string grammar reads it.
+    if (text.length !== end - start) return parseFtraceLine(text, span);
     const task = text.slice(first - start, dash - start);
     const flags = flagsStart < 0 ? undefined : text.slice(flagsStart - start, flagsEnd - start);
-    const name = text.slice(nameStart - start, sep - start);
     const body = text.slice(bodyStart - start);
     // Same fields, same order as parseFtraceLine's record: one object shape for both paths.
-    return { type: 'event', span, text, task, pid, tgid, cpu, flags, tsUs: this.us, tsNs: this.ns, name, body };
+    return { type: 'event', span, text, task, pid, tgid, cpu, flags, tsUs: this.us, tsNs: this.ns, name: known.name, body };
   }
 
-  /** The first `[digits]` followed by a blank or the end, from `first`; -1 if none or a non-ASCII byte comes first. */
+  /** The name in `buf[start, end)` (ASCII), remembered by its bytes. */
+  private knownName(buf: Buffer, start: number, end: number, hash: number): KnownName {
+    const key = (hash ^ Math.imul(end - start, 0x9e3779b1)) | 0;
+    const known = this.names.get(key);
+    if (known !== undefined && known.bytes.length === end - start) {
+      let same = true;
+      for (let i = 0; i < known.bytes.length && same; i++) same = known.bytes[i] === buf[start + i];
+      if (same) return known;
+    }
+    if (this.names.size >= maxKnownNames) this.names.clear();
+    const entry: KnownName = { bytes: Uint8Array.prototype.slice.call(buf, start, end), name: buf.toString('latin1', start, end), wantedPlain: undefined, wantedWithLocation: undefined };
+    this.names.set(key, entry);
+    return entry;
+  }
+
+  private wanted(known: KnownName, opensWithLocation: boolean): boolean {
+    const filter = this.wantEvent;
+    if (filter === undefined) return true;
+    if (opensWithLocation) return (known.wantedWithLocation ??= filter(known.name, true));
+    return (known.wantedPlain ??= filter(known.name, false));
+  }
+
+  /** The first `[digits]` followed by a blank or the end, from `first`; -1 if none. */
   private findCpuColumn(buf: Buffer, first: number, end: number): number {
+    // A loop, not Buffer.indexOf: the bracket is a few bytes away, closer than a native call's cost.
     for (let i = first; i < end; i++) {
-      const code = buf[i] as number;
-      if (code >= asciiLimit) return -1;
-      if (code !== charOpenBracket) continue;
+      if (buf[i] !== charOpenBracket) continue;
       let j = i + 1;
       while (j < end && isDigitByte(buf[j] as number)) j++;
       if (j > i + 1 && j < end && buf[j] === charCloseBracket && (j + 1 === end || isBlankByte(buf[j + 1] as number))) return i;
@@ -154,17 +202,6 @@ export class FtraceByteParser {
       value = value * 10 + (code - char0);
     }
     return value;
-  }
-
-  /** Where the token at `i` ends (the next blank or the end); -1 at a non-ASCII byte. */
-  private tokenEnd(buf: Buffer, i: number, end: number): number {
-    while (i < end) {
-      const code = buf[i] as number;
-      if (isBlankByte(code)) return i;
-      if (code >= asciiLimit) return -1;
-      i++;
-    }
-    return i;
   }
 
   /**

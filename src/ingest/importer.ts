@@ -11,7 +11,8 @@ export type TraceFormat = 'ftrace' | 'trace-cmd' | 'csv' | 'msgpack';
 /**
  * Whether the consumer has any use for an event line named `name` (`opensWithLocation`: its
  * body starts with a probe's `(location)`). Lines it refuses may come back as `unused-event`
- * records, read no further than their name; an importer is free to ignore the filter.
+ * records, read no further than their name; an importer is free to ignore the filter. It must
+ * give the same answer for the same arguments: readers ask once per name.
  */
 export type EventFilter = (name: string, opensWithLocation: boolean) => boolean;
 

@@ -49,6 +49,17 @@ export interface SmmuSettings {
   readonly btm: boolean;
 }
 
+function indexSid<K>(index: Map<K, Set<number>>, key: K, sid: number, add: boolean): void {
+  let sids = index.get(key);
+  if (add) {
+    if (sids === undefined) index.set(key, (sids = new Set()));
+    sids.add(sid);
+  } else if (sids !== undefined) {
+    sids.delete(sid);
+    if (sids.size === 0) index.delete(key);
+  }
+}
+
 export class SmmuModel {
   readonly name: string;
   settings: SmmuSettings;
@@ -57,6 +68,11 @@ export class SmmuModel {
   readonly ownVmids = new Map<number, { allocation: number; by: EventRef }>();
   private allocations = 0;
   private readonly cached = new Map<number, Map<string, CachedOwner>>();
+  /** Per SID, when it was first written: the order queries answer in. */
+  private readonly firstWritten = new Map<number, number>();
+  /** SIDs of installed stage-2 STEs by S2VMID, and by the KVM VM they share a VMID with. */
+  private readonly stage2SidsByVmid = new Map<number, Set<number>>();
+  private readonly stage2SidsByVm = new Map<string, Set<number>>();
 
   constructor(name: string, settings: SmmuSettings) {
     this.name = name;
@@ -83,24 +99,39 @@ export class SmmuModel {
     return [...(this.cached.get(vmid)?.values() ?? [])];
   }
 
-  /** Installed STEs walking a stage 2 with `vmid`. */
+  /** Installed STEs walking a stage 2 with `vmid`, in the order their SIDs were first written. */
   liveBindings(vmid: number): SteBinding[] {
+    return this.bindingsOf(this.stage2SidsByVmid.get(vmid));
+  }
+
+  /** Installed STEs that share the VMID of KVM VM `vmKey`, in the order their SIDs were first written. */
+  bindingsOfVm(vmKey: string): SteBinding[] {
+    return this.bindingsOf(this.stage2SidsByVm.get(vmKey));
+  }
+
+  private bindingsOf(sids: ReadonlySet<number> | undefined): SteBinding[] {
+    if (sids === undefined || sids.size === 0) return [];
     const out: SteBinding[] = [];
-    for (const binding of this.stes.values()) if (usesStage2(binding.config) && binding.s2vmid === vmid) out.push(binding);
+    for (const sid of sids) out.push(this.stes.get(sid) as SteBinding);
+    // The order a scan of `stes` gives, which findings are reported in.
+    if (out.length > 1) out.sort((a, b) => (this.firstWritten.get(a.sid) as number) - (this.firstWritten.get(b.sid) as number));
     return out;
   }
 
-  /** Installed STEs that share the VMID of KVM VM `vmKey`. */
-  bindingsOfVm(vmKey: string): SteBinding[] {
-    const out: SteBinding[] = [];
-    for (const binding of this.stes.values()) if (binding.vmKey === vmKey && usesStage2(binding.config)) out.push(binding);
-    return out;
+  /** Adds or removes a stage-2 binding in the indexes that answer the two queries above without a scan. */
+  private index(binding: SteBinding, add: boolean): void {
+    if (!usesStage2(binding.config)) return;
+    indexSid(this.stage2SidsByVmid, binding.s2vmid, binding.sid, add);
+    if (binding.vmKey !== undefined) indexSid(this.stage2SidsByVm, binding.vmKey, binding.sid, add);
   }
 
   /** Writes an STE; returns the binding it replaced. */
   writeSte(binding: SteBinding): SteBinding | undefined {
     const previous = this.stes.get(binding.sid);
+    if (previous === undefined) this.firstWritten.set(binding.sid, this.firstWritten.size);
+    else this.index(previous, false);
     this.stes.set(binding.sid, binding);
+    this.index(binding, true);
     if (previous !== undefined && previous.owner !== undefined && usesStage2(previous.config)) {
       const stillUsed = this.liveBindings(previous.s2vmid).some((other) => other.owner?.key === previous.owner?.key);
       const entry = this.cached.get(previous.s2vmid)?.get(previous.owner.key);

@@ -73,16 +73,24 @@ test('property: the byte fast path reads every line it accepts as the string gra
   assert.ok(accepted > 300, `${accepted} lines taken by the fast path`);
 });
 
-test('the byte fast path leaves headers, markers and non-ASCII columns to the string grammar', () => {
+test('the byte fast path leaves headers, markers and non-ASCII event names to the string grammar', () => {
   for (const line of [
     '# tracer: nop',
     'CPU:2 [LOST 3 EVENTS]',
     '##### CPU 2 buffer started ####',
     ' => kvm_arch_vcpu_load+0x4c/0x1d4',
-    '  kworker-é-12 [000] d....     4.278438: x: y',
+    '  bash-1 [000] d....     4.278438: événement: y',
     '  bash-1 [000] d....     4.278438: trailing:',
   ]) {
     assert.equal(new FtraceByteParser(undefined).parse(Buffer.from(line), 0, Buffer.byteLength(line), span), undefined, line);
+  }
+});
+
+test('non-ASCII tasks and bodies read as the string grammar reads them, skipped or not', () => {
+  for (const line of ['  kworker-é-12 [000] d....     4.278438: x: y', '  虚拟机-🦀-12345 [003] d..1.  88.123458: tracing_mark_write: phase «début» ✓', '  a\xffb-1 [000] d.... 1.000001: x: \xfe']) {
+    const bytes = Buffer.from(line, line.includes('\xff') ? 'latin1' : 'utf8');
+    assert.ok(agrees(bytes), line);
+    assert.ok(agrees(bytes, () => false), line);
   }
 });
 
