@@ -20,6 +20,8 @@ export type ErrorCode =
   | 'USAGE'
   | 'INPUT_NOT_FOUND'
   | 'INPUT_UNREADABLE'
+  /** The input opened but its bytes are not what they claim: a corrupt or truncated gzip or MessagePack file. */
+  | 'INPUT_CORRUPT'
   | 'MALFORMED_LINE'
   | 'CONFIG_MISSING'
   | 'CONFIG_INVALID'
@@ -29,6 +31,7 @@ const exitCodeFor: Record<ErrorCode, ExitCode> = {
   USAGE: ExitCode.usage,
   INPUT_NOT_FOUND: ExitCode.noInput,
   INPUT_UNREADABLE: ExitCode.noInput,
+  INPUT_CORRUPT: ExitCode.badInput,
   MALFORMED_LINE: ExitCode.badInput,
   CONFIG_MISSING: ExitCode.usage,
   CONFIG_INVALID: ExitCode.usage,

@@ -42,7 +42,7 @@ export async function* decompressIfGzip(source: AsyncIterable<Uint8Array>, file:
     } catch (error) {
       // A read error of the source reaches here through gunzip.destroy(): keep its own code.
       if (error instanceof VmidReplayError) throw error;
-      throw new VmidReplayError('INPUT_UNREADABLE', `gzip stream is corrupt or truncated after byte ${inflated} of the decompressed input (${(error as Error).message})`, { file });
+      throw new VmidReplayError('INPUT_CORRUPT', `gzip stream is corrupt or truncated after byte ${inflated} of the decompressed input (${(error as Error).message})`, { file });
     }
     await feed;
     return;

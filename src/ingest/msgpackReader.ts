@@ -250,7 +250,7 @@ async function* msgpackRecords(source: AsyncIterable<Uint8Array>, options: ReadO
     return queue.available >= count;
   };
   const failAt = (at: number, message: string): never => {
-    throw new VmidReplayError('INPUT_UNREADABLE', `MessagePack trace: at byte ${at}: ${message}`, { file: options.file });
+    throw new VmidReplayError('INPUT_CORRUPT', `MessagePack trace: at byte ${at}: ${message}`, { file: options.file });
   };
 
   if (!(await fill(msgpackMagic.length)) || !queue.peek(msgpackMagic.length).equals(msgpackMagic)) {

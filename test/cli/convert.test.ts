@@ -155,10 +155,10 @@ test('a truncated or corrupted MessagePack file stops analyze and convert with e
       ['convert', at(file), '-o', at(`${file}.txt`)],
     ]) {
       const result = await cli(argv);
-      assert.equal(result.code, 66, `${argv.join(' ')}: ${result.stderr}`);
+      assert.equal(result.code, 65, `${argv.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, new RegExp(`^vmid-replay: ${at(file).replaceAll('.', '\\.')}: MessagePack trace: at byte \\d+: `));
       assert.match(result.stderr, what);
-      assert.match(result.stderr, /\[INPUT_UNREADABLE\]\n$/);
+      assert.match(result.stderr, /\[INPUT_CORRUPT\]\n$/);
     }
   }
 });

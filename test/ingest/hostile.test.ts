@@ -188,13 +188,13 @@ test('CRLF line ends: the same findings, lines and messages as LF; byte offsets 
   });
 });
 
-test('truncated gzip: INPUT_UNREADABLE naming the file and the decompressed byte reached, exit 66', async () => {
+test('truncated gzip: INPUT_CORRUPT naming the file and the decompressed byte reached, exit 65 (not 66: the file opened)', async () => {
   const gz = gzipSync(traceBytes);
   const cut = gz.subarray(0, Math.floor(gz.length / 2));
   await assert.rejects(run(cut), (error: unknown) => {
     assert.ok(error instanceof VmidReplayError);
-    assert.equal(error.code, 'INPUT_UNREADABLE');
-    assert.equal(error.exitCode, ExitCode.noInput);
+    assert.equal(error.code, 'INPUT_CORRUPT');
+    assert.equal(error.exitCode, ExitCode.badInput);
     const reached = Number(/after byte (\d+) of the decompressed input/.exec(error.message)?.[1]);
     assert.ok(reached >= 0 && reached < traceBytes.length, error.message);
     assert.match(error.message, /^in\.trace: gzip stream is corrupt or truncated/);
@@ -205,9 +205,9 @@ test('truncated gzip: INPUT_UNREADABLE naming the file and the decompressed byte
     const file = join(dir, 'cut.trace.gz');
     writeFileSync(file, cut);
     const result = await runCli(['analyze', file]);
-    assert.equal(result.code, 66);
+    assert.equal(result.code, 65);
     assert.ok(result.stderr.startsWith(`vmid-replay: ${file}: gzip stream is corrupt or truncated after byte `), result.stderr);
-    assert.match(result.stderr, /\[INPUT_UNREADABLE\]\n$/);
+    assert.match(result.stderr, /\[INPUT_CORRUPT\]\n$/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -88,8 +88,8 @@ async function readError(bytes: Uint8Array, file: string): Promise<unknown> {
 
 function assertDocumentedError(error: unknown, file: string): asserts error is VmidReplayError {
   assert.ok(error instanceof VmidReplayError, `expected a VmidReplayError, got ${String(error)}`);
-  assert.equal(error.code, 'INPUT_UNREADABLE');
-  assert.equal(error.exitCode, 66);
+  assert.equal(error.code, 'INPUT_CORRUPT');
+  assert.equal(error.exitCode, 65);
   assert.match(error.message, new RegExp(`^${file.replace('.', '\\.')}: MessagePack trace: at byte \\d+: `));
 }
 

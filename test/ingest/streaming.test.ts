@@ -322,14 +322,14 @@ test('offsets are byte offsets, not character offsets, with multi-byte UTF-8 in 
   }
 });
 
-test('corrupt or truncated gzip fails with INPUT_UNREADABLE, a failing source keeps its error', async () => {
+test('corrupt or truncated gzip fails with INPUT_CORRUPT, a failing source keeps its error', async () => {
   const gz = gzipSync(Buffer.from('  a-1 [000] d..1. 1.000001: n: b\n'.repeat(2000)));
   const broken = [gz.subarray(0, gz.length - 10), gz.subarray(0, 200), Buffer.concat([gz.subarray(0, 100), Buffer.alloc(50, 7), gz.subarray(150)])];
   assert.ok(broken.every((bytes) => bytes[0] === 0x1f && bytes[1] === 0x8b));
   for (const bytes of broken) {
     await assert.rejects(readAllRecords(inChunks(bytes, 7), { file: 'bad.gz' }), (error: unknown) => {
       assert.ok(error instanceof VmidReplayError);
-      assert.equal(error.code, 'INPUT_UNREADABLE');
+      assert.equal(error.code, 'INPUT_CORRUPT');
       assert.match(error.message, /^bad\.gz: gzip stream is corrupt or truncated/);
       return true;
     });

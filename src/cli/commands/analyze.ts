@@ -81,6 +81,10 @@ export function registerAnalyze(program: Command, ctx: CommandContext): void {
 Several traces are analysed in parallel worker threads; each gets its own report and verdict,
 followed by a combined summary, and the exit code is the worst verdict.
 
+Exit status: 0 ok, 1 findings, 2 inconclusive (data was lost); 64 usage or configuration
+error, 65 bad data (a malformed line under --strict, a corrupt or truncated gzip or
+MessagePack file), 66 an input that cannot be opened, 70 internal error.
+
 Examples:
   $ vmid-replay analyze traces/mixed-hazards.trace --variant rfc-v2
   $ vmid-replay analyze capture.txt.gz --vmid-bits 8 --cpus 4 --btm on --format json
