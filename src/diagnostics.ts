@@ -71,8 +71,8 @@ export class Diagnostics {
     if (entry.samples.length < samplesKept) entry.samples.push(sample);
   }
 
-  countUnused(name: string): void {
-    this.unusedByName.set(name, (this.unusedByName.get(name) ?? 0) + 1);
+  countUnused(name: string, times = 1): void {
+    this.unusedByName.set(name, (this.unusedByName.get(name) ?? 0) + times);
   }
 
   count(code: DiagnosticCode): number {

@@ -42,6 +42,13 @@ function isDigitByte(code: number): boolean {
   return code >= char0 && code <= char9;
 }
 
+/** The value of the digits in `[start, end)` (checked to be digits already). */
+function digitsValue(buf: Buffer, start: number, end: number): number {
+  let value = 0;
+  for (let i = start; i < end; i++) value = value * 10 + ((buf[i] as number) - char0);
+  return value;
+}
+
 /** Where the token at `i` ends: the next blank, or the end. */
 function tokenEndAt(buf: Buffer, i: number, end: number): number {
   while (i < end && !isBlankByte(buf[i] as number)) i++;
@@ -54,25 +61,42 @@ interface KnownName {
   readonly name: string;
   wantedPlain: boolean | undefined;
   wantedWithLocation: boolean | undefined;
+  /** Lines of this name skipped since the last `takeUnused()`. */
+  unused: number;
 }
 
 /** Distinct names remembered at most; hostile input with ever-new names cannot grow memory past it. */
 const maxKnownNames = 4096;
 
 /**
- * One parser per input. It keeps the timestamp it read between calls, and the event names it
- * has seen (a trace has a few dozen), so a line costs no string for its name and no call of
- * the filter once its name is known.
+ * What `parse` returns for a line it skipped (an event line the filter refused, counted by
+ * name): nothing to hand on now, the count comes with `takeUnused()`.
+ */
+export const skippedLine = null;
+
+/**
+ * One parser per input. It keeps the event names it has seen (a trace has a few dozen), so a
+ * line costs no string for its name and no call of the filter once its name is known, and a
+ * line the filter refuses costs no allocation at all.
  */
 export class FtraceByteParser {
   private us = 0;
   private ns = 0;
   private readonly names = new Map<number, KnownName>();
+  /** Names with skipped lines not yet taken, and where the first of those lines is. */
+  private readonly namesWithUnused: KnownName[] = [];
+  private firstUnusedSpan: SourceSpan | undefined;
 
-  constructor(private readonly wantEvent: EventFilter | undefined) {}
+  constructor(
+    private readonly file: string,
+    private readonly wantEvent: EventFilter | undefined,
+  ) {}
 
-  /** The record for the line `buf[start, end)` (no newline), or undefined to leave it to the string grammar. */
-  parse(buf: Buffer, start: number, end: number, span: SourceSpan): ReadRecord | undefined {
+  /**
+   * The record for the line `buf[start, end)` (no newline) numbered `line` at byte `offset`;
+   * `skippedLine` for a line the filter refused; undefined to leave it to the string grammar.
+   */
+  parse(buf: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | typeof skippedLine | undefined {
     let first = start;
     while (first < end && isBlankByte(buf[first] as number)) first++;
     if (first === end) return undefined;
@@ -81,33 +105,30 @@ export class FtraceByteParser {
     if (firstCode === charHash || (firstCode === charEquals && buf[first + 1] === charGreater)) return undefined;
     if (firstCode === 0x43 /* C */ && buf[first + 1] === 0x50 && buf[first + 2] === 0x55 && buf[first + 3] === charColon) return undefined;
 
+    // Where the columns are, checked as the string grammar checks them; values come later, for kept lines only.
     const open = this.findCpuColumn(buf, first, end);
     if (open < 0) return undefined;
     let close = open + 1;
-    let cpu = 0;
-    while (close < end && isDigitByte(buf[close] as number)) cpu = cpu * 10 + ((buf[close++] as number) - char0);
+    while (isDigitByte(buf[close] as number)) close++;
 
     let left = open;
     while (left > first && isBlankByte(buf[left - 1] as number)) left--;
     // `TASK-PID (TGID)` with the record-tgid option; `(-----)` when the TGID is unknown.
-    let tgid: number | null | undefined;
+    let tgidOpen = -1;
+    let tgidClose = -1;
     if (left > first && buf[left - 1] === charCloseParen) {
       let paren = left - 2;
       while (paren >= first && buf[paren] !== charOpenParen) paren--;
       if (paren < first) return undefined;
-      tgid = this.tgidBetween(buf, paren + 1, left - 1);
+      tgidOpen = paren;
+      tgidClose = left - 1;
       left = paren;
       while (left > first && isBlankByte(buf[left - 1] as number)) left--;
     }
     let dash = left - 1;
     while (dash >= first && buf[dash] !== charDash) dash--;
     if (dash < first || dash + 1 >= left) return undefined;
-    let pid = 0;
-    for (let i = dash + 1; i < left; i++) {
-      const code = buf[i] as number;
-      if (!isDigitByte(code)) return undefined;
-      pid = pid * 10 + (code - char0);
-    }
+    for (let i = dash + 1; i < left; i++) if (!isDigitByte(buf[i] as number)) return undefined;
 
     // Optional flags, then `SECS.FRAC:`.
     let tokenStart = close + 1;
@@ -142,8 +163,11 @@ export class FtraceByteParser {
     const known = this.knownName(buf, nameStart, sep, hash);
 
     if (this.wantEvent !== undefined && !this.wanted(known, bodyStart < end && buf[bodyStart] === charOpenParen)) {
-      return { type: 'unused-event', span, cpu, tsUs: this.us, tsNs: this.ns, name: known.name };
+      if (known.unused++ === 0) this.namesWithUnused.push(known);
+      this.firstUnusedSpan ??= { file: this.file, line, offset };
+      return skippedLine;
     }
+    const span: SourceSpan = { file: this.file, line, offset };
     const text = buf.toString('utf8', start, end);
     // Byte offsets are string indices only if every byte became one UTF-16 unit (ASCII, or a
     // stray byte become U+FFFD); a multi-byte character anywhere: the string grammar reads it.
@@ -151,8 +175,25 @@ export class FtraceByteParser {
     const task = text.slice(first - start, dash - start);
     const flags = flagsStart < 0 ? undefined : text.slice(flagsStart - start, flagsEnd - start);
     const body = text.slice(bodyStart - start);
+    const pid = digitsValue(buf, dash + 1, left);
+    const cpu = digitsValue(buf, open + 1, close);
+    const tgid = tgidOpen < 0 ? undefined : this.tgidBetween(buf, tgidOpen + 1, tgidClose);
     // Same fields, same order as parseFtraceLine's record: one object shape for both paths.
     return { type: 'event', span, text, task, pid, tgid, cpu, flags, tsUs: this.us, tsNs: this.ns, name: known.name, body };
+  }
+
+  /** The lines skipped since the last call, counted by name; undefined if none. */
+  takeUnused(): ReadRecord | undefined {
+    const span = this.firstUnusedSpan;
+    if (span === undefined) return undefined;
+    const countsByName = new Map<string, number>();
+    for (const known of this.namesWithUnused) {
+      countsByName.set(known.name, (countsByName.get(known.name) ?? 0) + known.unused);
+      known.unused = 0;
+    }
+    this.namesWithUnused.length = 0;
+    this.firstUnusedSpan = undefined;
+    return { type: 'unused-events', span, countsByName };
   }
 
   /** The name in `buf[start, end)` (ASCII), remembered by its bytes. */
@@ -164,8 +205,9 @@ export class FtraceByteParser {
       for (let i = 0; i < known.bytes.length && same; i++) same = known.bytes[i] === buf[start + i];
       if (same) return known;
     }
+    // Forgetting a name with skipped lines not yet taken is fine: `namesWithUnused` still holds it.
     if (this.names.size >= maxKnownNames) this.names.clear();
-    const entry: KnownName = { bytes: Uint8Array.prototype.slice.call(buf, start, end), name: buf.toString('latin1', start, end), wantedPlain: undefined, wantedWithLocation: undefined };
+    const entry: KnownName = { bytes: Uint8Array.prototype.slice.call(buf, start, end), name: buf.toString('latin1', start, end), wantedPlain: undefined, wantedWithLocation: undefined, unused: 0 };
     this.names.set(key, entry);
     return entry;
   }

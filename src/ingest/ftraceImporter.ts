@@ -10,10 +10,7 @@ import type { ReadRecord } from './records.js';
 
 const ftraceGrammar = {
   parseText: parseFtraceLine,
-  bytesParser: (wantEvent: ReadOptions['wantEvent']) => {
-    const parser = new FtraceByteParser(wantEvent);
-    return parser.parse.bind(parser);
-  },
+  bytesParser: (file: string, wantEvent: ReadOptions['wantEvent']) => new FtraceByteParser(file, wantEvent),
 };
 
 /** Parses a (decompressed) byte stream of ftrace text into batches of records. */

@@ -10,9 +10,9 @@ export type TraceFormat = 'ftrace' | 'trace-cmd' | 'csv' | 'msgpack';
 
 /**
  * Whether the consumer has any use for an event line named `name` (`opensWithLocation`: its
- * body starts with a probe's `(location)`). Lines it refuses may come back as `unused-event`
- * records, read no further than their name; an importer is free to ignore the filter. It must
- * give the same answer for the same arguments: readers ask once per name.
+ * body starts with a probe's `(location)`). Lines it refuses may come back only as counts by
+ * name (`unused-events` records); an importer is free to ignore the filter. It must give the
+ * same answer for the same arguments: readers ask once per name.
  */
 export type EventFilter = (name: string, opensWithLocation: boolean) => boolean;
 
@@ -32,6 +32,6 @@ export interface Importer {
   readonly format: TraceFormat;
   /** How sure the importer is that a trace starting with `head` is its format: 0 to 1. */
   sniff(head: string, fileName: string): number;
-  /** Records in batches from the decompressed bytes; `unused-event` ones only under `options.wantEvent`. */
+  /** Records in batches from the decompressed bytes; `unused-events` counts only under `options.wantEvent`. */
   records(bytes: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]>;
 }

@@ -10,14 +10,19 @@ import type { ReadRecord, SourceSpan, TraceRecord } from './records.js';
 export type LineParser = (text: string, span: SourceSpan) => TraceRecord;
 
 /**
- * A grammar's byte-level fast path: the record for a line's bytes, or undefined to have the
- * decoded text parsed by the `LineParser` instead. Made once per input.
+ * A grammar's byte-level fast path, made once per input: the record for a line's bytes, null
+ * for a line it skipped (refused by the filter: counted, handed on by `takeUnused`), or
+ * undefined to have the decoded text parsed by the `LineParser` instead.
  */
-export type LineBytesParser = (bytes: Buffer, start: number, end: number, span: SourceSpan) => ReadRecord | undefined;
+export interface LineBytesParser {
+  parse(bytes: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | null | undefined;
+  /** The lines skipped since the last call, as one `unused-events` record. */
+  takeUnused(): ReadRecord | undefined;
+}
 
 export interface LineGrammar {
   readonly parseText: LineParser;
-  readonly bytesParser?: (wantEvent: EventFilter | undefined) => LineBytesParser;
+  readonly bytesParser?: (file: string, wantEvent: EventFilter | undefined) => LineBytesParser;
 }
 
 /**
@@ -31,25 +36,34 @@ export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: R
   const splitter = new LineSplitter(maxLineBytes);
   const file = options.file;
   const parseText = grammar.parseText;
-  const parseBytes = grammar.bytesParser?.(options.wantEvent);
+  const bytesParser = grammar.bytesParser?.(file, options.wantEvent);
   let batch: ReadRecord[] = [];
   const sink: LineSink = (bytes, start, end, line, offset, truncated) => {
-    const span = { file, line, offset };
     if (truncated) {
-      batch.push({ type: 'malformed', span, text: bytes.toString('utf8', start, end).slice(0, 200), expected: `a line of at most ${maxLineBytes} bytes` });
+      batch.push({ type: 'malformed', span: { file, line, offset }, text: bytes.toString('utf8', start, end).slice(0, 200), expected: `a line of at most ${maxLineBytes} bytes` });
       return;
     }
-    batch.push(parseBytes?.(bytes, start, end, span) ?? parseText(bytes.toString('utf8', start, end), span));
+    const fast = bytesParser?.parse(bytes, start, end, line, offset);
+    if (fast === null) return;
+    batch.push(fast ?? parseText(bytes.toString('utf8', start, end), { file, line, offset }));
+  };
+  /** The batch so far, with the counts of the lines skipped in it; undefined when empty. */
+  const takeBatch = (): ReadRecord[] | undefined => {
+    const unused = bytesParser?.takeUnused();
+    if (unused !== undefined) batch.push(unused);
+    if (batch.length === 0) return undefined;
+    const full = batch;
+    batch = [];
+    return full;
   };
   for await (const chunk of source) {
     for (let at = 0; at < chunk.length; at += batchBytes) {
       splitter.pushBytes(chunk.length <= batchBytes ? chunk : chunk.subarray(at, at + batchBytes), sink);
-      if (batch.length > 0) {
-        yield batch;
-        batch = [];
-      }
+      const full = takeBatch();
+      if (full !== undefined) yield full;
     }
   }
   splitter.endBytes(sink);
-  if (batch.length > 0) yield batch;
+  const last = takeBatch();
+  if (last !== undefined) yield last;
 }

@@ -108,8 +108,11 @@ class FrameChecker {
   }
 }
 
-/** Turns one block's columns into records, after checking every column. */
-function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (message: string) => never, wantEvent: EventFilter | undefined): ReadRecord[] {
+/**
+ * Turns one block's columns into records, after checking every column; `read` counts the
+ * records the block holds (events refused by `wantEvent` come back as one count).
+ */
+function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (message: string) => never, wantEvent: EventFilter | undefined): { records: ReadRecord[]; read: number } {
   const n = check.int(block, 'n', 1);
   const strings = block['strings'];
   if (!Array.isArray(strings) || !strings.every((value) => typeof value === 'string')) fail('expected strings to be an array of strings');
@@ -142,6 +145,8 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
   const expected = check.indexes(check.doc(block, 'malformed'), 'expected', malformedCount, str.length);
 
   const records: ReadRecord[] = [];
+  const unusedByName = new Map<string, number>();
+  let firstUnused: SourceSpan | undefined;
   let line = check.int(block, 'line', 1);
   let offset = check.int(block, 'offset', 0);
   let tsUs = 0;
@@ -173,8 +178,9 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
         if ((flagsIndex === -1) !== ((bits & shapeFlagsUndefined) !== 0)) fail(`expected event ${e}'s flags and shape to agree`);
         const eventName = str[name[e] as number] as string;
         if (wantEvent !== undefined && !wantEvent(eventName, bodyText.charCodeAt(0) === 0x28 /* ( */)) {
-          // Checked like any event above; only its text is not put back together.
-          records.push({ type: 'unused-event', span, cpu: cpuValue, tsUs, tsNs: nsValue, name: eventName });
+          // Checked like any event above; only counted, its text is not put back together.
+          unusedByName.set(eventName, (unusedByName.get(eventName) ?? 0) + 1);
+          firstUnused ??= span;
           e++;
           break;
         }
@@ -220,7 +226,8 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
         fail(`expected a record type code, found ${types[i]}`);
     }
   }
-  return records;
+  if (firstUnused !== undefined) records.push({ type: 'unused-events', span: firstUnused, countsByName: unusedByName });
+  return { records, read: n };
 }
 
 /** A frame's payload as a map, or the positioned error. */
@@ -284,10 +291,10 @@ async function* msgpackRecords(source: AsyncIterable<Uint8Array>, options: ReadO
       if (typeof doc['source'] !== 'string') fail('expected the header to name the source');
       file = doc['source'] as string;
     } else if (kind === 'block') {
-      const batch = blockRecords(doc, file, check, fail, options.wantEvent);
-      records += batch.length;
+      const block = blockRecords(doc, file, check, fail, options.wantEvent);
+      records += block.read;
       frames += 1;
-      yield batch;
+      yield block.records;
       continue;
     } else if (kind === 'end') {
       const total = check.int(doc, 'records', 0);

@@ -71,7 +71,7 @@ export function chooseImporter(head: string, options: ReadOptions): Importer {
 
 /**
  * Parses any byte stream (plain or gzip, any supported format) into batches of records; event
- * lines refused by `options.wantEvent` may come as `unused-event` records.
+ * lines refused by `options.wantEvent` may come only as `unused-events` counts.
  */
 export async function* readRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]> {
   const { head, bytes } = await peek(decompressIfGzip(source, options.file));
@@ -79,7 +79,7 @@ export async function* readRecords(source: AsyncIterable<Uint8Array>, options: R
   yield* importer.records(bytes, options);
 }
 
-/** Every record in full (for conversion and tests): no filter, so no `unused-event` records. */
+/** Every record in full (for conversion and tests): no filter, so no `unused-events` counts. */
 export function recordsFromBytes(source: AsyncIterable<Uint8Array>, options: Omit<ReadOptions, 'wantEvent'>): AsyncGenerator<TraceRecord[]> {
   return readRecords(source, options) as AsyncGenerator<TraceRecord[]>;
 }

@@ -67,16 +67,14 @@ export interface MalformedRecord {
 }
 
 /**
- * An event line the consumer said it has no use for (`ReadOptions.wantEvent`): read only as
- * far as its name; its place in time is kept so that ordering diagnostics stay the same.
+ * Event lines the consumer said it has no use for (`ReadOptions.wantEvent`), counted by name:
+ * each was read only as far as needed to know it is a well-formed event line of that name.
+ * `span` is the first of them in the batch.
  */
-export interface UnusedEventRecord {
-  readonly type: 'unused-event';
+export interface UnusedEventsRecord {
+  readonly type: 'unused-events';
   readonly span: SourceSpan;
-  readonly cpu: number;
-  readonly tsUs: number;
-  readonly tsNs: number;
-  readonly name: string;
+  readonly countsByName: ReadonlyMap<string, number>;
 }
 
 export type TraceRecord =
@@ -87,5 +85,5 @@ export type TraceRecord =
   | ContinuationRecord
   | MalformedRecord;
 
-/** What an importer yields: full records, and `unused-event` ones only when given a filter. */
-export type ReadRecord = TraceRecord | UnusedEventRecord;
+/** What an importer yields: full records, and `unused-events` counts only when given a filter. */
+export type ReadRecord = TraceRecord | UnusedEventsRecord;

@@ -18,13 +18,16 @@
  * Ordered input costs one comparison and an append to a ring (the `run`); only a record that
  * arrives older than the newest held goes into a min-heap.
  *
+ * Event lines the replay has no use for never get here (Replay.push counts them): the window
+ * and the going-backwards test are about the lines that are replayed.
+ *
  * Records without a timestamp (lost-event and buffer-started markers, malformed and continuation
  * lines) travel with the next timestamped record, just before it: ftrace prints
  * `CPU:2 [LOST 3 EVENTS]` right before the first event of CPU 2 after the loss. Header lines are
  * handed on at once: they carry the system facts every event needs.
  */
 
-import type { ReadRecord } from '../ingest/records.js';
+import type { TraceRecord } from '../ingest/records.js';
 
 /** 1 ms: covers cross-CPU skew of the per-CPU `local` clock by far, and holds few records. */
 export const defaultReorderWindowUs = 1000;
@@ -46,15 +49,15 @@ export type LateReason = 'cpu-backwards' | 'beyond-window';
 
 export interface ReorderSink {
   /** A record in merged order. */
-  inOrder(record: ReadRecord): void;
+  inOrder(record: TraceRecord): void;
   /** A record that arrived after records younger than it were released. */
-  late(record: ReadRecord, reason: LateReason): void;
+  late(record: TraceRecord, reason: LateReason): void;
   /** A record that arrived out of order and was merged back (counted, nothing else). */
-  reordered(record: ReadRecord): void;
+  reordered(record: TraceRecord): void;
 }
 
 interface HeapEntry {
-  readonly record: ReadRecord;
+  readonly record: TraceRecord;
   readonly us: number;
   readonly ns: number;
   readonly seq: number;
@@ -121,7 +124,7 @@ class MinHeap {
  * ordered input allocates nothing per record. The capacity is a power of two (index by mask).
  */
 class Run {
-  private records: (ReadRecord | undefined)[] = new Array<ReadRecord | undefined>(1024);
+  private records: (TraceRecord | undefined)[] = new Array<TraceRecord | undefined>(1024);
   private us: number[] = new Array<number>(1024).fill(0);
   private ns: number[] = new Array<number>(1024).fill(0);
   private seq: number[] = new Array<number>(1024).fill(0);
@@ -131,7 +134,7 @@ class Run {
 
   private grow(): void {
     const capacity = this.records.length;
-    const records = new Array<ReadRecord | undefined>(capacity * 2);
+    const records = new Array<TraceRecord | undefined>(capacity * 2);
     const us = new Array<number>(capacity * 2).fill(0);
     const ns = new Array<number>(capacity * 2).fill(0);
     const seq = new Array<number>(capacity * 2).fill(0);
@@ -150,7 +153,7 @@ class Run {
     this.mask = capacity * 2 - 1;
   }
 
-  push(record: ReadRecord, us: number, ns: number, seq: number): void {
+  push(record: TraceRecord, us: number, ns: number, seq: number): void {
     if (this.size === this.records.length) this.grow();
     const at = (this.head + this.size) & this.mask;
     this.records[at] = record;
@@ -180,8 +183,8 @@ class Run {
     return this.seq[this.head] as number;
   }
 
-  shift(): ReadRecord {
-    const record = this.records[this.head] as ReadRecord;
+  shift(): TraceRecord {
+    const record = this.records[this.head] as TraceRecord;
     this.records[this.head] = undefined;
     this.head = (this.head + 1) & this.mask;
     this.size--;
@@ -193,7 +196,7 @@ export class ReorderBuffer {
   private readonly run = new Run();
   private readonly heap = new MinHeap();
   /** Untimed records waiting for the next timestamped one. */
-  private untimed: ReadRecord[] = [];
+  private untimed: TraceRecord[] = [];
   private seq = 0;
   private newestUs = -Infinity;
   /** Key of the last record released (the watermark): anything older is late. */
@@ -211,8 +214,8 @@ export class ReorderBuffer {
     private readonly sink: ReorderSink,
   ) {}
 
-  push(record: ReadRecord): void {
-    if (record.type !== 'event' && record.type !== 'unused-event') {
+  push(record: TraceRecord): void {
+    if (record.type !== 'event') {
       if (record.type === 'header') this.sink.inOrder(record);
       else this.untimed.push(record);
       return;
@@ -243,7 +246,7 @@ export class ReorderBuffer {
     this.releaseUntimed();
   }
 
-  private hold(record: ReadRecord, us: number, ns: number): void {
+  private hold(record: TraceRecord, us: number, ns: number): void {
     const seq = this.seq++;
     if (this.run.acceptsAtTail(us, ns)) {
       this.run.push(record, us, ns, seq);
@@ -277,7 +280,7 @@ export class ReorderBuffer {
 
   private releaseOne(): void {
     const top = this.heap.peek();
-    let record: ReadRecord;
+    let record: TraceRecord;
     let us: number;
     let ns: number;
     if (top !== undefined && (this.run.size === 0 || less(top.us, top.ns, top.seq, this.run.headUs(), this.run.headNs(), this.run.headSeq()))) {
@@ -290,7 +293,7 @@ export class ReorderBuffer {
     }
     this.releasedUs = us;
     this.releasedNs = ns;
-    if (record.type === 'event' || record.type === 'unused-event') {
+    if (record.type === 'event') {
       const slot = record.cpu >= 0 && record.cpu < cpuSlots ? record.cpu : cpuSlots - 1;
       this.lastUsByCpu[slot] = us;
       this.lastNsByCpu[slot] = ns;

@@ -88,6 +88,16 @@ export class Replay {
 
   /** Feeds one record, in file order; the reorder buffer merges it into timestamp order. */
   push(record: ReadRecord): void {
+    if (record.type === 'unused-events') {
+      for (const [name, count] of record.countsByName) this.countUnused(name, count);
+      return;
+    }
+    // Lines that can only decode to `unused` are counted on arrival, whichever reader read
+    // them: they take no part in ordering, so skipping them while reading changes nothing.
+    if (record.type === 'event' && !this.wantEvent(record.name, record.body.charCodeAt(0) === 0x28 /* ( */)) {
+      this.countUnused(record.name, 1);
+      return;
+    }
     this.reorder.push(record);
   }
 
@@ -102,19 +112,15 @@ export class Replay {
     return this.decodeContextCache;
   }
 
-  private countUnused(name: string): void {
-    this.diagnostics.countUnused(name);
-    this.stats.countUnused();
+  /** `times` event lines named `name` that decode to nothing the replay uses. */
+  private countUnused(name: string, times: number): void {
+    this.stats.countRecord('event', times);
+    this.diagnostics.countUnused(name, times);
+    this.stats.countUnused(times);
   }
 
   /** One record in timestamp order, or `late`: older than records already replayed. */
-  private pushInOrder(record: ReadRecord, late: LateReason | undefined): void {
-    if (record.type === 'unused-event') {
-      // What `decodeEventRecord` would have said of the whole line: unused, late or not.
-      this.stats.countRecord('event');
-      this.countUnused(record.name);
-      return;
-    }
+  private pushInOrder(record: TraceRecord, late: LateReason | undefined): void {
     this.stats.countRecord(record.type);
     switch (record.type) {
       case 'event': {
@@ -165,7 +171,9 @@ export class Replay {
         return;
       }
       case 'unused':
-        this.countUnused(outcome.name);
+        // Counted as a record already (pushInOrder).
+        this.diagnostics.countUnused(outcome.name, 1);
+        this.stats.countUnused(1);
         return;
       case 'unrecognised-probe':
         this.diagnostics.add('unrecognised-probe', { file: span.file, line: span.line, detail: `${name}: ${outcome.detail}` });

@@ -20,15 +20,15 @@ export class ReplayStats {
   rollovers = 0;
   readonly divergences = new Map<DivergenceKind, number>();
 
-  countRecord(type: TraceRecord['type']): void {
-    this.records[type] += 1;
+  countRecord(type: TraceRecord['type'], times = 1): void {
+    this.records[type] += times;
   }
   countEvent(kind: EventKind, fromHeader: boolean): void {
     this.eventsByKind.set(kind, (this.eventsByKind.get(kind) ?? 0) + 1);
     if (fromHeader) this.headerEvents += 1;
   }
-  countUnused(): void {
-    this.unusedEvents += 1;
+  countUnused(times = 1): void {
+    this.unusedEvents += times;
   }
   countUnrecognised(): void {
     this.unrecognisedProbes += 1;

@@ -1,8 +1,8 @@
 /**
  * The byte-level fast path of the ftrace grammar must be invisible: every line it accepts reads
  * exactly as the string grammar reads it, and a line it skips under a filter is an event line of
- * that name. Checked on generated lines (well-formed, mutated, arbitrary bytes) and on every
- * line of the real captures.
+ * the name it is counted under. Checked on generated lines (well-formed, mutated, arbitrary
+ * bytes) and on every line of the real captures.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { FtraceByteParser } from '../../src/ingest/ftraceBytes.js';
+import { FtraceByteParser, skippedLine } from '../../src/ingest/ftraceBytes.js';
 import { parseFtraceLine } from '../../src/ingest/ftraceLine.js';
 import { readRecords } from '../../src/ingest/readTrace.js';
 import type { ReadRecord, SourceSpan } from '../../src/ingest/records.js';
@@ -20,15 +20,21 @@ const span: SourceSpan = { file: 't', line: 1, offset: 0 };
 
 /** What the fast path says of `bytes`, checked against the string grammar; true when it accepted the line. */
 function agrees(bytes: Buffer, wantEvent?: (name: string, opens: boolean) => boolean): boolean {
-  const record = new FtraceByteParser(wantEvent).parse(bytes, 0, bytes.length, span);
-  if (record === undefined) return false;
+  const parser = new FtraceByteParser(span.file, wantEvent);
+  const record = parser.parse(bytes, 0, bytes.length, span.line, span.offset);
+  if (record === undefined) {
+    assert.equal(parser.takeUnused(), undefined);
+    return false;
+  }
   const expected = parseFtraceLine(bytes.toString('utf8'), span);
-  if (record.type === 'unused-event') {
+  if (record === skippedLine) {
     assert.equal(expected.type, 'event', `skipped a line the string grammar does not read as an event: ${JSON.stringify(bytes.toString())}`);
     assert.ok(expected.type === 'event' && !(wantEvent?.(expected.name, expected.body.startsWith('(')) ?? true), 'skipped only what the filter refuses');
-    if (expected.type === 'event') assert.deepEqual(record, { type: 'unused-event', span, cpu: expected.cpu, tsUs: expected.tsUs, tsNs: expected.tsNs, name: expected.name });
+    assert.deepEqual(parser.takeUnused(), { type: 'unused-events', span, countsByName: new Map([[expected.name, 1]]) });
+    assert.equal(parser.takeUnused(), undefined, 'counts are handed on once');
     return true;
   }
+  assert.equal(parser.takeUnused(), undefined);
   assert.deepEqual(record, expected, JSON.stringify(bytes.toString()));
   // Same keys in the same order: both paths make records of one shape.
   assert.deepEqual(Object.keys(record), Object.keys(expected));
@@ -82,7 +88,7 @@ test('the byte fast path leaves headers, markers and non-ASCII event names to th
     '  bash-1 [000] d....     4.278438: événement: y',
     '  bash-1 [000] d....     4.278438: trailing:',
   ]) {
-    assert.equal(new FtraceByteParser(undefined).parse(Buffer.from(line), 0, Buffer.byteLength(line), span), undefined, line);
+    assert.equal(new FtraceByteParser('t', undefined).parse(Buffer.from(line), 0, Buffer.byteLength(line), 1, 0), undefined, line);
   }
 });
 
@@ -96,7 +102,7 @@ test('non-ASCII tasks and bodies read as the string grammar reads them, skipped 
 
 test('the byte fast path reads a line inside a larger buffer by its range', () => {
   const bytes = Buffer.from('xx  bash-1234  [001] d.... 1.000002: ev: a=1\nyy');
-  const record = new FtraceByteParser(undefined).parse(bytes, 2, bytes.indexOf(0x0a), span);
+  const record = new FtraceByteParser('t', undefined).parse(bytes, 2, bytes.indexOf(0x0a), 1, 0);
   assert.equal(record?.type, 'event');
   assert.deepEqual(record, parseFtraceLine('  bash-1234  [001] d.... 1.000002: ev: a=1', span));
 });
@@ -123,7 +129,7 @@ test('every line of the real captures: the fast path takes nearly all and agrees
   assert.ok(accepted / lines > 0.99, `${accepted} of ${lines} lines on the fast path`);
 });
 
-test('a filter changes only what is kept of refused event lines, never the line count or positions', async () => {
+test('a filter turns refused event lines into counts by name, and leaves every other record as it was', async () => {
   const trace = Buffer.from(
     [
       '# tracer: nop',
@@ -132,6 +138,8 @@ test('a filter changes only what is kept of refused event lines, never the line 
       'CPU:2 [LOST 3 EVENTS]',
       '  CPU 0/KVM-4711 [002] d.... 88.000003: upd: (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=0xffff1',
       '  CPU 0/KVM-4711 [002] d.... 88.000004: kvm_exit: TRAP',
+      '  CPU 0/KVM-4711 [002] d.... 88.000005: kvm_entry: PC: 0x0000000040000018',
+      '  qemu-ñandú-4711 [002] d.... 88.000006: kvm_exit: TRAP',
       'garbage',
       '',
     ].join('\n'),
@@ -139,22 +147,20 @@ test('a filter changes only what is kept of refused event lines, never the line 
   const wantEvent = (name: string, opens: boolean): boolean => opens || name.startsWith('vmid');
   for (const size of [1, 7, 64, 4096]) {
     const full = await readAllRecords(inChunks(trace, size), { file: 't' });
+    const refused = full.filter((record) => record.type === 'event' && !wantEvent(record.name, record.body.startsWith('(')));
     const filtered: ReadRecord[] = [];
     for await (const batch of readRecords(inChunks(trace, size), { file: 't', wantEvent })) filtered.push(...batch);
-    assert.equal(filtered.length, full.length);
-    filtered.forEach((record, i) => {
-      const expected = full[i];
-      assert.ok(expected !== undefined);
-      if (record.type === 'unused-event') {
-        assert.ok(expected.type === 'event' && !wantEvent(expected.name, expected.body.startsWith('(')));
-        assert.deepEqual(record, { type: 'unused-event', span: expected.span, cpu: expected.cpu, tsUs: expected.tsUs, tsNs: expected.tsNs, name: expected.name });
-      } else {
-        assert.deepEqual(record, expected);
-      }
-    });
     assert.deepEqual(
-      filtered.map((record) => record.type),
-      ['header', 'unused-event', 'event', 'lost', 'event', 'unused-event', 'malformed'],
+      filtered.filter((record) => record.type !== 'unused-events'),
+      full.filter((record) => !refused.includes(record)),
     );
+    const counted = new Map<string, number>();
+    for (const record of filtered) {
+      if (record.type !== 'unused-events') continue;
+      assert.ok(refused.some((line) => line.span.line === record.span.line && line.span.offset === record.span.offset), 'a count names a refused line');
+      for (const [name, count] of record.countsByName) counted.set(name, (counted.get(name) ?? 0) + count);
+    }
+    assert.deepEqual(counted, new Map([['kvm_entry', 2], ['kvm_exit', 2]]));
+    assert.equal(refused.length, 4);
   }
 });

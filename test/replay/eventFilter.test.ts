@@ -1,14 +1,18 @@
 /**
- * The replay tells readers which event lines it has no use for, and they skip those after the
- * name. That must never show in a report: every bundled trace, as ftrace text and as MessagePack,
- * gives the same report read with the filter (as `analyze` reads) and without it.
+ * The replay tells readers which event lines it has no use for (`mayDecode`), and they count
+ * those by name instead of reading them. That must never show in a report: every bundled
+ * trace, as ftrace text and as MessagePack, gives the same report read with the filter (as
+ * `analyze` reads) and without it; and `mayDecode` refuses only lines that decode to `unused`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { decodeEventRecord, mayDecode } from '../../src/events/decode.js';
 import { parseProbeMap } from '../../src/events/probeMap.js';
+import { parseFtraceLine } from '../../src/ingest/ftraceLine.js';
 import { readRecords, recordsFromBytes } from '../../src/ingest/readTrace.js';
 import { encodeMsgpackTrace } from '../../src/ingest/msgpackWriter.js';
 import type { TraceRecord } from '../../src/ingest/records.js';
@@ -39,7 +43,9 @@ async function withoutFilter(bytes: Uint8Array, file: string, options: ReplayOpt
 async function unusedEventRecords(bytes: Uint8Array, file: string, options: ReplayOptions): Promise<number> {
   const wantEvent = new Replay(options).wantEvent;
   let count = 0;
-  for await (const batch of readRecords(inChunks(bytes, 1 << 16), { file, wantEvent })) count += batch.filter((record) => record.type === 'unused-event').length;
+  for await (const batch of readRecords(inChunks(bytes, 1 << 16), { file, wantEvent })) {
+    for (const record of batch) if (record.type === 'unused-events') for (const lines of record.countsByName.values()) count += lines;
+  }
   return count;
 }
 
@@ -61,9 +67,41 @@ for (const { name, options } of traces) {
       const skipped = await unusedEventRecords(bytes, name, options);
       const unused = Object.values(filtered.counts.unusedByName).reduce((sum, count) => sum + count, 0);
       assert.ok(unused === 0 || skipped > 0, `${name} as ${form}: ${unused} unused lines, none skipped`);
+      assert.ok(skipped <= unused, `${name} as ${form}: ${skipped} skipped, only ${unused} unused`);
+    }
+    // Every line mayDecode refuses decodes to `unused`: skipping it loses nothing.
+    for await (const batch of recordsFromBytes(inChunks(text, 1 << 16), { file: name })) {
+      for (const record of batch) {
+        if (record.type !== 'event' || mayDecode(record.name, record.body.startsWith('('), options.probeMap)) continue;
+        assert.equal(decodeEventRecord(record, { vmidBits: 8, ...(options.probeMap === undefined ? {} : { probeMap: options.probeMap }) }).type, 'unused', record.text);
+      }
     }
   });
 }
+
+const probeMapArb = fc.constantFrom(undefined, captureMap);
+const nameArb = fc.oneof(
+  fc.constantFrom('vmid_update', 'vmid_update_ret', 'smmu_ste', 'smmu_cmd', 'vm_create', 'tracing_mark_write', 'print', 'kvm_entry', 'sched_switch', 'kvm_arm_vmid_update__entry', 'kvm_arm_vmid_update__exit', 'x__entry', 'upd'),
+  fc.constantFrom(...[...captureMap.events.keys()]),
+  fc.stringMatching(/^[a-z_]{1,12}$/),
+);
+const bodyArb = fc.oneof(
+  fc.constantFrom('(kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=0xffff1 id=3', '(kvm_arch_vcpu_load+0x4c/0x1d4 <- kvm_arm_vmid_update) kvm_vmid=0x1 id=5', '(foo+0x10/0x20) a=1', 'vmid-replay: vmid_bits=8', 'smmu=s0 sid=1 cfg=s2 s2vmid=3', 'PC: 0x1', '('),
+  fc.string({ unit: fc.constantFrom(...'( )=x0kvm_+/<-'.split('')), maxLength: 40 }),
+);
+
+test('property: mayDecode refuses a line only when decodeEventRecord says unused', () => {
+  fc.assert(
+    fc.property(nameArb, bodyArb, probeMapArb, fc.constantFrom(undefined, 8, 16), (name, body, probeMap, vmidBits) => {
+      if (mayDecode(name, body.startsWith('('), probeMap)) return;
+      const text = `  bash-1 [000] d.... 1.000001: ${name}: ${body}`;
+      const record = parseFtraceLine(text, { file: 't', line: 1, offset: 0 });
+      assert.ok(record.type === 'event' && record.name === name);
+      assert.equal(decodeEventRecord(record, { vmidBits, ...(probeMap === undefined ? {} : { probeMap }) }).type, 'unused', text);
+    }),
+    { numRuns: 3000 },
+  );
+});
 
 test('at least one bundled trace has unused lines to skip', async () => {
   const raw = readFileSync(join(tracesDir, 'capture-max-16bit-vhe.trace.gz'));

@@ -153,6 +153,8 @@ const original = readFileSync(tracePath, 'utf8').replace(/\n$/, '').split('\n');
 const headerCount = original.findIndex((line) => !line.startsWith('#'));
 const cpuOf = (line: string): string => /\[(\d+)\]/.exec(line)?.[1] ?? '';
 const tsOf = (line: string): number => Number(/ (\d+)\.(\d+): /.exec(line)?.slice(1).join('') ?? NaN);
+/** Lines the replay has any use for: only these take part in ordering (kvm_entry/kvm_exit are counted and dropped). */
+const isReplayed = (line: string): boolean => !/ kvm_(entry|exit): /.test(line);
 
 interface Arranged {
   readonly text: string;
@@ -217,8 +219,8 @@ test('per-CPU files concatenated unsorted: within the window, the same findings 
   assert.deepEqual(findingKeys(report, concat.originalLine), baselineKeys);
   assert.equal(report.verdict, baseline.verdict);
   assert.equal(report.dataLossAt, null);
-  // Reordered: each event line older than a line before it (nothing is released before the end).
-  const lines = concat.text.split('\n').slice(headerCount, -1);
+  // Reordered: each replayed line older than a replayed line before it (nothing is released before the end).
+  const lines = concat.text.split('\n').slice(headerCount, -1).filter(isReplayed);
   let newest = -Infinity;
   let expected = 0;
   for (const line of lines) {
@@ -252,14 +254,16 @@ test('per-CPU files concatenated, window too small: data loss from the first lat
 const isCpu1 = (i: number): boolean => cpuOf(original[headerCount + i] as string) === '001';
 
 /**
- * The trace with a `vmid_clear_active` line of CPU 1 moved to 4 lines after the next line of
- * CPU 1: that CPU goes back in time at the moved line (by 4 µs or more: lines are 1 µs apart).
+ * The trace with a `vmid_clear_active` line of CPU 1 moved to 4 replayed lines after the next
+ * replayed line of CPU 1: that CPU goes back in time at the moved line (by 4 µs or more: lines
+ * are 1 µs apart).
  */
 function moveCpu1Line(): { arranged: Arranged; movedTo: number } {
   const from = identity.find((i) => i > 20 && isCpu1(i) && / vmid_clear_active: /.test(original[headerCount + i] as string)) as number;
-  const next = identity.find((i) => i > from && isCpu1(i)) as number;
+  const next = identity.find((i) => i > from && isCpu1(i) && isReplayed(original[headerCount + i] as string)) as number;
   const order = identity.filter((i) => i !== from);
-  order.splice(order.indexOf(next) + 4, 0, from);
+  const replayedAfterNext = order.filter((i) => i > next && isReplayed(original[headerCount + i] as string));
+  order.splice(order.indexOf(replayedAfterNext[3] as number) + 1, 0, from);
   const arranged = arrange(order);
   return { arranged, movedTo: arranged.originalLine.indexOf(headerCount + from + 1) };
 }
