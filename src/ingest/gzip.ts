@@ -1,5 +1,6 @@
 /** Gzip is recognised by its magic bytes, not by the file name, and inflated as a stream. */
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
+import type { TransformOptions } from 'node:stream';
 import { VmidReplayError } from '../errors.js';
 
 const gzipMagic0 = 0x1f;
@@ -21,7 +22,10 @@ export async function* decompressIfGzip(source: AsyncIterable<Uint8Array>, file:
     head = head.length === 0 && next.value.length >= 2 ? next.value : Buffer.concat([head, next.value]);
   }
   if (head[0] === gzipMagic0 && head[1] === gzipMagic1) {
-    const gunzip = createGunzip();
+    // Large output chunks, and up to 4 MiB inflated ahead of the reader: zlib works on the thread
+    // pool, so it overlaps with parsing only when it may run that far ahead.
+    const options: ZlibOptions & TransformOptions = { chunkSize: 1 << 16, readableHighWaterMark: 1 << 22 };
+    const gunzip = createGunzip(options);
     const feed = (async () => {
       // zlib reads a written chunk later, on its own thread, while this loop already pulls the
       // next one: copy, so a source that reuses its buffer cannot change bytes not yet inflated.

@@ -7,7 +7,7 @@
  */
 
 import { crc32 } from 'node:zlib';
-import { decode } from '@msgpack/msgpack';
+import { Decoder } from '@msgpack/msgpack';
 import { VmidReplayError } from '../errors.js';
 import type { EventFilter, Importer, ReadOptions } from './importer.js';
 import {
@@ -109,14 +109,51 @@ class FrameChecker {
 }
 
 /**
+ * A block's string table, decoded string by string when first asked for: an event the
+ * replay has no use for needs its name and template, not its body (Decoder with rawStrings).
+ */
+class BlockStrings {
+  private readonly decoded: (string | undefined)[];
+
+  constructor(private readonly raw: readonly Uint8Array[]) {
+    this.decoded = new Array<string | undefined>(raw.length);
+  }
+
+  get length(): number {
+    return this.raw.length;
+  }
+
+  at(index: number): string {
+    let text = this.decoded[index];
+    if (text === undefined) {
+      const bytes = this.raw[index] as Uint8Array;
+      text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+      this.decoded[index] = text;
+    }
+    return text;
+  }
+
+  /** The first byte of a string, -1 for an empty one. */
+  firstByte(index: number): number {
+    return (this.raw[index] as Uint8Array)[0] ?? -1;
+  }
+}
+
+/** A string field of a frame decoded with rawStrings (raw UTF-8 bytes); undefined when it is not a string. */
+function textField(doc: Doc, key: string): string | undefined {
+  const value = doc[key];
+  return value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8') : undefined;
+}
+
+/**
  * Turns one block's columns into records, after checking every column; `read` counts the
  * records the block holds (events refused by `wantEvent` come back as one count).
  */
 function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (message: string) => never, wantEvent: EventFilter | undefined): { records: ReadRecord[]; read: number } {
   const n = check.int(block, 'n', 1);
   const strings = block['strings'];
-  if (!Array.isArray(strings) || !strings.every((value) => typeof value === 'string')) fail('expected strings to be an array of strings');
-  const str = strings;
+  if (!Array.isArray(strings) || !strings.every((value) => value instanceof Uint8Array)) fail('expected strings to be an array of strings');
+  const str = new BlockStrings(strings);
   const types = check.bytes(block, 'type', n);
   const counts = [0, 0, 0, 0, 0, 0];
   for (const code of types) {
@@ -159,7 +196,7 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
     offset += dOffset[i] as number;
     if (line < 1 || offset < 0 || !Number.isSafeInteger(line + offset)) fail(`expected record ${i} to have a line of at least 1 and a non-negative offset`);
     const span: SourceSpan = { file, line, offset };
-    const recordText = str[text[i] as number] as string;
+    const recordText = str.at(text[i] as number);
     switch (recordTypeCodes[types[i] as number]) {
       case 'event': {
         tsUs += ts[e] as number;
@@ -173,27 +210,28 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
         const templated = (bits & (shapeTextStamp6 | shapeTextStamp9)) !== 0;
         const mark = recordText.indexOf(templateMark);
         if (templated && (mark === -1 || (bits & shapeTextStamp6) === (bits & shapeTextStamp9) >> 1)) fail(`expected event ${e}'s text template to hold one timestamp mark`);
-        const bodyText = str[body[e] as number] as string;
+        const bodyIndex = body[e] as number;
         const flagsIndex = flags[e] as number;
         if ((flagsIndex === -1) !== ((bits & shapeFlagsUndefined) !== 0)) fail(`expected event ${e}'s flags and shape to agree`);
-        const eventName = str[name[e] as number] as string;
-        if (wantEvent !== undefined && !wantEvent(eventName, bodyText.charCodeAt(0) === 0x28 /* ( */)) {
+        const eventName = str.at(name[e] as number);
+        if (wantEvent !== undefined && !wantEvent(eventName, str.firstByte(bodyIndex) === 0x28 /* ( */)) {
           // Checked like any event above; only counted, its text is not put back together.
           unusedByName.set(eventName, (unusedByName.get(eventName) ?? 0) + 1);
           firstUnused ??= span;
           e++;
           break;
         }
+        const bodyText = str.at(bodyIndex);
         const eventText = templated ? `${recordText.slice(0, mark)}${stampText(tsUs, nsValue, (bits & shapeTextStamp9) !== 0)}${recordText.slice(mark + 1)}${bodyText}` : recordText;
         records.push({
           type: 'event',
           span,
           text: eventText,
-          task: str[task[e] as number] as string,
+          task: str.at(task[e] as number),
           pid: pid[e] as number,
           tgid: (bits & shapeTgidUndefined) !== 0 ? undefined : (bits & shapeTgidNull) !== 0 ? null : (tgid[e]),
           cpu: cpuValue,
-          flags: flagsIndex === -1 ? undefined : (str[flagsIndex]),
+          flags: flagsIndex === -1 ? undefined : str.at(flagsIndex),
           tsUs,
           tsNs: nsValue,
           name: eventName,
@@ -219,7 +257,7 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
         records.push({ type: 'continuation', span, text: recordText });
         break;
       case 'malformed':
-        records.push({ type: 'malformed', span, text: recordText, expected: str[expected[malformed] as number] as string });
+        records.push({ type: 'malformed', span, text: recordText, expected: str.at(expected[malformed] as number) });
         malformed++;
         break;
       default:
@@ -231,10 +269,10 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
 }
 
 /** A frame's payload as a map, or the positioned error. */
-function decodeFrame(payload: Uint8Array, fail: (message: string) => never): Doc {
+function decodeFrame(decoder: Decoder, payload: Uint8Array, fail: (message: string) => never): Doc {
   let doc: unknown;
   try {
-    doc = decode(payload);
+    doc = decoder.decode(payload);
   } catch (error) {
     fail(`the frame is not valid MessagePack (${(error as Error).message})`);
   }
@@ -246,6 +284,8 @@ function decodeFrame(payload: Uint8Array, fail: (message: string) => never): Doc
 async function* msgpackRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]> {
   const queue = new ByteQueue();
   const iterator = source[Symbol.asyncIterator]();
+  // Strings stay raw UTF-8 until a record needs them (BlockStrings): most of a sparse trace's never do.
+  const decoder = new Decoder({ rawStrings: true });
   let ended = false;
   /** Waits until `count` bytes are queued; false when the input ends first. */
   const fill = async (count: number): Promise<boolean> => {
@@ -282,14 +322,13 @@ async function* msgpackRecords(source: AsyncIterable<Uint8Array>, options: ReadO
     const payload = queue.take(length);
     if (crc32(payload) !== expectedCrc) failAt(at, `the frame's CRC-32 does not match its ${length} bytes: the file is corrupt`);
     const fail = (message: string): never => failAt(at, `${message}: the file is corrupt`);
-    const doc = decodeFrame(payload, fail);
+    const doc = decodeFrame(decoder, payload, fail);
     const check = new FrameChecker(fail);
-    const kind = doc['k'];
+    const kind = textField(doc, 'k');
     if (frames === 0) {
-      if (kind !== 'header' || doc['format'] !== msgpackFormatName) fail(`expected the header frame of a ${msgpackFormatName} file`);
+      if (kind !== 'header' || textField(doc, 'format') !== msgpackFormatName) fail(`expected the header frame of a ${msgpackFormatName} file`);
       if (doc['version'] !== msgpackFormatVersion) failAt(at, `expected format version ${msgpackFormatVersion}, found ${JSON.stringify(doc['version'])}: written by another vmid-replay version`);
-      if (typeof doc['source'] !== 'string') fail('expected the header to name the source');
-      file = doc['source'] as string;
+      file = textField(doc, 'source') ?? fail('expected the header to name the source');
     } else if (kind === 'block') {
       const block = blockRecords(doc, file, check, fail, options.wantEvent);
       records += block.read;
