@@ -65,8 +65,11 @@ interface KnownName {
   unused: number;
 }
 
-/** Distinct names remembered at most; hostile input with ever-new names cannot grow memory past it. */
-const maxKnownNames = 4096;
+/**
+ * Slots of the name cache, indexed by a hash of the name's bytes: a few dozen names per trace
+ * fit, and hostile input with ever-new names only evicts, never grows memory.
+ */
+const nameSlots = 1024;
 
 /**
  * What `parse` returns for a line it skipped (an event line the filter refused, counted by
@@ -82,7 +85,7 @@ export const skippedLine = null;
 export class FtraceByteParser {
   private us = 0;
   private ns = 0;
-  private readonly names = new Map<number, KnownName>();
+  private readonly names: (KnownName | undefined)[] = new Array<KnownName | undefined>(nameSlots);
   /** Names with skipped lines not yet taken, and where the first of those lines is. */
   private readonly namesWithUnused: KnownName[] = [];
   private firstUnusedSpan: SourceSpan | undefined;
@@ -136,14 +139,16 @@ export class FtraceByteParser {
     let tokenEnd = tokenEndAt(buf, tokenStart, end);
     let flagsStart = -1;
     let flagsEnd = -1;
-    if (!(tokenEnd > tokenStart && buf[tokenEnd - 1] === charColon && this.readTimestamp(buf, tokenStart, tokenEnd - 1))) {
+    if (!(tokenEnd > tokenStart && buf[tokenEnd - 1] === charColon && this.isTimestamp(buf, tokenStart, tokenEnd - 1))) {
       flagsStart = tokenStart;
       flagsEnd = tokenEnd;
       tokenStart = tokenEnd;
       while (tokenStart < end && isBlankByte(buf[tokenStart] as number)) tokenStart++;
       tokenEnd = tokenEndAt(buf, tokenStart, end);
-      if (tokenEnd <= tokenStart || buf[tokenEnd - 1] !== charColon || !this.readTimestamp(buf, tokenStart, tokenEnd - 1)) return undefined;
+      if (tokenEnd <= tokenStart || buf[tokenEnd - 1] !== charColon || !this.isTimestamp(buf, tokenStart, tokenEnd - 1)) return undefined;
     }
+    const stampStart = tokenStart;
+    const stampEnd = tokenEnd - 1;
 
     // `NAME: BODY`: the name ends at the first `: `. An ASCII name reads the same as bytes and as UTF-8.
     let nameStart = tokenEnd;
@@ -177,6 +182,7 @@ export class FtraceByteParser {
     const body = text.slice(bodyStart - start);
     const pid = digitsValue(buf, dash + 1, left);
     const cpu = digitsValue(buf, open + 1, close);
+    this.readTimestamp(buf, stampStart, stampEnd);
     const tgid = tgidOpen < 0 ? undefined : this.tgidBetween(buf, tgidOpen + 1, tgidClose);
     // Same fields, same order as parseFtraceLine's record: one object shape for both paths.
     return { type: 'event', span, text, task, pid, tgid, cpu, flags, tsUs: this.us, tsNs: this.ns, name: known.name, body };
@@ -198,17 +204,16 @@ export class FtraceByteParser {
 
   /** The name in `buf[start, end)` (ASCII), remembered by its bytes. */
   private knownName(buf: Buffer, start: number, end: number, hash: number): KnownName {
-    const key = (hash ^ Math.imul(end - start, 0x9e3779b1)) | 0;
-    const known = this.names.get(key);
+    const slot = (hash ^ Math.imul(end - start, 0x9e3779b1)) & (nameSlots - 1);
+    const known = this.names[slot];
     if (known !== undefined && known.bytes.length === end - start) {
       let same = true;
       for (let i = 0; i < known.bytes.length && same; i++) same = known.bytes[i] === buf[start + i];
       if (same) return known;
     }
-    // Forgetting a name with skipped lines not yet taken is fine: `namesWithUnused` still holds it.
-    if (this.names.size >= maxKnownNames) this.names.clear();
+    // Evicting a name with skipped lines not yet taken is fine: `namesWithUnused` still holds it.
     const entry: KnownName = { bytes: Uint8Array.prototype.slice.call(buf, start, end), name: buf.toString('latin1', start, end), wantedPlain: undefined, wantedWithLocation: undefined, unused: 0 };
-    this.names.set(key, entry);
+    this.names[slot] = entry;
     return entry;
   }
 
@@ -244,6 +249,25 @@ export class FtraceByteParser {
       value = value * 10 + (code - char0);
     }
     return value;
+  }
+
+  /**
+   * Whether `[start, end)` is a timestamp `readTimestamp` accepts, without computing it unless
+   * it is long enough to overflow: a skipped line needs no value.
+   */
+  private isTimestamp(buf: Buffer, start: number, end: number): boolean {
+    if (end <= start) return false;
+    let i = start;
+    while (i < end && isDigitByte(buf[i] as number)) i++;
+    const secsDigits = i - start;
+    // Below these digit counts the value is far below 2^53: a counter < 10^15, SECS < 10^9.
+    if (i === end) return secsDigits < 16 || this.readTimestamp(buf, start, end);
+    if (secsDigits === 0 || buf[i] !== charDot) return false;
+    const fracStart = ++i;
+    while (i < end && isDigitByte(buf[i] as number)) i++;
+    const fracDigits = end - fracStart;
+    if (i !== end || fracDigits < 1 || fracDigits > 9) return false;
+    return secsDigits < 10 || this.readTimestamp(buf, start, end);
   }
 
   /**
