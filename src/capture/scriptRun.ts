@@ -183,7 +183,7 @@ write_header() {
     for wh_smmu in $SMMUS; do printf '# smmu %s: vmid_bits unknown, btm unknown\n' "$wh_smmu"; done
     if [ -n "$SMMUS" ]; then
       printf '# (the arm-smmu-v3 driver exposes neither IDR0.VMID16 nor CR2.PTM; mainline sets PTM, so BTM is off unless the kernel turns it on.\n'
-      printf '# SMMU events name an SMMU by its struct arm_smmu_device pointer: give facts to analyze under that name, e.g. --btm 0xffff000004a1c080=on)\n'
+      printf '# SMMU events name an SMMU by its struct arm_smmu_device pointer: give facts to analyze under that name, e.g. --btm 0xffff000004a1c080=on --smmu-vmid-bits 0xffff000004a1c080=16)\n'
     else
       printf '# no SMMUv3 in %s/class/iommu\n' "$SYSFS"
     fi

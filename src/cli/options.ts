@@ -17,18 +17,32 @@ export function integerIn(min: number, max: number, what: string) {
   };
 }
 
-/** `--btm on`, `--btm off`, or per SMMU: `--btm smmu0=on,smmu1=off`. */
-export function parseBtm(value: string): boolean | Map<string, boolean> {
-  if (value === 'on' || value === 'off') return value === 'on';
-  const map = new Map<string, boolean>();
+/**
+ * A value for every SMMU, or a list per SMMU name (`smmu0=on,0xffff000004a1c080=off`);
+ * `read` gives the value of one setting, undefined when it is not one.
+ */
+function perSmmu<T>(value: string, read: (text: string) => T | undefined, expected: string): T | Map<string, T> {
+  const all = read(value);
+  if (all !== undefined) return all;
+  const map = new Map<string, T>();
   for (const part of value.split(',')) {
-    const [name, state] = part.split('=');
-    if (name === undefined || name.length === 0 || (state !== 'on' && state !== 'off')) {
-      throw new InvalidArgumentError('expected "on", "off" or a list such as "smmu0=on,smmu1=off".');
-    }
-    map.set(name, state === 'on');
+    const at = part.lastIndexOf('=');
+    const setting = at <= 0 ? undefined : read(part.slice(at + 1));
+    if (setting === undefined) throw new InvalidArgumentError(`expected ${expected}.`);
+    map.set(part.slice(0, at), setting);
   }
   return map;
+}
+
+/** `--btm on`, `--btm off`, or per SMMU: `--btm smmu0=on,smmu1=off`. */
+export function parseBtm(value: string): boolean | Map<string, boolean> {
+  return perSmmu(value, (text) => (text === 'on' ? true : text === 'off' ? false : undefined), '"on", "off" or a list such as "smmu0=on,smmu1=off"');
+}
+
+/** `--smmu-vmid-bits 16`, or per SMMU: `--smmu-vmid-bits smmu0=8,smmu1=16`. */
+export function parseSmmuVmidBits(value: string): number | Map<string, number> {
+  const bits = (text: string): number | undefined => (/^(?:[2-9]|1[0-6])$/.test(text) ? Number(text) : undefined);
+  return perSmmu(value, bits, 'a width from 2 to 16 or a list such as "smmu0=8,smmu1=16"');
 }
 
 export const variantOption = () =>
@@ -51,6 +65,7 @@ export interface ModelFlags {
   vmidBits?: number;
   cpus?: number;
   btm?: boolean | Map<string, boolean>;
+  smmuVmidBits?: number | Map<string, number>;
   strict?: boolean;
   inputFormat?: TraceFormat | 'auto';
   reorderWindow?: number;
@@ -63,6 +78,7 @@ export function addModelOptions(command: Command): Command {
     .option('--vmid-bits <bits>', 'VMID width (kvm_arm_vmid_bits): 8 or 16 on hardware, 2..16 accepted', integerIn(2, 16, '--vmid-bits'))
     .option('--cpus <n>', 'num_possible_cpus() of the traced host', integerIn(1, 4096, '--cpus'))
     .option('--btm <state>', 'whether SMMUs obey broadcast TLBIs: on, off, or per SMMU "smmu0=on,smmu1=off" (default: header, else off)', parseBtm)
+    .option('--smmu-vmid-bits <bits>', 'VMID width of the SMMUs (IDR0.VMID16: 16, else 8): one width, or per SMMU "smmu0=8,smmu1=16" (default: header, else KVM\'s)', parseSmmuVmidBits)
     .option('--map <file>', "probe map (JSON) saying what a capture's own probe names mean, e.g. traces/captures-6.1.map.json (docs/trace-format.md)")
     .option('--csv-map <file>', "CSV map (JSON) saying how a CSV trace's columns read as the default CSV layout: renames, timestamp unit, argument columns (docs/trace-format.md, CSV)")
     .option('--strict', 'stop at the first malformed line with an error naming file and line, instead of counting it')
@@ -110,6 +126,7 @@ export async function replayOptionsFrom(flags: ModelFlags, io: CliIo): Promise<R
     ...(flags.vmidBits === undefined ? {} : { vmidBits: flags.vmidBits }),
     ...(flags.cpus === undefined ? {} : { cpus: flags.cpus }),
     ...(flags.btm === undefined ? {} : { btm: flags.btm }),
+    ...(flags.smmuVmidBits === undefined ? {} : { smmuVmidBits: flags.smmuVmidBits }),
     ...(flags.strict === undefined ? {} : { strict: flags.strict }),
     ...(flags.inputFormat === undefined ? {} : { inputFormat: flags.inputFormat }),
     ...(flags.reorderWindow === undefined ? {} : { reorderWindowUs: flags.reorderWindow }),

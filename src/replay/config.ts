@@ -12,6 +12,8 @@ export interface ConfigOverrides {
   readonly variant?: PinVariant;
   /** BTM for every SMMU, or per SMMU name. */
   readonly btm?: boolean | ReadonlyMap<string, boolean>;
+  /** VMID width for every SMMU, or per SMMU name. */
+  readonly smmuVmidBits?: number | ReadonlyMap<string, number>;
 }
 
 export interface ResolvedValue<T> {
@@ -82,17 +84,30 @@ export class ConfigResolver {
   /** Settings of one SMMU: BTM off (mainline sets CR2.PTM) and KVM's width unless told. */
   smmuSettings(name: string, kvmVmidBits: number, at: { file: string; line: number }): SmmuSettings {
     const entry = this.smmus.get(name);
-    const btmOverride = this.overrides.btm;
-    const flagBtm = typeof btmOverride === 'boolean' ? btmOverride : btmOverride?.get(name);
-    const traceBtm = entry?.btm?.value;
-    if (flagBtm !== undefined && traceBtm !== undefined && flagBtm !== traceBtm) {
+    const btm = this.smmuSetting(name, this.overrides.btm, entry?.btm?.value, '--btm', 'BTM', (on) => (on ? 'on' : 'off'), at);
+    const vmidBits = this.smmuSetting(name, this.overrides.smmuVmidBits, entry?.vmidBits?.value, '--smmu-vmid-bits', 'VMID bits', String, at);
+    return { vmidBits: vmidBits ?? kvmVmidBits, btm: btm ?? false };
+  }
+
+  /** One SMMU setting: the flag (for all SMMUs or this one) wins over the trace; a disagreement is a diagnostic. */
+  private smmuSetting<T extends boolean | number>(
+    name: string,
+    override: T | ReadonlyMap<string, T> | undefined,
+    fromTrace: T | undefined,
+    flag: string,
+    what: string,
+    show: (value: T) => string,
+    at: { file: string; line: number },
+  ): T | undefined {
+    const fromFlag = typeof override === 'object' ? override.get(name) : override;
+    if (fromFlag !== undefined && fromTrace !== undefined && fromFlag !== fromTrace) {
       this.diagnostics.add('config-conflict', {
         file: at.file,
         line: at.line,
-        detail: `SMMU ${name} BTM: --btm says ${flagBtm ? 'on' : 'off'}, the trace says ${traceBtm ? 'on' : 'off'}; using ${flagBtm ? 'on' : 'off'}`,
+        detail: `SMMU ${name} ${what}: ${flag} says ${show(fromFlag)}, the trace says ${show(fromTrace)}; using ${show(fromFlag)}`,
       });
     }
-    return { vmidBits: entry?.vmidBits?.value ?? kvmVmidBits, btm: flagBtm ?? traceBtm ?? false };
+    return fromFlag ?? fromTrace;
   }
 
   origins(): Record<string, string> {

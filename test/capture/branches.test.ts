@@ -62,7 +62,7 @@ const unavailable = {
 
 const smmuNote = [
   '# (the arm-smmu-v3 driver exposes neither IDR0.VMID16 nor CR2.PTM; mainline sets PTM, so BTM is off unless the kernel turns it on.',
-  '# SMMU events name an SMMU by its struct arm_smmu_device pointer: give facts to analyze under that name, e.g. --btm 0xffff000004a1c080=on)',
+  '# SMMU events name an SMMU by its struct arm_smmu_device pointer: give facts to analyze under that name, e.g. --btm 0xffff000004a1c080=on --smmu-vmid-bits 0xffff000004a1c080=16)',
 ];
 
 test('5.18 to 6.4 (Debian 6.1, nVHE, as the real captures): register kprobes, return point via kvm_pmu_flush_hwstate, no SMMU', () => {

@@ -37,6 +37,7 @@ export interface JsonReport {
     readonly divergences: Readonly<Record<string, number>>;
   };
   readonly dataLossAt: { readonly line: number } | null;
+  readonly diagnostics: readonly { readonly code: string; readonly count: number; readonly samples: readonly { readonly line: number; readonly detail: string }[] }[];
 }
 
 export interface Analysis {

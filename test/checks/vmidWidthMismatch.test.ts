@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TraceWriter, vmPointer as vm } from '../helpers/traceWriter.js';
+import { runCli } from '../helpers/cli.js';
 import { analyze, findingsOf, witnessLines } from './harness.js';
 
 /** VMs 1..n pin their VMIDs and share them with SIDs 1..n of smmu0; then all detach cleanly. */
@@ -66,4 +67,31 @@ test('two mismatched SMMUs: one finding each', async () => {
   w.ste('smmu0', 1, 'abort', 0).ste('smmu1', 1, 'abort', 0).cmd('smmu0', 'op=TLBI_S12_VMALL vmid=1').cmd('smmu1', 'op=TLBI_S12_VMALL vmid=1').unpin(A);
   const result = await analyze(w.toString());
   assert.deepEqual(result.found, [`vmid-width-mismatch@${first}`, `vmid-width-mismatch@${second}`]);
+});
+
+test('--smmu-vmid-bits gives a width the trace does not: per SMMU or for all', async () => {
+  const { text, steLines } = build(16, 'smmu=smmu0 btm=on');
+  for (const flag of ['8', 'smmu0=8', 'other=16,smmu0=8']) {
+    const result = await analyze(text, ['--smmu-vmid-bits', flag]);
+    assert.deepEqual(result.found, [`vmid-width-mismatch@${steLines[0]}`], flag);
+    assert.equal(findingsOf(result, 'vmid-width-mismatch')[0]?.messageId, 'narrower');
+  }
+  // Named for another SMMU only: smmu0 keeps KVM's width.
+  assert.deepEqual((await analyze(text, ['--smmu-vmid-bits', 'smmu1=8'])).found, []);
+});
+
+test('--smmu-vmid-bits wins over the header, and the disagreement is a config-conflict diagnostic', async () => {
+  const { text } = build(16, 'smmu=smmu0 vmid_bits=8 btm=on');
+  const result = await analyze(text, ['--smmu-vmid-bits', 'smmu0=16']);
+  assert.deepEqual(result.found, []);
+  const conflict = result.report.diagnostics.find((d) => d.code === 'config-conflict');
+  assert.match(conflict?.samples[0]?.detail ?? '', /^SMMU smmu0 VMID bits: --smmu-vmid-bits says 16, the trace says 8; using 16$/);
+});
+
+test('--smmu-vmid-bits refuses what is not a width', async () => {
+  for (const bad of ['17', '1', 'smmu0', 'smmu0=', '=8', 'smmu0=8,smmu1', 'eight']) {
+    const result = await runCli(['analyze', 'traces/mixed-hazards.trace', '--smmu-vmid-bits', bad]);
+    assert.equal(result.code, 64, bad);
+    assert.match(result.stderr, /--smmu-vmid-bits/, bad);
+  }
 });
