@@ -107,3 +107,37 @@ test('at least one bundled trace has unused lines to skip', async () => {
   const raw = readFileSync(join(tracesDir, 'capture-max-16bit-vhe.trace.gz'));
   assert.ok((await unusedEventRecords(gunzipSync(raw), 'c', { probeMap: captureMap })) > 100);
 });
+
+/** Lines of the bundled mixed-hazards trace, noise, and broken lines, to shuffle into soups. */
+const mixedLines = readFileSync(join(tracesDir, 'mixed-hazards.trace'), 'utf8').split('\n').filter((line) => line.length > 0);
+const soupLineArb = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...mixedLines) },
+  { weight: 2, arbitrary: fc.constantFrom('  CPU 0/KVM-1 [001] d.... 1.000001: kvm_entry: PC: 0x1', '  <idle>-0 [000] d.... 1.000002: sched_switch: prev_comm=swapper/0', '  q-1 (    1) [002] ..... 1.000003: kvm_exit: TRAP', '  q-1 [002] ..... 99999999999.000003: kvm_exit: TRAP', '  q-1 [002] ..... 1.000004: upd: (foo+0x0/0x10) a=1', '  q-é-1 [002] ..... 1.000005: sched_wakeup: comm=ñ') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 60 }) },
+  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...mixedLines), fc.nat(), fc.constantFrom(' ', ':', '[', ']', '-', 'x', '\r', '\u00e9')).map(([line, at, ch]) => `${line.slice(0, at % (line.length + 1))}${ch}${line.slice((at % (line.length + 1)) + 1)}`) },
+);
+
+test('property: any soup of event, noise and broken lines gives the same report with and without skipping, at any chunking', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(soupLineArb, { minLength: 1, maxLength: 80 }), fc.integer({ min: 1, max: 300 }), async (lines, chunk) => {
+      const bytes = Buffer.from(`${mixedLines.filter((line) => line.startsWith('#')).join('\n')}\n${lines.join('\n')}\n`);
+      const options: ReplayOptions = { vmidBits: 4, cpus: 4, variant: 'rfc-v2' };
+      let filtered: Report | string;
+      let unfiltered: Report | string;
+      try {
+        filtered = buildReport('s', await replayBytes(inChunks(bytes, chunk), 's', options));
+      } catch (error) {
+        filtered = String(error);
+      }
+      try {
+        const replay = new Replay(options);
+        for await (const batch of recordsFromBytes(inChunks(bytes, chunk), { file: 's' })) for (const record of batch) replay.push(record);
+        unfiltered = buildReport('s', replay.finish());
+      } catch (error) {
+        unfiltered = String(error);
+      }
+      assert.deepEqual(filtered, unfiltered);
+    }),
+    { numRuns: 150 },
+  );
+});
