@@ -57,8 +57,10 @@ function movesOn(entry: CallEvent, event: TraceEvent): boolean {
 
 export class CallSequencer {
   private readonly mode: Record<CallFamily, Mode> = { 'vmid-update': 'unknown', 'pin-get': 'unknown' };
-  /** Entries waiting for their return, per family and pairing key. */
-  private readonly pending: Record<CallFamily, Map<number | string, CallEvent>> = { 'vmid-update': new Map(), 'pin-get': new Map() };
+  /** Entries waiting for their return: updates by CPU, pins by VM pointer. */
+  private readonly pendingUpdates = new Map<number | string, CallEvent>();
+  private readonly pendingPins = new Map<number | string, CallEvent>();
+  private readonly pending: Record<CallFamily, Map<number | string, CallEvent>> = { 'vmid-update': this.pendingUpdates, 'pin-get': this.pendingPins };
   /**
    * Per CPU, the update replayed at an in-lock or return probe whose later probes (its return,
    * the run loop's next call) may still come: they are observations of it.
@@ -124,27 +126,34 @@ export class CallSequencer {
     if (atEnd) this.resolveHeld(true);
   }
 
+  // Hot: every event passes here. Its kind, CPU and phase are read once (events come in a
+  // dozen shapes, so each property read is a megamorphic lookup).
   private route(event: TraceEvent): void {
-    this.flushStalePending(event);
-    if (event.cpu >= 0 && !(event.kind === 'vmid-update' && event.phase !== 'entry') && event.kind !== 'vmid-rollover') {
+    const kind = event.kind;
+    const cpu = event.cpu;
+    const isUpdate = kind === 'vmid-update';
+    const phase = isUpdate || kind === 'pin-get' ? event.phase : undefined;
+    if (this.pendingUpdates.size > 0 || this.pendingPins.size > 0) this.flushStalePending(event, kind, cpu, phase);
+    if (cpu >= 0 && !(isUpdate && phase !== 'entry') && kind !== 'vmid-rollover' && this.replayedUpdate.size > 0) {
       // The CPU moved on: later probes cannot belong to the update it replayed.
-      this.replayedUpdate.delete(event.cpu);
+      this.replayedUpdate.delete(cpu);
     }
-    if (!isCall(event)) {
+    if (phase === undefined) {
       this.emit({ type: 'event', event });
       return;
     }
-    const family = event.kind;
+    const call = event as CallEvent;
+    const family = call.kind;
     const pending = this.pending[family];
-    if (event.phase === 'entry') {
-      if (this.mode[family] === 'entry') this.emitCall(event, event, false, false);
-      else pending.set(pairKey(event), event);
+    if (phase === 'entry') {
+      if (this.mode[family] === 'entry') this.emitCall(call, call, false, false);
+      else pending.set(pairKey(call), call);
       return;
     }
-    if (event.kind === 'vmid-update') {
-      const replayed = this.replayedUpdate.get(event.cpu);
-      if (replayed !== undefined && (event.vm === undefined || event.vm === replayed.vm)) {
-        this.emit({ type: 'observation', event, call: replayed });
+    if (isUpdate) {
+      const replayed = this.replayedUpdate.get(cpu);
+      if (replayed !== undefined && (call.vm === undefined || call.vm === replayed.vm)) {
+        this.emit({ type: 'observation', event: call as VmidUpdateEvent, call: replayed });
         return;
       }
     }
@@ -152,12 +161,13 @@ export class CallSequencer {
     // return that names no VM (a kretprobe before 6.9 cannot read the argument) takes the
     // entry's.
     if (this.mode[family] === 'unknown') this.mode[family] = 'return';
-    const key = family === 'vmid-update' || event.vm !== undefined ? pairKey(event) : this.onlyPendingKey(pending);
+    const vm = call.vm;
+    const key = isUpdate || vm !== undefined ? pairKey(call) : this.onlyPendingKey(pending);
     const entry = key === undefined ? undefined : pending.get(key);
-    const matches = entry !== undefined && (event.vm === undefined || entry.vm === event.vm);
+    const matches = entry !== undefined && (vm === undefined || entry.vm === vm);
     if (matches && key !== undefined) pending.delete(key);
-    this.emitCall(matches ? entry : undefined, event, false, !matches);
-    if (event.kind === 'vmid-update') this.replayedUpdate.set(event.cpu, matches ? (entry) : event);
+    this.emitCall(matches ? entry : undefined, call, false, !matches);
+    if (isUpdate) this.replayedUpdate.set(cpu, matches ? entry : call);
   }
 
   /** A pin return without a pointer can only belong to the one pin under way, if one. */
@@ -166,22 +176,27 @@ export class CallSequencer {
     return pending.keys().next().value;
   }
 
-  /** A caller that moves on without the return of its pending call lost that return. */
-  private flushStalePending(event: TraceEvent): void {
-    for (const family of families) {
-      const pending = this.pending[family];
-      if (pending.size === 0) continue;
-      if (family === 'vmid-update') {
-        if (event.cpu < 0) continue;
-        const entry = pending.get(event.cpu);
-        if (entry === undefined || !movesOn(entry, event)) continue;
-        if (event.kind === 'vmid-update' && event.phase !== 'entry' && (event.vm === undefined || event.vm === entry.vm)) continue;
-        pending.delete(event.cpu);
-        this.emitCall(entry, entry, true, false);
-      } else if ('vm' in event && event.vm !== undefined) {
-        const entry = pending.get(event.vm);
-        if (entry === undefined || !movesOn(entry, event)) continue;
-        pending.delete(event.vm);
+  /**
+   * A caller that moves on without the return of its pending call lost that return. `kind`,
+   * `cpu` and `phase` are the event's own, read once by `route`.
+   */
+  private flushStalePending(event: TraceEvent, kind: TraceEvent['kind'], cpu: number, phase: CallEvent['phase'] | undefined): void {
+    if (this.pendingUpdates.size > 0 && cpu >= 0) {
+      // movesOn() for an update's entry, whose CPU is the key: another event of that CPU, not a rollover.
+      const entry = this.pendingUpdates.get(cpu);
+      if (entry !== undefined && entry !== event && kind !== 'vmid-rollover') {
+        const vm = phase === undefined ? undefined : (event as CallEvent).vm;
+        const itsReturn = kind === 'vmid-update' && phase !== 'entry' && (vm === undefined || vm === entry.vm);
+        if (!itsReturn) {
+          this.pendingUpdates.delete(cpu);
+          this.emitCall(entry, entry, true, false);
+        }
+      }
+    }
+    if (this.pendingPins.size > 0 && 'vm' in event && event.vm !== undefined) {
+      const entry = this.pendingPins.get(event.vm);
+      if (entry !== undefined && movesOn(entry, event)) {
+        this.pendingPins.delete(event.vm);
         this.emitCall(entry, entry, true, false);
       }
     }
