@@ -12,7 +12,7 @@
  */
 
 import type { EventRecord, HeaderRecord } from '../ingest/records.js';
-import { hasReturnLocation, parseIntegerArg, parseProbeBody, parseU64Arg, parseU64Array, probeArgsStart, ProbeArgs, type ArgLookup, type ProbeBody } from '../ingest/probeBody.js';
+import { hasReturnLocation, parseIntegerArg, parseProbeBody, parseU64Arg, parseU64Array, probeArgsStart, ProbeArgs, type ArgLookup } from '../ingest/probeBody.js';
 import type { EventBase, KernelPointer } from './common.js';
 import type { TraceEvent } from './index.js';
 import type { CpuTlbiOp } from './cpuEvents.js';
@@ -105,7 +105,7 @@ function fprobeMeaning(name: string): Meaning | undefined {
   return undefined;
 }
 
-function meaningOf(record: EventRecord, location: () => ProbeBody['location']): Meaning | { unrecognised: string } | undefined {
+function meaningOf(record: EventRecord): Meaning | { unrecognised: string } | undefined {
   // Tool names first: they are most lines of most traces (no tool name ends in __entry/__exit).
   const byName = meaningByEventName.get(record.name);
   if (byName !== undefined) {
@@ -115,7 +115,8 @@ function meaningOf(record: EventRecord, location: () => ProbeBody['location']): 
   const byFprobeName = fprobeMeaning(record.name);
   if (byFprobeName !== undefined) return byFprobeName;
   if (record.body.charCodeAt(0) !== 0x28 /* ( */) return undefined;
-  const where = location();
+  // Recognition by function: only now is the location parsed.
+  const where = parseProbeBody(record.body).location;
   if (where === undefined) return undefined;
   const byFunction = meaningByFunction.get(where.func);
   if (byFunction === undefined) return { unrecognised: `probe on ${where.func}` };
@@ -384,7 +385,7 @@ export function decodeEventRecord(record: EventRecord, ctx: DecodeContext): Deco
     return typeof event === 'string' ? { type: 'malformed', expected: `${record.name} (mapped to ${mapped.event}): ${event}` } : { type: 'event', event };
   }
   // Most lines need only the arguments: the location is built only for recognition by function.
-  const meaning = meaningOf(record, () => parseProbeBody(record.body).location);
+  const meaning = meaningOf(record);
   if (meaning === undefined) return { type: 'unused', name: record.name };
   if (typeof meaning !== 'string') return { type: 'unrecognised-probe', name: record.name, detail: meaning.unrecognised };
   const event = decodeMeaning(meaning, record, new ProbeArgs(record.body, probeArgsStart(record.body)), ctx);

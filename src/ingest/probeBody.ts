@@ -66,10 +66,17 @@ function argumentOffsets(text: string, start: number): number[] {
     while (i < n && text.charCodeAt(i) === 0x20) i++;
     if (i >= n) break;
     const keyStart = i;
-    while (i < n && text.charCodeAt(i) !== 0x3d /* = */ && text.charCodeAt(i) !== 0x20) i++;
-    if (i >= n || text.charCodeAt(i) !== 0x3d) continue;
-    const keyEnd = i;
-    i++;
+    // Native searches rather than a loop per character: this runs for every event line.
+    let space = text.indexOf(' ', i);
+    if (space === -1) space = n;
+    const equals = text.indexOf('=', i);
+    if (equals === -1 || equals > space) {
+      // A token without `=`: skipped.
+      i = space;
+      continue;
+    }
+    const keyEnd = equals;
+    i = equals + 1;
     let valueStart = i;
     let valueEnd: number;
     const open = text.charCodeAt(i);
@@ -83,8 +90,8 @@ function argumentOffsets(text: string, start: number): number[] {
       valueEnd = close === -1 ? n : close + 1;
       i = valueEnd;
     } else {
-      while (i < n && text.charCodeAt(i) !== 0x20) i++;
-      valueEnd = i;
+      valueEnd = space;
+      i = space;
     }
     offsets.push(keyStart, keyEnd, valueStart, valueEnd);
   }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseIntegerArg, parseProbeArgs, parseProbeBody, parseU64Arg, parseU64Array, type ProbeBody } from '../../src/ingest/probeBody.js';
+import { parseIntegerArg, parseProbeArgs, parseProbeBody, parseU64Arg, parseU64Array, ProbeArgs, type ProbeBody } from '../../src/ingest/probeBody.js';
 
 /** A body as plain data, so deepEqual compares the map's entries in order. */
 function plain(body: ProbeBody): { location: unknown; args: [string, string][] } {
@@ -208,5 +208,49 @@ test('property: printed arguments parse back, whatever their order and values', 
       );
     }),
     { numRuns: 1000, includeErrorInReport: true },
+  );
+});
+
+/** The argument grammar written the plain way, character by character: what parseProbeArgs must agree with. */
+function referenceArgs(text: string, start: number): Map<string, string> {
+  const args = new Map<string, string>();
+  let i = start;
+  while (i < text.length) {
+    while (text[i] === ' ') i++;
+    if (i >= text.length) break;
+    const keyStart = i;
+    while (i < text.length && text[i] !== '=' && text[i] !== ' ') i++;
+    if (text[i] !== '=') continue;
+    const key = text.slice(keyStart, i++);
+    if (text[i] === '"') {
+      const close = text.indexOf('"', i + 1);
+      args.set(key, text.slice(i + 1, close === -1 ? text.length : close));
+      i = close === -1 ? text.length : close + 1;
+    } else if (text[i] === '{') {
+      const close = text.indexOf('}', i);
+      const end = close === -1 ? text.length : close + 1;
+      args.set(key, text.slice(i, end));
+      i = end;
+    } else {
+      const valueStart = i;
+      while (i < text.length && text[i] !== ' ') i++;
+      args.set(key, text.slice(valueStart, i));
+    }
+  }
+  return args;
+}
+
+test('property: parseProbeArgs and ProbeArgs read any text as the character-by-character grammar does', () => {
+  fc.assert(
+    fc.property(fc.string({ unit: fc.constantFrom(...'ab= "{},x1'.split('')), maxLength: 40 }), fc.nat({ max: 5 }), (text, start) => {
+      const expected = referenceArgs(text, start);
+      assert.deepEqual(parseProbeArgs(text, start), expected, JSON.stringify(text));
+      const lookup = new ProbeArgs(text, start);
+      for (const key of ['a', 'b', 'ab', 'x', 'x1', '', 'ba', '"a']) {
+        assert.equal(lookup.get(key), expected.get(key), `${JSON.stringify(text)} ${key}`);
+        assert.equal(lookup.has(key), expected.has(key));
+      }
+    }),
+    { numRuns: 5000 },
   );
 });
