@@ -56,7 +56,7 @@ function findCpuColumn(text: string): number {
 }
 
 /** Nanoseconds in one unit of a fraction with that many digits (a table: this runs per line). */
-const nsPerFractionUnit = [0, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+export const nsPerFractionUnit = [0, 100_000_000, 10_000_000, 1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
 
 export interface Timestamp {
   readonly us: number;
