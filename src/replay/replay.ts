@@ -50,6 +50,7 @@ export class Replay {
   private finished = false;
   private readonly smmuSide: SmmuReplay;
   private readonly observations: ObservationReplay;
+  private decodeContextCache: DecodeContext | undefined;
 
   constructor(private readonly options: ReplayOptions = {}) {
     this.resolver = new ConfigResolver(options, this.diagnostics);
@@ -101,12 +102,10 @@ export class Replay {
     this.reorder.push(record);
   }
 
-  private decodeContextCache: DecodeContext | undefined;
-
   /** The context for decoding the next line: the same object while the VMID width stays known the same. */
   private decodeContext(): DecodeContext {
     const vmidBits = this.allocator?.config.vmidBits ?? this.resolver.knownVmidBits();
-    if (this.decodeContextCache?.vmidBits !== vmidBits || this.decodeContextCache === undefined) {
+    if (this.decodeContextCache === undefined || this.decodeContextCache.vmidBits !== vmidBits) {
       this.decodeContextCache = { vmidBits, ...(this.options.probeMap === undefined ? {} : { probeMap: this.options.probeMap }) };
     }
     return this.decodeContextCache;
