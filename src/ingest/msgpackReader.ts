@@ -48,20 +48,35 @@ class ByteQueue {
 
   /** Takes `count` bytes (the caller checked they are available). */
   take(count: number): Buffer {
-    const whole = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-    const out = whole.subarray(0, count);
-    const rest = whole.subarray(count);
-    this.chunks = rest.length > 0 ? [rest] : [];
+    if (count === 0) return Buffer.alloc(0);
+    const head = this.front(count);
+    const out = head.subarray(0, count);
+    if (head.length === count) this.chunks.shift();
+    else this.chunks[0] = head.subarray(count);
     this.size -= count;
     this.consumed += count;
     return out;
   }
 
-  /** The next `count` bytes without taking them. */
+  /** The next `count` bytes (fewer if fewer are queued) without taking them. */
   peek(count: number): Buffer {
-    const whole = this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks);
-    this.chunks = whole.length > 0 ? [whole] : [];
-    return whole.subarray(0, count);
+    return this.front(Math.min(count, this.size)).subarray(0, count);
+  }
+
+  /**
+   * The first chunk, made to hold at least `count` bytes by joining only the chunks those
+   * bytes span: a frame is copied at most once, the rest of the read never.
+   */
+  private front(count: number): Buffer {
+    const first = this.chunks[0];
+    if (first === undefined || count === 0) return Buffer.alloc(0);
+    if (first.length >= count) return first;
+    let spanned = 0;
+    let bytes = 0;
+    while (bytes < count && spanned < this.chunks.length) bytes += (this.chunks[spanned++] as Buffer).length;
+    const joined = Buffer.concat(this.chunks.slice(0, spanned), bytes);
+    this.chunks.splice(0, spanned, joined);
+    return joined;
   }
 }
 

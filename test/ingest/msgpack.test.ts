@@ -325,3 +325,19 @@ test('a frame with a bad CRC is reported at its own offset', async () => {
   assert.match(error.message, new RegExp(`at byte ${validHead.length}: the frame's CRC-32 does not match`));
   assert.deepStrictEqual(await recordsOf(Buffer.concat([validHead, frame(payload)]), 'empty.msgpack'), []);
 });
+
+test('a frame that claims 0 bytes is named at its own offset, whatever the chunking', async () => {
+  const empty = frame(new Uint8Array(0));
+  const end = frame(encode({ k: 'end', records: 0, blocks: 0 }));
+  const bytes = Buffer.concat([validHead, empty, end]);
+  for (const chunk of [1, 3, 9, 64, bytes.length]) {
+    let error: unknown;
+    try {
+      await readAllRecords(inChunks(bytes, chunk), { file: 'z.msgpack' });
+    } catch (caught) {
+      error = caught;
+    }
+    assertDocumentedError(error, 'z.msgpack');
+    assert.match(error.message, new RegExp(`at byte ${validHead.length}: the frame is not valid MessagePack`), `chunk ${chunk}: ${error.message}`);
+  }
+});
