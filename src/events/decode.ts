@@ -381,7 +381,8 @@ export function decodeEventRecord(record: EventRecord, ctx: DecodeContext): Deco
     // A mapped name means what the map says, whatever its probe location.
     if (mapped.event === null) return { type: 'unused', name: record.name };
     const mappedMeaning = meaningByEventName.get(mapped.event) as Meaning;
-    const event = decodeMeaning(mappedMeaning, record, remapArgs(mapped, parseProbeBody(record.body).args), ctx);
+    // Only the arguments: a mapped probe's location is never looked at.
+    const event = decodeMeaning(mappedMeaning, record, remapArgs(mapped, new ProbeArgs(record.body, probeArgsStart(record.body))), ctx);
     return typeof event === 'string' ? { type: 'malformed', expected: `${record.name} (mapped to ${mapped.event}): ${event}` } : { type: 'event', event };
   }
   // Most lines need only the arguments: the location is built only for recognition by function.

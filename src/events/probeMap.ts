@@ -17,6 +17,7 @@
 
 import { VmidReplayError } from '../errors.js';
 import { toolEventNames } from './toolEventNames.js';
+import type { ArgLookup } from '../ingest/probeBody.js';
 
 export interface MappedEvent {
   /** The tool event it stands for, or null for "recognised, not used". */
@@ -68,7 +69,7 @@ export function parseProbeMap(document: unknown, source: string): ProbeMap {
 }
 
 /** The capture's arguments renamed to the tool's, with list fields joined as arrays. */
-export function remapArgs(mapped: MappedEvent, args: ReadonlyMap<string, string>): Map<string, string> {
+export function remapArgs(mapped: MappedEvent, args: ArgLookup): Map<string, string> {
   const out = new Map<string, string>();
   for (const [field, from] of mapped.args) {
     if (typeof from === 'string') {
