@@ -12,7 +12,7 @@
  */
 
 import type { EventRecord, HeaderRecord } from '../ingest/records.js';
-import { hasReturnLocation, parseIntegerArg, parseProbeBody, parseU64Arg, parseU64Array, probeArgsStart, ProbeArgs, type ArgLookup } from '../ingest/probeBody.js';
+import { hasReturnLocation, parseIntegerArg, parseProbeBody, parseSafeArray, parseU64Arg, parseU64Array, probeArgsStart, ProbeArgs, type ArgLookup } from '../ingest/probeBody.js';
 import type { EventBase, KernelPointer } from './common.js';
 import type { TraceEvent } from './index.js';
 import type { CpuTlbiOp } from './cpuEvents.js';
@@ -264,9 +264,9 @@ function readObservation(args: ArgLookup): AllocatorObservation | string | undef
   }
   for (const [arg, field] of observedArrays) {
     if (!args.has(arg)) continue;
-    const values = parseU64Array(args.get(arg));
-    if (values === undefined || values.some((value) => value > BigInt(Number.MAX_SAFE_INTEGER))) return `${arg}={...} a list of ids`;
-    (observation ??= {})[field] = values.map(Number);
+    const values = parseSafeArray(args.get(arg));
+    if (values === undefined) return `${arg}={...} a list of ids`;
+    (observation ??= {})[field] = values;
   }
   if (args.has('map')) {
     const words = parseU64Array(args.get('map'));

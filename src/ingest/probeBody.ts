@@ -218,12 +218,25 @@ export function parseU64Arg(value: string | undefined): bigint | undefined {
 
 /** Reads an array fetch `{0x1,0x2}` into 64-bit values. */
 export function parseU64Array(value: string | undefined): bigint[] | undefined {
+  return parseArrayOf(value, parseU64Arg);
+}
+
+/**
+ * Reads an array fetch whose elements are ids (`{0x10012,65554}`): the same grammar as
+ * `parseU64Array`, each element a safe integer, without a bigint per element. Undefined when
+ * an element is not a 64-bit value or is one beyond 2^53 - 1.
+ */
+export function parseSafeArray(value: string | undefined): number[] | undefined {
+  return parseArrayOf(value, (part) => (part.charCodeAt(0) === 0x2d /* - */ ? undefined : parseIntegerArg(part)));
+}
+
+function parseArrayOf<T>(value: string | undefined, parseElement: (part: string) => T | undefined): T[] | undefined {
   if (value === undefined || !value.startsWith('{') || !value.endsWith('}')) return undefined;
   const inner = value.slice(1, -1).trim();
   if (inner.length === 0) return [];
-  const out: bigint[] = [];
+  const out: T[] = [];
   for (const part of inner.split(',')) {
-    const parsed = parseU64Arg(part.trim());
+    const parsed = parseElement(part.trim());
     if (parsed === undefined) return undefined;
     out.push(parsed);
   }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseIntegerArg, parseProbeArgs, parseProbeBody, parseU64Arg, parseU64Array, ProbeArgs, type ProbeBody } from '../../src/ingest/probeBody.js';
+import { parseIntegerArg, parseProbeArgs, parseProbeBody, parseU64Arg, parseU64Array, parseSafeArray, ProbeArgs, type ProbeBody } from '../../src/ingest/probeBody.js';
 
 /** A body as plain data, so deepEqual compares the map's entries in order. */
 function plain(body: ProbeBody): { location: unknown; args: [string, string][] } {
@@ -250,6 +250,25 @@ test('property: parseProbeArgs and ProbeArgs read any text as the character-by-c
         assert.equal(lookup.get(key), expected.get(key), `${JSON.stringify(text)} ${key}`);
         assert.equal(lookup.has(key), expected.has(key));
       }
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+test('property: parseSafeArray reads what parseU64Array reads, as numbers, and refuses what is beyond 2^53 - 1', () => {
+  const element = fc.oneof(
+    fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((value) => value.toString()),
+    fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map((value) => `0x${value.toString(16)}`),
+    fc.bigInt({ min: 0n, max: 1n << 60n }).map((value) => `0X${value.toString(16).toUpperCase()}`),
+    fc.integer({ min: 0, max: 9999 }).map(String),
+    fc.constantFrom('-1', '-0', '+5', '', ' ', '0x', '1e3', '0b1', 'x', '007'),
+  );
+  const arrayText = fc.tuple(fc.array(element, { maxLength: 5 }), fc.constantFrom('{', '{ ', ''), fc.constantFrom('}', ' }', '')).map(([parts, open, close]) => `${open}${parts.join(',')}${close}`);
+  fc.assert(
+    fc.property(arrayText, (text) => {
+      const wide = parseU64Array(text);
+      const expected = wide === undefined || wide.some((value) => value > BigInt(Number.MAX_SAFE_INTEGER)) ? undefined : wide.map(Number);
+      assert.deepEqual(parseSafeArray(text), expected, text);
     }),
     { numRuns: 5000 },
   );
