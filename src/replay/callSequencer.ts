@@ -182,9 +182,8 @@ export class CallSequencer {
    */
   private flushStalePending(event: TraceEvent, kind: TraceEvent['kind'], cpu: number, phase: CallEvent['phase'] | undefined): void {
     if (this.pendingUpdates.size > 0 && cpu >= 0) {
-      // movesOn() for an update's entry, whose CPU is the key: another event of that CPU, not a rollover.
       const entry = this.pendingUpdates.get(cpu);
-      if (entry !== undefined && entry !== event && kind !== 'vmid-rollover') {
+      if (entry !== undefined && movesOn(entry, event)) {
         const vm = phase === undefined ? undefined : (event as CallEvent).vm;
         const itsReturn = kind === 'vmid-update' && phase !== 'entry' && (vm === undefined || vm === entry.vm);
         if (!itsReturn) {
