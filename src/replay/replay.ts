@@ -90,12 +90,16 @@ export class Replay {
   /** Feeds one record, in file order; the reorder buffer merges it into timestamp order. */
   push(record: ReadRecord): void {
     if (record.type === 'unused-events') {
-      for (const [name, count] of record.countsByName) this.countUnused(name, count);
+      for (const [name, count] of record.countsByName) {
+        this.stats.countRecord('event', count);
+        this.countUnused(name, count);
+      }
       return;
     }
     // Lines that can only decode to `unused` are counted on arrival, whichever reader read
     // them: they take no part in ordering, so skipping them while reading changes nothing.
     if (record.type === 'event' && !this.wantEvent(record.name, record.body.charCodeAt(0) === 0x28 /* ( */)) {
+      this.stats.countRecord('event');
       this.countUnused(record.name, 1);
       return;
     }
@@ -111,9 +115,8 @@ export class Replay {
     return this.decodeContextCache;
   }
 
-  /** `times` event lines named `name` that decode to nothing the replay uses. */
+  /** `times` event lines named `name` that decode to nothing the replay uses (their records are counted apart). */
   private countUnused(name: string, times: number): void {
-    this.stats.countRecord('event', times);
     this.diagnostics.countUnused(name, times);
     this.stats.countUnused(times);
   }
@@ -170,9 +173,7 @@ export class Replay {
         return;
       }
       case 'unused':
-        // Counted as a record already (pushInOrder).
-        this.diagnostics.countUnused(outcome.name, 1);
-        this.stats.countUnused(1);
+        this.countUnused(outcome.name, 1);
         return;
       case 'unrecognised-probe':
         this.diagnostics.add('unrecognised-probe', { file: span.file, line: span.line, detail: `${name}: ${outcome.detail}` });
