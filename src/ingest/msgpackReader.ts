@@ -123,6 +123,11 @@ class FrameChecker {
   }
 }
 
+/** A string the decoder left as raw UTF-8 bytes (rawStrings), decoded. */
+function utf8Of(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}
+
 /**
  * A block's string table, decoded string by string when first asked for: an event the
  * replay has no use for needs its name and template, not its body (Decoder with rawStrings).
@@ -141,8 +146,7 @@ class BlockStrings {
   at(index: number): string {
     let text = this.decoded[index];
     if (text === undefined) {
-      const bytes = this.raw[index] as Uint8Array;
-      text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+      text = utf8Of(this.raw[index] as Uint8Array);
       this.decoded[index] = text;
     }
     return text;
@@ -157,7 +161,7 @@ class BlockStrings {
 /** A string field of a frame decoded with rawStrings (raw UTF-8 bytes); undefined when it is not a string. */
 function textField(doc: Doc, key: string): string | undefined {
   const value = doc[key];
-  return value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8') : undefined;
+  return value instanceof Uint8Array ? utf8Of(value) : undefined;
 }
 
 /**
