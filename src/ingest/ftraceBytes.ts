@@ -20,7 +20,9 @@
 
 import type { EventFilter } from './importer.js';
 import type { ReadRecord, SourceSpan } from './records.js';
+import type { WholeLinesReader } from './lineSplitter.js';
 import { nsPerFractionUnit, parseFtraceLine } from './ftraceLine.js';
+import { type FtraceSkimmer, skimFlavorPlain, skimFlavorWithLocation } from './ftraceSkim.js';
 import * as codes from './charCodes.js';
 
 // Module-local copies of the character codes and of the two tests: imported bindings are
@@ -71,6 +73,9 @@ interface KnownName {
   wantedWithLocation: boolean | undefined;
   /** Lines of this name skipped since the last `takeUnused()`. */
   unused: number;
+  /** The skimmer's slot for this name (-1: too long to teach, -2: not taught), and the flavors taught there. */
+  skimSlot: number;
+  skimFlavors: number;
 }
 
 /**
@@ -97,11 +102,22 @@ export class FtraceByteParser {
   /** Names with skipped lines not yet taken, and where the first of those lines is. */
   private readonly namesWithUnused: KnownName[] = [];
   private firstUnusedSpan: SourceSpan | undefined;
+  /** The names taught to the skimmer, by its slot for them. */
+  private readonly skimmedNames: (KnownName | undefined)[] = [];
+  /** Present with a skimmer: lines wholly inside a chunk go to it first (see LineSplitter.pushBytes). */
+  readonly wholeLines: WholeLinesReader | undefined;
 
+  /**
+   * `skimmer` (with a filter only) skips, in WebAssembly, the lines of names this parser
+   * skipped before, so most lines of a sparse trace never reach `parse`.
+   */
   constructor(
     private readonly file: string,
     private readonly wantEvent: EventFilter | undefined,
-  ) {}
+    private readonly skimmer?: FtraceSkimmer,
+  ) {
+    this.wholeLines = skimmer === undefined ? undefined : (buf, start, end, firstLine, firstOffset, sinkLine) => this.skim(skimmer, buf, start, end, firstLine, firstOffset, sinkLine);
+  }
 
   /**
    * The record for the line `buf[start, end)` (no newline) numbered `line` at byte `offset`;
@@ -175,9 +191,11 @@ export class FtraceByteParser {
     const bodyStart = sep + 2;
     const known = this.knownName(buf, nameStart, sep, hash);
 
-    if (this.wantEvent !== undefined && !this.wanted(known, bodyStart < end && buf[bodyStart] === charOpenParen)) {
+    const opensWithLocation = bodyStart < end && buf[bodyStart] === charOpenParen;
+    if (this.wantEvent !== undefined && !this.wanted(known, opensWithLocation)) {
       if (known.unused++ === 0) this.namesWithUnused.push(known);
-      this.firstUnusedSpan ??= { file: this.file, line, offset };
+      this.noteUnused(line, offset);
+      if (this.skimmer !== undefined) this.teach(this.skimmer, known, opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain);
       return skippedLine;
     }
     const span: SourceSpan = { file: this.file, line, offset };
@@ -194,6 +212,49 @@ export class FtraceByteParser {
     const tgid = tgidOpen < 0 ? undefined : this.tgidBetween(buf, tgidOpen + 1, tgidClose);
     // Same fields, same order as parseFtraceLine's record: one object shape for both paths.
     return { type: 'event', span, text, task, pid, tgid, cpu, flags, tsUs: this.us, tsNs: this.ns, name: known.name, body };
+  }
+
+  /** The skimmer's pass over whole lines (`wholeLines`): what it skipped is counted here, the rest goes to `sinkLine`. */
+  private skim(
+    skimmer: FtraceSkimmer,
+    buf: Buffer,
+    start: number,
+    end: number,
+    firstLine: number,
+    firstOffset: number,
+    sinkLine: (lineStart: number, newline: number, line: number, offset: number) => void,
+  ): number {
+    return skimmer.readLines(
+      buf,
+      start,
+      end,
+      (lineStart, newline, index) => sinkLine(lineStart, newline, firstLine + index, firstOffset + lineStart - start),
+      (slot, count) => {
+        const known = this.skimmedNames[slot];
+        if (known === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
+        if (known.unused === 0) this.namesWithUnused.push(known);
+        known.unused += count;
+      },
+      (index, lineStart) => this.noteUnused(firstLine + index, firstOffset + lineStart - start),
+    );
+  }
+
+  /** A skipped line at `line`: the unused-events record's span is the first of them (the skimmer's come out of order). */
+  private noteUnused(line: number, offset: number): void {
+    if (this.firstUnusedSpan === undefined || line < this.firstUnusedSpan.line) this.firstUnusedSpan = { file: this.file, line, offset };
+  }
+
+  /** Lets the skimmer skip lines of `known` in `flavor` from now on, unless it already does. */
+  private teach(skimmer: FtraceSkimmer, known: KnownName, flavor: number): void {
+    if (known.skimSlot === -1) return;
+    // Another name hashed to the same slot may have taken it since.
+    const holdsSlot = known.skimSlot >= 0 && this.skimmedNames[known.skimSlot] === known;
+    if (holdsSlot && (known.skimFlavors & flavor) !== 0) return;
+    const slot = skimmer.learn(known.bytes, flavor);
+    known.skimSlot = slot;
+    if (slot < 0) return;
+    known.skimFlavors = holdsSlot ? known.skimFlavors | flavor : flavor;
+    this.skimmedNames[slot] = known;
   }
 
   /** The lines skipped since the last call, counted by name; undefined if none. */
@@ -220,7 +281,7 @@ export class FtraceByteParser {
       if (same) return known;
     }
     // Evicting a name with skipped lines not yet taken is fine: `namesWithUnused` still holds it.
-    const entry: KnownName = { bytes: Uint8Array.prototype.slice.call(buf, start, end), name: buf.toString('latin1', start, end), wantedPlain: undefined, wantedWithLocation: undefined, unused: 0 };
+    const entry: KnownName = { bytes: Uint8Array.prototype.slice.call(buf, start, end), name: buf.toString('latin1', start, end), wantedPlain: undefined, wantedWithLocation: undefined, unused: 0, skimSlot: -2, skimFlavors: 0 };
     this.names[slot] = entry;
     return entry;
   }

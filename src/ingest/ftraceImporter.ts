@@ -5,12 +5,21 @@
 import { lineRecords } from './lineRecords.js';
 import { parseFtraceLine } from './ftraceLine.js';
 import { FtraceByteParser } from './ftraceBytes.js';
+import { FtraceSkimmer } from './ftraceSkim.js';
+import { defaultMaxLineBytes } from './lineSplitter.js';
 import type { Importer, ReadOptions } from './importer.js';
+import type { LineGrammar } from './lineRecords.js';
 import type { ReadRecord } from './records.js';
 
-const ftraceGrammar = {
+/** A skimmer only where there is something to skip: lines the consumer refuses. */
+function skimmerFor(options: ReadOptions): FtraceSkimmer | undefined {
+  if (options.wantEvent === undefined || options.wasmSkim === false) return undefined;
+  return FtraceSkimmer.create(options.maxLineBytes ?? defaultMaxLineBytes);
+}
+
+const ftraceGrammar: LineGrammar = {
   parseText: parseFtraceLine,
-  bytesParser: (file: string, wantEvent: ReadOptions['wantEvent']) => new FtraceByteParser(file, wantEvent),
+  bytesParser: (options) => new FtraceByteParser(options.file, options.wantEvent, skimmerFor(options)),
 };
 
 /** Parses a (decompressed) byte stream of ftrace text into batches of records. */

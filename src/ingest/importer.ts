@@ -26,6 +26,11 @@ export interface ReadOptions {
   readonly csvMap?: CsvMap;
   /** Event lines the consumer has no use for need not be read in full. */
   readonly wantEvent?: EventFilter;
+  /**
+   * False: refused ftrace lines are skimmed by JavaScript, not WebAssembly (ftraceSkim.ts).
+   * The records are the same either way; tests compare the two.
+   */
+  readonly wasmSkim?: boolean;
 }
 
 export interface Importer {

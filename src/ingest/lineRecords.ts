@@ -3,8 +3,8 @@
  * with the format's grammar, hand records on in batches of at most `batchBytes` of input. An
  * overlong line becomes a malformed record here, whatever the format.
  */
-import { LineSplitter, defaultMaxLineBytes, type LineSink } from './lineSplitter.js';
-import type { EventFilter, ReadOptions } from './importer.js';
+import { LineSplitter, defaultMaxLineBytes, type LineSink, type WholeLinesReader } from './lineSplitter.js';
+import type { ReadOptions } from './importer.js';
 import type { ReadRecord, SourceSpan, TraceRecord } from './records.js';
 
 export type LineParser = (text: string, span: SourceSpan) => TraceRecord;
@@ -18,11 +18,13 @@ export interface LineBytesParser {
   parse(bytes: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | null | undefined;
   /** The lines skipped since the last call, as one `unused-events` record. */
   takeUnused(): ReadRecord | undefined;
+  /** Reads whole lines in bulk, skipping what it can without `parse` (see LineSplitter.pushBytes). */
+  readonly wholeLines?: WholeLinesReader;
 }
 
 export interface LineGrammar {
   readonly parseText: LineParser;
-  readonly bytesParser?: (file: string, wantEvent: EventFilter | undefined) => LineBytesParser;
+  readonly bytesParser?: (options: ReadOptions) => LineBytesParser;
 }
 
 /**
@@ -36,7 +38,8 @@ export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: R
   const splitter = new LineSplitter(maxLineBytes);
   const file = options.file;
   const parseText = grammar.parseText;
-  const bytesParser = grammar.bytesParser?.(file, options.wantEvent);
+  const bytesParser = grammar.bytesParser?.(options);
+  const wholeLines = bytesParser?.wholeLines;
   let batch: ReadRecord[] = [];
   const sink: LineSink = (bytes, start, end, line, offset, truncated) => {
     if (truncated) {
@@ -58,7 +61,7 @@ export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: R
   };
   for await (const chunk of source) {
     for (let at = 0; at < chunk.length; at += batchBytes) {
-      splitter.pushBytes(chunk.length <= batchBytes ? chunk : chunk.subarray(at, at + batchBytes), sink);
+      splitter.pushBytes(chunk.length <= batchBytes ? chunk : chunk.subarray(at, at + batchBytes), sink, wholeLines);
       const full = takeBatch();
       if (full !== undefined) yield full;
     }

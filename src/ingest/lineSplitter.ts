@@ -19,6 +19,20 @@ export interface RawLine {
  */
 export type LineSink = (bytes: Buffer, start: number, end: number, line: number, offset: number, truncated: boolean) => void;
 
+/**
+ * Reads the whole lines in `buf[start, end)` (`end` is just past a newline; the first of them is
+ * line `firstLine`, at byte `firstOffset`) in bulk, passing to `sinkLine` the start, newline,
+ * number and offset of each line it leaves to the `LineSink`; returns how many lines there were.
+ */
+export type WholeLinesReader = (
+  buf: Buffer,
+  start: number,
+  end: number,
+  firstLine: number,
+  firstOffset: number,
+  sinkLine: (lineStart: number, newline: number, line: number, offset: number) => void,
+) => number;
+
 export const defaultMaxLineBytes = 1 << 20;
 
 const newline = 0x0a;
@@ -46,10 +60,13 @@ export class LineSplitter {
   /**
    * Feeds one chunk; calls `sink` with the bytes of every line it completes, undecoded (a line
    * wholly inside the chunk is a range of the chunk itself: nothing is copied or allocated).
+   * With `wholeLines`, the lines wholly inside the chunk go to it first, and to `sink` only
+   * those it hands back.
    */
-  pushBytes(chunk: Uint8Array, sink: LineSink): void {
+  pushBytes(chunk: Uint8Array, sink: LineSink, wholeLines?: WholeLinesReader): void {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = 0;
+    if (wholeLines !== undefined) start = this.pushWholeLines(buf, sink, wholeLines);
     for (;;) {
       const nl = buf.indexOf(newline, start);
       if (nl === -1) {
@@ -60,6 +77,25 @@ export class LineSplitter {
       else this.finishLine(buf.subarray(start, nl), nl - start + 1, sink);
       start = nl + 1;
     }
+  }
+
+  /** Completes the line under way, then gives `wholeLines` every line wholly inside `buf`; returns where the rest starts. */
+  private pushWholeLines(buf: Buffer, sink: LineSink, wholeLines: WholeLinesReader): number {
+    let start = 0;
+    if (this.pendingBytes > 0 || this.skippingOverlong) {
+      const nl = buf.indexOf(newline);
+      if (nl === -1) return 0;
+      this.finishLine(buf.subarray(0, nl), nl + 1, sink);
+      start = nl + 1;
+    }
+    const last = buf.lastIndexOf(newline);
+    if (last < start) return start;
+    const lines = wholeLines(buf, start, last + 1, this.lineNumber + 1, this.lineOffset, (lineStart, nl, line, offset) =>
+      this.sendWholeLine(buf, lineStart, nl, line, offset, sink),
+    );
+    this.lineNumber += lines;
+    this.lineOffset += last + 1 - start;
+    return last + 1;
   }
 
   /** `end` for `pushBytes`. */
@@ -92,6 +128,12 @@ export class LineSplitter {
    */
   private finishWholeLine(buf: Buffer, start: number, nl: number, sink: LineSink): void {
     this.lineNumber += 1;
+    this.sendWholeLine(buf, start, nl, this.lineNumber, this.lineOffset, sink);
+    this.lineOffset += nl - start + 1;
+  }
+
+  /** The line `buf[start, nl)`, numbered `line` at byte `offset`, without its ending, cut at the limit. */
+  private sendWholeLine(buf: Buffer, start: number, nl: number, line: number, offset: number, sink: LineSink): void {
     let end = nl;
     if (end > start && buf[end - 1] === carriageReturn) end -= 1;
     let truncated = false;
@@ -99,8 +141,7 @@ export class LineSplitter {
       end = start + this.maxLineBytes;
       truncated = true;
     }
-    sink(buf, start, end, this.lineNumber, this.lineOffset, truncated);
-    this.lineOffset += nl - start + 1;
+    sink(buf, start, end, line, offset, truncated);
   }
 
   private finishLine(tail: Buffer, tailBytesWithNewline: number, sink: LineSink): void {

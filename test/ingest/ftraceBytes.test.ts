@@ -15,6 +15,7 @@ import { parseFtraceLine } from '../../src/ingest/ftraceLine.js';
 import { readRecords } from '../../src/ingest/readTrace.js';
 import type { ReadRecord, SourceSpan } from '../../src/ingest/records.js';
 import { capturesRoot, inChunks, readAllRecords } from './chunks.js';
+import { mutated, wellFormed } from './ftraceLineArbs.js';
 
 const span: SourceSpan = { file: 't', line: 1, offset: 0 };
 
@@ -40,31 +41,6 @@ function agrees(bytes: Buffer, wantEvent?: (name: string, opens: boolean) => boo
   assert.deepEqual(Object.keys(record), Object.keys(expected));
   return true;
 }
-
-const taskChars = 'abcKVM/ 0123-_:.<>()[]'.split('');
-const wellFormed = fc
-  .record({
-    task: fc.array(fc.constantFrom(...taskChars), { minLength: 1, maxLength: 16 }).map((chars) => chars.join('')),
-    pid: fc.integer({ min: 0, max: 99999 }),
-    tgid: fc.constantFrom('', '(    188) ', '(-----) ', '(1) ', '() ', '( 1 2) ', '(\v7\r) '),
-    cpu: fc.integer({ min: 0, max: 999 }),
-    flags: fc.constantFrom('', 'd.... ', 'd..1 ', '.N.2. '),
-    stamp: fc.constantFrom('100.012742', '0.000001', '1520.114223456', '9007199254.740991', '9007199254.740992', '12345678901234567', '1.', '.5', '1.2.3', '1.0000000001'),
-    name: fc.constantFrom('vmid_update', 'kvm_entry', 'upd', 'x', ''),
-    sep: fc.constantFrom(': ', ':', ' : ', ':  '),
-    body: fc.string({ unit: fc.constantFrom(...' (kvm_arm_vmid_update+0x0/0x1d0) <- =id,{}"é\u00ff\t'.split('')), maxLength: 60 }),
-    lead: fc.constantFrom('', '   ', '\t'),
-  })
-  .map((l) => `${l.lead}${l.task}-${l.pid} ${l.tgid}[${String(l.cpu).padStart(3, '0')}] ${l.flags}${l.stamp}: ${l.name}${l.sep}${l.body}`);
-
-/** A well-formed line with bytes replaced: non-ASCII, blanks, delimiters, invalid UTF-8 where the columns are. */
-const mutated = fc
-  .tuple(wellFormed, fc.array(fc.tuple(fc.nat(), fc.constantFrom(0x20, 0x09, 0x5b, 0x5d, 0x2d, 0x3a, 0x2e, 0x28, 0x29, 0xc3, 0xff, 0x80, 0x00, 0x0d, 0x41)), { maxLength: 4 }))
-  .map(([line, edits]) => {
-    const bytes = Buffer.from(line);
-    for (const [at, byte] of edits) if (bytes.length > 0) bytes[at % bytes.length] = byte;
-    return bytes;
-  });
 
 test('property: the byte fast path reads every line it accepts as the string grammar does', () => {
   let accepted = 0;

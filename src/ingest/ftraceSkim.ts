@@ -1,0 +1,174 @@
+/**
+ * The skim of a sparse ftrace trace, in WebAssembly: most lines of such a trace are events the
+ * replay has no use for, and all it needs of them is that they are well-formed event lines and
+ * their name. JavaScript reads those columns at about 200 ns a line; the module built from
+ * wasm/ftraceSkim.ts (SIMD for the newlines and the CPU column) at about a third of that.
+ *
+ * The module skips only lines whose name it was taught (`learn`) by the byte parser after that
+ * parser had skipped a line of that name itself, and only when the line passes the very
+ * checks the parser makes before skipping one (a property test holds the two to the same
+ * records). Every other line is handed back, with its position, to be read as before.
+ */
+import { ftraceSkimWasm } from './ftraceSkimWasm.js';
+
+/** What the module exports (wasm/ftraceSkim.ts). */
+interface SkimExports {
+  readonly memory: { readonly buffer: ArrayBuffer };
+  setup(): number;
+  inputPointer(): number;
+  inputBytes(): number;
+  handoverPointer(): number;
+  scratchPointer(): number;
+  touchedPointer(): number;
+  namesPointer(): number;
+  nameSlotSize(): number;
+  nameMaxLength(): number;
+  lines(): number;
+  touched(): number;
+  firstSkipped(): number;
+  firstSkippedAt(): number;
+  learn(length: number, flavor: number): number;
+  drain(): void;
+  skim(length: number, maxLineBytes: number): number;
+}
+
+/** The part of the WebAssembly API used here (Node's own; @types/node does not declare it). */
+interface WebAssemblyApi {
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object, imports: object) => { readonly exports: unknown };
+}
+
+const webAssembly = (globalThis as unknown as { readonly WebAssembly?: WebAssemblyApi }).WebAssembly;
+
+/**
+ * Compiled once per process (a few kilobytes, well under a millisecond); each skimmer has its
+ * own instance and memory, so two traces read in one process share nothing but this.
+ */
+const skimModule: object | undefined = compileSkimModule();
+
+function compileSkimModule(): object | undefined {
+  if (webAssembly === undefined) return undefined;
+  try {
+    return new webAssembly.Module(Buffer.from(ftraceSkimWasm, 'base64'));
+  } catch {
+    // A runtime without WebAssembly SIMD: the byte parser reads every line itself.
+    return undefined;
+  }
+}
+
+/** The two ways the filter is asked about a name, as bits the module keeps per name. */
+export const skimFlavorPlain = 1;
+export const skimFlavorWithLocation = 2;
+
+/** Receives a line the module did not skip: `[lineStart, newline)` of the buffer given to `read`, its index among the region's lines. */
+export type HandBack = (lineStart: number, newline: number, index: number) => void;
+
+/** Receives the count of lines skipped under a taught name's slot. */
+export type SkippedCount = (slot: number, count: number) => void;
+
+export class FtraceSkimmer {
+  private readonly exports: SkimExports;
+  private readonly memory: Uint8Array;
+  private readonly words: Uint32Array;
+  private readonly inputAt: number;
+  private readonly capacity: number;
+  /** The first line skipped by the last `read`: its index and start, or index -1. */
+  firstSkippedIndex = -1;
+  firstSkippedStart = 0;
+
+  /** A skimmer, or undefined where this runtime cannot run the module. */
+  static create(maxLineBytes: number): FtraceSkimmer | undefined {
+    if (skimModule === undefined || webAssembly === undefined) return undefined;
+    const instance = new webAssembly.Instance(skimModule, {
+      env: {
+        abort: () => {
+          throw new Error('ftrace skimmer: internal error');
+        },
+      },
+    });
+    return new FtraceSkimmer(instance.exports as SkimExports, maxLineBytes);
+  }
+
+  private constructor(
+    exports: SkimExports,
+    private readonly maxLineBytes: number,
+  ) {
+    this.exports = exports;
+    exports.setup();
+    // The memory never grows after setup(), so these views stay valid.
+    this.memory = new Uint8Array(exports.memory.buffer);
+    this.words = new Uint32Array(exports.memory.buffer);
+    this.inputAt = exports.inputPointer();
+    this.capacity = exports.inputBytes();
+  }
+
+  /**
+   * Teaches the module that lines named `name` (ASCII bytes) are skipped in `flavor`; returns
+   * the slot their counts come under, or -1 when the name is too long to be kept there.
+   */
+  learn(name: Uint8Array, flavor: number): number {
+    if (name.length > this.exports.nameMaxLength()) return -1;
+    this.memory.set(name, this.exports.scratchPointer());
+    return this.exports.learn(name.length, flavor);
+  }
+
+  /**
+   * Reads the whole lines in `buf[start, end)` (`end` is just past a newline), at most the
+   * module's input size at once (larger regions are read in parts by the caller, `readLines`):
+   * counts the lines it skips (`skipped`), hands back the others, and returns how many lines
+   * there were.
+   */
+  private readPart(buf: Uint8Array, start: number, end: number, handBack: HandBack, skipped: SkippedCount): number {
+    const exports = this.exports;
+    this.memory.set(buf.subarray(start, end), this.inputAt);
+    const handed = exports.skim(end - start, this.maxLineBytes);
+    const touched = exports.touched();
+    if (touched > 0) {
+      const touchedWord = exports.touchedPointer() >>> 2;
+      const namesWord = exports.namesPointer() >>> 2;
+      const slotWords = exports.nameSlotSize() >>> 2;
+      for (let i = 0; i < touched; i++) {
+        const slot = this.words[touchedWord + i] as number;
+        skipped(slot, this.words[namesWord + slot * slotWords + 2] as number);
+      }
+      exports.drain();
+    }
+    this.firstSkippedIndex = exports.firstSkipped();
+    this.firstSkippedStart = start + exports.firstSkippedAt();
+    const handoverWord = exports.handoverPointer() >>> 2;
+    for (let i = 0; i < handed; i++) {
+      const entry = handoverWord + i * 3;
+      handBack(start + (this.words[entry] as number), start + (this.words[entry + 1] as number), this.words[entry + 2] as number);
+    }
+    return exports.lines();
+  }
+
+  /**
+   * `readPart` over a region of any size: cut at newlines into parts that fit the module's
+   * input; a line longer than that is handed back whole. Indices count from the region's first
+   * line. `firstSkipped` hears of the first line skipped in each part.
+   */
+  readLines(buf: Uint8Array, start: number, end: number, handBack: HandBack, skipped: SkippedCount, firstSkipped: (index: number, lineStart: number) => void): number {
+    let lines = 0;
+    const shifted: HandBack = (lineStart, newline, index) => handBack(lineStart, newline, lines + index);
+    while (start < end) {
+      let stop = end;
+      if (stop - start > this.capacity) {
+        const cut = buf.lastIndexOf(0x0a, start + this.capacity - 1);
+        if (cut < start) {
+          const newline = buf.indexOf(0x0a, start);
+          handBack(start, newline, lines);
+          lines += 1;
+          start = newline + 1;
+          continue;
+        }
+        stop = cut + 1;
+      }
+      const partLines = this.readPart(buf, start, stop, shifted, skipped);
+      if (this.firstSkippedIndex >= 0) firstSkipped(lines + this.firstSkippedIndex, this.firstSkippedStart);
+      lines += partLines;
+      start = stop;
+    }
+    return lines;
+  }
+}

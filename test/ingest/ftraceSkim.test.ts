@@ -1,0 +1,196 @@
+/**
+ * The WebAssembly skim of refused ftrace lines (src/ingest/ftraceSkim.ts) must not show: read
+ * with it or without it, any text gives the same records, counts and spans. And it must do its
+ * job: once a name is taught, its lines never reach the JavaScript parser.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { FtraceByteParser } from '../../src/ingest/ftraceBytes.js';
+import { FtraceSkimmer } from '../../src/ingest/ftraceSkim.js';
+import type { EventFilter } from '../../src/ingest/importer.js';
+import { ftraceImporter } from '../../src/ingest/ftraceImporter.js';
+import type { ReadRecord } from '../../src/ingest/records.js';
+import { inChunks } from './chunks.js';
+import { mutated, wellFormed } from './ftraceLineArbs.js';
+
+/**
+ * Every record of `bytes` read in chunks by the ftrace importer (directly: readRecords would
+ * join the first 64 KiB to sniff the format, and the skimmer learns between chunks).
+ */
+async function allRecords(bytes: Uint8Array, chunk: number | readonly number[], wantEvent: EventFilter, wasmSkim: boolean, maxLineBytes?: number): Promise<ReadRecord[]> {
+  const out: ReadRecord[] = [];
+  const options = { file: 't', wantEvent, wasmSkim, ...(maxLineBytes === undefined ? {} : { maxLineBytes }) };
+  for await (const batch of ftraceImporter.records(inChunks(bytes, chunk), options)) out.push(...batch);
+  return out;
+}
+
+function line(task: string, cpu: number, stamp: string, name: string, body: string): string {
+  return `  ${task} [${String(cpu).padStart(3, '0')}] d.... ${stamp}: ${name}: ${body}`;
+}
+
+/** A filter refusing about two names in three, and plain and `(location)` bodies differently. */
+function filterFrom(seed: number): EventFilter {
+  return (name, opensWithLocation) => {
+    let hash = seed;
+    for (let i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) >>> 0;
+    return (hash + (opensWithLocation ? 1 : 0)) % 3 === 0;
+  };
+}
+
+test('the skimmer is available on this runtime (Node has WebAssembly SIMD)', () => {
+  assert.ok(FtraceSkimmer.create(1 << 20) !== undefined);
+});
+
+test('property: the same records with and without the skimmer, for any lines, line ends, chunking and line limit', async () => {
+  const anyLine = fc.oneof(
+    { weight: 4, arbitrary: wellFormed.map((text) => Buffer.from(text)) },
+    { weight: 3, arbitrary: mutated },
+    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 90 }).map((bytes) => Buffer.from(bytes)) },
+  );
+  // Variants of one line, most with its name: once the name is taught from a good variant, the
+  // skimmer meets the broken ones, which it must hand back.
+  const edit = fc.tuple(fc.nat(), fc.constantFrom(0x20, 0x09, 0x5b, 0x5d, 0x2d, 0x3a, 0x2e, 0x28, 0x29, 0x30, 0x39, 0xc3, 0xff, 0x0d, 0x41, 0x23, 0x43));
+  const variants = fc.tuple(wellFormed, fc.array(fc.array(edit, { minLength: 1, maxLength: 2 }), { maxLength: 6 })).map(([text, edits]) => {
+    const base = Buffer.from(text);
+    return [base, ...edits.map((changes) => {
+      const copy = Buffer.from(base);
+      for (const [at, byte] of changes) if (copy.length > 0) copy[at % copy.length] = byte;
+      return copy;
+    })];
+  });
+  const templates = fc.tuple(variants, fc.array(anyLine, { maxLength: 4 })).map(([family, others]) => [...family, ...others]);
+  await fc.assert(
+    fc.asyncProperty(
+      templates,
+      fc.array(fc.tuple(fc.nat(), fc.boolean()), { minLength: 1, maxLength: 150 }),
+      fc.boolean(),
+      fc.oneof(fc.integer({ min: 1, max: 400 }), fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 4 })),
+      fc.constantFrom(undefined, 12, 40, 70),
+      fc.nat(),
+      async (templates, picks, finalNewline, chunk, maxLineBytes, seed) => {
+        const parts: Buffer[] = [];
+        for (const [pick, crlf] of picks) parts.push(templates[pick % templates.length] as Buffer, Buffer.from(crlf ? '\r\n' : '\n'));
+        if (!finalNewline) parts.pop();
+        const bytes = Buffer.concat(parts);
+        if (Array.isArray(chunk) && chunk.every((size) => size === 0)) return;
+        const wantEvent = filterFrom(seed);
+        assert.deepEqual(await allRecords(bytes, chunk, wantEvent, true, maxLineBytes), await allRecords(bytes, chunk, wantEvent, false, maxLineBytes));
+      },
+    ),
+    { numRuns: 600 },
+  );
+});
+
+/** Every line one byte away from `line`: each byte replaced by, or preceded by, one of `bytes`, or deleted. */
+function oneByteEdits(line: Buffer, bytes: readonly number[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at <= line.length; at++) {
+    const before = line.subarray(0, at);
+    for (const byte of bytes) {
+      if (at < line.length) out.push(Buffer.concat([before, Buffer.of(byte), line.subarray(at + 1)]));
+      out.push(Buffer.concat([before, Buffer.of(byte), line.subarray(at)]));
+    }
+    if (at < line.length) out.push(Buffer.concat([before, line.subarray(at + 1)]));
+  }
+  return out;
+}
+
+test('every one-byte edit of typical lines, met after the name was taught: skimmed exactly when the parser skips it', async () => {
+  const bases = [
+    '  CPU 0/KVM-4711    [002] d.... 88.000001: kvm_entry: PC: 0x1',
+    '  vmchurn-188     (    188) [000] d....     4.278438: kvm_exit: TRAP',
+    'bash-1234  [001]  1520.114223: sched_switch: prev=1',
+    '  q-1 [002] 123456789012345: kvm_entry: x',
+    '  q-1 [002] d..1 999999999.1: upd: (f+0x0/0x4) a=1',
+    '  CPU 1/KVM-77 [003] .N.2. 1.123456789:  kvm_exit: \r',
+  ];
+  const interesting = [0x20, 0x09, 0x5b, 0x5d, 0x2d, 0x3a, 0x2e, 0x28, 0x29, 0x30, 0x39, 0x41, 0x23, 0x43, 0x50, 0x55, 0x3d, 0x3e, 0xc3, 0xff, 0x80, 0x0d, 0x00];
+  for (const base of bases) {
+    const line = Buffer.from(base);
+    // The unedited line first, in a region of its own, to teach the skimmer its name.
+    const teach = Buffer.from(`${base}\n${base.replace('(f+', 'f+')}\n`);
+    const edits = Buffer.concat(oneByteEdits(line, interesting).flatMap((edited) => [edited, Buffer.of(0x0a)]));
+    const bytes = Buffer.concat([teach, edits]);
+    for (const [wantEvent, maxLineBytes] of [[() => false, undefined], [(name: string, opens: boolean) => !opens && name !== 'kvm_exit', line.length]] as const) {
+      const skimmed = await allRecords(bytes, [teach.length, edits.length], wantEvent, true, maxLineBytes);
+      assert.deepEqual(skimmed, await allRecords(bytes, [teach.length, edits.length], wantEvent, false, maxLineBytes), base);
+    }
+  }
+});
+
+/** Lines handed back to the JavaScript parser when `parser` reads `text` region by region. */
+function handedBackPerRegion(parser: FtraceByteParser, regions: readonly string[]): number[] {
+  const reader = parser.wholeLines;
+  assert.ok(reader !== undefined);
+  let line = 1;
+  let offset = 0;
+  return regions.map((text) => {
+    const buf = Buffer.from(text);
+    let handed = 0;
+    const lines = reader(buf, 0, buf.length, line, offset, (lineStart, newline, lineNumber, lineOffset) => {
+      handed += 1;
+      assert.equal(lineOffset - offset, lineStart, 'a handed-back line keeps its byte offset');
+      assert.equal(buf.subarray(0, lineStart).toString().split('\n').length - 1, lineNumber - line, 'and its number');
+      // As the splitter would, have the parser read it.
+      parser.parse(buf, lineStart, newline, lineNumber, lineOffset);
+    });
+    assert.equal(lines, text.split('\n').length - 1);
+    line += lines;
+    offset += buf.length;
+    return handed;
+  });
+}
+
+test('once a refused name was skipped by the parser, the skimmer skips its lines itself, per flavor', () => {
+  const skimmer = FtraceSkimmer.create(1 << 20);
+  const parser = new FtraceByteParser('t', (name, opens) => name === 'upd' && opens, skimmer);
+  const region = [line('a-1', 0, '1.000001', 'kvm_entry', 'PC: 0x1'), line('a-1', 0, '1.000002', 'upd', '(f+0x0/0x4) a=1'), line('a-1', 0, '1.000003', 'upd', 'plain'), line('b-2', 1, '1.000004', 'kvm_exit', '(not a probe)'), ''].join('\n');
+  // First region: every name unknown to the skimmer, all handed back; then only the kept `upd (...)`.
+  assert.deepEqual(handedBackPerRegion(parser, [region, region, region]), [4, 1, 1]);
+  const unused = parser.takeUnused();
+  assert.ok(unused?.type === 'unused-events');
+  assert.deepEqual(unused.countsByName, new Map([['kvm_entry', 3], ['upd', 3], ['kvm_exit', 3]]));
+  assert.deepEqual(unused.span, { file: 't', line: 1, offset: 0 });
+});
+
+test('the first skipped line is the span of the count, whichever of the two skipped it', () => {
+  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20));
+  const known = line('a-1', 0, '1.000001', 'kvm_entry', 'x');
+  const fresh = line('a-1', 0, '1.000002', 'sched_switch', 'y');
+  handedBackPerRegion(parser, [`${known}\n`]);
+  parser.takeUnused();
+  // `kvm_entry` (skimmed) comes before `sched_switch` (handed back, then skipped by the parser),
+  // but the skimmer reports its first only after the handed-back lines were read.
+  handedBackPerRegion(parser, [`${known}\n${fresh}\n`]);
+  const unused = parser.takeUnused();
+  assert.ok(unused?.type === 'unused-events');
+  assert.deepEqual(unused.span, { file: 't', line: 1, offset: 0 });
+  assert.deepEqual(unused.countsByName, new Map([['sched_switch', 1], ['kvm_entry', 1]]));
+});
+
+test('thousands of names (slots shared and evicted), names too long for a slot, and regions larger than the skimmer: counted as without it', async () => {
+  const lines: string[] = [];
+  for (let round = 0; round < 3; round++) {
+    for (let i = 0; i < 3000; i++) lines.push(line(`t-${i}`, i % 8, `${round + 1}.${String(i).padStart(6, '0')}`, `ev_${i * 7919}`, `n=${i}`));
+    lines.push(line('t-1', 0, '9.000001', `${'long_name_'.repeat(8)}${round}`, 'x'));
+    lines.push(line('t-1', 0, '9.000002', `${'long_name_'.repeat(8)}${round}`, 'x'));
+  }
+  const bytes = Buffer.from(`${lines.join('\n')}\n`);
+  const wantEvent = (name: string): boolean => name.endsWith('7');
+  for (const chunk of [1 << 16, 4096, 333]) {
+    const skimmed = await allRecords(bytes, chunk, wantEvent, true);
+    assert.deepEqual(skimmed, await allRecords(bytes, chunk, wantEvent, false));
+    const counted = skimmed.reduce((sum, record) => sum + (record.type === 'unused-events' ? [...record.countsByName.values()].reduce((a, b) => a + b, 0) : 0), 0);
+    assert.equal(counted, lines.filter((text) => !wantEvent(/: (\S+):/.exec(text)?.[1] ?? '')).length);
+  }
+
+  // A region beyond the skimmer's input, with a line longer than it: read in parts, the long line handed back.
+  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20));
+  const long = line('a-1', 0, '1.000001', 'huge', 'x'.repeat(300_000));
+  const few = Array.from({ length: 4000 }, (_, i) => line(`t-${i}`, i % 8, '1.000001', `ev_${i % 5}`, `n=${i}`)).join('\n');
+  const regions = [`${few}\n${long}\n${few}\n`];
+  handedBackPerRegion(parser, regions);
+  const again = handedBackPerRegion(parser, regions);
+  assert.ok((again[0] as number) < 10, `${again[0]} lines handed back the second time`);
+});

@@ -1,0 +1,327 @@
+/**
+ * The skim of ftrace text in WebAssembly (AssemblyScript, compiled by `npm run build`): for each
+ * line of a region, whether it is a well-formed event line whose event the consumer refused, and
+ * if so it is only counted under its name. Every other line is handed back to JavaScript
+ * (`src/ingest/ftraceSkim.ts`), which reads it as before (`src/ingest/ftraceBytes.ts`).
+ *
+ * The tests on a line are exactly those FtraceByteParser.parse makes before it skips one: the
+ * columns `TASK-PID [CPU] FLAGS? TIMESTAMP: NAME: `, checked byte for byte the same way. Where
+ * that parser would compute something (a timestamp long enough to overflow) or ask the filter
+ * (a name not known here), the line is handed back instead. A property test holds the two
+ * paths to the same records for any text (test/ingest/ftraceSkim.test.ts).
+ *
+ * Names are taught by JavaScript once it has skipped a line of that name (`learn`), per flavor:
+ * plain, or with a body opening with a probe's `(location)`, as the filter is asked.
+ */
+
+// Memory layout, after the module's own data. A name slot: u32 length, u32 flavors to skip, u32
+// lines counted since the last drain, u32 unused, then the name's bytes.
+const nameSlots: u32 = 1024;
+const nameSlotBytes: u32 = 64;
+const nameMaxBytes: u32 = nameSlotBytes - 16;
+/** The most bytes `skim` takes at once; JavaScript cuts larger regions at a newline. */
+const inputCapacity: u32 = 1 << 17;
+/** After the input: SIMD loads run up to 15 bytes past a region's last newline. */
+const inputPadding: u32 = 64;
+/** Per handed-back line: its start, its newline, its index in the region. */
+const handoverEntryBytes: u32 = 12;
+
+const flavorPlain: u32 = 1;
+const flavorWithLocation: u32 = 2;
+
+const namesAt: usize = (__heap_base + 63) & ~(63 as usize);
+const touchedAt: usize = namesAt + nameSlots * nameSlotBytes;
+const scratchAt: usize = touchedAt + nameSlots * 4;
+const handoverAt: usize = scratchAt + nameSlotBytes;
+const inputAt: usize = handoverAt + inputCapacity * handoverEntryBytes;
+const memoryEnd: usize = inputAt + inputCapacity + inputPadding;
+
+const charTab: u32 = 0x09;
+const charNewline: u32 = 0x0a;
+const charReturn: u32 = 0x0d;
+const charSpace: u32 = 0x20;
+const charHash: u32 = 0x23;
+const charOpenParen: u32 = 0x28;
+const charCloseParen: u32 = 0x29;
+const charDash: u32 = 0x2d;
+const charDot: u32 = 0x2e;
+const char0: u32 = 0x30;
+const char9: u32 = 0x39;
+const charColon: u32 = 0x3a;
+const charEquals: u32 = 0x3d;
+const charGreater: u32 = 0x3e;
+const charC: u32 = 0x43;
+const charP: u32 = 0x50;
+const charU: u32 = 0x55;
+const charOpenBracket: u32 = 0x5b;
+const charCloseBracket: u32 = 0x5d;
+const asciiLimit: u32 = 0x80;
+
+/** What `timestampShape` finds. */
+const notTimestamp: i32 = 0;
+const isTimestamp: i32 = 1;
+/** A timestamp long enough that only computing it tells whether it is a safe integer. */
+const mustCompute: i32 = 2;
+
+let touchedCount: u32 = 0;
+let linesInRegion: u32 = 0;
+let firstSkippedIndex: i32 = -1;
+let firstSkippedStart: u32 = 0;
+
+export function setup(): u32 {
+  const have = (memory.size() as usize) << 16;
+  if (have < memoryEnd) memory.grow((((memoryEnd - have) + 0xffff) >> 16) as i32);
+  return 0;
+}
+
+export function inputPointer(): usize {
+  return inputAt;
+}
+export function inputBytes(): u32 {
+  return inputCapacity;
+}
+export function handoverPointer(): usize {
+  return handoverAt;
+}
+export function scratchPointer(): usize {
+  return scratchAt;
+}
+export function touchedPointer(): usize {
+  return touchedAt;
+}
+export function namesPointer(): usize {
+  return namesAt;
+}
+export function nameSlotSize(): u32 {
+  return nameSlotBytes;
+}
+export function nameMaxLength(): u32 {
+  return nameMaxBytes;
+}
+export function lines(): u32 {
+  return linesInRegion;
+}
+export function touched(): u32 {
+  return touchedCount;
+}
+export function firstSkipped(): i32 {
+  return firstSkippedIndex;
+}
+export function firstSkippedAt(): u32 {
+  return firstSkippedStart;
+}
+
+@inline function byteAt(at: usize): u32 {
+  return load<u8>(at) as u32;
+}
+
+@inline function isBlank(code: u32): bool {
+  return code == charSpace || code == charTab;
+}
+
+@inline function isDigit(code: u32): bool {
+  return code - char0 <= char9 - char0;
+}
+
+function nameHash(start: usize, end: usize): u32 {
+  let hash: u32 = 0;
+  for (let at = start; at < end; at++) hash = hash * 31 + byteAt(at);
+  return (hash ^ (((end - start) as u32) * 0x9e3779b1)) & (nameSlots - 1);
+}
+
+/**
+ * Remembers that lines named by the `length` bytes at the scratch pointer are skipped in the
+ * given flavor; returns the name's slot (a different name there is evicted), or -1 when the
+ * name is too long to remember.
+ */
+export function learn(length: u32, flavor: u32): i32 {
+  if (length == 0 || length > nameMaxBytes) return -1;
+  const slot = nameHash(scratchAt, scratchAt + length);
+  const entry = namesAt + slot * nameSlotBytes;
+  if (!sameName(entry, scratchAt, scratchAt + length)) {
+    store<u32>(entry, length);
+    store<u32>(entry, 0, 4);
+    memory.fill(entry + 16, 0, nameMaxBytes);
+    memory.copy(entry + 16, scratchAt, length);
+  }
+  store<u32>(entry, load<u32>(entry, 4) | flavor, 4);
+  return slot as i32;
+}
+
+/** Clears the counts `skim` gathered (JavaScript has read them through `touchedPointer`). */
+export function drain(): void {
+  for (let i: u32 = 0; i < touchedCount; i++) {
+    const slot = load<u32>(touchedAt + i * 4);
+    store<u32>(namesAt + slot * nameSlotBytes, 0, 8);
+  }
+  touchedCount = 0;
+}
+
+/**
+ * Whether the slot at `entry` holds the name `[start, end)`, 16 bytes at a time: a slot's bytes
+ * after its name are zero, and the loads past `end` stay inside the input's padding.
+ */
+@inline function sameName(entry: usize, start: usize, end: usize): bool {
+  const length = (end - start) as u32;
+  if (load<u32>(entry) != length) return false;
+  let offset: u32 = 0;
+  for (; offset + 16 <= length; offset += 16) {
+    if (!i8x16.all_true(i8x16.eq(v128.load(entry + 16 + offset), v128.load(start + offset)))) return false;
+  }
+  if (offset == length) return true;
+  const differing = i8x16.bitmask(i8x16.ne(v128.load(entry + 16 + offset), v128.load(start + offset)));
+  return (differing & ((1 << (length - offset)) - 1)) == 0;
+}
+
+/** Where the next newline at or after `at` is; the region is known to end with one. */
+@inline function nextNewline(at: usize): usize {
+  const newlines = i8x16.splat(charNewline as i8);
+  let mask = i8x16.bitmask(i8x16.eq(v128.load(at), newlines));
+  while (mask == 0) {
+    at += 16;
+    mask = i8x16.bitmask(i8x16.eq(v128.load(at), newlines));
+  }
+  return at + (ctz(mask) as usize);
+}
+
+/**
+ * Reads the `length` bytes at the input pointer (whole lines: the last byte is a newline) and
+ * returns how many lines it hands back; `lines()` tells how many there were in all.
+ */
+export function skim(length: u32, maxLineBytes: u32): u32 {
+  const end = inputAt + length;
+  let handed: u32 = 0;
+  let index: u32 = 0;
+  let start = inputAt;
+  firstSkippedIndex = -1;
+  while (start < end) {
+    const newline = nextNewline(start);
+    let contentEnd = newline;
+    if (contentEnd > start && byteAt(contentEnd - 1) == charReturn) contentEnd--;
+    if ((contentEnd - start) as u32 > maxLineBytes || !skipLine(start, contentEnd)) {
+      const entry = handoverAt + handed * handoverEntryBytes;
+      store<u32>(entry, (start - inputAt) as u32);
+      store<u32>(entry, (newline - inputAt) as u32, 4);
+      store<u32>(entry, index, 8);
+      handed++;
+    } else if (firstSkippedIndex < 0) {
+      firstSkippedIndex = index as i32;
+      firstSkippedStart = (start - inputAt) as u32;
+    }
+    index++;
+    start = newline + 1;
+  }
+  linesInRegion = index;
+  return handed;
+}
+
+/** FtraceByteParser.parse up to its decision to skip, for `[start, end)`; true if skipped and counted. */
+function skipLine(start: usize, end: usize): bool {
+  let first = start;
+  while (first < end && isBlank(byteAt(first))) first++;
+  if (first == end) return false;
+  const firstCode = byteAt(first);
+  if (firstCode == charHash || (firstCode == charEquals && byteAt(first + 1) == charGreater)) return false;
+  if (firstCode == charC && byteAt(first + 1) == charP && byteAt(first + 2) == charU && byteAt(first + 3) == charColon) return false;
+
+  const open = cpuColumn(first, end);
+  if (open == 0) return false;
+  let close = open + 1;
+  while (isDigit(byteAt(close))) close++;
+
+  let left = open;
+  while (left > first && isBlank(byteAt(left - 1))) left--;
+  if (left > first && byteAt(left - 1) == charCloseParen) {
+    let paren = left - 2;
+    while (paren >= first && byteAt(paren) != charOpenParen) paren--;
+    if (paren < first) return false;
+    left = paren;
+    while (left > first && isBlank(byteAt(left - 1))) left--;
+  }
+  let dash = left - 1;
+  while (dash >= first && byteAt(dash) != charDash) dash--;
+  if (dash < first || dash + 1 >= left) return false;
+  for (let at = dash + 1; at < left; at++) if (!isDigit(byteAt(at))) return false;
+
+  let tokenStart = close + 1;
+  while (tokenStart < end && isBlank(byteAt(tokenStart))) tokenStart++;
+  let tokenEnd = tokenEndAt(tokenStart, end);
+  let shape = tokenEnd > tokenStart && byteAt(tokenEnd - 1) == charColon ? timestampShape(tokenStart, tokenEnd - 1) : notTimestamp;
+  if (shape == mustCompute) return false;
+  if (shape == notTimestamp) {
+    tokenStart = tokenEnd;
+    while (tokenStart < end && isBlank(byteAt(tokenStart))) tokenStart++;
+    tokenEnd = tokenEndAt(tokenStart, end);
+    if (tokenEnd <= tokenStart || byteAt(tokenEnd - 1) != charColon) return false;
+    shape = timestampShape(tokenStart, tokenEnd - 1);
+    if (shape != isTimestamp) return false;
+  }
+
+  let nameStart = tokenEnd;
+  while (nameStart < end && isBlank(byteAt(nameStart))) nameStart++;
+  let sep = nameStart;
+  let hash: u32 = 0;
+  for (;;) {
+    if (sep + 1 >= end) return false;
+    const code = byteAt(sep);
+    if (code >= asciiLimit) return false;
+    if (code == charColon && byteAt(sep + 1) == charSpace) break;
+    hash = hash * 31 + code;
+    sep++;
+  }
+  const length = (sep - nameStart) as u32;
+  if (length == 0 || length > nameMaxBytes) return false;
+  const bodyStart = sep + 2;
+  const flavor = bodyStart < end && byteAt(bodyStart) == charOpenParen ? flavorWithLocation : flavorPlain;
+  const slot = (hash ^ (length * 0x9e3779b1)) & (nameSlots - 1);
+  const entry = namesAt + slot * nameSlotBytes;
+  if ((load<u32>(entry, 4) & flavor) == 0 || !sameName(entry, nameStart, sep)) return false;
+  const count = load<u32>(entry, 8);
+  if (count == 0) {
+    store<u32>(touchedAt + touchedCount * 4, slot);
+    touchedCount++;
+  }
+  store<u32>(entry, count + 1, 8);
+  return true;
+}
+
+/** The first `[digits]` followed by a blank or the end, from `first`; 0 if none. */
+function cpuColumn(first: usize, end: usize): usize {
+  const brackets = i8x16.splat(charOpenBracket as i8);
+  for (let block = first; block < end; block += 16) {
+    let mask = i8x16.bitmask(i8x16.eq(v128.load(block), brackets));
+    while (mask != 0) {
+      const at = block + (ctz(mask) as usize);
+      if (at >= end) return 0;
+      let digit = at + 1;
+      while (digit < end && isDigit(byteAt(digit))) digit++;
+      if (digit > at + 1 && digit < end && byteAt(digit) == charCloseBracket && (digit + 1 == end || isBlank(byteAt(digit + 1)))) return at;
+      mask &= mask - 1;
+    }
+  }
+  return 0;
+}
+
+@inline function tokenEndAt(at: usize, end: usize): usize {
+  while (at < end && !isBlank(byteAt(at))) at++;
+  return at;
+}
+
+/**
+ * Whether `[start, end)` is `SECS.FRAC` (1 to 9 fraction digits) or a bare counter, as
+ * FtraceByteParser.isTimestamp decides; `mustCompute` where it would compute the value to
+ * know (enough digits to pass 2^53).
+ */
+function timestampShape(start: usize, end: usize): i32 {
+  if (end <= start) return notTimestamp;
+  let at = start;
+  while (at < end && isDigit(byteAt(at))) at++;
+  const secsDigits = at - start;
+  if (at == end) return secsDigits < 16 ? isTimestamp : mustCompute;
+  if (secsDigits == 0 || byteAt(at) != charDot) return notTimestamp;
+  const fracStart = ++at;
+  while (at < end && isDigit(byteAt(at))) at++;
+  const fracDigits = end - fracStart;
+  if (at != end || fracDigits < 1 || fracDigits > 9) return notTimestamp;
+  return secsDigits < 10 ? isTimestamp : mustCompute;
+}
