@@ -123,10 +123,17 @@ export function firstSkippedAt(): u32 {
   return code - char0 <= char9 - char0;
 }
 
+/**
+ * The slot of the name `[start, end)`: its first and last eight bytes (loads past a short name
+ * are masked off) and its length, multiplied and mixed. No loop: it runs on every skipped line.
+ */
 function nameHash(start: usize, end: usize): u32 {
-  let hash: u32 = 0;
-  for (let at = start; at < end; at++) hash = hash * 31 + byteAt(at);
-  return (hash ^ (((end - start) as u32) * 0x9e3779b1)) & (nameSlots - 1);
+  const length = (end - start) as u64;
+  let head = load<u64>(start);
+  if (length < 8) head &= ((1 as u64) << (length * 8)) - 1;
+  const tail = length > 8 ? load<u64>(end - 8) : 0;
+  const mixed = head * 0x9e3779b97f4a7c15 + tail * 0xc2b2ae3d27d4eb4f + length * 0x165667b19e3779f9;
+  return ((mixed ^ (mixed >> 29)) >> 54) as u32 & (nameSlots - 1);
 }
 
 /**
@@ -223,7 +230,13 @@ function skipLine(start: usize, end: usize): bool {
   const firstCode = byteAt(first);
   if (firstCode == charHash || (firstCode == charEquals && byteAt(first + 1) == charGreater)) return false;
   if (firstCode == charC && byteAt(first + 1) == charP && byteAt(first + 2) == charU && byteAt(first + 3) == charColon) return false;
+  const inWindow = skipInWindow(first, end);
+  if (inWindow != unsure) return inWindow == skipped;
+  return skipByBytes(first, end);
+}
 
+/** The columns of a line from its first non-blank `first`, byte by byte, as FtraceByteParser.parse reads them. */
+function skipByBytes(first: usize, end: usize): bool {
   const open = cpuColumn(first, end);
   if (open == 0) return false;
   let close = open + 1;
@@ -260,20 +273,26 @@ function skipLine(start: usize, end: usize): bool {
   let nameStart = tokenEnd;
   while (nameStart < end && isBlank(byteAt(nameStart))) nameStart++;
   let sep = nameStart;
-  let hash: u32 = 0;
   for (;;) {
     if (sep + 1 >= end) return false;
     const code = byteAt(sep);
     if (code >= asciiLimit) return false;
     if (code == charColon && byteAt(sep + 1) == charSpace) break;
-    hash = hash * 31 + code;
     sep++;
   }
+  return countIfTaught(nameStart, sep, end);
+}
+
+/**
+ * The last step for a well-formed event line whose name is `[nameStart, sep)` (ASCII, then
+ * `: `): counted, and true, if the name was taught in the flavor of its body.
+ */
+function countIfTaught(nameStart: usize, sep: usize, end: usize): bool {
   const length = (sep - nameStart) as u32;
   if (length == 0 || length > nameMaxBytes) return false;
   const bodyStart = sep + 2;
   const flavor = bodyStart < end && byteAt(bodyStart) == charOpenParen ? flavorWithLocation : flavorPlain;
-  const slot = (hash ^ (length * 0x9e3779b1)) & (nameSlots - 1);
+  const slot = nameHash(nameStart, sep);
   const entry = namesAt + slot * nameSlotBytes;
   if ((load<u32>(entry, 4) & flavor) == 0 || !sameName(entry, nameStart, sep)) return false;
   const count = load<u32>(entry, 8);
@@ -283,6 +302,166 @@ function skipLine(start: usize, end: usize): bool {
   }
   store<u32>(entry, count + 1, 8);
   return true;
+}
+
+/** What `skipInWindow` finds. */
+const notSkipped: i32 = 0;
+const skipped: i32 = 1;
+/** The answer depends on bytes past the window: `skipByBytes` reads the line instead. */
+const unsure: i32 = -1;
+
+const windowBytes: u32 = 64;
+
+/** One bit per byte of a 64-byte window, from four vectors of lane masks. */
+@inline function windowBits(a: v128, b: v128, c: v128, d: v128): u64 {
+  return (i8x16.bitmask(a) as u64) | ((i8x16.bitmask(b) as u64) << 16) | ((i8x16.bitmask(c) as u64) << 32) | ((i8x16.bitmask(d) as u64) << 48);
+}
+
+@inline function bitsEqual(a: v128, b: v128, c: v128, d: v128, code: u32): u64 {
+  const wanted = i8x16.splat(code as i8);
+  return windowBits(i8x16.eq(a, wanted), i8x16.eq(b, wanted), i8x16.eq(c, wanted), i8x16.eq(d, wanted));
+}
+
+/** Bits below position `at` (all when `at` is past the window). */
+@inline function below(at: u32): u64 {
+  return at >= 64 ? ~(0 as u64) : ((1 as u64) << (at as u64)) - 1;
+}
+
+/** Bits at position `at` and above (none when `at` is past the window). */
+@inline function from(at: u32): u64 {
+  return at >= 64 ? 0 : ~(0 as u64) << (at as u64);
+}
+
+@inline function lowest(bits: u64): u32 {
+  return ctz(bits) as u32;
+}
+
+/** The position of the highest set bit (bits must not be 0). */
+@inline function highest(bits: u64): u32 {
+  return 63 - (clz(bits) as u32);
+}
+
+@inline function bitAt(bits: u64, at: u32): bool {
+  return at < 64 && ((bits >> (at as u64)) & 1) != 0;
+}
+
+/**
+ * `skipByBytes` on bit masks of the 64 bytes from `first` (SIMD): every test it makes, with
+ * positions found by counting bits instead of by loops. Whenever a test would need a byte past
+ * the window, `unsure`: most lines have their name within 64 bytes of their first non-blank.
+ */
+function skipInWindow(first: usize, end: usize): i32 {
+  const length = (end - first) as u32;
+  const seen: u32 = length < windowBytes ? length : windowBytes;
+  /** Whether a search that found nothing in the window is final. */
+  const whole = length <= windowBytes;
+  const inLine = below(seen);
+  const v0 = v128.load(first);
+  const v1 = v128.load(first + 16);
+  const v2 = v128.load(first + 32);
+  const v3 = v128.load(first + 48);
+  const zero = i8x16.splat(0x30);
+  const nine = i8x16.splat(9);
+  const digit = inLine & windowBits(i8x16.le_u(i8x16.sub(v0, zero), nine), i8x16.le_u(i8x16.sub(v1, zero), nine), i8x16.le_u(i8x16.sub(v2, zero), nine), i8x16.le_u(i8x16.sub(v3, zero), nine));
+  const blank = inLine & (bitsEqual(v0, v1, v2, v3, charSpace) | bitsEqual(v0, v1, v2, v3, charTab));
+  const nonBlank = inLine & ~blank;
+
+  // The CPU column: the first `[digits]` followed by a blank or the line's end.
+  const closeBrackets = inLine & bitsEqual(v0, v1, v2, v3, charCloseBracket);
+  let candidates = inLine & bitsEqual(v0, v1, v2, v3, charOpenBracket);
+  let open: u32 = 64;
+  let close: u32 = 0;
+  while (candidates != 0) {
+    const at = lowest(candidates);
+    const after = lowest(~digit & from(at + 1));
+    if (after >= seen) {
+      if (!whole) return unsure;
+    } else if (after > at + 1 && bitAt(closeBrackets, after)) {
+      if (after + 1 == length || bitAt(blank, after + 1)) {
+        open = at;
+        close = after;
+        break;
+      }
+      if (after + 1 >= seen) return unsure;
+    }
+    candidates &= candidates - 1;
+  }
+  if (open == 64) return whole ? notSkipped : unsure;
+
+  // `TASK-PID`, or `TASK-PID (TGID)`, before it.
+  const beforeOpen = nonBlank & below(open);
+  let left: u32 = beforeOpen == 0 ? 0 : highest(beforeOpen) + 1;
+  if (left > 0 && byteAt(first + left - 1) == charCloseParen) {
+    const parens = bitsEqual(v0, v1, v2, v3, charOpenParen) & below(left - 1);
+    if (parens == 0) return notSkipped;
+    const paren = highest(parens);
+    const beforeParen = nonBlank & below(paren);
+    left = beforeParen == 0 ? 0 : highest(beforeParen) + 1;
+  }
+  const dashes = bitsEqual(v0, v1, v2, v3, charDash) & below(left);
+  if (dashes == 0) return notSkipped;
+  const dash = highest(dashes);
+  if (dash + 1 >= left || (~digit & from(dash + 1) & below(left)) != 0) return notSkipped;
+
+  // Optional flags, then `SECS.FRAC:`.
+  let tokenStart = lowest(nonBlank & from(close + 1));
+  if (tokenStart >= seen) {
+    if (!whole) return unsure;
+    tokenStart = length;
+  }
+  let tokenEnd = lowest(blank & from(tokenStart));
+  if (tokenEnd >= seen) {
+    if (!whole) return unsure;
+    tokenEnd = length;
+  }
+  const dots = bitsEqual(v0, v1, v2, v3, charDot);
+  let shape = tokenEnd > tokenStart && byteAt(first + tokenEnd - 1) == charColon ? timestampShapeInWindow(digit, dots, tokenStart, tokenEnd - 1) : notTimestamp;
+  if (shape == mustCompute) return notSkipped;
+  if (shape == notTimestamp) {
+    tokenStart = lowest(nonBlank & from(tokenEnd));
+    if (tokenStart >= seen) {
+      if (!whole) return unsure;
+      tokenStart = length;
+    }
+    tokenEnd = lowest(blank & from(tokenStart));
+    if (tokenEnd >= seen) {
+      if (!whole) return unsure;
+      tokenEnd = length;
+    }
+    if (tokenEnd <= tokenStart || byteAt(first + tokenEnd - 1) != charColon) return notSkipped;
+    shape = timestampShapeInWindow(digit, dots, tokenStart, tokenEnd - 1);
+    if (shape != isTimestamp) return notSkipped;
+  }
+
+  // `NAME: `: the first colon followed by a space, with no byte above 0x7f before it.
+  let nameStart = lowest(nonBlank & from(tokenEnd));
+  if (nameStart >= seen) {
+    if (!whole) return unsure;
+    nameStart = length;
+  }
+  const spaces = inLine & bitsEqual(v0, v1, v2, v3, charSpace);
+  const separators = bitsEqual(v0, v1, v2, v3, charColon) & (spaces >> 1) & from(nameStart);
+  const high = inLine & windowBits(v0, v1, v2, v3) & from(nameStart);
+  if (separators == 0) {
+    if (high != 0 || whole) return notSkipped;
+    return unsure;
+  }
+  const sep = lowest(separators);
+  if ((high & below(sep)) != 0) return notSkipped;
+  return countIfTaught(first + nameStart, first + sep, end) ? skipped : notSkipped;
+}
+
+/** `timestampShape` for `[start, end)` inside the window, on its digit and dot masks. */
+@inline function timestampShapeInWindow(digit: u64, dots: u64, start: u32, end: u32): i32 {
+  if (end <= start) return notTimestamp;
+  const secsEnd = lowest(~digit & from(start));
+  const secsDigits = secsEnd - start;
+  if (secsEnd >= end) return secsDigits < 16 ? isTimestamp : mustCompute;
+  if (secsDigits == 0 || !bitAt(dots, secsEnd)) return notTimestamp;
+  const fracEnd = lowest(~digit & from(secsEnd + 1));
+  const fracDigits = end - (secsEnd + 1);
+  if (fracEnd < end || fracDigits < 1 || fracDigits > 9) return notTimestamp;
+  return secsDigits < 10 ? isTimestamp : mustCompute;
 }
 
 /** The first `[digits]` followed by a blank or the end, from `first`; 0 if none. */

@@ -82,6 +82,20 @@ test('property: the same records with and without the skimmer, for any lines, li
   );
 });
 
+/** Lines of the usual shapes, and of ones the skimmer must leave to the parser (an overflowing timestamp). */
+const bases = [
+  '  CPU 0/KVM-4711    [002] d.... 88.000001: kvm_entry: PC: 0x1',
+  '  vmchurn-188     (    188) [000] d....     4.278438: kvm_exit: TRAP',
+  'bash-1234  [001]  1520.114223: sched_switch: prev=1',
+  '  q-1 [002] 123456789012345: kvm_entry: x',
+  '  q-1 [002] d..1 999999999.1: upd: (f+0x0/0x4) a=1',
+  '  CPU 1/KVM-77 [003] .N.2. 1.123456789:  kvm_exit: \r',
+  '  q-1 [002] d.... 1234567890.000001: kvm_entry: x',
+  // The skimmer reads 64 bytes from the first non-blank at once: columns on either side of that edge.
+  ...[14, 24, 30, 36, 40, 44, 48, 52, 58, 62, 70].map((width) => `  ${'w'.repeat(width)}-12 [001] d.... 1.000001: kvm_entry: x`),
+  ...[20, 40].map((width) => `${'w'.repeat(width)}-12 (  12) [001] d.... 1.000001: kvm_entry: x`),
+];
+
 /** Every line one byte away from `line`: each byte replaced by, or preceded by, one of `bytes`, or deleted. */
 function oneByteEdits(line: Buffer, bytes: readonly number[]): Buffer[] {
   const out: Buffer[] = [];
@@ -96,15 +110,7 @@ function oneByteEdits(line: Buffer, bytes: readonly number[]): Buffer[] {
   return out;
 }
 
-test('every one-byte edit of typical lines, met after the name was taught: skimmed exactly when the parser skips it', async () => {
-  const bases = [
-    '  CPU 0/KVM-4711    [002] d.... 88.000001: kvm_entry: PC: 0x1',
-    '  vmchurn-188     (    188) [000] d....     4.278438: kvm_exit: TRAP',
-    'bash-1234  [001]  1520.114223: sched_switch: prev=1',
-    '  q-1 [002] 123456789012345: kvm_entry: x',
-    '  q-1 [002] d..1 999999999.1: upd: (f+0x0/0x4) a=1',
-    '  CPU 1/KVM-77 [003] .N.2. 1.123456789:  kvm_exit: \r',
-  ];
+test('every one-byte edit of typical lines, met after the name was taught: skimmed only where the parser skips, the same records', async () => {
   const interesting = [0x20, 0x09, 0x5b, 0x5d, 0x2d, 0x3a, 0x2e, 0x28, 0x29, 0x30, 0x39, 0x41, 0x23, 0x43, 0x50, 0x55, 0x3d, 0x3e, 0xc3, 0xff, 0x80, 0x0d, 0x00];
   for (const base of bases) {
     const line = Buffer.from(base);
@@ -152,6 +158,13 @@ test('once a refused name was skipped by the parser, the skimmer skips its lines
   assert.ok(unused?.type === 'unused-events');
   assert.deepEqual(unused.countsByName, new Map([['kvm_entry', 3], ['upd', 3], ['kvm_exit', 3]]));
   assert.deepEqual(unused.span, { file: 't', line: 1, offset: 0 });
+});
+
+test('once taught, lines of every usual shape are skimmed: none is handed back to the parser', () => {
+  const usual = bases.filter((base) => !/\d{10}\./.test(base));
+  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20));
+  const region = `${usual.join('\n')}\n${usual.map((base) => base.replace(/: (\S+): (.*)$/, ': $1: ($2)')).join('\n')}\n`;
+  assert.deepEqual(handedBackPerRegion(parser, [region, region]), [usual.length * 2, 0]);
 });
 
 test('the first skipped line is the span of the count, whichever of the two skipped it', () => {
