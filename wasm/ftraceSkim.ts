@@ -363,11 +363,11 @@ function skipInWindow(first: usize, end: usize): i32 {
   const zero = i8x16.splat(0x30);
   const nine = i8x16.splat(9);
   const digit = inLine & windowBits(i8x16.le_u(i8x16.sub(v0, zero), nine), i8x16.le_u(i8x16.sub(v1, zero), nine), i8x16.le_u(i8x16.sub(v2, zero), nine), i8x16.le_u(i8x16.sub(v3, zero), nine));
-  const blank = inLine & (bitsEqual(v0, v1, v2, v3, charSpace) | bitsEqual(v0, v1, v2, v3, charTab));
+  const spaces = inLine & bitsEqual(v0, v1, v2, v3, charSpace);
+  const blank = spaces | (inLine & bitsEqual(v0, v1, v2, v3, charTab));
   const nonBlank = inLine & ~blank;
 
   // The CPU column: the first `[digits]` followed by a blank or the line's end.
-  const closeBrackets = inLine & bitsEqual(v0, v1, v2, v3, charCloseBracket);
   let candidates = inLine & bitsEqual(v0, v1, v2, v3, charOpenBracket);
   let open: u32 = 64;
   let close: u32 = 0;
@@ -376,7 +376,7 @@ function skipInWindow(first: usize, end: usize): i32 {
     const after = lowest(~digit & from(at + 1));
     if (after >= seen) {
       if (!whole) return unsure;
-    } else if (after > at + 1 && bitAt(closeBrackets, after)) {
+    } else if (after > at + 1 && byteAt(first + after) == charCloseBracket) {
       if (after + 1 == length || bitAt(blank, after + 1)) {
         open = at;
         close = after;
@@ -414,8 +414,7 @@ function skipInWindow(first: usize, end: usize): i32 {
     if (!whole) return unsure;
     tokenEnd = length;
   }
-  const dots = bitsEqual(v0, v1, v2, v3, charDot);
-  let shape = tokenEnd > tokenStart && byteAt(first + tokenEnd - 1) == charColon ? timestampShapeInWindow(digit, dots, tokenStart, tokenEnd - 1) : notTimestamp;
+  let shape = tokenEnd > tokenStart && byteAt(first + tokenEnd - 1) == charColon ? timestampShapeInWindow(first, digit, tokenStart, tokenEnd - 1) : notTimestamp;
   if (shape == mustCompute) return notSkipped;
   if (shape == notTimestamp) {
     tokenStart = lowest(nonBlank & from(tokenEnd));
@@ -429,7 +428,7 @@ function skipInWindow(first: usize, end: usize): i32 {
       tokenEnd = length;
     }
     if (tokenEnd <= tokenStart || byteAt(first + tokenEnd - 1) != charColon) return notSkipped;
-    shape = timestampShapeInWindow(digit, dots, tokenStart, tokenEnd - 1);
+    shape = timestampShapeInWindow(first, digit, tokenStart, tokenEnd - 1);
     if (shape != isTimestamp) return notSkipped;
   }
 
@@ -439,7 +438,6 @@ function skipInWindow(first: usize, end: usize): i32 {
     if (!whole) return unsure;
     nameStart = length;
   }
-  const spaces = inLine & bitsEqual(v0, v1, v2, v3, charSpace);
   const separators = bitsEqual(v0, v1, v2, v3, charColon) & (spaces >> 1) & from(nameStart);
   const high = inLine & windowBits(v0, v1, v2, v3) & from(nameStart);
   if (separators == 0) {
@@ -451,13 +449,13 @@ function skipInWindow(first: usize, end: usize): i32 {
   return countIfTaught(first + nameStart, first + sep, end) ? skipped : notSkipped;
 }
 
-/** `timestampShape` for `[start, end)` inside the window, on its digit and dot masks. */
-@inline function timestampShapeInWindow(digit: u64, dots: u64, start: u32, end: u32): i32 {
+/** `timestampShape` for `[start, end)` inside the window from `first`, on its digit mask. */
+@inline function timestampShapeInWindow(first: usize, digit: u64, start: u32, end: u32): i32 {
   if (end <= start) return notTimestamp;
   const secsEnd = lowest(~digit & from(start));
   const secsDigits = secsEnd - start;
   if (secsEnd >= end) return secsDigits < 16 ? isTimestamp : mustCompute;
-  if (secsDigits == 0 || !bitAt(dots, secsEnd)) return notTimestamp;
+  if (secsDigits == 0 || byteAt(first + secsEnd) != charDot) return notTimestamp;
   const fracEnd = lowest(~digit & from(secsEnd + 1));
   const fracDigits = end - (secsEnd + 1);
   if (fracEnd < end || fracDigits < 1 || fracDigits > 9) return notTimestamp;
