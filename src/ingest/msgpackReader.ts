@@ -134,9 +134,12 @@ function utf8Of(bytes: Uint8Array): string {
  */
 class BlockStrings {
   private readonly decoded: (string | undefined)[];
+  /** Per string: 0 not looked at yet, 1 holds a NUL, -1 does not. */
+  private readonly nul: Int8Array;
 
   constructor(private readonly raw: readonly Uint8Array[]) {
     this.decoded = new Array<string | undefined>(raw.length);
+    this.nul = new Int8Array(raw.length);
   }
 
   get length(): number {
@@ -155,6 +158,12 @@ class BlockStrings {
   /** The first byte of a string, -1 for an empty one. */
   firstByte(index: number): number {
     return (this.raw[index] as Uint8Array)[0] ?? -1;
+  }
+
+  /** Whether a string holds a NUL (a template's timestamp mark), without decoding it. */
+  hasNul(index: number): boolean {
+    if (this.nul[index] === 0) this.nul[index] = (this.raw[index] as Uint8Array).includes(0) ? 1 : -1;
+    return this.nul[index] === 1;
   }
 }
 
@@ -201,7 +210,11 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
   const expected = check.indexes(check.doc(block, 'malformed'), 'expected', malformedCount, str.length);
 
   const records: ReadRecord[] = [];
-  const unusedByName = new Map<string, number>();
+  // Refused events are counted by their name's string index (names are interned per block), in
+  // the order their names first appear; the filter is asked once per name and body flavor.
+  const unusedByNameIndex = new Int32Array(wantEvent === undefined ? 0 : str.length);
+  const unusedNames: number[] = [];
+  const wanted = new Int8Array(wantEvent === undefined ? 0 : str.length * 2);
   let firstUnused: SourceSpan | undefined;
   let line = check.int(block, 'line', 1);
   let offset = check.int(block, 'offset', 0);
@@ -214,8 +227,7 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
     line += dLine[i] as number;
     offset += dOffset[i] as number;
     if (line < 1 || offset < 0 || !Number.isSafeInteger(line + offset)) fail(`expected record ${i} to have a line of at least 1 and a non-negative offset`);
-    const span: SourceSpan = { file, line, offset };
-    const recordText = str.at(text[i] as number);
+    const textIndex = text[i] as number;
     switch (recordTypeCodes[types[i] as number]) {
       case 'event': {
         tsUs += ts[e] as number;
@@ -227,19 +239,28 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
           fail(`expected event ${e} to have a timestamp, CPU, PID, TGID and shape in range`);
         }
         const templated = (bits & (shapeTextStamp6 | shapeTextStamp9)) !== 0;
-        const mark = recordText.indexOf(templateMark);
-        if (templated && (mark === -1 || (bits & shapeTextStamp6) === (bits & shapeTextStamp9) >> 1)) fail(`expected event ${e}'s text template to hold one timestamp mark`);
+        if (templated && (!str.hasNul(textIndex) || (bits & shapeTextStamp6) === (bits & shapeTextStamp9) >> 1)) fail(`expected event ${e}'s text template to hold one timestamp mark`);
         const bodyIndex = body[e] as number;
         const flagsIndex = flags[e] as number;
         if ((flagsIndex === -1) !== ((bits & shapeFlagsUndefined) !== 0)) fail(`expected event ${e}'s flags and shape to agree`);
-        const eventName = str.at(name[e] as number);
-        if (wantEvent !== undefined && !wantEvent(eventName, str.firstByte(bodyIndex) === 0x28 /* ( */)) {
-          // Checked like any event above; only counted, its text is not put back together.
-          unusedByName.set(eventName, (unusedByName.get(eventName) ?? 0) + 1);
-          firstUnused ??= span;
-          e++;
-          break;
+        const nameIndex = name[e] as number;
+        if (wantEvent !== undefined) {
+          const slot = nameIndex * 2 + (str.firstByte(bodyIndex) === 0x28 /* ( */ ? 1 : 0);
+          if (wanted[slot] === 0) wanted[slot] = wantEvent(str.at(nameIndex), slot % 2 === 1) ? 1 : -1;
+          if (wanted[slot] === -1) {
+            // Checked like any event above; only counted, its text is not put back together.
+            const counted = unusedByNameIndex[nameIndex] as number;
+            if (counted === 0) unusedNames.push(nameIndex);
+            unusedByNameIndex[nameIndex] = counted + 1;
+            firstUnused ??= { file, line, offset };
+            e++;
+            break;
+          }
         }
+        const span: SourceSpan = { file, line, offset };
+        const recordText = str.at(textIndex);
+        const mark = recordText.indexOf(templateMark);
+        const eventName = str.at(nameIndex);
         const bodyText = str.at(bodyIndex);
         const eventText = templated ? `${recordText.slice(0, mark)}${stampText(tsUs, nsValue, (bits & shapeTextStamp9) !== 0)}${recordText.slice(mark + 1)}${bodyText}` : recordText;
         records.push({
@@ -260,30 +281,34 @@ function blockRecords(block: Doc, file: string, check: FrameChecker, fail: (mess
         break;
       }
       case 'header':
-        records.push({ type: 'header', span, text: recordText });
+        records.push({ type: 'header', span: { file, line, offset }, text: str.at(textIndex) });
         break;
       case 'lost':
         if ((lostCpu[lost] as number) < 0 || (lostEvents[lost] as number) < 0) fail(`expected lost record ${lost} to have a CPU and a count of at least 0`);
-        records.push({ type: 'lost', span, text: recordText, cpu: lostCpu[lost] as number, count: lostEvents[lost] as number });
+        records.push({ type: 'lost', span: { file, line, offset }, text: str.at(textIndex), cpu: lostCpu[lost] as number, count: lostEvents[lost] as number });
         lost++;
         break;
       case 'buffer-started':
         if ((bufferCpu[buffer] as number) < 0) fail(`expected buffer-started record ${buffer} to have a CPU of at least 0`);
-        records.push({ type: 'buffer-started', span, text: recordText, cpu: bufferCpu[buffer] as number });
+        records.push({ type: 'buffer-started', span: { file, line, offset }, text: str.at(textIndex), cpu: bufferCpu[buffer] as number });
         buffer++;
         break;
       case 'continuation':
-        records.push({ type: 'continuation', span, text: recordText });
+        records.push({ type: 'continuation', span: { file, line, offset }, text: str.at(textIndex) });
         break;
       case 'malformed':
-        records.push({ type: 'malformed', span, text: recordText, expected: str.at(expected[malformed] as number) });
+        records.push({ type: 'malformed', span: { file, line, offset }, text: str.at(textIndex), expected: str.at(expected[malformed] as number) });
         malformed++;
         break;
       default:
         fail(`expected a record type code, found ${types[i]}`);
     }
   }
-  if (firstUnused !== undefined) records.push({ type: 'unused-events', span: firstUnused, countsByName: unusedByName });
+  if (firstUnused !== undefined) {
+    const countsByName = new Map<string, number>();
+    for (const nameIndex of unusedNames) countsByName.set(str.at(nameIndex), unusedByNameIndex[nameIndex] as number);
+    records.push({ type: 'unused-events', span: firstUnused, countsByName });
+  }
   return { records, read: n };
 }
 

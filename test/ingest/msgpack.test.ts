@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { crc32, gunzipSync, gzipSync } from 'node:zlib';
 import { decode, encode } from '@msgpack/msgpack';
 import { VmidReplayError } from '../../src/errors.js';
-import { chooseImporter } from '../../src/ingest/readTrace.js';
+import { chooseImporter, readRecords } from '../../src/ingest/readTrace.js';
 import { msgpackMagic } from '../../src/ingest/msgpackFormat.js';
 import { encodeMsgpackTrace, frame } from '../../src/ingest/msgpackWriter.js';
 import { FtraceTextWriter } from '../../src/ingest/textWriters.js';
-import type { TraceRecord } from '../../src/ingest/records.js';
+import type { ReadRecord, TraceRecord } from '../../src/ingest/records.js';
 import { inChunks, readAllRecords } from './chunks.js';
 import { ftraceToCsv } from '../helpers/csvWriter.js';
 import { toTraceCmdReport } from '../helpers/traceCmdReport.js';
@@ -314,6 +314,71 @@ test('property: a real block with one column replaced gives well-formed records 
     }),
     { numRuns: 1000 },
   );
+});
+
+test('property: with a filter, a block with one column replaced fails the same way, or gives the same records with refused events counted', async () => {
+  const packed = await toMsgpack(await originalRecords(fixtures[0] as Fixture));
+  const headerEnd = msgpackMagic.length + 8 + packed.readUInt32BE(msgpackMagic.length);
+  const blockLength = packed.readUInt32BE(headerEnd);
+  const block = decode(packed.subarray(headerEnd + 8, headerEnd + 8 + blockLength)) as Record<string, Record<string, unknown>>;
+  const records = (block as unknown as { n: number }).n;
+  const end = frame(encode({ k: 'end', records, blocks: 1 }));
+  const columns = Object.keys(block['event'] as object).concat('text', 'strings');
+  const refused = (name: string, opensWithLocation: boolean): boolean => name.length % 2 === 0 || opensWithLocation;
+  const outcome = async (bytes: Uint8Array, wantEvent?: (name: string, opens: boolean) => boolean): Promise<ReadRecord[] | string> => {
+    try {
+      const out: ReadRecord[] = [];
+      for await (const batch of readRecords(inChunks(bytes, 1 << 16), { file: 'm', ...(wantEvent === undefined ? {} : { wantEvent }) })) out.push(...batch);
+      return out;
+    } catch (error) {
+      assertDocumentedError(error, 'm');
+      return error.message;
+    }
+  };
+  let compared = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom(...columns), fc.nat(), fc.oneof(fc.integer({ min: -2, max: 40 }), fc.constantFrom('\u0000', 'x\u0000y', '(a', '')), async (column, at, value) => {
+      const copy = structuredClone(block);
+      const target = column === 'text' || column === 'strings' ? copy : (copy['event'] as Record<string, unknown>);
+      const values = target[column];
+      if (!Array.isArray(values) || values.length === 0) return;
+      values[at % values.length] = column === 'strings' ? String(value) : value;
+      const bytes = Buffer.concat([validHead, frame(encode(copy)), end]);
+      const full = await outcome(bytes);
+      const filtered = await outcome(bytes, (name, opens) => !refused(name, opens));
+      if (typeof full === 'string') {
+        assert.equal(filtered, full);
+        return;
+      }
+      assert.ok(typeof filtered !== 'string', filtered as string);
+      const kept = full.filter((record) => record.type !== 'event' || !refused(record.name, record.body.startsWith('(')));
+      assert.deepEqual(filtered.filter((record) => record.type !== 'unused-events'), kept);
+      const counted = filtered.flatMap((record) => (record.type === 'unused-events' ? [...record.countsByName.values()] : [])).reduce((a, b) => a + b, 0);
+      assert.equal(counted, full.length - kept.length);
+      compared += 1;
+    }),
+    { numRuns: 400 },
+  );
+  assert.ok(compared > 50, `${compared} runs read without error`);
+});
+
+test('a template without its timestamp mark is the documented error, read with a filter or without', async () => {
+  const packed = await toMsgpack(await originalRecords(fixtures[0] as Fixture));
+  const headerEnd = msgpackMagic.length + 8 + packed.readUInt32BE(msgpackMagic.length);
+  const blockLength = packed.readUInt32BE(headerEnd);
+  const block = decode(packed.subarray(headerEnd + 8, headerEnd + 8 + blockLength)) as { n: number; strings: string[]; text: number[] };
+  const marked = block.strings.findIndex((text) => text.includes('\u0000'));
+  assert.ok(marked >= 0, 'the fixture has templated events');
+  block.strings[marked] = (block.strings[marked] as string).replace('\u0000', '1.000001');
+  const bytes = Buffer.concat([validHead, frame(encode(block)), frame(encode({ k: 'end', records: block.n, blocks: 1 }))]);
+  for (const wantEvent of [undefined, () => false, () => true]) {
+    await assert.rejects(
+      async () => {
+        for await (const batch of readRecords(inChunks(bytes, 1 << 16), { file: 'm', ...(wantEvent === undefined ? {} : { wantEvent }) })) assert.ok(batch.length > 0);
+      },
+      (error: unknown) => error instanceof VmidReplayError && /text template to hold one timestamp mark/.test(error.message),
+    );
+  }
 });
 
 test('a frame with a bad CRC is reported at its own offset', async () => {
