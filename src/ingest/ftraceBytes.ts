@@ -84,6 +84,9 @@ interface KnownName {
  */
 const nameSlots = 1024;
 
+/** Regions (64 KiB each, lineRecords.ts) read without the skimmer after one where it did not pay. */
+const skimPauseRegions = 16;
+
 /**
  * What `parse` returns for a line it skipped (an event line the filter refused, counted by
  * name): nothing to hand on now, the count comes with `takeUnused()`.
@@ -104,19 +107,34 @@ export class FtraceByteParser {
   private firstUnusedSpan: SourceSpan | undefined;
   /** The names taught to the skimmer, by its slot for them. */
   private readonly skimmedNames: (KnownName | undefined)[] = [];
-  /** Present with a skimmer: lines wholly inside a chunk go to it first (see LineSplitter.pushBytes). */
-  readonly wholeLines: WholeLinesReader | undefined;
+  private readonly wholeLines: WholeLinesReader | undefined;
+  /** Regions still to be read without the skimmer, after one where it did not pay (see `wholeLinesReader`). */
+  private skimPause = 0;
 
   /**
    * `skimmer` (with a filter only) skips, in WebAssembly, the lines of names this parser
-   * skipped before, so most lines of a sparse trace never reach `parse`.
+   * skipped before, so most lines of a sparse trace never reach `parse`. Unless
+   * `alwaysSkim`, it is left out for a while where it skips too few lines to pay.
    */
   constructor(
     private readonly file: string,
     private readonly wantEvent: EventFilter | undefined,
     private readonly skimmer?: FtraceSkimmer,
+    private readonly alwaysSkim = false,
   ) {
     this.wholeLines = skimmer === undefined ? undefined : (buf, start, end, firstLine, firstOffset, sinkLine) => this.skim(skimmer, buf, start, end, firstLine, firstOffset, sinkLine);
+  }
+
+  /**
+   * The reader for the next region's whole lines (LineSplitter.pushBytes), or undefined to
+   * have `parse` read each. A line the skimmer hands back is read twice (about 50 ns lost), a
+   * line it skips saves about 150 ns: where it skipped under a third of a region's lines (a
+   * dense trace, or names not taught yet), the next `skimPauseRegions` go without it.
+   */
+  wholeLinesReader(): WholeLinesReader | undefined {
+    if (this.skimPause === 0) return this.wholeLines;
+    this.skimPause--;
+    return undefined;
   }
 
   /**
@@ -192,12 +210,7 @@ export class FtraceByteParser {
     const known = this.knownName(buf, nameStart, sep, hash);
 
     const opensWithLocation = bodyStart < end && buf[bodyStart] === charOpenParen;
-    if (this.wantEvent !== undefined && !this.wanted(known, opensWithLocation)) {
-      if (known.unused++ === 0) this.namesWithUnused.push(known);
-      this.noteUnused(line, offset);
-      if (this.skimmer !== undefined) this.teach(this.skimmer, known, opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain);
-      return skippedLine;
-    }
+    if (this.wantEvent !== undefined && !this.wanted(known, opensWithLocation)) return this.skip(known, opensWithLocation, line, offset);
     const span: SourceSpan = { file: this.file, line, offset };
     const text = buf.toString('utf8', start, end);
     // Byte offsets are string indices only if every byte became one UTF-16 unit (ASCII, or a
@@ -214,6 +227,17 @@ export class FtraceByteParser {
     return { type: 'event', span, text, task, pid, tgid, cpu, flags, tsUs: this.us, tsNs: this.ns, name: known.name, body };
   }
 
+  /**
+   * Counts a line the filter refused. Apart from `parse` to keep that small: V8 inlines the
+   * column finders into it only below a size budget (dense traces lost 6 % when this was inline).
+   */
+  private skip(known: KnownName, opensWithLocation: boolean, line: number, offset: number): typeof skippedLine {
+    if (known.unused++ === 0) this.namesWithUnused.push(known);
+    this.noteUnused(line, offset);
+    if (this.skimmer !== undefined) this.teach(this.skimmer, known, opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain);
+    return skippedLine;
+  }
+
   /** The skimmer's pass over whole lines (`wholeLines`): what it skipped is counted here, the rest goes to `sinkLine`. */
   private skim(
     skimmer: FtraceSkimmer,
@@ -224,11 +248,15 @@ export class FtraceByteParser {
     firstOffset: number,
     sinkLine: (lineStart: number, newline: number, line: number, offset: number) => void,
   ): number {
-    return skimmer.readLines(
+    let handed = 0;
+    const lines = skimmer.readLines(
       buf,
       start,
       end,
-      (lineStart, newline, index) => sinkLine(lineStart, newline, firstLine + index, firstOffset + lineStart - start),
+      (lineStart, newline, index) => {
+        handed += 1;
+        sinkLine(lineStart, newline, firstLine + index, firstOffset + lineStart - start);
+      },
       (slot, count) => {
         const known = this.skimmedNames[slot];
         if (known === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
@@ -237,6 +265,8 @@ export class FtraceByteParser {
       },
       (index, lineStart) => this.noteUnused(firstLine + index, firstOffset + lineStart - start),
     );
+    if (!this.alwaysSkim && (lines - handed) * 3 < lines) this.skimPause = skimPauseRegions;
+    return lines;
   }
 
   /** A skipped line at `line`: the unused-events record's span is the first of them (the skimmer's come out of order). */

@@ -19,7 +19,7 @@ function skimmerFor(options: ReadOptions): FtraceSkimmer | undefined {
 
 const ftraceGrammar: LineGrammar = {
   parseText: parseFtraceLine,
-  bytesParser: (options) => new FtraceByteParser(options.file, options.wantEvent, skimmerFor(options)),
+  bytesParser: (options) => new FtraceByteParser(options.file, options.wantEvent, skimmerFor(options), options.wasmSkim === 'always'),
 };
 
 /** Parses a (decompressed) byte stream of ftrace text into batches of records. */

@@ -27,10 +27,11 @@ export interface ReadOptions {
   /** Event lines the consumer has no use for need not be read in full. */
   readonly wantEvent?: EventFilter;
   /**
-   * False: refused ftrace lines are skimmed by JavaScript, not WebAssembly (ftraceSkim.ts).
-   * The records are the same either way; tests compare the two.
+   * False: refused ftrace lines are skimmed by JavaScript, not WebAssembly (ftraceSkim.ts);
+   * 'always': by WebAssembly even where it does not pay. The records are the same either way;
+   * tests compare them.
    */
-  readonly wasmSkim?: boolean;
+  readonly wasmSkim?: boolean | 'always';
 }
 
 export interface Importer {

@@ -18,8 +18,8 @@ export interface LineBytesParser {
   parse(bytes: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | null | undefined;
   /** The lines skipped since the last call, as one `unused-events` record. */
   takeUnused(): ReadRecord | undefined;
-  /** Reads whole lines in bulk, skipping what it can without `parse` (see LineSplitter.pushBytes). */
-  readonly wholeLines?: WholeLinesReader;
+  /** A reader of the next chunk's whole lines in bulk, skipping what it can without `parse` (see LineSplitter.pushBytes); undefined: line by line. */
+  wholeLinesReader?(): WholeLinesReader | undefined;
 }
 
 export interface LineGrammar {
@@ -39,7 +39,6 @@ export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: R
   const file = options.file;
   const parseText = grammar.parseText;
   const bytesParser = grammar.bytesParser?.(options);
-  const wholeLines = bytesParser?.wholeLines;
   let batch: ReadRecord[] = [];
   const sink: LineSink = (bytes, start, end, line, offset, truncated) => {
     if (truncated) {
@@ -61,7 +60,7 @@ export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: R
   };
   for await (const chunk of source) {
     for (let at = 0; at < chunk.length; at += batchBytes) {
-      splitter.pushBytes(chunk.length <= batchBytes ? chunk : chunk.subarray(at, at + batchBytes), sink, wholeLines);
+      splitter.pushBytes(chunk.length <= batchBytes ? chunk : chunk.subarray(at, at + batchBytes), sink, bytesParser?.wholeLinesReader?.());
       const full = takeBatch();
       if (full !== undefined) yield full;
     }

@@ -18,7 +18,7 @@ import { mutated, wellFormed } from './ftraceLineArbs.js';
  * Every record of `bytes` read in chunks by the ftrace importer (directly: readRecords would
  * join the first 64 KiB to sniff the format, and the skimmer learns between chunks).
  */
-async function allRecords(bytes: Uint8Array, chunk: number | readonly number[], wantEvent: EventFilter, wasmSkim: boolean, maxLineBytes?: number): Promise<ReadRecord[]> {
+async function allRecords(bytes: Uint8Array, chunk: number | readonly number[], wantEvent: EventFilter, wasmSkim: boolean | 'always', maxLineBytes?: number): Promise<ReadRecord[]> {
   const out: ReadRecord[] = [];
   const options = { file: 't', wantEvent, wasmSkim, ...(maxLineBytes === undefined ? {} : { maxLineBytes }) };
   for await (const batch of ftraceImporter.records(inChunks(bytes, chunk), options)) out.push(...batch);
@@ -75,7 +75,9 @@ test('property: the same records with and without the skimmer, for any lines, li
         const bytes = Buffer.concat(parts);
         if (Array.isArray(chunk) && chunk.every((size) => size === 0)) return;
         const wantEvent = filterFrom(seed);
-        assert.deepEqual(await allRecords(bytes, chunk, wantEvent, true, maxLineBytes), await allRecords(bytes, chunk, wantEvent, false, maxLineBytes));
+        const expected = await allRecords(bytes, chunk, wantEvent, false, maxLineBytes);
+        assert.deepEqual(await allRecords(bytes, chunk, wantEvent, 'always', maxLineBytes), expected);
+        assert.deepEqual(await allRecords(bytes, chunk, wantEvent, true, maxLineBytes), expected);
       },
     ),
     { numRuns: 600 },
@@ -119,7 +121,7 @@ test('every one-byte edit of typical lines, met after the name was taught: skimm
     const edits = Buffer.concat(oneByteEdits(line, interesting).flatMap((edited) => [edited, Buffer.of(0x0a)]));
     const bytes = Buffer.concat([teach, edits]);
     for (const [wantEvent, maxLineBytes] of [[() => false, undefined], [(name: string, opens: boolean) => !opens && name !== 'kvm_exit', line.length]] as const) {
-      const skimmed = await allRecords(bytes, [teach.length, edits.length], wantEvent, true, maxLineBytes);
+      const skimmed = await allRecords(bytes, [teach.length, edits.length], wantEvent, 'always', maxLineBytes);
       assert.deepEqual(skimmed, await allRecords(bytes, [teach.length, edits.length], wantEvent, false, maxLineBytes), base);
     }
   }
@@ -127,7 +129,7 @@ test('every one-byte edit of typical lines, met after the name was taught: skimm
 
 /** Lines handed back to the JavaScript parser when `parser` reads `text` region by region. */
 function handedBackPerRegion(parser: FtraceByteParser, regions: readonly string[]): number[] {
-  const reader = parser.wholeLines;
+  const reader = parser.wholeLinesReader();
   assert.ok(reader !== undefined);
   let line = 1;
   let offset = 0;
@@ -150,7 +152,7 @@ function handedBackPerRegion(parser: FtraceByteParser, regions: readonly string[
 
 test('once a refused name was skipped by the parser, the skimmer skips its lines itself, per flavor', () => {
   const skimmer = FtraceSkimmer.create(1 << 20);
-  const parser = new FtraceByteParser('t', (name, opens) => name === 'upd' && opens, skimmer);
+  const parser = new FtraceByteParser('t', (name, opens) => name === 'upd' && opens, skimmer, true);
   const region = [line('a-1', 0, '1.000001', 'kvm_entry', 'PC: 0x1'), line('a-1', 0, '1.000002', 'upd', '(f+0x0/0x4) a=1'), line('a-1', 0, '1.000003', 'upd', 'plain'), line('b-2', 1, '1.000004', 'kvm_exit', '(not a probe)'), ''].join('\n');
   // First region: every name unknown to the skimmer, all handed back; then only the kept `upd (...)`.
   assert.deepEqual(handedBackPerRegion(parser, [region, region, region]), [4, 1, 1]);
@@ -162,13 +164,32 @@ test('once a refused name was skipped by the parser, the skimmer skips its lines
 
 test('once taught, lines of every usual shape are skimmed: none is handed back to the parser', () => {
   const usual = bases.filter((base) => !/\d{10}\./.test(base));
-  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20));
+  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20), true);
   const region = `${usual.join('\n')}\n${usual.map((base) => base.replace(/: (\S+): (.*)$/, ': $1: ($2)')).join('\n')}\n`;
   assert.deepEqual(handedBackPerRegion(parser, [region, region]), [usual.length * 2, 0]);
 });
 
+test('where the skimmer skips under a third of a region, the next 16 regions are read without it', () => {
+  const parser = new FtraceByteParser('t', (name) => name === 'kept', FtraceSkimmer.create(1 << 20));
+  const skipped = line('a-1', 0, '1.000001', 'kvm_entry', 'x');
+  const kept = line('a-1', 0, '1.000002', 'kept', 'y');
+  // Teach the name (the first region hands everything back), then wait out the pause that follows.
+  handedBackPerRegion(parser, [`${skipped}\n`]);
+  const paused = Array.from({ length: 17 }, () => parser.wholeLinesReader());
+  assert.deepEqual(paused.map((reader) => reader === undefined), [...Array<boolean>(16).fill(true), false]);
+  // Mostly skipped: no pause. Mostly kept (a dense trace): paused again.
+  handedBackPerRegion(parser, [`${skipped}\n${skipped}\n${kept}\n`]);
+  assert.ok(parser.wholeLinesReader() !== undefined);
+  handedBackPerRegion(parser, [`${skipped}\n${kept}\n${kept}\n${kept}\n`]);
+  assert.equal(parser.wholeLinesReader(), undefined);
+  // With `alwaysSkim` (tests), never paused.
+  const always = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20), true);
+  handedBackPerRegion(always, [`${kept}\n`]);
+  assert.ok(always.wholeLinesReader() !== undefined);
+});
+
 test('the first skipped line is the span of the count, whichever of the two skipped it', () => {
-  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20));
+  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20), true);
   const known = line('a-1', 0, '1.000001', 'kvm_entry', 'x');
   const fresh = line('a-1', 0, '1.000002', 'sched_switch', 'y');
   handedBackPerRegion(parser, [`${known}\n`]);
@@ -192,14 +213,15 @@ test('thousands of names (slots shared and evicted), names too long for a slot, 
   const bytes = Buffer.from(`${lines.join('\n')}\n`);
   const wantEvent = (name: string): boolean => name.endsWith('7');
   for (const chunk of [1 << 16, 4096, 333]) {
-    const skimmed = await allRecords(bytes, chunk, wantEvent, true);
+    const skimmed = await allRecords(bytes, chunk, wantEvent, 'always');
     assert.deepEqual(skimmed, await allRecords(bytes, chunk, wantEvent, false));
+    assert.deepEqual(await allRecords(bytes, chunk, wantEvent, true), skimmed);
     const counted = skimmed.reduce((sum, record) => sum + (record.type === 'unused-events' ? [...record.countsByName.values()].reduce((a, b) => a + b, 0) : 0), 0);
     assert.equal(counted, lines.filter((text) => !wantEvent(/: (\S+):/.exec(text)?.[1] ?? '')).length);
   }
 
   // A region beyond the skimmer's input, with a line longer than it: read in parts, the long line handed back.
-  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20));
+  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20), true);
   const long = line('a-1', 0, '1.000001', 'huge', 'x'.repeat(300_000));
   const few = Array.from({ length: 4000 }, (_, i) => line(`t-${i}`, i % 8, '1.000001', `ev_${i % 5}`, `n=${i}`)).join('\n');
   const regions = [`${few}\n${long}\n${few}\n`];
