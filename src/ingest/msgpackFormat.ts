@@ -12,7 +12,10 @@
 export const msgpackMagic = Buffer.from([0x89, 0x56, 0x52, 0x4d, 0x50, 0x0d, 0x0a, 0x1a]);
 
 export const msgpackFormatName = 'vmid-replay-msgpack';
-export const msgpackFormatVersion = 1;
+/** What the writer writes. Version 1 stored integer columns and strings as MessagePack arrays. */
+export const msgpackFormatVersion = 2;
+/** What the reader reads. */
+export const readableFormatVersions: readonly number[] = [1, 2];
 
 /** Bytes before each payload: length and CRC-32. */
 export const frameHeaderBytes = 8;
@@ -55,6 +58,36 @@ export function stampText(tsUs: number, tsNs: number, nine: boolean): string {
   return nine ? `${secs}.${usecs}${String(tsNs).padStart(3, '0')}` : `${secs}.${usecs}`;
 }
 
+/**
+ * A column of integers as version 2 stores it: one byte giving the width of every value (1, 2
+ * or 4: signed little-endian; 8: a little-endian float64 holding a safe integer), then the
+ * values. The writer picks the narrowest width that holds the whole column, so a block decodes
+ * by reading typed values, without a MessagePack value per cell.
+ */
+export function encodeColumn(values: readonly number[]): Uint8Array {
+  let min = 0;
+  let max = 0;
+  for (const value of values) {
+    if (value < min) min = value;
+    if (value > max) max = value;
+  }
+  const width = min >= -0x80 && max <= 0x7f ? 1 : min >= -0x8000 && max <= 0x7fff ? 2 : min >= -0x80000000 && max <= 0x7fffffff ? 4 : 8;
+  const out = new Uint8Array(1 + values.length * width);
+  out[0] = width;
+  const view = new DataView(out.buffer);
+  for (let i = 0, at = 1; i < values.length; i++, at += width) {
+    const value = values[i] as number;
+    if (width === 1) view.setInt8(at, value);
+    else if (width === 2) view.setInt16(at, value, true);
+    else if (width === 4) view.setInt32(at, value, true);
+    else view.setFloat64(at, value, true);
+  }
+  return out;
+}
+
+/** The widths `encodeColumn` writes. */
+export const columnWidths: readonly number[] = [1, 2, 4, 8];
+
 /** The header frame's payload. */
 export interface HeaderDoc {
   readonly k: 'header';
@@ -65,44 +98,42 @@ export interface HeaderDoc {
   readonly blockRecords: number;
 }
 
-/** Event-only columns, one entry per event record of the block, in record order. */
-export interface EventColumns {
-  readonly task: number[];
-  readonly pid: number[];
-  readonly tgid: number[];
-  readonly cpu: number[];
+/** Event-only columns of a version 2 block (encodeColumn), one value per event record; `ts` deltas start from the block's `ts0`. */
+export interface EventColumnsV2 {
+  readonly task: Uint8Array;
+  readonly pid: Uint8Array;
+  readonly tgid: Uint8Array;
+  readonly cpu: Uint8Array;
   /** String index, -1 when the record had no flags. */
-  readonly flags: number[];
+  readonly flags: Uint8Array;
   /** tsUs minus the previous event's tsUs in this block (the first: minus 0). */
-  readonly ts: number[];
-  readonly ns: number[];
-  readonly name: number[];
-  readonly body: number[];
+  readonly ts: Uint8Array;
+  readonly ns: Uint8Array;
+  readonly name: Uint8Array;
+  readonly body: Uint8Array;
   readonly shape: Uint8Array;
 }
 
-/** A block frame's payload: columns of `n` records. */
+/** A block frame's payload (version 2; docs/msgpack-format.md says how version 1 differs): columns of `n` records. */
 export interface BlockDoc {
   readonly k: 'block';
   readonly n: number;
-  /** Line and byte offset of the block's first record. */
   readonly line: number;
   readonly offset: number;
-  /** The block's string table: every string column is an index into it. */
-  readonly strings: string[];
-  /** Index into recordTypeCodes, per record. */
+  /** The first event's tsUs: the `ts` column's first delta is taken from it, so no column needs a wide first value. */
+  readonly ts0: number;
+  /** Every string of the block, UTF-8, end to end. */
+  readonly strings: Uint8Array;
+  /** Where each string ends in `strings` (a column): string i is [stringEnds[i - 1] or 0, stringEnds[i]). */
+  readonly stringEnds: Uint8Array;
   readonly type: Uint8Array;
-  readonly text: number[];
-  /** Per record: line and offset minus the previous record's (0 for the first). */
-  readonly dLine: number[];
-  readonly dOffset: number[];
-  readonly event: EventColumns;
-  /** Per lost record: its CPU and count. */
-  readonly lost: { readonly cpu: number[]; readonly count: number[] };
-  /** Per buffer-started record: its CPU. */
-  readonly bufferStarted: { readonly cpu: number[] };
-  /** Per malformed record: string index of what was expected. */
-  readonly malformed: { readonly expected: number[] };
+  readonly text: Uint8Array;
+  readonly dLine: Uint8Array;
+  readonly dOffset: Uint8Array;
+  readonly event: EventColumnsV2;
+  readonly lost: { readonly cpu: Uint8Array; readonly count: Uint8Array };
+  readonly bufferStarted: { readonly cpu: Uint8Array };
+  readonly malformed: { readonly expected: Uint8Array };
 }
 
 export interface EndDoc {

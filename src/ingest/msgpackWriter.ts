@@ -9,6 +9,7 @@ import { encode } from '@msgpack/msgpack';
 import {
   blockStringBytes,
   defaultBlockRecords,
+  encodeColumn,
   frameHeaderBytes,
   msgpackFormatName,
   msgpackFormatVersion,
@@ -72,6 +73,8 @@ class BlockBuilder {
   private firstOffset = 0;
   private lastLine = 0;
   private lastOffset = 0;
+  /** The block's first event's tsUs, once it has one: deltas start from it (BlockDoc.ts0). */
+  private firstTsUs: number | undefined;
   private lastTsUs = 0;
   private readonly event = { task: [] as number[], pid: [] as number[], tgid: [] as number[], cpu: [] as number[], flags: [] as number[], ts: [] as number[], ns: [] as number[], name: [] as number[], body: [] as number[], shape: [] as number[] };
   private readonly lost = { cpu: [] as number[], count: [] as number[] };
@@ -120,6 +123,10 @@ class BlockBuilder {
         e.tgid.push(typeof record.tgid === 'number' ? record.tgid : 0);
         e.cpu.push(record.cpu);
         e.flags.push(record.flags === undefined ? -1 : this.intern(record.flags));
+        if (this.firstTsUs === undefined) {
+          this.firstTsUs = record.tsUs;
+          this.lastTsUs = record.tsUs;
+        }
         e.ts.push(record.tsUs - this.lastTsUs);
         this.lastTsUs = record.tsUs;
         e.ns.push(record.tsNs);
@@ -145,20 +152,38 @@ class BlockBuilder {
   }
 
   doc(): BlockDoc {
+    const encoded = this.strings.map((text) => Buffer.from(text, 'utf8'));
+    const ends: number[] = [];
+    let end = 0;
+    for (const bytes of encoded) ends.push((end += bytes.length));
+    const e = this.event;
     return {
       k: 'block',
       n: this.types.length,
       line: this.firstLine,
       offset: this.firstOffset,
-      strings: this.strings,
+      ts0: this.firstTsUs ?? 0,
+      strings: Buffer.concat(encoded, end),
+      stringEnds: encodeColumn(ends),
       type: Uint8Array.from(this.types),
-      text: this.text,
-      dLine: this.dLine,
-      dOffset: this.dOffset,
-      event: { ...this.event, shape: Uint8Array.from(this.event.shape) },
-      lost: this.lost,
-      bufferStarted: this.bufferStarted,
-      malformed: this.malformed,
+      text: encodeColumn(this.text),
+      dLine: encodeColumn(this.dLine),
+      dOffset: encodeColumn(this.dOffset),
+      event: {
+        task: encodeColumn(e.task),
+        pid: encodeColumn(e.pid),
+        tgid: encodeColumn(e.tgid),
+        cpu: encodeColumn(e.cpu),
+        flags: encodeColumn(e.flags),
+        ts: encodeColumn(e.ts),
+        ns: encodeColumn(e.ns),
+        name: encodeColumn(e.name),
+        body: encodeColumn(e.body),
+        shape: Uint8Array.from(e.shape),
+      },
+      lost: { cpu: encodeColumn(this.lost.cpu), count: encodeColumn(this.lost.count) },
+      bufferStarted: { cpu: encodeColumn(this.bufferStarted.cpu) },
+      malformed: { expected: encodeColumn(this.malformed.expected) },
     };
   }
 }

@@ -12,7 +12,7 @@ import { crc32, gunzipSync, gzipSync } from 'node:zlib';
 import { decode, encode } from '@msgpack/msgpack';
 import { VmidReplayError } from '../../src/errors.js';
 import { chooseImporter, readRecords } from '../../src/ingest/readTrace.js';
-import { msgpackMagic } from '../../src/ingest/msgpackFormat.js';
+import { encodeColumn, msgpackFormatVersion, msgpackMagic } from '../../src/ingest/msgpackFormat.js';
 import { encodeMsgpackTrace, frame } from '../../src/ingest/msgpackWriter.js';
 import { FtraceTextWriter } from '../../src/ingest/textWriters.js';
 import type { ReadRecord, TraceRecord } from '../../src/ingest/records.js';
@@ -121,6 +121,31 @@ test('text -> msgpack -> records is the identity, spans included, for every kind
   assert.deepEqual([...kinds].sort(), ['buffer-started', 'continuation', 'event', 'header', 'lost', 'malformed']);
 });
 
+test('property: events with integers of any width (beyond 32 bits, negative deltas) come back exact', async () => {
+  const big = fc.oneof(fc.integer({ min: -1, max: 200 }), fc.integer({ min: 0, max: 2 ** 31 + 5 }), fc.maxSafeNat());
+  const event = fc.record({ pid: fc.oneof(fc.constant(-1), big), tgid: fc.oneof(fc.constant(undefined), fc.constant(null), fc.maxSafeNat()), cpu: fc.oneof(fc.integer({ min: 0, max: 200 }), fc.maxSafeNat()), tsUs: fc.maxSafeNat(), tsNs: fc.integer({ min: 0, max: 999 }), line: fc.integer({ min: 1, max: 2 ** 40 }), offset: fc.integer({ min: 0, max: 2 ** 52 }) });
+  await fc.assert(
+    fc.asyncProperty(fc.array(event, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 7 }), async (events, blockRecords) => {
+      const records: TraceRecord[] = events.map((e, i) => ({
+        type: 'event',
+        span: { file: 'w.trace', line: e.line, offset: e.offset },
+        text: `t-${i}`,
+        task: 't',
+        pid: e.pid,
+        tgid: e.tgid,
+        cpu: e.cpu,
+        flags: undefined,
+        tsUs: e.tsUs,
+        tsNs: e.tsNs,
+        name: 'n',
+        body: `b${i}`,
+      }));
+      assert.deepStrictEqual(await recordsOf(await toMsgpack(records, blockRecords), 'w.msgpack', 13), records);
+    }),
+    { numRuns: 200 },
+  );
+});
+
 test('the MessagePack form is smaller than the text it came from', async () => {
   for (const fixture of fixtures.slice(1)) {
     const packed = await toMsgpack(await originalRecords(fixture));
@@ -210,17 +235,55 @@ test('a corrupted byte after the magic ends in the documented error, never in ot
   }
 });
 
+test('a version 1 file (integer columns as MessagePack arrays) still reads to the records of its trace', async () => {
+  // Written by the version 1 writer (commit 09f46f6) from traces/mixed-hazards.trace, 16 records a block.
+  const v1 = readFileSync(join(process.cwd(), 'test', 'ingest', 'fixtures', 'mixed-hazards.v1.msgpack'));
+  const header = decode(v1.subarray(msgpackMagic.length + 8, msgpackMagic.length + 8 + v1.readUInt32BE(msgpackMagic.length))) as { version: number };
+  assert.equal(header.version, 1);
+  const expected = await recordsOf(readFileSync(join(tracesDir, 'mixed-hazards.trace')), 'mixed-hazards.trace');
+  for (const chunk of [7, 4096, 1 << 16]) assert.deepEqual(await recordsOf(v1, 'x.msgpack', chunk), expected);
+  // And version 2 is what the writer writes now.
+  const v2 = await toMsgpack(expected, 16);
+  assert.equal((decode(v2.subarray(msgpackMagic.length + 8, msgpackMagic.length + 8 + v2.readUInt32BE(msgpackMagic.length))) as { version: number }).version, 2);
+  assert.deepEqual(await recordsOf(v2, 'y.msgpack'), expected);
+});
+
 test('trailing bytes after the end frame and an unknown version are errors', async () => {
   const packed = await toMsgpack(await originalRecords(fixtures[0] as Fixture));
   assertDocumentedError(await readError(Buffer.concat([packed, Buffer.from([0])]), 'trail.msgpack'), 'trail.msgpack');
-  const header = frame(encode({ k: 'header', format: 'vmid-replay-msgpack', version: 2, source: 's', blockRecords: 4096 }));
-  const error = await readError(Buffer.concat([msgpackMagic, header]), 'v2.msgpack');
-  assertDocumentedError(error, 'v2.msgpack');
-  assert.match(error.message, /expected format version 1, found 2/);
+  const header = frame(encode({ k: 'header', format: 'vmid-replay-msgpack', version: 3, source: 's', blockRecords: 4096 }));
+  const error = await readError(Buffer.concat([msgpackMagic, header]), 'v3.msgpack');
+  assertDocumentedError(error, 'v3.msgpack');
+  assert.match(error.message, /expected format version 1 or 2, found 3/);
 });
 
+/** The values of a version 2 column (msgpackFormat.ts, encodeColumn). */
+function columnValues(bytes: Uint8Array): number[] {
+  const width = bytes[0] as number;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const values: number[] = [];
+  for (let at = 1; at < bytes.length; at += width) {
+    values.push(width === 1 ? view.getInt8(at) : width === 2 ? view.getInt16(at, true) : width === 4 ? view.getInt32(at, true) : view.getFloat64(at, true));
+  }
+  return values;
+}
+
+/** A decoded version 2 block's strings, and the same put back. */
+function stringsOf(block: Record<string, unknown>): string[] {
+  const blob = Buffer.from(block['strings'] as Uint8Array);
+  let start = 0;
+  return columnValues(block['stringEnds'] as Uint8Array).map((end) => blob.toString('utf8', start, (start = end)));
+}
+
+function setStrings(block: Record<string, unknown>, strings: readonly string[]): void {
+  const encoded = strings.map((text) => Buffer.from(text));
+  let end = 0;
+  block['strings'] = Buffer.concat(encoded);
+  block['stringEnds'] = encodeColumn(encoded.map((bytes) => (end += bytes.length)));
+}
+
 /** Magic and header frame of a valid file. */
-const validHead = Buffer.concat([msgpackMagic, frame(encode({ k: 'header', format: 'vmid-replay-msgpack', version: 1, source: 's.trace', blockRecords: 4096 }))]);
+const validHead = Buffer.concat([msgpackMagic, frame(encode({ k: 'header', format: 'vmid-replay-msgpack', version: msgpackFormatVersion, source: 's.trace', blockRecords: 4096 }))]);
 
 test('property: arbitrary bytes after a valid header give records or the documented error', async () => {
   await fc.assert(
@@ -323,7 +386,7 @@ test('property: with a filter, a block with one column replaced fails the same w
   const block = decode(packed.subarray(headerEnd + 8, headerEnd + 8 + blockLength)) as Record<string, Record<string, unknown>>;
   const records = (block as unknown as { n: number }).n;
   const end = frame(encode({ k: 'end', records, blocks: 1 }));
-  const columns = Object.keys(block['event'] as object).concat('text', 'strings');
+  const columns = Object.keys(block['event'] as object).filter((key) => key !== 'shape').concat('text', 'strings');
   const refused = (name: string, opensWithLocation: boolean): boolean => name.length % 2 === 0 || opensWithLocation;
   const outcome = async (bytes: Uint8Array, wantEvent?: (name: string, opens: boolean) => boolean): Promise<ReadRecord[] | string> => {
     try {
@@ -339,10 +402,17 @@ test('property: with a filter, a block with one column replaced fails the same w
   await fc.assert(
     fc.asyncProperty(fc.constantFrom(...columns), fc.nat(), fc.oneof(fc.integer({ min: -2, max: 40 }), fc.constantFrom('\u0000', 'x\u0000y', '(a', '')), async (column, at, value) => {
       const copy = structuredClone(block);
-      const target = column === 'text' || column === 'strings' ? copy : (copy['event'] as Record<string, unknown>);
-      const values = target[column];
-      if (!Array.isArray(values) || values.length === 0) return;
-      values[at % values.length] = column === 'strings' ? String(value) : value;
+      if (column === 'strings') {
+        const strings = stringsOf(copy);
+        strings[at % strings.length] = String(value);
+        setStrings(copy, strings);
+      } else {
+        const target = column === 'text' ? copy : (copy['event'] as Record<string, unknown>);
+        const values = columnValues(target[column] as Uint8Array);
+        if (values.length === 0) return;
+        values[at % values.length] = typeof value === 'number' ? value : values.length;
+        target[column] = encodeColumn(values);
+      }
       const bytes = Buffer.concat([validHead, frame(encode(copy)), end]);
       const full = await outcome(bytes);
       const filtered = await outcome(bytes, (name, opens) => !refused(name, opens));
@@ -366,10 +436,12 @@ test('a template without its timestamp mark is the documented error, read with a
   const packed = await toMsgpack(await originalRecords(fixtures[0] as Fixture));
   const headerEnd = msgpackMagic.length + 8 + packed.readUInt32BE(msgpackMagic.length);
   const blockLength = packed.readUInt32BE(headerEnd);
-  const block = decode(packed.subarray(headerEnd + 8, headerEnd + 8 + blockLength)) as { n: number; strings: string[]; text: number[] };
-  const marked = block.strings.findIndex((text) => text.includes('\u0000'));
+  const block = decode(packed.subarray(headerEnd + 8, headerEnd + 8 + blockLength)) as Record<string, unknown> & { n: number };
+  const strings = stringsOf(block);
+  const marked = strings.findIndex((text) => text.includes('\u0000'));
   assert.ok(marked >= 0, 'the fixture has templated events');
-  block.strings[marked] = (block.strings[marked] as string).replace('\u0000', '1.000001');
+  strings[marked] = (strings[marked] as string).replace('\u0000', '1.000001');
+  setStrings(block, strings);
   const bytes = Buffer.concat([validHead, frame(encode(block)), frame(encode({ k: 'end', records: block.n, blocks: 1 }))]);
   for (const wantEvent of [undefined, () => false, () => true]) {
     await assert.rejects(
