@@ -13,6 +13,8 @@ export const ExitCode = {
   badInput: 65,
   noInput: 66,
   internal: 70,
+  /** stdout was closed before the output was written (128 + SIGPIPE, as the shell shows a tool SIGPIPE killed). */
+  brokenPipe: 141,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 

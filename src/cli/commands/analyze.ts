@@ -83,7 +83,8 @@ followed by a combined summary, and the exit code is the worst verdict.
 
 Exit status: 0 ok, 1 findings, 2 inconclusive (data was lost); 64 usage or configuration
 error, 65 bad data (a malformed line under --strict, a corrupt or truncated gzip or
-MessagePack file), 66 an input that cannot be opened, 70 internal error.
+MessagePack file), 66 an input that cannot be opened, 70 internal error, 141 stdout closed
+before the report was written (as \`| head\` does).
 
 Examples:
   $ vmid-replay analyze traces/mixed-hazards.trace --variant rfc-v2
