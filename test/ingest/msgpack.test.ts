@@ -146,6 +146,19 @@ test('property: events with integers of any width (beyond 32 bits, negative delt
   );
 });
 
+test('a block of 4096 records is handed on in batches of at most 512, every record once, in order', async () => {
+  const records = await originalRecords(fixtures.find((fixture) => fixture.name === 'churn-8bit-rollovers.trace.gz') as Fixture);
+  assert.ok(records.length > 4096, `${records.length} records`);
+  const sizes: number[] = [];
+  const back: ReadRecord[] = [];
+  for await (const batch of readRecords(inChunks(await toMsgpack(records, 4096), 1 << 16), { file: 'b.msgpack' })) {
+    sizes.push(batch.length);
+    back.push(...batch);
+  }
+  assert.ok(Math.max(...sizes) <= 512, `batches of ${Math.max(...sizes)}`);
+  assert.deepStrictEqual(back, records);
+});
+
 test('the MessagePack form is smaller than the text it came from', async () => {
   for (const fixture of fixtures.slice(1)) {
     const packed = await toMsgpack(await originalRecords(fixture));
