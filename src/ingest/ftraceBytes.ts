@@ -122,7 +122,7 @@ export class FtraceByteParser {
     private readonly skimmer?: FtraceSkimmer,
     private readonly alwaysSkim = false,
   ) {
-    this.wholeLines = skimmer === undefined ? undefined : (buf, start, end, firstLine, firstOffset, sinkLine) => this.skim(skimmer, buf, start, end, firstLine, firstOffset, sinkLine);
+    this.wholeLines = skimmer === undefined ? undefined : (...region) => this.skim(skimmer, ...region);
   }
 
   /**
@@ -239,15 +239,7 @@ export class FtraceByteParser {
   }
 
   /** The skimmer's pass over whole lines (`wholeLines`): what it skipped is counted here, the rest goes to `sinkLine`. */
-  private skim(
-    skimmer: FtraceSkimmer,
-    buf: Buffer,
-    start: number,
-    end: number,
-    firstLine: number,
-    firstOffset: number,
-    sinkLine: (lineStart: number, newline: number, line: number, offset: number) => void,
-  ): number {
+  private skim(skimmer: FtraceSkimmer, ...[buf, start, end, firstLine, firstOffset, sinkLine]: Parameters<WholeLinesReader>): number {
     let handed = 0;
     const lines = skimmer.readLines(
       buf,
