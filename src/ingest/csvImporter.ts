@@ -7,7 +7,7 @@
  * is bounded by the chunk size and the longest record (`maxLineBytes`), never by the file.
  */
 
-import { CsvError, parse, type InfoRecord, type Parser } from 'csv-parse';
+import type { InfoRecord, Parser } from 'csv-parse';
 import { VmidReplayError } from '../errors.js';
 import { CsvRowReader } from './csvRows.js';
 import { defaultMaxLineBytes } from './lineSplitter.js';
@@ -64,6 +64,8 @@ async function* csvRecords(source: AsyncIterable<Uint8Array>, options: ReadOptio
   let offset = 0;
   const nextSpan = (): SourceSpan => ({ file: options.file, line, offset });
 
+  // Loaded on first use: most traces are not CSV, and it costs every run about 9 ms of start-up.
+  const { CsvError, parse } = await import('csv-parse');
   const parser = parse({
     bom: true,
     delimiter: options.csvMap?.delimiter ?? ',',

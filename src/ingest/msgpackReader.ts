@@ -7,7 +7,7 @@
  */
 
 import { crc32 } from 'node:zlib';
-import { Decoder } from '@msgpack/msgpack';
+import type { Decoder } from '@msgpack/msgpack';
 import { VmidReplayError } from '../errors.js';
 import type { EventFilter, Importer, ReadOptions } from './importer.js';
 import {
@@ -531,6 +531,8 @@ async function* msgpackRecords(source: AsyncIterable<Uint8Array>, options: ReadO
   const queue = new ByteQueue();
   const iterator = source[Symbol.asyncIterator]();
   // Strings stay raw UTF-8 until a record needs them (BlockStrings): most of a sparse trace's never do.
+  // Loaded on first use (about 8 ms of start-up that a text trace does not need).
+  const { Decoder } = await import('@msgpack/msgpack');
   const decoder = new Decoder({ rawStrings: true });
   let ended = false;
   /** Waits until `count` bytes are queued; false when the input ends first. */

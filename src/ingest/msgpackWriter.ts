@@ -5,7 +5,6 @@
  */
 
 import { crc32 } from 'node:zlib';
-import { encode } from '@msgpack/msgpack';
 import {
   blockStringBytes,
   defaultBlockRecords,
@@ -206,6 +205,8 @@ export interface MsgpackWriteStats {
  */
 export async function* encodeMsgpackTrace(batches: AsyncIterable<readonly TraceRecord[]>, options: MsgpackWriteOptions, stats: MsgpackWriteStats = { records: 0, blocks: 0 }): AsyncGenerator<Buffer> {
   const blockRecords = options.blockRecords ?? defaultBlockRecords;
+  // Loaded on first use: every command's start-up imports this module, few of them write MessagePack.
+  const { encode } = await import('@msgpack/msgpack');
   let headerWritten = false;
   // The spans' file is the source (a MessagePack input keeps naming its own original), so the
   // header waits for the first record.
