@@ -72,9 +72,6 @@ export class FtraceSkimmer {
   private readonly words: Uint32Array;
   private readonly inputAt: number;
   private readonly capacity: number;
-  /** The first line skipped by the last `read`: its index and start, or index -1. */
-  firstSkippedIndex = -1;
-  firstSkippedStart = 0;
 
   /** A skimmer, or undefined where this runtime cannot run the module. */
   static create(maxLineBytes: number): FtraceSkimmer | undefined {
@@ -115,10 +112,10 @@ export class FtraceSkimmer {
   /**
    * Reads the whole lines in `buf[start, end)` (`end` is just past a newline), at most the
    * module's input size at once (larger regions are read in parts by the caller, `readLines`):
-   * counts the lines it skips (`skipped`), hands back the others, and returns how many lines
-   * there were.
+   * counts the lines it skips (`skipped`, and the first of them to `firstSkipped`), hands back
+   * the others, and returns how many lines there were.
    */
-  private readPart(buf: Uint8Array, start: number, end: number, handBack: HandBack, skipped: SkippedCount): number {
+  private readPart(buf: Uint8Array, start: number, end: number, handBack: HandBack, skipped: SkippedCount, firstSkipped: (index: number, lineStart: number) => void): number {
     const exports = this.exports;
     this.memory.set(buf.subarray(start, end), this.inputAt);
     const handed = exports.skim(end - start, this.maxLineBytes);
@@ -133,8 +130,8 @@ export class FtraceSkimmer {
       }
       exports.drain();
     }
-    this.firstSkippedIndex = exports.firstSkipped();
-    this.firstSkippedStart = start + exports.firstSkippedAt();
+    const firstIndex = exports.firstSkipped();
+    if (firstIndex >= 0) firstSkipped(firstIndex, start + exports.firstSkippedAt());
     const handoverWord = exports.handoverPointer() >>> 2;
     for (let i = 0; i < handed; i++) {
       const entry = handoverWord + i * 3;
@@ -164,8 +161,8 @@ export class FtraceSkimmer {
         }
         stop = cut + 1;
       }
-      const partLines = this.readPart(buf, start, stop, shifted, skipped);
-      if (this.firstSkippedIndex >= 0) firstSkipped(lines + this.firstSkippedIndex, this.firstSkippedStart);
+      // The callbacks see `lines` as it was before this part: the part's own indices count from there.
+      const partLines = this.readPart(buf, start, stop, shifted, skipped, (index, lineStart) => firstSkipped(lines + index, lineStart));
       lines += partLines;
       start = stop;
     }
