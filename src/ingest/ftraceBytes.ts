@@ -22,7 +22,7 @@ import type { EventFilter } from './importer.js';
 import type { ReadRecord, SourceSpan } from './records.js';
 import type { WholeLinesReader } from './lineSplitter.js';
 import { nsPerFractionUnit, parseFtraceLine } from './ftraceLine.js';
-import { type FtraceSkimmer, skimFlavorPlain, skimFlavorWithLocation } from './ftraceSkim.js';
+import { type FtraceSkimmer, skimFlavorPlain, skimFlavorWithLocation, skimPaid, skimPauseRegions } from './ftraceSkim.js';
 import * as codes from './charCodes.js';
 
 // Module-local copies of the character codes and of the two tests: imported bindings are
@@ -84,9 +84,6 @@ interface KnownName {
  */
 const nameSlots = 1024;
 
-/** Regions (64 KiB each, lineRecords.ts) read without the skimmer after one where it did not pay. */
-const skimPauseRegions = 16;
-
 /**
  * What `parse` returns for a line it skipped (an event line the filter refused, counted by
  * name): nothing to hand on now, the count comes with `takeUnused()`.
@@ -121,6 +118,8 @@ export class FtraceByteParser {
     private readonly wantEvent: EventFilter | undefined,
     private readonly skimmer?: FtraceSkimmer,
     private readonly alwaysSkim = false,
+    /** Told once per name and body flavor this parser skips: a skimmer in another thread learns so (skimThread.ts). */
+    private readonly onSkippedName?: (name: Uint8Array, flavor: number) => void,
   ) {
     this.wholeLines = skimmer === undefined ? undefined : (...region) => this.skim(skimmer, ...region);
   }
@@ -234,30 +233,28 @@ export class FtraceByteParser {
   private skip(known: KnownName, opensWithLocation: boolean, line: number, offset: number): typeof skippedLine {
     if (known.unused++ === 0) this.namesWithUnused.push(known);
     this.noteUnused(line, offset);
-    if (this.skimmer !== undefined) this.teach(this.skimmer, known, opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain);
+    const flavor = opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain;
+    if (this.skimmer !== undefined) this.teach(this.skimmer, known, flavor);
+    else if (this.onSkippedName !== undefined && (known.skimFlavors & flavor) === 0) {
+      known.skimFlavors |= flavor;
+      this.onSkippedName(known.bytes, flavor);
+    }
     return skippedLine;
   }
 
   /** The skimmer's pass over whole lines (`wholeLines`): what it skipped is counted here, the rest goes to `sinkLine`. */
-  private skim(skimmer: FtraceSkimmer, ...[buf, start, end, firstLine, firstOffset, sinkLine]: Parameters<WholeLinesReader>): number {
-    let handed = 0;
-    const lines = skimmer.readLines(
-      buf,
-      start,
-      end,
-      (lineStart, newline, index) => {
-        handed += 1;
-        sinkLine(lineStart, newline, firstLine + index, firstOffset + lineStart - start);
-      },
+  private skim(skimmer: FtraceSkimmer, ...region: Parameters<WholeLinesReader>): number {
+    const { lines, handed } = skimmer.readRegion(
+      ...region,
       (slot, count) => {
         const known = this.skimmedNames[slot];
         if (known === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
         if (known.unused === 0) this.namesWithUnused.push(known);
         known.unused += count;
       },
-      (index, lineStart) => this.noteUnused(firstLine + index, firstOffset + lineStart - start),
+      (line, offset) => this.noteUnused(line, offset),
     );
-    if (!this.alwaysSkim && (lines - handed) * 3 < lines) this.skimPause = skimPauseRegions;
+    if (!this.alwaysSkim && !skimPaid(lines, handed)) this.skimPause = skimPauseRegions;
     return lines;
   }
 

@@ -5,7 +5,7 @@
  */
 import { LineSplitter, defaultMaxLineBytes, type LineSink, type WholeLinesReader } from './lineSplitter.js';
 import type { ReadOptions } from './importer.js';
-import type { ReadRecord, SourceSpan, TraceRecord } from './records.js';
+import type { MalformedRecord, ReadRecord, SourceSpan, TraceRecord } from './records.js';
 
 export type LineParser = (text: string, span: SourceSpan) => TraceRecord;
 
@@ -27,6 +27,11 @@ export interface LineGrammar {
   readonly bytesParser?: (options: ReadOptions) => LineBytesParser;
 }
 
+/** The record for a line cut at `maxLineBytes` (`bytes[start, end)` is what was kept of it). */
+export function overlongLine(bytes: Buffer, start: number, end: number, span: SourceSpan, maxLineBytes: number): MalformedRecord {
+  return { type: 'malformed', span, text: bytes.toString('utf8', start, end).slice(0, 200), expected: `a line of at most ${maxLineBytes} bytes` };
+}
+
 /**
  * Records of one batch are alive together: a batch per 1 MiB read would outlive V8's young
  * generation and be promoted, so reads are cut into slices this size first.
@@ -42,7 +47,7 @@ export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: R
   let batch: ReadRecord[] = [];
   const sink: LineSink = (bytes, start, end, line, offset, truncated) => {
     if (truncated) {
-      batch.push({ type: 'malformed', span: { file, line, offset }, text: bytes.toString('utf8', start, end).slice(0, 200), expected: `a line of at most ${maxLineBytes} bytes` });
+      batch.push(overlongLine(bytes, start, end, { file, line, offset }, maxLineBytes));
       return;
     }
     const fast = bytesParser?.parse(bytes, start, end, line, offset);

@@ -74,9 +74,14 @@ export function chooseImporter(head: string, options: ReadOptions): Importer {
  * lines refused by `options.wantEvent` may come only as `unused-events` counts.
  */
 export async function* readRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]> {
-  const { head, bytes } = await peek(decompressIfGzip(source, options.file));
-  const importer = chooseImporter(head.toString('latin1'), options);
+  const { importer, bytes } = await sniffTrace(source, options);
   yield* importer.records(bytes, options);
+}
+
+/** The importer for a (plain or gzip) byte stream, and its decompressed bytes from the start. */
+export async function sniffTrace(source: AsyncIterable<Uint8Array>, options: ReadOptions): Promise<{ importer: Importer; bytes: AsyncIterable<Uint8Array> }> {
+  const { head, bytes } = await peek(decompressIfGzip(source, options.file));
+  return { importer: chooseImporter(head.toString('latin1'), options), bytes };
 }
 
 /** Every record in full (for conversion and tests): no filter, so no `unused-events` counts. */

@@ -1,6 +1,7 @@
 /** Runs one trace through ingest and replay: the path every command and test uses. */
 import type { Readable } from 'node:stream';
-import { openTraceSource, readRecords } from '../ingest/readTrace.js';
+import { openTraceSource, readRecords, type ReadOptions } from '../ingest/readTrace.js';
+import { defaultSkimThreadMinBytes, readWithSkimThread, worthASkimThread } from '../ingest/skimThread.js';
 import { buildReport, type Report } from '../report/report.js';
 import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
 
@@ -14,13 +15,23 @@ async function* counting(source: AsyncIterable<Uint8Array>, count: (bytes: numbe
   }
 }
 
-export async function replayBytes(source: AsyncIterable<Uint8Array>, file: string, options: ReplayOptions, onProgress?: ProgressCallback): Promise<ReplayResult> {
-  const replay = new Replay(options);
+/** Whether a large ftrace file may be read and skimmed on a second thread (not when the cores are taken already, as by `analyze` of several traces). */
+export interface IngestPlacement {
+  readonly skimThread: boolean;
+  /** The smallest file read so; tests lower it. */
+  readonly minBytes?: number;
+}
+
+function readOptionsFor(file: string, options: ReplayOptions, replay: Replay): ReadOptions {
+  const format = options.inputFormat === 'auto' ? undefined : options.inputFormat;
+  return { file, csvMap: options.csvMap, format, wantEvent: replay.wantEvent };
+}
+
+async function replayFrom(source: AsyncIterable<Uint8Array>, file: string, options: ReplayOptions, replay: Replay, onProgress?: ProgressCallback): Promise<ReplayResult> {
   let bytes = 0;
   let records = 0;
   const counted = onProgress === undefined ? source : counting(source, (size) => (bytes += size));
-  const format = options.inputFormat === 'auto' ? undefined : options.inputFormat;
-  for await (const batch of readRecords(counted, { file, csvMap: options.csvMap, format, wantEvent: replay.wantEvent })) {
+  for await (const batch of readRecords(counted, readOptionsFor(file, options, replay))) {
     for (const record of batch) replay.push(record);
     records += batch.length;
     onProgress?.(bytes, records);
@@ -28,7 +39,32 @@ export async function replayBytes(source: AsyncIterable<Uint8Array>, file: strin
   return replay.finish();
 }
 
-export async function analyzeTrace(file: string, stdin: Readable, options: ReplayOptions, onProgress?: ProgressCallback): Promise<Report> {
-  const result = await replayBytes(openTraceSource(file, stdin), file, options, onProgress);
-  return buildReport(file, result);
+export async function replayBytes(source: AsyncIterable<Uint8Array>, file: string, options: ReplayOptions, onProgress?: ProgressCallback): Promise<ReplayResult> {
+  return replayFrom(source, file, options, new Replay(options), onProgress);
+}
+
+/** Replays a trace file (or `-` for `stdin`), with a skim thread for a large ftrace file when `ingest` allows it. */
+export async function replayFile(file: string, stdin: Readable, options: ReplayOptions, onProgress?: ProgressCallback, ingest: IngestPlacement = { skimThread: false }): Promise<ReplayResult> {
+  const replay = new Replay(options);
+  const readOptions = readOptionsFor(file, options, replay);
+  if (ingest.skimThread && worthASkimThread(file, readOptions, ingest.minBytes ?? defaultSkimThreadMinBytes)) {
+    let bytes = 0;
+    let records = 0;
+    const outcome = await readWithSkimThread(
+      file,
+      readOptions,
+      (batch) => {
+        for (const record of batch) replay.push(record);
+        records += batch.length;
+        onProgress?.(bytes, records);
+      },
+      (read) => (bytes = read),
+    );
+    if (outcome === 'done') return replay.finish();
+  }
+  return replayFrom(openTraceSource(file, stdin), file, options, replay, onProgress);
+}
+
+export async function analyzeTrace(file: string, stdin: Readable, options: ReplayOptions, onProgress?: ProgressCallback, ingest?: IngestPlacement): Promise<Report> {
+  return buildReport(file, await replayFile(file, stdin, options, onProgress, ingest));
 }

@@ -110,12 +110,15 @@ Examples:
           recordsByTrace.reduce((a, b) => a + b, 0),
         );
       };
-      const parallel = traces.length > 1 && !traces.includes('-') && (flags.jobs ?? availableParallelism()) > 1;
+      const cores = flags.jobs ?? availableParallelism();
+      const parallel = traces.length > 1 && !traces.includes('-') && cores > 1;
+      // One trace at a time: a large ftrace file is read and skimmed on a second core.
+      const ingest = { skimThread: cores > 1 };
       let reports: Report[];
       try {
         reports = parallel
           ? await analyzeInParallel(traces, options, flags.jobs ?? availableParallelism(), onProgress)
-          : await traces.reduce<Promise<Report[]>>(async (done, trace, index) => [...(await done), await analyzeTrace(trace, io.stdin, options, (bytes, records) => onProgress(index, bytes, records))], Promise.resolve([]));
+          : await traces.reduce<Promise<Report[]>>(async (done, trace, index) => [...(await done), await analyzeTrace(trace, io.stdin, options, (bytes, records) => onProgress(index, bytes, records), ingest)], Promise.resolve([]));
       } finally {
         progress?.done();
       }

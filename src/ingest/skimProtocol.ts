@@ -1,0 +1,38 @@
+/**
+ * What the skim thread (skimWorker.ts) and the replaying thread (skimThread.ts) say to each
+ * other. Kept apart from the worker's entry module, whose top level runs the worker: importing
+ * that from any other thread (an `analyze` worker among them) would start it there.
+ */
+import type { VmidReplayError } from '../errors.js';
+
+export interface SkimRequest {
+  readonly file: string;
+  readonly forceFtrace: boolean;
+  readonly maxLineBytes: number;
+  /** Batches posted and not yet taken: the worker waits beyond this, so memory stays bounded. */
+  readonly batchesAhead: number;
+}
+
+/**
+ * Per line handed on, five numbers in `lines`: its number, its byte offset in the (decompressed)
+ * input, where its bytes start and end in `bytes`, and 1 if it was cut at the line limit.
+ */
+export const numbersPerLine = 5;
+
+/** From the replaying thread: a batch was taken, or lines of this name (ASCII bytes) and body flavor are skipped. */
+export type SkimCommand = { readonly type: 'credit' } | { readonly type: 'learn'; readonly name: Uint8Array; readonly flavor: number };
+
+export type SkimMessage =
+  /** The input is not ftrace text: the replaying thread reads it itself. */
+  | { readonly type: 'not-ftrace' }
+  | {
+      readonly type: 'lines';
+      readonly bytes: Uint8Array;
+      readonly lines: Float64Array;
+      /** Lines the skimmer skipped since the last batch, counted by name, from the first of them. */
+      readonly skipped: { readonly line: number; readonly offset: number; readonly counts: readonly (readonly [string, number])[] } | undefined;
+      /** Bytes read from the file so far (compressed, for gzip), for progress. */
+      readonly read: number;
+    }
+  | { readonly type: 'end' }
+  | { readonly type: 'error'; readonly code: VmidReplayError['code']; readonly message: string };

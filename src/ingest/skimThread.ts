@@ -1,0 +1,143 @@
+/**
+ * Reading a large ftrace file on two cores: skimWorker.ts reads, splits and skims it in a
+ * worker thread; this side reads the lines it hands on exactly as the in-thread reader
+ * (lineRecords with FtraceByteParser) reads them, and teaches the worker's skimmer each name
+ * its parser skips. On a sparse trace the skim of the lines nobody replays then runs beside
+ * the replay of the rest.
+ *
+ * Records are pushed to the consumer from the message handler, batch by batch (one per 1 MiB
+ * read, with the counts of that read's skipped lines at its end). Counts by name take no part
+ * in ordering (docs/trace-format.md), so no replay result depends on the batches; tests hold
+ * both readers to the same report.
+ */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { constants, gunzipSync } from 'node:zlib';
+import { Worker } from 'node:worker_threads';
+import { VmidReplayError } from '../errors.js';
+import { FtraceByteParser } from './ftraceBytes.js';
+import { parseFtraceLine } from './ftraceLine.js';
+import { overlongLine } from './lineRecords.js';
+import { defaultMaxLineBytes } from './lineSplitter.js';
+import type { ReadOptions } from './readTrace.js';
+import type { ReadRecord } from './records.js';
+import { numbersPerLine, type SkimCommand, type SkimMessage, type SkimRequest } from './skimProtocol.js';
+
+const workerUrl = new URL('./skimWorker.js', import.meta.url);
+
+/** Below this size a second thread costs more to start (about 40 ms) than it saves. */
+export const defaultSkimThreadMinBytes = 32 << 20;
+
+/** How much of a file's start is read to tell a sparse trace from a dense one. */
+const sampleBytes = 1 << 20;
+
+/**
+ * Whether `file` is worth reading with a skim thread: a regular file of at least `minBytes`,
+ * read with a filter (without one there is nothing to skip), as ftrace text or sniffed, and
+ * sparse: the filter refuses most event lines of its first MiB. On a dense trace the thread
+ * only copies lines across and costs about 6 % (measured).
+ */
+export function worthASkimThread(file: string, options: ReadOptions, minBytes: number): boolean {
+  if (file === '-' || options.wantEvent === undefined || (options.format !== undefined && options.format !== 'ftrace')) return false;
+  try {
+    const stat = statSync(file);
+    return stat.isFile() && stat.size >= minBytes && mostlyRefused(file, options);
+  } catch {
+    // The in-thread reader reports it with the usual error.
+    return false;
+  }
+}
+
+/** Whether the filter refuses at least half the lines of the file's first MiB (decompressed). */
+function mostlyRefused(file: string, options: ReadOptions): boolean {
+  const head = Buffer.alloc(sampleBytes);
+  const descriptor = openSync(file, 'r');
+  let length: number;
+  try {
+    length = readSync(descriptor, head, 0, sampleBytes, 0);
+  } finally {
+    closeSync(descriptor);
+  }
+  let text = head.subarray(0, length);
+  // A cut gzip stream: decompress what there is.
+  if (text[0] === 0x1f && text[1] === 0x8b) text = gunzipSync(text, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, sampleBytes);
+  const parser = new FtraceByteParser(file, options.wantEvent);
+  let lines = 0;
+  let refused = 0;
+  for (let start = 0, end = text.indexOf(0x0a); end !== -1; start = end + 1, end = text.indexOf(0x0a, start)) {
+    lines += 1;
+    if (parser.parse(text, start, end, lines, start) === null) refused += 1;
+  }
+  return lines > 0 && refused * 2 >= lines;
+}
+
+/** The records of the lines one batch handed on, as lineRecords makes them. */
+function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: string, parser: FtraceByteParser, maxLineBytes: number): ReadRecord[] {
+  const bytes = Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength);
+  const lines = message.lines;
+  const records: ReadRecord[] = [];
+  for (let at = 0; at < lines.length; at += numbersPerLine) {
+    const line = lines[at] as number;
+    const offset = lines[at + 1] as number;
+    const start = lines[at + 2] as number;
+    const end = lines[at + 3] as number;
+    if (lines[at + 4] === 1) {
+      records.push(overlongLine(bytes, start, end, { file, line, offset }, maxLineBytes));
+      continue;
+    }
+    const fast = parser.parse(bytes, start, end, line, offset);
+    if (fast === null) continue;
+    records.push(fast ?? parseFtraceLine(bytes.toString('utf8', start, end), { file, line, offset }));
+  }
+  const unused = parser.takeUnused();
+  if (unused !== undefined) records.push(unused);
+  const skipped = message.skipped;
+  if (skipped !== undefined) records.push({ type: 'unused-events', span: { file, line: skipped.line, offset: skipped.offset }, countsByName: new Map(skipped.counts) });
+  return records;
+}
+
+/**
+ * Reads an ftrace file with a skim thread, pushing each batch of records to `consume` as it
+ * arrives. Resolves `'done'`, or `'not-ftrace'` (before any record) when the file is not ftrace
+ * text and must be read otherwise; rejects with the reader's error, or with what `consume`
+ * threw. `onRead` hears how many bytes of the file were read.
+ */
+export function readWithSkimThread(file: string, options: ReadOptions, consume: (records: ReadRecord[]) => void, onRead?: (bytes: number) => void): Promise<'done' | 'not-ftrace'> {
+  const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes;
+  const request: SkimRequest = { file, forceFtrace: options.format === 'ftrace', maxLineBytes, batchesAhead: 8 };
+  const worker = new Worker(workerUrl, { workerData: request });
+  const send = (command: SkimCommand): void => worker.postMessage(command);
+  const parser = new FtraceByteParser(file, options.wantEvent, undefined, false, (name, flavor) => send({ type: 'learn', name: Uint8Array.from(name), flavor }));
+  return new Promise<'done' | 'not-ftrace'>((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      worker.removeAllListeners('message');
+      void worker.terminate().then(outcome, outcome);
+    };
+    worker.on('message', (message: SkimMessage) => {
+      switch (message.type) {
+        case 'not-ftrace':
+          settle(() => resolve('not-ftrace'));
+          return;
+        case 'end':
+          settle(() => resolve('done'));
+          return;
+        case 'error':
+          settle(() => reject(new VmidReplayError(message.code, message.message)));
+          return;
+        case 'lines':
+          try {
+            send({ type: 'credit' });
+            onRead?.(message.read);
+            consume(batchRecords(message, file, parser, maxLineBytes));
+          } catch (error) {
+            settle(() => reject(error instanceof Error ? error : new Error(String(error))));
+          }
+          return;
+      }
+    });
+    worker.on('error', (error) => settle(() => reject(new VmidReplayError('INTERNAL', `the thread reading ${file} failed: ${error.stack ?? error.message}`))));
+    worker.on('exit', (code) => settle(() => reject(new VmidReplayError('INTERNAL', `the thread reading ${file} stopped with code ${code}`))));
+  });
+}

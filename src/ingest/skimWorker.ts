@@ -1,0 +1,156 @@
+/**
+ * The reading half of a large ftrace file, in a worker thread (skimThread.ts is the other
+ * half): reads the file (gunzipping it if need be), splits it into lines, and has the
+ * WebAssembly skimmer skip the lines of names the replaying thread taught it (`learn`
+ * commands, sent when its parser skipped a line of that name). Every other line goes, as
+ * bytes with its number and offset, to the replaying thread, which reads it as it would have
+ * read it itself. So the skim of a sparse trace runs beside the replay of what it keeps.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { Readable } from 'node:stream';
+import { VmidReplayError } from '../errors.js';
+import { FtraceSkimmer, skimPaid, skimPauseRegions } from './ftraceSkim.js';
+import { LineSplitter, type LineSink, type WholeLinesReader } from './lineSplitter.js';
+import { openTraceSource, sniffTrace } from './readTrace.js';
+import type { SkimCommand, SkimMessage, SkimRequest } from './skimProtocol.js';
+
+/** The lines of one batch handed on: their bytes end to end, and their numbers. */
+class HandedLines {
+  private bytes = new Uint8Array(1 << 16);
+  private used = 0;
+  private numbers: number[] = [];
+
+  add(source: Buffer, start: number, end: number, line: number, offset: number, truncated: boolean): void {
+    const length = end - start;
+    if (this.used + length > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + length));
+      grown.set(this.bytes.subarray(0, this.used));
+      this.bytes = grown;
+    }
+    this.bytes.set(source.subarray(start, end), this.used);
+    this.numbers.push(line, offset, this.used, this.used + length, truncated ? 1 : 0);
+    this.used += length;
+  }
+
+  /** The batch so far, in buffers of its own (they are transferred), and an empty one started. */
+  take(): { bytes: Uint8Array; lines: Float64Array } {
+    const bytes = this.bytes.slice(0, this.used);
+    const lines = Float64Array.from(this.numbers);
+    this.used = 0;
+    this.numbers = [];
+    return { bytes, lines };
+  }
+}
+
+/** The skimmer with the names it was taught, counting what it skips by name. */
+class TaughtSkimmer {
+  /** The name under each of the skimmer's slots. */
+  private readonly names: string[] = [];
+  private counts = new Map<string, number>();
+  private first: { line: number; offset: number } | undefined;
+  /** Regions still to read without the skimmer (it skipped too few of the last one's lines to pay). */
+  private pause = 0;
+
+  constructor(private readonly skimmer: FtraceSkimmer) {}
+
+  learn(name: Uint8Array, flavor: number): void {
+    const slot = this.skimmer.learn(name, flavor);
+    if (slot >= 0) this.names[slot] = Buffer.from(name).toString('latin1');
+  }
+
+  /** The reader for the next region, or undefined for line by line (as FtraceByteParser.wholeLinesReader decides). */
+  reader(): WholeLinesReader | undefined {
+    if (this.pause === 0) return this.read;
+    this.pause--;
+    return undefined;
+  }
+
+  private readonly read: WholeLinesReader = (...region) => {
+    const { lines, handed } = this.skimmer.readRegion(
+      ...region,
+      (slot, count) => {
+        const name = this.names[slot];
+        if (name === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
+        this.counts.set(name, (this.counts.get(name) ?? 0) + count);
+      },
+      (line, offset) => {
+        if (this.first === undefined || line < this.first.line) this.first = { line, offset };
+      },
+    );
+    if (!skimPaid(lines, handed)) this.pause = skimPauseRegions;
+    return lines;
+  };
+
+  /** What was skipped since the last call. */
+  takeSkipped(): Extract<SkimMessage, { type: 'lines' }>['skipped'] {
+    const first = this.first;
+    if (first === undefined) return undefined;
+    const counts = [...this.counts];
+    this.counts = new Map();
+    this.first = undefined;
+    return { line: first.line, offset: first.offset, counts };
+  }
+}
+
+async function skimFile(request: SkimRequest, taught: TaughtSkimmer | undefined, post: (message: SkimMessage, transfer?: ArrayBuffer[]) => Promise<void>): Promise<void> {
+  const { file, maxLineBytes } = request;
+  let read = 0;
+  const counted = (async function* () {
+    for await (const chunk of openTraceSource(file, Readable.from([]))) {
+      read += chunk.length;
+      yield chunk;
+    }
+  })();
+  const { importer, bytes } = await sniffTrace(counted, { file, ...(request.forceFtrace ? { format: 'ftrace' as const } : {}) });
+  if (importer.format !== 'ftrace') {
+    await post({ type: 'not-ftrace' });
+    return;
+  }
+  const splitter = new LineSplitter(maxLineBytes);
+  const handed = new HandedLines();
+  const sink: LineSink = (buf, start, end, line, offset, truncated) => handed.add(buf, start, end, line, offset, truncated);
+  const flush = async (): Promise<void> => {
+    const batch = handed.take();
+    await post({ type: 'lines', ...batch, skipped: taught?.takeSkipped(), read }, [batch.bytes.buffer as ArrayBuffer, batch.lines.buffer as ArrayBuffer]);
+  };
+  // Regions of 64 KiB, as lineRecords cuts them.
+  const regionBytes = 1 << 16;
+  for await (const chunk of bytes) {
+    for (let at = 0; at < chunk.length; at += regionBytes) splitter.pushBytes(chunk.length <= regionBytes ? chunk : chunk.subarray(at, at + regionBytes), sink, taught?.reader());
+    await flush();
+  }
+  splitter.endBytes(sink);
+  await flush();
+  await post({ type: 'end' });
+}
+
+const port = parentPort;
+if (port !== null) {
+  const request = workerData as SkimRequest;
+  const skimmer = FtraceSkimmer.create(request.maxLineBytes);
+  const taught = skimmer === undefined ? undefined : new TaughtSkimmer(skimmer);
+  let credits = request.batchesAhead;
+  let wake: (() => void) | undefined;
+  port.on('message', (command: SkimCommand) => {
+    if (command.type === 'learn') {
+      taught?.learn(command.name, command.flavor);
+      return;
+    }
+    credits += 1;
+    wake?.();
+    wake = undefined;
+  });
+  const post = async (message: SkimMessage, transfer: ArrayBuffer[] = []): Promise<void> => {
+    port.postMessage(message, transfer);
+    if (message.type !== 'lines') return;
+    credits -= 1;
+    while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
+  };
+  try {
+    await skimFile(request, taught, post);
+  } catch (error) {
+    if (error instanceof VmidReplayError) port.postMessage({ type: 'error', code: error.code, message: error.message } satisfies SkimMessage);
+    else port.postMessage({ type: 'error', code: 'INTERNAL', message: (error as Error).stack ?? String(error) } satisfies SkimMessage);
+  }
+  port.close();
+}
