@@ -103,7 +103,7 @@ function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: st
  */
 export function readWithSkimThread(file: string, options: ReadOptions, consume: (records: ReadRecord[]) => void, onRead?: (bytes: number) => void): Promise<'done' | 'not-ftrace'> {
   const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes;
-  const request: SkimRequest = { file, forceFtrace: options.format === 'ftrace', maxLineBytes, batchesAhead: 8 };
+  const request: SkimRequest = { file, forceFtrace: options.format === 'ftrace', maxLineBytes, batchesAhead: 4 };
   const worker = new Worker(workerUrl, { workerData: request });
   const send = (command: SkimCommand): void => worker.postMessage(command);
   const parser = new FtraceByteParser(file, options.wantEvent, undefined, false, (name, flavor) => send({ type: 'learn', name: Uint8Array.from(name), flavor }));
