@@ -140,17 +140,18 @@ async function* readFileAhead(file: string): AsyncGenerator<Uint8Array> {
       return;
     }
     let next = 0;
-    const readAt = (position: number): void => {
-      const buffer = Buffer.allocUnsafe(readBytes);
-      const read = handle.read(buffer, 0, readBytes, position).then(({ bytesRead }) => buffer.subarray(0, bytesRead));
-      // Awaited in turn below; until then a failed read must not count as unhandled.
-      read.catch(() => undefined);
-      reading.push({ position, read });
+    /** Starts reads from `next` on until `readsAhead` are under way. */
+    const readAhead = (): void => {
+      while (reading.length < readsAhead) {
+        const buffer = Buffer.allocUnsafe(readBytes);
+        const read = handle.read(buffer, 0, readBytes, next).then(({ bytesRead }) => buffer.subarray(0, bytesRead));
+        // Awaited in turn below; until then a failed read must not count as unhandled.
+        read.catch(() => undefined);
+        reading.push({ position: next, read });
+        next += readBytes;
+      }
     };
-    while (reading.length < readsAhead) {
-      readAt(next);
-      next += readBytes;
-    }
+    readAhead();
     for (let head = reading.shift(); head !== undefined; head = reading.shift()) {
       let chunk: Buffer;
       try {
@@ -166,10 +167,7 @@ async function* readFileAhead(file: string): AsyncGenerator<Uint8Array> {
         reading.length = 0;
         next = head.position + chunk.length;
       }
-      while (reading.length < readsAhead) {
-        readAt(next);
-        next += readBytes;
-      }
+      readAhead();
       yield chunk;
     }
   } finally {

@@ -1,6 +1,7 @@
 /** Runs one trace through ingest and replay: the path every command and test uses. */
 import type { Readable } from 'node:stream';
 import { openTraceSource, readRecords, type ReadOptions } from '../ingest/readTrace.js';
+import type { ReadRecord } from '../ingest/records.js';
 import { defaultSkimThreadMinBytes, readWithSkimThread, worthASkimThread } from '../ingest/skimThread.js';
 import { buildReport, type Report } from '../report/report.js';
 import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
@@ -27,20 +28,33 @@ function readOptionsFor(file: string, options: ReplayOptions, replay: Replay): R
   return { file, csvMap: options.csvMap, format, wantEvent: replay.wantEvent };
 }
 
-async function replayFrom(source: AsyncIterable<Uint8Array>, file: string, options: ReplayOptions, replay: Replay, onProgress?: ProgressCallback): Promise<ReplayResult> {
-  let bytes = 0;
-  let records = 0;
-  const counted = onProgress === undefined ? source : counting(source, (size) => (bytes += size));
-  for await (const batch of readRecords(counted, readOptionsFor(file, options, replay))) {
-    for (const record of batch) replay.push(record);
-    records += batch.length;
-    onProgress?.(bytes, records);
+/** Hands batches of records to the replay and reports progress; the reader keeps `bytes` (read so far) up to date. */
+class ReplayFeed {
+  bytes = 0;
+  private records = 0;
+
+  constructor(
+    private readonly replay: Replay,
+    private readonly onProgress: ProgressCallback | undefined,
+  ) {}
+
+  push(batch: readonly ReadRecord[]): void {
+    for (const record of batch) this.replay.push(record);
+    this.records += batch.length;
+    this.onProgress?.(this.bytes, this.records);
   }
+}
+
+async function replayFrom(source: AsyncIterable<Uint8Array>, readOptions: ReadOptions, replay: Replay, onProgress?: ProgressCallback): Promise<ReplayResult> {
+  const feed = new ReplayFeed(replay, onProgress);
+  const counted = onProgress === undefined ? source : counting(source, (size) => (feed.bytes += size));
+  for await (const batch of readRecords(counted, readOptions)) feed.push(batch);
   return replay.finish();
 }
 
 export async function replayBytes(source: AsyncIterable<Uint8Array>, file: string, options: ReplayOptions, onProgress?: ProgressCallback): Promise<ReplayResult> {
-  return replayFrom(source, file, options, new Replay(options), onProgress);
+  const replay = new Replay(options);
+  return replayFrom(source, readOptionsFor(file, options, replay), replay, onProgress);
 }
 
 /** Replays a trace file (or `-` for `stdin`), with a skim thread for a large ftrace file when `ingest` allows it. */
@@ -48,21 +62,16 @@ export async function replayFile(file: string, stdin: Readable, options: ReplayO
   const replay = new Replay(options);
   const readOptions = readOptionsFor(file, options, replay);
   if (ingest.skimThread && worthASkimThread(file, readOptions, ingest.minBytes ?? defaultSkimThreadMinBytes)) {
-    let bytes = 0;
-    let records = 0;
+    const feed = new ReplayFeed(replay, onProgress);
     const outcome = await readWithSkimThread(
       file,
       readOptions,
-      (batch) => {
-        for (const record of batch) replay.push(record);
-        records += batch.length;
-        onProgress?.(bytes, records);
-      },
-      (read) => (bytes = read),
+      (batch) => feed.push(batch),
+      (read) => (feed.bytes = read),
     );
     if (outcome === 'done') return replay.finish();
   }
-  return replayFrom(openTraceSource(file, stdin), file, options, replay, onProgress);
+  return replayFrom(openTraceSource(file, stdin), readOptions, replay, onProgress);
 }
 
 export async function analyzeTrace(file: string, stdin: Readable, options: ReplayOptions, onProgress?: ProgressCallback, ingest?: IngestPlacement): Promise<Report> {

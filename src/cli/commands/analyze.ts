@@ -117,7 +117,7 @@ Examples:
       let reports: Report[];
       try {
         reports = parallel
-          ? await analyzeInParallel(traces, options, flags.jobs ?? availableParallelism(), onProgress)
+          ? await analyzeInParallel(traces, options, cores, onProgress)
           : await traces.reduce<Promise<Report[]>>(async (done, trace, index) => [...(await done), await analyzeTrace(trace, io.stdin, options, (bytes, records) => onProgress(index, bytes, records), ingest)], Promise.resolve([]));
       } finally {
         progress?.done();
