@@ -46,7 +46,10 @@ export async function* decompressIfGzip(source: AsyncIterable<Uint8Array>, file:
     } catch (error) {
       // A read error of the source reaches here through gunzip.destroy(): keep its own code.
       if (error instanceof VmidReplayError) throw error;
-      throw new VmidReplayError('INPUT_CORRUPT', `gzip stream is corrupt or truncated after byte ${inflated} of the decompressed input (${(error as Error).message})`, { file });
+      // Counted in what zlib inflated, not in what was taken: inflated bytes still buffered when
+      // it failed are dropped with the stream, and how many depends on how far it ran ahead.
+      const at = inflated + gunzip.readableLength;
+      throw new VmidReplayError('INPUT_CORRUPT', `gzip stream is corrupt or truncated after byte ${at} of the decompressed input (${(error as Error).message})`, { file });
     }
     await feed;
     return;
