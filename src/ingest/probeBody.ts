@@ -55,78 +55,81 @@ export interface ArgLookup {
 }
 
 /**
- * Splits `k=v k2="a b" k3={1,2}` into [keyStart, keyEnd, valueStart, valueEnd] offsets, four
- * per argument, in order; tokens without `=` are skipped.
- */
-function argumentOffsets(text: string, start: number): number[] {
-  const offsets: number[] = [];
-  let i = start;
-  const n = text.length;
-  while (i < n) {
-    while (i < n && text.charCodeAt(i) === 0x20) i++;
-    if (i >= n) break;
-    const keyStart = i;
-    // Native searches rather than a loop per character: this runs for every event line.
-    let space = text.indexOf(' ', i);
-    if (space === -1) space = n;
-    const equals = text.indexOf('=', i);
-    if (equals === -1 || equals > space) {
-      // A token without `=`: skipped.
-      i = space;
-      continue;
-    }
-    const keyEnd = equals;
-    i = equals + 1;
-    let valueStart = i;
-    let valueEnd: number;
-    const open = text.charCodeAt(i);
-    if (open === 0x22 /* " */) {
-      valueStart = i + 1;
-      const close = text.indexOf('"', valueStart);
-      valueEnd = close === -1 ? n : close;
-      i = close === -1 ? n : close + 1;
-    } else if (open === 0x7b /* { */) {
-      const close = text.indexOf('}', i);
-      valueEnd = close === -1 ? n : close + 1;
-      i = valueEnd;
-    } else {
-      valueEnd = space;
-      i = space;
-    }
-    offsets.push(keyStart, keyEnd, valueStart, valueEnd);
-  }
-  return offsets;
-}
-
-/** Splits `k=v k2="a b" k3={1,2}` into a map; tokens without `=` are ignored, a repeated key keeps its last value. */
-export function parseProbeArgs(text: string, start = 0): Map<string, string> {
-  const args = new Map<string, string>();
-  const offsets = argumentOffsets(text, start);
-  for (let i = 0; i < offsets.length; i += 4) {
-    args.set(text.slice(offsets[i], offsets[i + 1]), text.slice(offsets[i + 2], offsets[i + 3]));
-  }
-  return args;
-}
-
-/**
- * The same arguments as `parseProbeArgs`, looked up in place: only the values asked for
- * become strings. A probe prints a handful of arguments and the decoder reads a few, once,
- * so a scan beats building a map per line.
+ * The arguments of one body, looked up in place: only the values asked for become strings. A
+ * probe prints a handful of arguments and the decoder reads a few, once, so a scan beats
+ * building a map per line. One instance can be `read` again for each line: its offsets stay
+ * in one typed array, so a line costs no allocation until a value is asked for.
  */
 export class ProbeArgs implements ArgLookup {
-  private readonly offsets: number[];
+  private text = '';
+  /** [keyStart, keyEnd, valueStart, valueEnd] per argument, in order; `used` of them are this line's. */
+  private offsets = new Int32Array(32);
+  private used = 0;
 
-  constructor(
-    private readonly text: string,
-    start: number,
-  ) {
-    this.offsets = argumentOffsets(text, start);
+  constructor(text?: string, start = 0) {
+    if (text !== undefined) this.read(text, start);
+  }
+
+  /** Splits `k=v k2="a b" k3={1,2}` from `start` (tokens without `=` are skipped); forgets the previous text. */
+  read(text: string, start: number): this {
+    this.text = text;
+    this.used = 0;
+    let i = start;
+    const n = text.length;
+    while (i < n) {
+      while (i < n && text.charCodeAt(i) === 0x20) i++;
+      if (i >= n) break;
+      const keyStart = i;
+      // Native searches rather than a loop per character: this runs for every event line.
+      let space = text.indexOf(' ', i);
+      if (space === -1) space = n;
+      const equals = text.indexOf('=', i);
+      if (equals === -1 || equals > space) {
+        // A token without `=`: skipped.
+        i = space;
+        continue;
+      }
+      const keyEnd = equals;
+      i = equals + 1;
+      let valueStart = i;
+      let valueEnd: number;
+      const open = text.charCodeAt(i);
+      if (open === 0x22 /* " */) {
+        valueStart = i + 1;
+        const close = text.indexOf('"', valueStart);
+        valueEnd = close === -1 ? n : close;
+        i = close === -1 ? n : close + 1;
+      } else if (open === 0x7b /* { */) {
+        const close = text.indexOf('}', i);
+        valueEnd = close === -1 ? n : close + 1;
+        i = valueEnd;
+      } else {
+        valueEnd = space;
+        i = space;
+      }
+      this.push(keyStart, keyEnd, valueStart, valueEnd);
+    }
+    return this;
+  }
+
+  private push(keyStart: number, keyEnd: number, valueStart: number, valueEnd: number): void {
+    if (this.used + 4 > this.offsets.length) {
+      const grown = new Int32Array(this.offsets.length * 2);
+      grown.set(this.offsets);
+      this.offsets = grown;
+    }
+    const at = this.used;
+    this.offsets[at] = keyStart;
+    this.offsets[at + 1] = keyEnd;
+    this.offsets[at + 2] = valueStart;
+    this.offsets[at + 3] = valueEnd;
+    this.used = at + 4;
   }
 
   /** Index of the last argument called `name` (as a map keeps the last value), or -1. */
   private find(name: string): number {
     const offsets = this.offsets;
-    for (let i = offsets.length - 4; i >= 0; i -= 4) {
+    for (let i = this.used - 4; i >= 0; i -= 4) {
       const keyStart = offsets[i] as number;
       if ((offsets[i + 1] as number) - keyStart === name.length && this.text.startsWith(name, keyStart)) return i;
     }
@@ -141,6 +144,20 @@ export class ProbeArgs implements ArgLookup {
   has(name: string): boolean {
     return this.find(name) >= 0;
   }
+
+  /** Every argument in order, a repeated key keeping its last value. */
+  toMap(): Map<string, string> {
+    const args = new Map<string, string>();
+    for (let i = 0; i < this.used; i += 4) {
+      args.set(this.text.slice(this.offsets[i], this.offsets[i + 1]), this.text.slice(this.offsets[i + 2], this.offsets[i + 3]));
+    }
+    return args;
+  }
+}
+
+/** Splits `k=v k2="a b" k3={1,2}` into a map; tokens without `=` are ignored, a repeated key keeps its last value. */
+export function parseProbeArgs(text: string, start = 0): Map<string, string> {
+  return new ProbeArgs(text, start).toMap();
 }
 
 /** Where a body's `k=v` arguments start: after its `(location)`, if it has one. */
@@ -160,7 +177,26 @@ export function hasReturnLocation(body: string): boolean {
   if (close <= 0) return false;
   const arrow = body.indexOf(' <- ', 1);
   if (arrow === -1 || arrow + 4 > close) return false;
-  return body.slice(arrow + 4, close).trim().length > 0;
+  // parseLocation trims the function name and takes it if anything is left: the same test, without the substring.
+  for (let i = arrow + 4; i < close; i++) if (!isTrimmedByTrim(body.charCodeAt(i))) return true;
+  return false;
+}
+
+/** Whether String.prototype.trim() removes this UTF-16 unit (ECMAScript WhiteSpace and LineTerminator). */
+function isTrimmedByTrim(code: number): boolean {
+  if (code <= 0x20) return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+  if (code < 0xa0) return false;
+  return (
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
 }
 
 export function parseProbeBody(body: string): ProbeBody {

@@ -6,6 +6,7 @@
 import { Diagnostics, type DiagnosticCode } from '../diagnostics.js';
 import { VmidReplayError } from '../errors.js';
 import type { ReadRecord, TraceRecord } from '../ingest/records.js';
+import { ProbeArgs } from '../ingest/probeBody.js';
 import { decodeEventRecord, decodeHeader, mayDecode, type DecodeContext, type DecodeOutcome } from '../events/decode.js';
 import { assertUnreachable, type TraceEvent } from '../events/index.js';
 import type { PinGetEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
@@ -51,6 +52,8 @@ export class Replay {
   private readonly smmuSide: SmmuReplay;
   private readonly observations: ObservationReplay;
   private decodeContextCache: DecodeContext | undefined;
+  /** Where each event line's arguments are read, reused from line to line. */
+  private readonly probeArgs = new ProbeArgs();
 
   constructor(private readonly options: ReplayOptions = {}) {
     this.resolver = new ConfigResolver(options, this.diagnostics);
@@ -126,7 +129,7 @@ export class Replay {
     this.stats.countRecord(record.type);
     switch (record.type) {
       case 'event': {
-        const outcome = decodeEventRecord(record, this.decodeContext());
+        const outcome = decodeEventRecord(record, this.decodeContext(), this.probeArgs);
         this.handleDecoded(outcome, record.span, record.name, record.cpu, late, record.text);
         return;
       }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { parseIntegerArg, parseProbeArgs, parseProbeBody, parseU64Arg, parseU64Array, parseSafeArray, ProbeArgs, type ProbeBody } from '../../src/ingest/probeBody.js';
+import { hasReturnLocation, parseIntegerArg, parseProbeArgs, parseProbeBody, parseU64Arg, parseU64Array, parseSafeArray, ProbeArgs, type ProbeBody } from '../../src/ingest/probeBody.js';
 
 /** A body as plain data, so deepEqual compares the map's entries in order. */
 function plain(body: ProbeBody): { location: unknown; args: [string, string][] } {
@@ -250,6 +250,34 @@ test('property: parseProbeArgs and ProbeArgs read any text as the character-by-c
         assert.equal(lookup.get(key), expected.get(key), `${JSON.stringify(text)} ${key}`);
         assert.equal(lookup.has(key), expected.has(key));
       }
+    }),
+    { numRuns: 5000 },
+  );
+});
+
+test('one ProbeArgs read line after line answers for the last line only, however many arguments each had', () => {
+  const args = new ProbeArgs();
+  const many = Array.from({ length: 40 }, (_, i) => `k${i}=${i}`).join(' ');
+  assert.equal(args.read(many, 0).get('k39'), '39');
+  assert.equal(args.read('(f+0x0/0x4) a=1 b="x y"', 11).get('k39'), undefined);
+  assert.equal(args.get('b'), 'x y');
+  assert.deepEqual([...args.toMap()], [['a', '1'], ['b', 'x y']]);
+  assert.equal(args.read('', 0).has('a'), false);
+});
+
+test('hasReturnLocation says what parseProbeBody says of every UTF-16 unit as the returning function', () => {
+  // Blanks the location grammar trims include Unicode ones (U+00A0, U+2028, U+FEFF, ...).
+  for (let code = 0; code <= 0xffff; code++) {
+    const body = `(kvm_arch_vcpu_load+0x4c/0x1d4 <- ${String.fromCharCode(code)}) id=1`;
+    assert.equal(hasReturnLocation(body), parseProbeBody(body).location?.isReturn === true, `U+${code.toString(16)}`);
+  }
+});
+
+test('property: hasReturnLocation agrees with parseProbeBody on any body', () => {
+  const unit = fc.constantFrom(...'( )<-+/0xab_ \t\u00a0\u3000=k'.split(''));
+  fc.assert(
+    fc.property(fc.string({ unit, maxLength: 30 }), (body) => {
+      assert.equal(hasReturnLocation(body), parseProbeBody(body).location?.isReturn === true, JSON.stringify(body));
     }),
     { numRuns: 5000 },
   );
