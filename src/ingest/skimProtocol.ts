@@ -11,6 +11,14 @@ export interface SkimRequest {
   readonly maxLineBytes: number;
   /** Batches posted and not yet taken: the worker waits beyond this, so memory stays bounded. */
   readonly batchesAhead: number;
+  /** Names to skip from the first line on: what the replaying thread's parser refused in a sample of the file. */
+  readonly lessons: readonly SkimLesson[];
+}
+
+/** Lines of this event name (ASCII bytes) with this body flavor (ftraceSkim.ts) are refused by the replay. */
+export interface SkimLesson {
+  readonly name: Uint8Array;
+  readonly flavor: number;
 }
 
 /**
@@ -20,7 +28,7 @@ export interface SkimRequest {
 export const numbersPerLine = 5;
 
 /** From the replaying thread: a batch was taken, or lines of this name (ASCII bytes) and body flavor are skipped. */
-export type SkimCommand = { readonly type: 'credit' } | { readonly type: 'learn'; readonly name: Uint8Array; readonly flavor: number };
+export type SkimCommand = { readonly type: 'credit' } | ({ readonly type: 'learn' } & SkimLesson);
 
 export type SkimMessage =
   /** The input is not ftrace text: the replaying thread reads it itself. */

@@ -20,35 +20,49 @@ import { overlongLine } from './lineRecords.js';
 import { defaultMaxLineBytes } from './lineSplitter.js';
 import type { ReadOptions } from './readTrace.js';
 import type { ReadRecord } from './records.js';
-import { numbersPerLine, type SkimCommand, type SkimMessage, type SkimRequest } from './skimProtocol.js';
+import { numbersPerLine, type SkimCommand, type SkimLesson, type SkimMessage, type SkimRequest } from './skimProtocol.js';
 
 const workerUrl = new URL('./skimWorker.js', import.meta.url);
 
 /** Below this size a second thread costs more to start (about 40 ms) than it saves. */
 export const defaultSkimThreadMinBytes = 32 << 20;
 
-/** How much of a file's start is read to tell a sparse trace from a dense one. */
-const sampleBytes = 1 << 20;
+/**
+ * How much of a file's start is read to tell a sparse trace from a dense one: some hundreds of
+ * lines tell them apart, and this sample is parsed before the JIT has warmed up (1 MiB took
+ * 30 to 40 ms, a tenth of a sparse 256 MiB run).
+ */
+const sampleBytes = 1 << 16;
+
+/** How to read a file with a skim thread: the names its worker can skip from the first line. */
+export interface SkimThreadPlan {
+  readonly lessons: readonly SkimLesson[];
+}
 
 /**
- * Whether `file` is worth reading with a skim thread: a regular file of at least `minBytes`,
- * read with a filter (without one there is nothing to skip), as ftrace text or sniffed, and
- * sparse: the filter refuses most event lines of its first MiB. On a dense trace the thread
- * only copies lines across and costs about 6 % (measured).
+ * Whether `file` is worth reading with a skim thread, and if so how: a regular file of at
+ * least `minBytes`, read with a filter (without one there is nothing to skip), as ftrace text
+ * or sniffed, and sparse: the filter refuses most event lines of a sample of its start. On a
+ * dense trace the thread only copies lines across and costs about 6 % (measured).
  */
-export function worthASkimThread(file: string, options: ReadOptions, minBytes: number): boolean {
-  if (file === '-' || options.wantEvent === undefined || (options.format !== undefined && options.format !== 'ftrace')) return false;
+export function skimThreadPlan(file: string, options: ReadOptions, minBytes: number): SkimThreadPlan | undefined {
+  if (file === '-' || options.wantEvent === undefined || (options.format !== undefined && options.format !== 'ftrace')) return undefined;
   try {
     const stat = statSync(file);
-    return stat.isFile() && stat.size >= minBytes && mostlyRefused(file, options);
+    return stat.isFile() && stat.size >= minBytes ? sparseSample(file, options) : undefined;
   } catch {
     // The in-thread reader reports it with the usual error.
-    return false;
+    return undefined;
   }
 }
 
-/** Whether the filter refuses at least half the lines of the file's first MiB (decompressed). */
-function mostlyRefused(file: string, options: ReadOptions): boolean {
+/**
+ * The plan when the filter refuses at least half the lines of the file's first `sampleBytes`
+ * (decompressed): the names refused there are taught to the worker at once, so the replaying
+ * thread is not handed the lines of its first reads to skip them itself while its code is
+ * still cold (a tenth of a sparse 256 MiB run before this).
+ */
+function sparseSample(file: string, options: ReadOptions): SkimThreadPlan | undefined {
   const head = Buffer.alloc(sampleBytes);
   const descriptor = openSync(file, 'r');
   let length: number;
@@ -60,14 +74,15 @@ function mostlyRefused(file: string, options: ReadOptions): boolean {
   let text = head.subarray(0, length);
   // A cut gzip stream: decompress what there is.
   if (text[0] === 0x1f && text[1] === 0x8b) text = gunzipSync(text, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, sampleBytes);
-  const parser = new FtraceByteParser(file, options.wantEvent);
+  const lessons: SkimLesson[] = [];
+  const parser = new FtraceByteParser(file, options.wantEvent, undefined, false, (name, flavor) => lessons.push({ name: Uint8Array.from(name), flavor }));
   let lines = 0;
   let refused = 0;
   for (let start = 0, end = text.indexOf(0x0a); end !== -1; start = end + 1, end = text.indexOf(0x0a, start)) {
     lines += 1;
     if (parser.parse(text, start, end, lines, start) === null) refused += 1;
   }
-  return lines > 0 && refused * 2 >= lines;
+  return lines > 0 && refused * 2 >= lines ? { lessons } : undefined;
 }
 
 /** The records of the lines one batch handed on, as lineRecords makes them. */
@@ -101,9 +116,15 @@ function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: st
  * text and must be read otherwise; rejects with the reader's error, or with what `consume`
  * threw. `onRead` hears how many bytes of the file were read.
  */
-export function readWithSkimThread(file: string, options: ReadOptions, consume: (records: ReadRecord[]) => void, onRead?: (bytes: number) => void): Promise<'done' | 'not-ftrace'> {
+export function readWithSkimThread(
+  file: string,
+  options: ReadOptions,
+  plan: SkimThreadPlan,
+  consume: (records: ReadRecord[]) => void,
+  onRead?: (bytes: number) => void,
+): Promise<'done' | 'not-ftrace'> {
   const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes;
-  const request: SkimRequest = { file, forceFtrace: options.format === 'ftrace', maxLineBytes, batchesAhead: 4 };
+  const request: SkimRequest = { file, forceFtrace: options.format === 'ftrace', maxLineBytes, batchesAhead: 4, lessons: plan.lessons };
   const worker = new Worker(workerUrl, { workerData: request });
   const send = (command: SkimCommand): void => worker.postMessage(command);
   const parser = new FtraceByteParser(file, options.wantEvent, undefined, false, (name, flavor) => send({ type: 'learn', name: Uint8Array.from(name), flavor }));

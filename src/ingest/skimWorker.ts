@@ -129,6 +129,7 @@ if (port !== null) {
   const request = workerData as SkimRequest;
   const skimmer = FtraceSkimmer.create(request.maxLineBytes);
   const taught = skimmer === undefined ? undefined : new TaughtSkimmer(skimmer);
+  for (const lesson of request.lessons) taught?.learn(lesson.name, lesson.flavor);
   let credits = request.batchesAhead;
   let wake: (() => void) | undefined;
   port.on('message', (command: SkimCommand) => {

@@ -2,7 +2,7 @@
 import type { Readable } from 'node:stream';
 import { openTraceSource, readRecords, type ReadOptions } from '../ingest/readTrace.js';
 import type { ReadRecord } from '../ingest/records.js';
-import { defaultSkimThreadMinBytes, readWithSkimThread, worthASkimThread } from '../ingest/skimThread.js';
+import { defaultSkimThreadMinBytes, readWithSkimThread, skimThreadPlan } from '../ingest/skimThread.js';
 import { buildReport, type Report } from '../report/report.js';
 import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
 
@@ -61,11 +61,13 @@ export async function replayBytes(source: AsyncIterable<Uint8Array>, file: strin
 export async function replayFile(file: string, stdin: Readable, options: ReplayOptions, onProgress?: ProgressCallback, ingest: IngestPlacement = { skimThread: false }): Promise<ReplayResult> {
   const replay = new Replay(options);
   const readOptions = readOptionsFor(file, options, replay);
-  if (ingest.skimThread && worthASkimThread(file, readOptions, ingest.minBytes ?? defaultSkimThreadMinBytes)) {
+  const plan = ingest.skimThread ? skimThreadPlan(file, readOptions, ingest.minBytes ?? defaultSkimThreadMinBytes) : undefined;
+  if (plan !== undefined) {
     const feed = new ReplayFeed(replay, onProgress);
     const outcome = await readWithSkimThread(
       file,
       readOptions,
+      plan,
       (batch) => feed.push(batch),
       (read) => (feed.bytes = read),
     );

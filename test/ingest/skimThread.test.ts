@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { VmidReplayError } from '../../src/errors.js';
-import { worthASkimThread } from '../../src/ingest/skimThread.js';
+import { skimFlavorPlain } from '../../src/ingest/ftraceSkim.js';
+import { skimThreadPlan } from '../../src/ingest/skimThread.js';
 import { analyzeTrace } from '../../src/replay/analyze.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
 
@@ -34,7 +35,7 @@ function sparse(noise: number, extra: (index: number) => string[] = () => []): s
 const skimThread = { skimThread: true, minBytes: 0 };
 
 async function bothWays(file: string, options: ReplayOptions = {}): Promise<void> {
-  assert.ok(worthASkimThread(file, { file, wantEvent: new Replay(options).wantEvent }, 0), `${file} is read with a skim thread`);
+  assert.ok(skimThreadPlan(file, { file, wantEvent: new Replay(options).wantEvent }, 0), `${file} is read with a skim thread`);
   const inThread = await analyzeTrace(file, Readable.from([]), options);
   assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, skimThread), inThread);
   assert.ok(inThread.findings.length > 0, 'the trace has findings to compare');
@@ -68,7 +69,7 @@ test('a file whose lines look like sparse ftrace but which sniffs as trace-cmd r
     const file = join(dir, 'sparse.report');
     writeFileSync(file, `cpus=4\n${sparse(20)}`);
     const options: ReplayOptions = {};
-    assert.ok(worthASkimThread(file, { file, wantEvent: new Replay(options).wantEvent }, 0));
+    assert.ok(skimThreadPlan(file, { file, wantEvent: new Replay(options).wantEvent }, 0));
     const inThread = await analyzeTrace(file, Readable.from([]), options);
     assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, skimThread), inThread);
     // Read as trace-cmd text, whose grammar takes none of these lines: had the skim thread read
@@ -80,7 +81,18 @@ test('a dense trace is not read with a skim thread (it would only copy lines acr
   inTempDir(async (dir) => {
     const file = join(dir, 'dense.trace');
     writeFileSync(file, sparse(0));
-    assert.equal(worthASkimThread(file, { file, wantEvent: new Replay({}).wantEvent }, 0), false);
+    assert.equal(skimThreadPlan(file, { file, wantEvent: new Replay({}).wantEvent }, 0), undefined);
+  }));
+
+test('the plan for a sparse trace teaches the worker the names the replay refuses in its first lines, and no other', () =>
+  inTempDir(async (dir) => {
+    const file = join(dir, 'sparse.trace');
+    writeFileSync(file, sparse(20));
+    const plan = skimThreadPlan(file, { file, wantEvent: new Replay({}).wantEvent }, 0);
+    const taught = plan?.lessons.map((lesson) => `${Buffer.from(lesson.name).toString('latin1')} ${lesson.flavor === skimFlavorPlain ? 'plain' : lesson.flavor}`);
+    // Both noise names print a plain body (no probe location).
+    assert.deepEqual(taught, ['kvm_entry plain', 'kvm_exit plain']);
+    assert.equal(skimThreadPlan(file, { file, wantEvent: new Replay({}).wantEvent }, 1 << 30), undefined, 'below the size where a thread pays');
   }));
 
 test('a truncated gzip fails on the skim thread as in this thread; a strict-mode error from the replay stops the reader', () =>
