@@ -15,6 +15,7 @@
 
 import type { TraceEvent } from '../events/index.js';
 import type { PinGetEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
+import { CpuSlots } from './cpuSlots.js';
 
 export type CallEvent = VmidUpdateEvent | PinGetEvent;
 export type CallFamily = CallEvent['kind'];
@@ -36,15 +37,13 @@ export type SequencedItem =
     };
 
 export const lookaheadLimit = 100_000;
-const families: readonly CallFamily[] = ['vmid-update', 'pin-get'];
-
 function isCall(event: TraceEvent): event is CallEvent {
   return event.kind === 'vmid-update' || event.kind === 'pin-get';
 }
 
-/** The key an entry waits under for its return: updates by CPU, pins by VM pointer. */
-function pairKey(event: CallEvent): number | string {
-  return event.kind === 'vmid-update' ? event.cpu : (event.vm ?? '');
+/** The key a pin waits under for its return: its VM pointer. */
+function pinKey(event: CallEvent): string {
+  return event.vm ?? '';
 }
 
 /** Whether `event` shows that the caller of the pending `entry` moved on without returning. */
@@ -58,14 +57,13 @@ function movesOn(entry: CallEvent, event: TraceEvent): boolean {
 export class CallSequencer {
   private readonly mode: Record<CallFamily, Mode> = { 'vmid-update': 'unknown', 'pin-get': 'unknown' };
   /** Entries waiting for their return: updates by CPU, pins by VM pointer. */
-  private readonly pendingUpdates = new Map<number | string, CallEvent>();
-  private readonly pendingPins = new Map<number | string, CallEvent>();
-  private readonly pending: Record<CallFamily, Map<number | string, CallEvent>> = { 'vmid-update': this.pendingUpdates, 'pin-get': this.pendingPins };
+  private readonly pendingUpdates = new CpuSlots<CallEvent>();
+  private readonly pendingPins = new Map<string, CallEvent>();
   /**
    * Per CPU, the update replayed at an in-lock or return probe whose later probes (its return,
    * the run loop's next call) may still come: they are observations of it.
    */
-  private readonly replayedUpdate = new Map<number, CallEvent>();
+  private readonly replayedUpdate = new CpuSlots<CallEvent>();
   private held: TraceEvent[] = [];
 
   constructor(private readonly emit: (item: SequencedItem) => void) {}
@@ -77,7 +75,7 @@ export class CallSequencer {
   /** CPUs inside `kvm_arm_vmid_update()` (entered, not yet replayed): their active VMID is in flux. */
   cpusInsideUpdate(): Set<number> {
     const cpus = new Set<number>();
-    for (const entry of this.pending['vmid-update'].values()) cpus.add(entry.cpu);
+    for (const entry of this.pendingUpdates.values()) cpus.add(entry.cpu);
     return cpus;
   }
 
@@ -97,10 +95,10 @@ export class CallSequencer {
   /** End of input: decide what is still undecided, and flush calls whose return never came. */
   finish(): void {
     this.resolveHeld(true);
-    for (const family of families) {
-      for (const entry of this.pending[family].values()) this.emitCall(entry, entry, true, false);
-      this.pending[family].clear();
-    }
+    for (const entry of this.pendingUpdates.values()) this.emitCall(entry, entry, true, false);
+    this.pendingUpdates.clear();
+    for (const entry of this.pendingPins.values()) this.emitCall(entry, entry, true, false);
+    this.pendingPins.clear();
   }
 
   private emitCall(entry: CallEvent | undefined, decision: CallEvent, missingReturn: boolean, orphanReturn: boolean): void {
@@ -144,10 +142,10 @@ export class CallSequencer {
     }
     const call = event as CallEvent;
     const family = call.kind;
-    const pending = this.pending[family];
     if (phase === 'entry') {
       if (this.mode[family] === 'entry') this.emitCall(call, call, false, false);
-      else pending.set(pairKey(call), call);
+      else if (isUpdate) this.pendingUpdates.set(cpu, call);
+      else this.pendingPins.set(pinKey(call), call);
       return;
     }
     if (isUpdate) {
@@ -162,18 +160,21 @@ export class CallSequencer {
     // entry's.
     if (this.mode[family] === 'unknown') this.mode[family] = 'return';
     const vm = call.vm;
-    const key = isUpdate || vm !== undefined ? pairKey(call) : this.onlyPendingKey(pending);
-    const entry = key === undefined ? undefined : pending.get(key);
+    const pinKeyOf = isUpdate ? undefined : vm !== undefined ? vm : this.onlyPendingPinKey();
+    const entry = isUpdate ? this.pendingUpdates.get(cpu) : pinKeyOf === undefined ? undefined : this.pendingPins.get(pinKeyOf);
     const matches = entry !== undefined && (vm === undefined || entry.vm === vm);
-    if (matches && key !== undefined) pending.delete(key);
+    if (matches) {
+      if (isUpdate) this.pendingUpdates.delete(cpu);
+      else if (pinKeyOf !== undefined) this.pendingPins.delete(pinKeyOf);
+    }
     this.emitCall(matches ? entry : undefined, call, false, !matches);
     if (isUpdate) this.replayedUpdate.set(cpu, matches ? entry : call);
   }
 
   /** A pin return without a pointer can only belong to the one pin under way, if one. */
-  private onlyPendingKey(pending: Map<number | string, CallEvent>): number | string | undefined {
-    if (pending.size !== 1) return undefined;
-    return pending.keys().next().value;
+  private onlyPendingPinKey(): string | undefined {
+    if (this.pendingPins.size !== 1) return undefined;
+    return this.pendingPins.keys().next().value;
   }
 
   /**
