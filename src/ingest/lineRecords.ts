@@ -28,8 +28,31 @@ export interface LineGrammar {
 }
 
 /** The record for a line cut at `maxLineBytes` (`bytes[start, end)` is what was kept of it). */
-export function overlongLine(bytes: Buffer, start: number, end: number, span: SourceSpan, maxLineBytes: number): MalformedRecord {
+function overlongLine(bytes: Buffer, start: number, end: number, span: SourceSpan, maxLineBytes: number): MalformedRecord {
   return { type: 'malformed', span, text: bytes.toString('utf8', start, end).slice(0, 200), expected: `a line of at most ${maxLineBytes} bytes` };
+}
+
+/**
+ * Makes the record of each line of one input, as every line-oriented reader does (this
+ * thread's, and the skim thread's for the lines its worker hands over): a line cut at the
+ * line limit is malformed; otherwise the byte parser reads it (null: a line it skipped,
+ * counted for its `takeUnused`) and the text grammar reads what it declines.
+ */
+export class LineRecordMaker {
+  constructor(
+    private readonly file: string,
+    private readonly parseText: LineParser,
+    private readonly bytesParser: LineBytesParser | undefined,
+    private readonly maxLineBytes: number,
+  ) {}
+
+  /** The record for the line `bytes[start, end)` (no newline; `truncated` if cut), or null for a skipped one. */
+  record(bytes: Buffer, start: number, end: number, line: number, offset: number, truncated: boolean): ReadRecord | null {
+    if (truncated) return overlongLine(bytes, start, end, { file: this.file, line, offset }, this.maxLineBytes);
+    const fast = this.bytesParser?.parse(bytes, start, end, line, offset);
+    if (fast === null) return null;
+    return fast ?? this.parseText(bytes.toString('utf8', start, end), { file: this.file, line, offset });
+  }
 }
 
 /**
@@ -41,18 +64,12 @@ const batchBytes = 1 << 16;
 export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions, grammar: LineGrammar): AsyncGenerator<ReadRecord[]> {
   const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes;
   const splitter = new LineSplitter(maxLineBytes);
-  const file = options.file;
-  const parseText = grammar.parseText;
   const bytesParser = grammar.bytesParser?.(options);
+  const maker = new LineRecordMaker(options.file, grammar.parseText, bytesParser, maxLineBytes);
   let batch: ReadRecord[] = [];
   const sink: LineSink = (bytes, start, end, line, offset, truncated) => {
-    if (truncated) {
-      batch.push(overlongLine(bytes, start, end, { file, line, offset }, maxLineBytes));
-      return;
-    }
-    const fast = bytesParser?.parse(bytes, start, end, line, offset);
-    if (fast === null) return;
-    batch.push(fast ?? parseText(bytes.toString('utf8', start, end), { file, line, offset }));
+    const record = maker.record(bytes, start, end, line, offset, truncated);
+    if (record !== null) batch.push(record);
   };
   /** The batch so far, with the counts of the lines skipped in it; undefined when empty. */
   const takeBatch = (): ReadRecord[] | undefined => {

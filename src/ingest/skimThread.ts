@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { VmidReplayError } from '../errors.js';
 import { FtraceByteParser } from './ftraceBytes.js';
 import { parseFtraceLine } from './ftraceLine.js';
-import { overlongLine } from './lineRecords.js';
+import { LineRecordMaker } from './lineRecords.js';
 import { defaultMaxLineBytes } from './lineSplitter.js';
 import type { ReadOptions } from './readTrace.js';
 import type { ReadRecord } from './records.js';
@@ -86,22 +86,13 @@ function sparseSample(file: string, options: ReadOptions): SkimThreadPlan | unde
 }
 
 /** The records of the lines one batch handed on, as lineRecords makes them. */
-function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: string, parser: FtraceByteParser, maxLineBytes: number): ReadRecord[] {
+function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: string, parser: FtraceByteParser, maker: LineRecordMaker): ReadRecord[] {
   const bytes = Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength);
   const lines = message.lines;
   const records: ReadRecord[] = [];
   for (let at = 0; at < lines.length; at += numbersPerLine) {
-    const line = lines[at] as number;
-    const offset = lines[at + 1] as number;
-    const start = lines[at + 2] as number;
-    const end = lines[at + 3] as number;
-    if (lines[at + 4] === 1) {
-      records.push(overlongLine(bytes, start, end, { file, line, offset }, maxLineBytes));
-      continue;
-    }
-    const fast = parser.parse(bytes, start, end, line, offset);
-    if (fast === null) continue;
-    records.push(fast ?? parseFtraceLine(bytes.toString('utf8', start, end), { file, line, offset }));
+    const record = maker.record(bytes, lines[at + 2] as number, lines[at + 3] as number, lines[at] as number, lines[at + 1] as number, lines[at + 4] === 1);
+    if (record !== null) records.push(record);
   }
   const unused = parser.takeUnused();
   if (unused !== undefined) records.push(unused);
@@ -128,6 +119,7 @@ export function readWithSkimThread(
   const worker = new Worker(workerUrl, { workerData: request });
   const send = (command: SkimCommand): void => worker.postMessage(command);
   const parser = new FtraceByteParser(file, options.wantEvent, undefined, false, (name, flavor) => send({ type: 'learn', name: Uint8Array.from(name), flavor }));
+  const maker = new LineRecordMaker(file, parseFtraceLine, parser, maxLineBytes);
   return new Promise<'done' | 'not-ftrace'>((resolve, reject) => {
     let settled = false;
     const settle = (outcome: () => void): void => {
@@ -151,7 +143,7 @@ export function readWithSkimThread(
           try {
             send({ type: 'credit' });
             onRead?.(message.read);
-            consume(batchRecords(message, file, parser, maxLineBytes));
+            consume(batchRecords(message, file, parser, maker));
           } catch (error) {
             settle(() => reject(error instanceof Error ? error : new Error(String(error))));
           }
