@@ -45,3 +45,25 @@ export async function readAllRecords(source: AsyncIterable<Uint8Array>, options:
   }
   return out;
 }
+
+/**
+ * Every kind of line ftrace text gives: headers, events (TGID known and `(-------)`, ns
+ * timestamps, no flags, an empty body, UTF-8 task names), a buffer-started and a lost-event
+ * mark, a stack line, a blank line and one that is no line at all.
+ */
+export const everyFtraceLineKind: readonly string[] = [
+  '# tracer: nop',
+  '#',
+  '# entries-in-buffer/entries-written: 7/9   #P:4',
+  '       CPU 0/KVM-4711    [002] d..1.  88.123456: upd: (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=0xffff00081d3c0a58 id=0x10012',
+  '##### CPU 2 buffer started ####',
+  'CPU:2 [LOST 123 EVENTS]',
+  '   qemu-ñandú-4711  (   4711) [001] ....  88.123457123: kvm_entry: PC: 0x0000000040000018',
+  '   qemu-x-4712  (-------) [001] ....  88.123457: kvm_entry: PC: 0x0000000040000018',
+  '  虚拟机-🦀-12345 [003] d..1.  88.123458: tracing_mark_write: phase «début» ✓',
+  ' => kvm_arch_vcpu_load+0x4c/0x1d4',
+  '',
+  'garbage that is not a line',
+  '            bash-1234    [001]  1520.114223: r1: (kvm_arch_vcpu_load+0x4c/0x1d4 <- kvm_arm_vmid_update) kvm_vmid=0xffff00081d3c0a58 id=65554',
+  '            bash-1234    [001]  1520.114224: empty: ',
+];

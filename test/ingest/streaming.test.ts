@@ -11,7 +11,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { VmidReplayError } from '../../src/errors.js';
 import { LineSplitter, type RawLine } from '../../src/ingest/lineSplitter.js';
 import type { TraceRecord } from '../../src/ingest/records.js';
-import { capturesRoot, inChunks, inReusedBuffer, readAllRecords } from './chunks.js';
+import { capturesRoot, everyFtraceLineKind, inChunks, inReusedBuffer, readAllRecords } from './chunks.js';
 
 interface Fixture {
   readonly name: string;
@@ -49,20 +49,7 @@ function lineOf(folder: string, file: string, needle: string): number {
   return line;
 }
 
-const synthetic = [
-  '# tracer: nop',
-  '#',
-  '# entries-in-buffer/entries-written: 7/9   #P:4',
-  '       CPU 0/KVM-4711    [002] d..1.  88.123456: upd: (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=0xffff00081d3c0a58 id=0x10012',
-  '##### CPU 2 buffer started ####',
-  'CPU:2 [LOST 123 EVENTS]',
-  '   qemu-ñandú-4711  (   4711) [001] ....  88.123457123: kvm_entry: PC: 0x0000000040000018',
-  '  虚拟机-🦀-12345 [003] d..1.  88.123458: tracing_mark_write: phase «début» ✓',
-  ' => kvm_arch_vcpu_load+0x4c/0x1d4',
-  '',
-  'garbage that is not a line',
-  '            bash-1234    [001]  1520.114223: r1: (kvm_arch_vcpu_load+0x4c/0x1d4 <- kvm_arm_vmid_update) kvm_vmid=0xffff00081d3c0a58 id=65554',
-];
+const synthetic = everyFtraceLineKind;
 
 function fixtures(): Fixture[] {
   const lf = Buffer.from(synthetic.join('\n') + '\n');
