@@ -24,7 +24,7 @@ import type { TraceRecord } from '../../src/ingest/records.js';
 import { runCli } from '../helpers/cli.js';
 import { ftraceToCsv, mappedLayoutMap } from '../helpers/csvWriter.js';
 import { toTraceCmdReport } from '../helpers/traceCmdReport.js';
-import { inChunks, readAllRecords } from './chunks.js';
+import { inChunks, inReusedBuffer, readAllRecords } from './chunks.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmid-csv-'));
 function tempFile(name: string, content: string | Buffer): string {
@@ -352,6 +352,10 @@ test('streaming: chunk sizes 1, 7, 4096 and whole give identical records, with e
     // And through the sniffer and gzip, as the CLI reads them.
     const sniffed = await readAllRecords(inChunks(gzipSync(fixture.bytes), 4096), { file: 'f.csv', ...options });
     assert.deepEqual(sniffed, whole, `${fixture.name}, gzip through recordsFromBytes`);
+    // Files are read into reused buffers: nothing may hold on to a chunk once it asks for the next.
+    for (const size of [1, 7, 4096]) {
+      assert.deepEqual(await readAllRecords(inReusedBuffer(fixture.bytes, size), { file: 'f.csv', ...options }), whole, `${fixture.name}, one reused buffer of ${size}`);
+    }
   }
 });
 

@@ -16,7 +16,7 @@ import { encodeColumn, msgpackFormatVersion, msgpackMagic } from '../../src/inge
 import { encodeMsgpackTrace, frame } from '../../src/ingest/msgpackWriter.js';
 import { FtraceTextWriter } from '../../src/ingest/textWriters.js';
 import type { ReadRecord, TraceRecord } from '../../src/ingest/records.js';
-import { everyFtraceLineKind, inChunks, readAllRecords } from './chunks.js';
+import { everyFtraceLineKind, inChunks, inReusedBuffer, readAllRecords } from './chunks.js';
 import { ftraceToCsv } from '../helpers/csvWriter.js';
 import { toTraceCmdReport } from '../helpers/traceCmdReport.js';
 
@@ -189,6 +189,16 @@ test('reading with chunk sizes 1, 7 and 4096 and blocks of 1, 5 and 4096 records
   const records = await originalRecords(large);
   const packed = await toMsgpack(records);
   for (const chunk of [7, 4096]) assert.deepStrictEqual(await recordsOf(packed, 'x.msgpack', chunk), records, `${large.name}, chunks of ${chunk}`);
+});
+
+test('a source that reuses one buffer for every chunk gives the same records (files are read into reused buffers)', async () => {
+  const large = fixtures.find((fixture) => fixture.name === 'capture-a57-8bit-portable-tgid.trace.gz') as Fixture;
+  const records = await originalRecords(large);
+  const packed = await toMsgpack(records, 700);
+  for (const size of [7, 4096, 1 << 16]) {
+    assert.deepStrictEqual(await readAllRecords(inReusedBuffer(packed, size), { file: 'x.msgpack' }), records, `chunks of ${size}`);
+    assert.deepStrictEqual(await readAllRecords(inReusedBuffer(gzipSync(packed), size), { file: 'x.msgpack' }), records, `gzip, chunks of ${size}`);
+  }
 });
 
 test('sniffing picks the MessagePack form by its content, whatever the name; gzip of it too', async () => {
