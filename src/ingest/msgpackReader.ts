@@ -29,7 +29,12 @@ import {
 } from './msgpackFormat.js';
 import type { ReadRecord, SourceSpan } from './records.js';
 
-/** Chunks received but not yet taken, with the stream offset of the first unread byte. */
+/**
+ * Chunks received but not yet taken, with the stream offset of the first unread byte. A chunk
+ * is kept as it came, not copied: the frames it holds are read before the source is asked for
+ * another, and only what is left of it then (part of a frame) is copied, by `own`, since the
+ * source may reuse its buffer for the next chunk (a file is read into reused buffers).
+ */
 class ByteQueue {
   private chunks: Buffer[] = [];
   private size = 0;
@@ -38,9 +43,17 @@ class ByteQueue {
 
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    // Copied: the source may reuse its buffer for the next chunk.
-    this.chunks.push(Buffer.from(chunk));
+    this.chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
     this.size += chunk.length;
+  }
+
+  /** Copies the bytes not yet taken out of the source's buffers: called before the source is asked for more. */
+  own(): void {
+    if (this.size === 0) {
+      this.chunks = [];
+      return;
+    }
+    this.chunks = [Buffer.concat(this.chunks, this.size)];
   }
 
   get available(): number {
@@ -538,6 +551,7 @@ async function* msgpackRecords(source: AsyncIterable<Uint8Array>, options: ReadO
   /** Waits until `count` bytes are queued; false when the input ends first. */
   const fill = async (count: number): Promise<boolean> => {
     while (queue.available < count && !ended) {
+      queue.own();
       const next = await iterator.next();
       if (next.done === true) ended = true;
       else queue.push(next.value);
