@@ -12,7 +12,7 @@
  */
 
 import type { EventRecord, HeaderRecord } from '../ingest/records.js';
-import { hasReturnLocation, parseIntegerArg, parseProbeBody, parseSafeArray, parseU64Arg, parseU64Array, probeArgsStart, ProbeArgs, type ArgLookup } from '../ingest/probeBody.js';
+import { hasReturnLocation, parseIntegerArg, parseProbeBody, parseSafeArray, parseU64Arg, parseU64Array, probeArgsStart, probeLocation, ProbeArgs, type ArgLookup } from '../ingest/probeBody.js';
 import type { EventBase, KernelPointer } from './common.js';
 import type { TraceEvent } from './index.js';
 import type { CpuTlbiOp } from './cpuEvents.js';
@@ -116,7 +116,7 @@ function meaningOf(record: EventRecord): Meaning | { unrecognised: string } | un
   if (byFprobeName !== undefined) return byFprobeName;
   if (record.body.charCodeAt(0) !== 0x28 /* ( */) return undefined;
   // Recognition by function: only now is the location parsed.
-  const where = parseProbeBody(record.body).location;
+  const where = probeLocation(record.body);
   if (where === undefined) return undefined;
   const byFunction = meaningByFunction.get(where.func);
   if (byFunction === undefined) return { unrecognised: `probe on ${where.func}` };

@@ -57,13 +57,15 @@ export interface ArgLookup {
 /**
  * The arguments of one body, looked up in place: only the values asked for become strings. A
  * probe prints a handful of arguments and the decoder reads a few, once, so a scan beats
- * building a map per line. One instance can be `read` again for each line: its offsets stay
- * in one typed array, so a line costs no allocation until a value is asked for.
+ * building a map per line. One instance can be `read` again for each line: its offsets array
+ * is written over in place, so a line costs no allocation until a value is asked for. (A plain
+ * array, not a typed one: a typed array costs more to make than one-off readers such as
+ * `parseProbeArgs` save.)
  */
 export class ProbeArgs implements ArgLookup {
   private text = '';
-  /** [keyStart, keyEnd, valueStart, valueEnd] per argument, in order; `used` of them are this line's. */
-  private offsets = new Int32Array(32);
+  /** [keyStart, keyEnd, valueStart, valueEnd] per argument, in order; the first `used` are this line's. */
+  private readonly offsets: number[] = [];
   private used = 0;
 
   constructor(text?: string, start = 0) {
@@ -113,16 +115,15 @@ export class ProbeArgs implements ArgLookup {
   }
 
   private push(keyStart: number, keyEnd: number, valueStart: number, valueEnd: number): void {
-    if (this.used + 4 > this.offsets.length) {
-      const grown = new Int32Array(this.offsets.length * 2);
-      grown.set(this.offsets);
-      this.offsets = grown;
-    }
+    const offsets = this.offsets;
     const at = this.used;
-    this.offsets[at] = keyStart;
-    this.offsets[at + 1] = keyEnd;
-    this.offsets[at + 2] = valueStart;
-    this.offsets[at + 3] = valueEnd;
+    if (at === offsets.length) offsets.push(keyStart, keyEnd, valueStart, valueEnd);
+    else {
+      offsets[at] = keyStart;
+      offsets[at + 1] = keyEnd;
+      offsets[at + 2] = valueStart;
+      offsets[at + 3] = valueEnd;
+    }
     this.used = at + 4;
   }
 
@@ -200,15 +201,15 @@ function isTrimmedByTrim(code: number): boolean {
 }
 
 export function parseProbeBody(body: string): ProbeBody {
-  if (body.charCodeAt(0) === 0x28 /* ( */) {
-    const close = body.indexOf(')');
-    if (close !== -1) {
-      const location = parseLocation(body.slice(1, close));
-      const args = parseProbeArgs(body, close + 1);
-      return location === undefined ? { args } : { location, args };
-    }
-  }
-  return { args: parseProbeArgs(body) };
+  const location = probeLocation(body);
+  const args = parseProbeArgs(body, probeArgsStart(body));
+  return location === undefined ? { args } : { location, args };
+}
+
+/** The `(location)` a body opens with, if it has one: `parseProbeBody(body).location`, without the arguments. */
+export function probeLocation(body: string): ProbeLocation | undefined {
+  const close = probeArgsStart(body) - 1;
+  return close <= 0 ? undefined : parseLocation(body.slice(1, close));
 }
 
 function hexDigitValue(code: number): number {

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { hasReturnLocation, parseIntegerArg, parseProbeArgs, parseProbeBody, parseU64Arg, parseU64Array, parseSafeArray, ProbeArgs, type ProbeBody } from '../../src/ingest/probeBody.js';
+import { hasReturnLocation, parseIntegerArg, parseProbeArgs, parseProbeBody, probeLocation, parseU64Arg, parseU64Array, parseSafeArray, ProbeArgs, type ProbeBody } from '../../src/ingest/probeBody.js';
 
 /** A body as plain data, so deepEqual compares the map's entries in order. */
 function plain(body: ProbeBody): { location: unknown; args: [string, string][] } {
@@ -273,11 +273,12 @@ test('hasReturnLocation says what parseProbeBody says of every UTF-16 unit as th
   }
 });
 
-test('property: hasReturnLocation agrees with parseProbeBody on any body', () => {
+test('property: hasReturnLocation and probeLocation agree with parseProbeBody on any body', () => {
   const unit = fc.constantFrom(...'( )<-+/0xab_ \t\u00a0\u3000=k'.split(''));
   fc.assert(
     fc.property(fc.string({ unit, maxLength: 30 }), (body) => {
       assert.equal(hasReturnLocation(body), parseProbeBody(body).location?.isReturn === true, JSON.stringify(body));
+      assert.deepEqual(probeLocation(body), parseProbeBody(body).location, JSON.stringify(body));
     }),
     { numRuns: 5000 },
   );
