@@ -6,14 +6,15 @@
  *   BENCH_SIZES=64M,256M   sizes to run (default: the issue's 256M,1G)
  *   BENCH_DIR=/tmp/x       where traces are generated and cached (default: $TMPDIR/vmid-replay-bench)
  *   BENCH_ONLY=dense       only one density
+ *   BENCH_CAPTURES=dir     real captures to time as well (default: ../shared/captures, if there)
  */
 import { execSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTrace, type Density } from './traces.js';
-import { timeAnalyze, timeShell } from './measure.js';
+import { ensureCaptures, ensureTrace, type Density } from './traces.js';
+import { timeAnalyze, timeShell, type AnalyzeRun } from './measure.js';
 
 const distBench = fileURLToPath(new URL('.', import.meta.url));
 const cli = resolve(distBench, '../src/cli/main.js');
@@ -21,6 +22,8 @@ const rssHook = resolve(distBench, 'rssHook.js');
 const sizes = (process.env['BENCH_SIZES'] ?? '256M,1G').split(',').filter((s) => s.length > 0);
 const densities: Density[] = process.env['BENCH_ONLY'] === undefined ? ['dense', 'sparse'] : [process.env['BENCH_ONLY'] as Density];
 const dir = process.env['BENCH_DIR'] ?? join(tmpdir(), 'vmid-replay-bench');
+const repo = resolve(distBench, '../..');
+const capturesDir = process.env['BENCH_CAPTURES'] ?? resolve(repo, '..', 'shared', 'captures');
 mkdirSync(dir, { recursive: true });
 
 function machine(): string {
@@ -70,17 +73,27 @@ for (const size of sizes) {
     ];
     const msgpack = convert ? ensureMsgpack(trace.text) : undefined;
     if (msgpack !== undefined) inputs.push(['msgpack', msgpack, wc, grep]);
-    for (const [format, file, wcSeconds, grepSeconds] of inputs) {
-      const run = timeAnalyze(cli, rssHook, file);
-      // The pipe is escaped: the row is a Markdown table row.
-      const wcName = format === 'gzip' ? 'gzip -dc \\| wc -l' : 'wc -l';
-      console.log(
-        `| ${density} ${size} | ${format} | ${fixed(mib(bytes), 0)} | ${fixed(run.seconds, 2)} | ${fixed(mib(bytes) / run.seconds)} | ` +
-          `${fixed(run.eventLines / run.seconds / 1e6, 2)} M | ${fixed(run.decodedEvents / run.seconds / 1e6, 2)} M | ${fixed(run.maxRssMiB, 0)} | ` +
-          `${fixed(wcSeconds, 2)} (${wcName}) | ${Number.isNaN(grepSeconds) ? '-' : fixed(grepSeconds, 2)} | ` +
-          `${fixed(run.seconds / wcSeconds)} | ${Number.isNaN(grepSeconds) ? '-' : fixed(run.seconds / grepSeconds)} |`,
-      );
-    }
+    for (const [format, file, wcSeconds, grepSeconds] of inputs) printRow(`${density} ${size}`, format, bytes, timeAnalyze(cli, rssHook, file), wcSeconds, grepSeconds);
   }
+}
+for (const capture of await ensureCaptures(capturesDir, dir, join(repo, 'traces', 'captures-6.1.map.json'))) {
+  const bytes = statSync(capture.text).size;
+  timeShell(`cat '${capture.text}' > /dev/null`);
+  const wc = timeShell(`wc -l '${capture.text}'`);
+  const grep = timeShell(`grep -c vmid '${capture.text}'`);
+  const zwc = timeShell(`gzip -dc '${capture.gzip}' | wc -l`);
+  printRow(`capture ${capture.name}`, 'text', bytes, timeAnalyze(cli, rssHook, capture.text, capture.args), wc, grep);
+  printRow(`capture ${capture.name}`, 'gzip', bytes, timeAnalyze(cli, rssHook, capture.gzip, capture.args), zwc, Number.NaN);
+}
+
+function printRow(trace: string, format: string, bytes: number, run: AnalyzeRun, wcSeconds: number, grepSeconds: number): void {
+  // The pipe is escaped: the row is a Markdown table row.
+  const wcName = format === 'gzip' ? 'gzip -dc \\| wc -l' : 'wc -l';
+  console.log(
+    `| ${trace} | ${format} | ${fixed(mib(bytes), 0)} | ${fixed(run.seconds, 2)} | ${fixed(mib(bytes) / run.seconds)} | ` +
+      `${fixed(run.eventLines / run.seconds / 1e6, 2)} M | ${fixed(run.decodedEvents / run.seconds / 1e6, 2)} M | ${fixed(run.maxRssMiB, 0)} | ` +
+      `${fixed(wcSeconds, 2)} (${wcName}) | ${Number.isNaN(grepSeconds) ? '-' : fixed(grepSeconds, 2)} | ` +
+      `${fixed(run.seconds / wcSeconds)} | ${Number.isNaN(grepSeconds) ? '-' : fixed(run.seconds / grepSeconds)} |`,
+  );
 }
 if (!convert) console.log('\nMessagePack: skipped, `vmid-replay convert` does not exist in this build yet.');

@@ -14,9 +14,9 @@ interface ReportCounts {
   readonly counts: { readonly records: { readonly event: number }; readonly eventsByKind: Record<string, number> };
 }
 
-export function timeAnalyze(cli: string, rssHook: string, file: string): AnalyzeRun {
+export function timeAnalyze(cli: string, rssHook: string, file: string, extraArgs: readonly string[] = []): AnalyzeRun {
   const started = process.hrtime.bigint();
-  const run = spawnSync(process.execPath, ['--import', rssHook, cli, 'analyze', file, '--format', 'json', '--exit-zero'], {
+  const run = spawnSync(process.execPath, ['--import', rssHook, cli, 'analyze', file, ...extraArgs, '--format', 'json', '--exit-zero'], {
     encoding: 'utf8',
     maxBuffer: 256 << 20,
   });

@@ -5,9 +5,9 @@
  * the bench directory by name; generation is deterministic, so a cached file is the same file.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, renameSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readdirSync, renameSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
+import { createGunzip, createGzip } from 'node:zlib';
 import { join } from 'node:path';
 
 export type Density = 'dense' | 'sparse';
@@ -37,4 +37,35 @@ export async function ensureTrace(cli: string, dir: string, density: Density, si
     renameSync(`${gzip}.tmp`, gzip);
   }
   return { density, sizeLabel, text, gzip };
+}
+
+/** A real capture (../shared/captures), decompressed once into the bench directory. */
+export interface CaptureTrace {
+  readonly name: string;
+  readonly text: string;
+  readonly gzip: string;
+  /** What analyze needs to read it: the VMID width (from the folder's name), the CPU count and the probe map. */
+  readonly args: readonly string[];
+}
+
+/**
+ * The real captures in `capturesDir`, if it exists: their own line shapes and probe mix (a
+ * third of the lines are kprobes inside functions) exercise paths the generated traces do not.
+ */
+export async function ensureCaptures(capturesDir: string, dir: string, probeMap: string): Promise<CaptureTrace[]> {
+  if (!existsSync(capturesDir)) return [];
+  const out: CaptureTrace[] = [];
+  for (const name of readdirSync(capturesDir).sort()) {
+    const gzip = ['trace.txt.gz', 'trace_pipe.txt.gz'].map((file) => join(capturesDir, name, file)).find((file) => existsSync(file));
+    const bits = /(\d+)bit/.exec(name)?.[1];
+    if (gzip === undefined || bits === undefined) continue;
+    const text = join(dir, `capture-${name}.trace`);
+    if (!existsSync(text)) {
+      await pipeline(createReadStream(gzip), createGunzip(), createWriteStream(`${text}.tmp`));
+      renameSync(`${text}.tmp`, text);
+    }
+    // Every capture ran on 4 CPUs (captures/README.md); trace_pipe output has no header that says so.
+    out.push({ name, text, gzip, args: ['--vmid-bits', bits, '--cpus', '4', '--map', probeMap] });
+  }
+  return out;
 }
