@@ -199,7 +199,17 @@ class FrameChecker {
   /** A version 2 column of string-table indexes, -1 allowed when `optional`. */
   indexColumn(doc: Doc, key: string, length: number, strings: number, optional = false, slot = key): Float64Array {
     const values = this.column(doc, key, length, slot);
-    for (const value of values) if (value >= strings || value < (optional ? -1 : 0)) this.fail(`expected ${key} to index the block's ${strings} strings, found ${value}`);
+    const min = optional ? -1 : 0;
+    // One pass over the whole column first (an indexed loop: every record of a sparse trace goes through here); the message only on failure.
+    let inRange = true;
+    for (let i = 0; i < length; i++) {
+      const value = values[i] as number;
+      inRange &&= value < strings && value >= min;
+    }
+    if (!inRange) {
+      const bad = values.find((value) => !(value < strings && value >= min));
+      this.fail(`expected ${key} to index the block's ${strings} strings, found ${bad}`);
+    }
     return values;
   }
 }
