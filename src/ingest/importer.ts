@@ -38,6 +38,10 @@ export interface Importer {
   readonly format: TraceFormat;
   /** How sure the importer is that a trace starting with `head` is its format: 0 to 1. */
   sniff(head: string, fileName: string): number;
-  /** Records in batches from the decompressed bytes; `unused-events` counts only under `options.wantEvent`. */
+  /**
+   * Records in batches from the decompressed bytes; `unused-events` counts only under
+   * `options.wantEvent`. A chunk of `bytes` holds its contents only until the next is asked
+   * for (files are read into reused buffers): copy what must outlive that.
+   */
   records(bytes: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]>;
 }
