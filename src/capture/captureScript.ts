@@ -7,8 +7,8 @@
  * with `kernel` it carries only that version's set and warns when the host runs a kernel
  * outside the set's range.
  */
-import { formatVersion, inInterval, type KernelVersion } from './kernelVersion.js';
-import { oldestSupportedKernel, probeSets } from './probeSets.js';
+import { formatVersion, type KernelVersion } from './kernelVersion.js';
+import { probeSets, unsupportedKernel } from './probeSets.js';
 import { renderHead } from './scriptHead.js';
 import { checkFunctions } from './scriptChecks.js';
 import { renderProbePart } from './scriptProbes.js';
@@ -23,12 +23,6 @@ export interface CaptureScriptOptions {
   readonly traceCmd: boolean;
   /** The command line, quoted into the script's comments. */
   readonly generatedBy: string;
-}
-
-/** Why a kernel version cannot be given to `--kernel`, or undefined when it can. */
-export function unsupportedKernel(version: KernelVersion): string | undefined {
-  if (probeSets.some((set) => set.intervals.some((interval) => inInterval(version, interval)))) return undefined;
-  return `kernel ${formatVersion(version)} is older than ${formatVersion(oldestSupportedKernel)}, the first with arch/arm64/kvm/vmid.c; its VMID allocator is not modelled`;
 }
 
 export function generateCaptureScript(options: CaptureScriptOptions): string {

@@ -9,7 +9,7 @@
  * keeps the alternatives whose function is in kallsyms and whose run-time requirements hold,
  * and falls back to the next one when the kernel rejects a definition.
  */
-import { kernel, type VersionInterval } from './kernelVersion.js';
+import { formatVersion, inInterval, kernel, type KernelVersion, type VersionInterval } from './kernelVersion.js';
 
 export type CaptureEventName =
   | 'vm_create'
@@ -388,3 +388,9 @@ export const capabilities: readonly Capability[] = [
     message: 'CPU broadcast TLBIs: with BTM on, an SMMU VMID cleaned by a CPU TLBI looks uncleaned (the rollover TLBI ALLE1IS is still applied by the model)',
   },
 ];
+
+/** Why a kernel version cannot be given to `--kernel`, or undefined when it can. */
+export function unsupportedKernel(version: KernelVersion): string | undefined {
+  if (probeSets.some((set) => set.intervals.some((interval) => inInterval(version, interval)))) return undefined;
+  return `kernel ${formatVersion(version)} is older than ${formatVersion(oldestSupportedKernel)}, the first with arch/arm64/kvm/vmid.c; its VMID allocator is not modelled`;
+}
