@@ -12,6 +12,11 @@
  *
  * Names are taught by JavaScript once it has skipped a line of that name (`learn`), per flavor:
  * plain, or with a body opening with a probe's `(location)`, as the filter is asked.
+ *
+ * A well-formed event line it does not skip (its name not taught, or wanted) is handed back
+ * with the columns found for the checks, so the parser only makes its record
+ * (FtraceColumns.load): on a dense trace that is most lines, and the search was a tenth of
+ * the run. A property test holds them to where the parser finds them.
  */
 
 // Memory layout, after the module's own data. A name slot: u32 length, u32 flavors to skip, u32
@@ -23,8 +28,14 @@ const nameMaxBytes: u32 = nameSlotBytes - 16;
 const inputCapacity: u32 = 1 << 17;
 /** After the input: SIMD loads run up to 15 bytes past a region's last newline. */
 const inputPadding: u32 = 64;
-/** Per handed-back line: its start, its newline, its index in the region. */
-const handoverEntryBytes: u32 = 12;
+/**
+ * Per handed-back line: its start, its newline, its index in the region, then where its columns
+ * are (`columnCount` offsets from its start, as FtraceColumns holds them; -1 for an absent
+ * optional one), or -1 in the first when the line is not a well-formed event line here (or
+ * its timestamp must be computed to know).
+ */
+const columnCount: u32 = 13;
+const handoverEntryBytes: u32 = 12 + columnCount * 4;
 
 const flavorPlain: u32 = 1;
 const flavorWithLocation: u32 = 2;
@@ -63,6 +74,25 @@ const isTimestamp: i32 = 1;
 /** A timestamp long enough that only computing it tells whether it is a safe integer. */
 const mustCompute: i32 = 2;
 
+/**
+ * The columns of the line `skipLine` read last, set when it found a well-formed event line
+ * (`columnsFound`), whether or not its name was taught. Absolute addresses; -1 for absent.
+ */
+let columnsFound = false;
+let columnFirst: usize = 0;
+let columnOpen: usize = 0;
+let columnClose: usize = 0;
+let columnDash: usize = 0;
+let columnPidEnd: usize = 0;
+let columnTgidOpen: isize = -1;
+let columnTgidClose: isize = -1;
+let columnFlagsStart: isize = -1;
+let columnFlagsEnd: isize = -1;
+let columnStampStart: usize = 0;
+let columnStampEnd: usize = 0;
+let columnNameStart: usize = 0;
+let columnNameEnd: usize = 0;
+
 let touchedCount: u32 = 0;
 let linesInRegion: u32 = 0;
 let firstSkippedIndex: i32 = -1;
@@ -82,6 +112,9 @@ export function inputBytes(): u32 {
 }
 export function handoverPointer(): usize {
   return handoverAt;
+}
+export function handoverEntrySize(): u32 {
+  return handoverEntryBytes;
 }
 export function scratchPointer(): usize {
   return scratchAt;
@@ -205,11 +238,13 @@ export function skim(length: u32, maxLineBytes: u32): u32 {
     const newline = nextNewline(start);
     let contentEnd = newline;
     if (contentEnd > start && byteAt(contentEnd - 1) == charReturn) contentEnd--;
+    columnsFound = false;
     if ((contentEnd - start) as u32 > maxLineBytes || !skipLine(start, contentEnd)) {
       const entry = handoverAt + handed * handoverEntryBytes;
       store<u32>(entry, (start - inputAt) as u32);
       store<u32>(entry, (newline - inputAt) as u32, 4);
       store<u32>(entry, index, 8);
+      storeColumns(entry + 12, start);
       handed++;
     } else if (firstSkippedIndex < 0) {
       firstSkippedIndex = index as i32;
@@ -220,6 +255,27 @@ export function skim(length: u32, maxLineBytes: u32): u32 {
   }
   linesInRegion = index;
   return handed;
+}
+
+/** The columns `skipLine` found, as offsets from the line's `start`, or -1 first if it found none. */
+function storeColumns(at: usize, start: usize): void {
+  if (!columnsFound) {
+    store<i32>(at, -1);
+    return;
+  }
+  store<i32>(at, (columnFirst - start) as i32);
+  store<i32>(at, (columnOpen - start) as i32, 4);
+  store<i32>(at, (columnClose - start) as i32, 8);
+  store<i32>(at, (columnDash - start) as i32, 12);
+  store<i32>(at, (columnPidEnd - start) as i32, 16);
+  store<i32>(at, columnTgidOpen < 0 ? -1 : ((columnTgidOpen - (start as isize)) as i32), 20);
+  store<i32>(at, columnTgidClose < 0 ? -1 : ((columnTgidClose - (start as isize)) as i32), 24);
+  store<i32>(at, columnFlagsStart < 0 ? -1 : ((columnFlagsStart - (start as isize)) as i32), 28);
+  store<i32>(at, columnFlagsEnd < 0 ? -1 : ((columnFlagsEnd - (start as isize)) as i32), 32);
+  store<i32>(at, (columnStampStart - start) as i32, 36);
+  store<i32>(at, (columnStampEnd - start) as i32, 40);
+  store<i32>(at, (columnNameStart - start) as i32, 44);
+  store<i32>(at, (columnNameEnd - start) as i32, 48);
 }
 
 /** FtraceByteParser.parse up to its decision to skip, for `[start, end)`; true if skipped and counted. */
@@ -244,10 +300,14 @@ function skipByBytes(first: usize, end: usize): bool {
 
   let left = open;
   while (left > first && isBlank(byteAt(left - 1))) left--;
+  let tgidOpen: isize = -1;
+  let tgidClose: isize = -1;
   if (left > first && byteAt(left - 1) == charCloseParen) {
     let paren = left - 2;
     while (paren >= first && byteAt(paren) != charOpenParen) paren--;
     if (paren < first) return false;
+    tgidOpen = paren as isize;
+    tgidClose = (left - 1) as isize;
     left = paren;
     while (left > first && isBlank(byteAt(left - 1))) left--;
   }
@@ -261,7 +321,11 @@ function skipByBytes(first: usize, end: usize): bool {
   let tokenEnd = tokenEndAt(tokenStart, end);
   let shape = tokenEnd > tokenStart && byteAt(tokenEnd - 1) == charColon ? timestampShape(tokenStart, tokenEnd - 1) : notTimestamp;
   if (shape == mustCompute) return false;
+  let flagsStart: isize = -1;
+  let flagsEnd: isize = -1;
   if (shape == notTimestamp) {
+    flagsStart = tokenStart as isize;
+    flagsEnd = tokenEnd as isize;
     tokenStart = tokenEnd;
     while (tokenStart < end && isBlank(byteAt(tokenStart))) tokenStart++;
     tokenEnd = tokenEndAt(tokenStart, end);
@@ -280,7 +344,30 @@ function skipByBytes(first: usize, end: usize): bool {
     if (code == charColon && byteAt(sep + 1) == charSpace) break;
     sep++;
   }
+  if (sep == nameStart) return false;
+  foundColumns(first, open, close, dash, left, tgidOpen, tgidClose, flagsStart, flagsEnd, tokenStart, tokenEnd - 1, nameStart, sep);
   return countIfTaught(nameStart, sep, end);
+}
+
+/** Keeps the columns of a well-formed event line for `storeColumns` (absolute addresses). */
+@inline function foundColumns(
+  first: usize, open: usize, close: usize, dash: usize, pidEnd: usize, tgidOpen: isize, tgidClose: isize,
+  flagsStart: isize, flagsEnd: isize, stampStart: usize, stampEnd: usize, nameStart: usize, nameEnd: usize,
+): void {
+  columnsFound = true;
+  columnFirst = first;
+  columnOpen = open;
+  columnClose = close;
+  columnDash = dash;
+  columnPidEnd = pidEnd;
+  columnTgidOpen = tgidOpen;
+  columnTgidClose = tgidClose;
+  columnFlagsStart = flagsStart;
+  columnFlagsEnd = flagsEnd;
+  columnStampStart = stampStart;
+  columnStampEnd = stampEnd;
+  columnNameStart = nameStart;
+  columnNameEnd = nameEnd;
 }
 
 /**
@@ -391,10 +478,14 @@ function skipInWindow(first: usize, end: usize): i32 {
   // `TASK-PID`, or `TASK-PID (TGID)`, before it.
   const beforeOpen = nonBlank & below(open);
   let left: u32 = beforeOpen == 0 ? 0 : highest(beforeOpen) + 1;
+  let tgidOpen: isize = -1;
+  let tgidClose: isize = -1;
   if (left > 0 && byteAt(first + left - 1) == charCloseParen) {
     const parens = bitsEqual(v0, v1, v2, v3, charOpenParen) & below(left - 1);
     if (parens == 0) return notSkipped;
     const paren = highest(parens);
+    tgidOpen = (first + paren) as isize;
+    tgidClose = (first + left - 1) as isize;
     const beforeParen = nonBlank & below(paren);
     left = beforeParen == 0 ? 0 : highest(beforeParen) + 1;
   }
@@ -416,7 +507,11 @@ function skipInWindow(first: usize, end: usize): i32 {
   }
   let shape = tokenEnd > tokenStart && byteAt(first + tokenEnd - 1) == charColon ? timestampShapeInWindow(first, digit, tokenStart, tokenEnd - 1) : notTimestamp;
   if (shape == mustCompute) return notSkipped;
+  let flagsStart: isize = -1;
+  let flagsEnd: isize = -1;
   if (shape == notTimestamp) {
+    flagsStart = (first + tokenStart) as isize;
+    flagsEnd = (first + tokenEnd) as isize;
     tokenStart = lowest(nonBlank & from(tokenEnd));
     if (tokenStart >= seen) {
       if (!whole) return unsure;
@@ -446,6 +541,8 @@ function skipInWindow(first: usize, end: usize): i32 {
   }
   const sep = lowest(separators);
   if ((high & below(sep)) != 0) return notSkipped;
+  if (sep == nameStart) return notSkipped;
+  foundColumns(first, first + open, first + close, first + dash, first + left, tgidOpen, tgidClose, flagsStart, flagsEnd, first + tokenStart, first + tokenEnd - 1, first + nameStart, first + sep);
   return countIfTaught(first + nameStart, first + sep, end) ? skipped : notSkipped;
 }
 

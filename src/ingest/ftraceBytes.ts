@@ -21,48 +21,21 @@
 import type { EventFilter } from './importer.js';
 import type { ReadRecord, SourceSpan } from './records.js';
 import type { WholeLinesReader } from './lineSplitter.js';
-import { nsPerFractionUnit, parseFtraceLine } from './ftraceLine.js';
+import { parseFtraceLine } from './ftraceLine.js';
+import { FtraceColumns, isDigitByte } from './ftraceColumns.js';
 import { type FtraceSkimmer, skimFlavorPlain, skimFlavorWithLocation, skimPaid, skimPauseRegions } from './ftraceSkim.js';
 import * as codes from './charCodes.js';
 
-// Module-local copies of the character codes and of the two tests: imported bindings are
-// read through the module's cells on every use, which costs this loop about 10 % (measured
-// on the bench's sparse trace).
 const char0 = codes.char0;
-const char9 = codes.char9;
-const charCloseBracket = codes.charCloseBracket;
-const charCloseParen = codes.charCloseParen;
-const charColon = codes.charColon;
-const charDash = codes.charDash;
-const charDot = codes.charDot;
-const charEquals = codes.charEquals;
-const charGreater = codes.charGreater;
-const charHash = codes.charHash;
-const charOpenBracket = codes.charOpenBracket;
 const charOpenParen = codes.charOpenParen;
 const charSpace = codes.charSpace;
 const charTab = codes.charTab;
-const asciiLimit = 0x80;
-
-function isBlankByte(code: number): boolean {
-  return code === charSpace || code === charTab;
-}
-
-function isDigitByte(code: number): boolean {
-  return code >= char0 && code <= char9;
-}
 
 /** The value of the digits in `[start, end)` (checked to be digits already). */
 function digitsValue(buf: Buffer, start: number, end: number): number {
   let value = 0;
   for (let i = start; i < end; i++) value = value * 10 + ((buf[i] as number) - char0);
   return value;
-}
-
-/** Where the token at `i` ends: the next blank, or the end. */
-function tokenEndAt(buf: Buffer, i: number, end: number): number {
-  while (i < end && !isBlankByte(buf[i] as number)) i++;
-  return i;
 }
 
 /** An event name seen before, with the filter's answers for it (undefined: not asked yet). */
@@ -96,8 +69,12 @@ export const skippedLine = null;
  * line the filter refuses costs no allocation at all.
  */
 export class FtraceByteParser {
-  private us = 0;
-  private ns = 0;
+  /** The columns of the line being read: found by `parse`, or loaded from what the skimmer handed over. */
+  private readonly columns = new FtraceColumns();
+  /** The line the skimmer is handing over right now (its buffer and start), and whether it found its columns. */
+  private handedBuffer: Buffer | undefined;
+  private handedStart = -1;
+  private handedColumns = false;
   private readonly names: (KnownName | undefined)[] = new Array<KnownName | undefined>(nameSlots);
   /** Names with skipped lines not yet taken, and where the first of those lines is. */
   private readonly namesWithUnused: KnownName[] = [];
@@ -141,73 +118,19 @@ export class FtraceByteParser {
    * `skippedLine` for a line the filter refused; undefined to leave it to the string grammar.
    */
   parse(buf: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | typeof skippedLine | undefined {
-    let first = start;
-    while (first < end && isBlankByte(buf[first] as number)) first++;
-    if (first === end) return undefined;
-    const firstCode = buf[first] as number;
-    // `#` headers, `CPU:2 [LOST ...]`, ` => stack` lines: the string grammar's business.
-    if (firstCode === charHash || (firstCode === charEquals && buf[first + 1] === charGreater)) return undefined;
-    if (firstCode === 0x43 /* C */ && buf[first + 1] === 0x50 && buf[first + 2] === 0x55 && buf[first + 3] === charColon) return undefined;
+    // The skimmer found this line's columns as it handed it over: no need to look again. (Where
+    // it found none, the line may still be one: a timestamp only computing it tells about.)
+    const loaded = this.handedColumns && start === this.handedStart && buf === this.handedBuffer;
+    if (!loaded && !this.columns.find(buf, start, end)) return undefined;
+    return this.recordAt(buf, start, end, line, offset);
+  }
 
-    // Where the columns are, checked as the string grammar checks them; values come later, for kept lines only.
-    const open = this.findCpuColumn(buf, first, end);
-    if (open < 0) return undefined;
-    let close = open + 1;
-    while (isDigitByte(buf[close] as number)) close++;
-
-    let left = open;
-    while (left > first && isBlankByte(buf[left - 1] as number)) left--;
-    // `TASK-PID (TGID)` with the record-tgid option; `(-----)` when the TGID is unknown.
-    let tgidOpen = -1;
-    let tgidClose = -1;
-    if (left > first && buf[left - 1] === charCloseParen) {
-      let paren = left - 2;
-      while (paren >= first && buf[paren] !== charOpenParen) paren--;
-      if (paren < first) return undefined;
-      tgidOpen = paren;
-      tgidClose = left - 1;
-      left = paren;
-      while (left > first && isBlankByte(buf[left - 1] as number)) left--;
-    }
-    let dash = left - 1;
-    while (dash >= first && buf[dash] !== charDash) dash--;
-    if (dash < first || dash + 1 >= left) return undefined;
-    for (let i = dash + 1; i < left; i++) if (!isDigitByte(buf[i] as number)) return undefined;
-
-    // Optional flags, then `SECS.FRAC:`.
-    let tokenStart = close + 1;
-    while (tokenStart < end && isBlankByte(buf[tokenStart] as number)) tokenStart++;
-    let tokenEnd = tokenEndAt(buf, tokenStart, end);
-    let flagsStart = -1;
-    let flagsEnd = -1;
-    if (!(tokenEnd > tokenStart && buf[tokenEnd - 1] === charColon && this.isTimestamp(buf, tokenStart, tokenEnd - 1))) {
-      flagsStart = tokenStart;
-      flagsEnd = tokenEnd;
-      tokenStart = tokenEnd;
-      while (tokenStart < end && isBlankByte(buf[tokenStart] as number)) tokenStart++;
-      tokenEnd = tokenEndAt(buf, tokenStart, end);
-      if (tokenEnd <= tokenStart || buf[tokenEnd - 1] !== charColon || !this.isTimestamp(buf, tokenStart, tokenEnd - 1)) return undefined;
-    }
-    const stampStart = tokenStart;
-    const stampEnd = tokenEnd - 1;
-
-    // `NAME: BODY`: the name ends at the first `: `. An ASCII name reads the same as bytes and as UTF-8.
-    let nameStart = tokenEnd;
-    while (nameStart < end && isBlankByte(buf[nameStart] as number)) nameStart++;
-    let sep = nameStart;
-    let hash = 0;
-    for (;;) {
-      if (sep + 1 >= end) return undefined; // no `: ` (an event without a body): rare, left to the string grammar
-      const code = buf[sep] as number;
-      if (code >= asciiLimit) return undefined;
-      if (code === charColon && buf[sep + 1] === charSpace) break;
-      hash = (Math.imul(hash, 31) + code) | 0;
-      sep++;
-    }
-    if (sep === nameStart) return undefined;
-    const bodyStart = sep + 2;
-    const known = this.knownName(buf, nameStart, sep, hash);
-
+  /** `parse` from the columns `columns` holds for the line. */
+  private recordAt(buf: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | typeof skippedLine {
+    const columns = this.columns;
+    const nameEnd = columns.nameEnd;
+    const known = this.knownName(buf, columns.nameStart, nameEnd);
+    const bodyStart = nameEnd + 2;
     const opensWithLocation = bodyStart < end && buf[bodyStart] === charOpenParen;
     if (this.wantEvent !== undefined && !this.wanted(known, opensWithLocation)) return this.skip(known, opensWithLocation, line, offset);
     const span: SourceSpan = { file: this.file, line, offset };
@@ -215,15 +138,18 @@ export class FtraceByteParser {
     // Byte offsets are string indices only if every byte became one UTF-16 unit (ASCII, or a
     // stray byte become U+FFFD); a multi-byte character anywhere: the string grammar reads it.
     if (text.length !== end - start) return parseFtraceLine(text, span);
-    const task = text.slice(first - start, dash - start);
-    const flags = flagsStart < 0 ? undefined : text.slice(flagsStart - start, flagsEnd - start);
+    const dash = columns.dash;
+    const flagsStart = columns.flagsStart;
+    const tgidOpen = columns.tgidOpen;
+    const task = text.slice(columns.first - start, dash - start);
+    const flags = flagsStart < 0 ? undefined : text.slice(flagsStart - start, columns.flagsEnd - start);
     const body = text.slice(bodyStart - start);
-    const pid = digitsValue(buf, dash + 1, left);
-    const cpu = digitsValue(buf, open + 1, close);
-    this.readTimestamp(buf, stampStart, stampEnd);
-    const tgid = tgidOpen < 0 ? undefined : this.tgidBetween(buf, tgidOpen + 1, tgidClose);
+    const pid = digitsValue(buf, dash + 1, columns.pidEnd);
+    const cpu = digitsValue(buf, columns.open + 1, columns.close);
+    columns.readTimestamp(buf, columns.stampStart, columns.stampEnd);
+    const tgid = tgidOpen < 0 ? undefined : this.tgidBetween(buf, tgidOpen + 1, columns.tgidClose);
     // Same fields, same order as parseFtraceLine's record: one object shape for both paths.
-    return { type: 'event', span, text, task, pid, tgid, cpu, flags, tsUs: this.us, tsNs: this.ns, name: known.name, body };
+    return { type: 'event', span, text, task, pid, tgid, cpu, flags, tsUs: columns.us, tsNs: columns.ns, name: known.name, body };
   }
 
   /**
@@ -244,8 +170,20 @@ export class FtraceByteParser {
 
   /** The skimmer's pass over whole lines (`wholeLines`): what it skipped is counted here, the rest goes to `sinkLine`. */
   private skim(skimmer: FtraceSkimmer, ...region: Parameters<WholeLinesReader>): number {
-    const { lines, handed } = skimmer.readRegion(
-      ...region,
+    const [buf, start, end, firstLine, firstOffset, sinkLine] = region;
+    const { lines, handed, handedWithColumns } = skimmer.readRegion(
+      buf,
+      start,
+      end,
+      firstLine,
+      firstOffset,
+      (lineStart, newline, line, offset, columnsAt) => {
+        // `parse` of this very line (same buffer and start) takes the columns instead of finding them.
+        this.handedBuffer = buf;
+        this.handedStart = lineStart;
+        this.handedColumns = columnsAt >= 0 && this.columns.load(skimmer.columnWords, columnsAt, lineStart);
+        sinkLine(lineStart, newline, line, offset);
+      },
       (slot, count) => {
         const known = this.skimmedNames[slot];
         if (known === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
@@ -254,7 +192,9 @@ export class FtraceByteParser {
       },
       (line, offset) => this.noteUnused(line, offset),
     );
-    if (!this.alwaysSkim && !skimPaid(lines, handed)) this.skimPause = skimPauseRegions;
+    this.handedBuffer = undefined;
+    this.handedStart = -1;
+    if (!this.alwaysSkim && !skimPaid(lines, handed - handedWithColumns)) this.skimPause = skimPauseRegions;
     return lines;
   }
 
@@ -291,7 +231,9 @@ export class FtraceByteParser {
   }
 
   /** The name in `buf[start, end)` (ASCII), remembered by its bytes. */
-  private knownName(buf: Buffer, start: number, end: number, hash: number): KnownName {
+  private knownName(buf: Buffer, start: number, end: number): KnownName {
+    let hash = 0;
+    for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + (buf[i] as number)) | 0;
     const slot = (hash ^ Math.imul(end - start, 0x9e3779b1)) & (nameSlots - 1);
     const known = this.names[slot];
     if (known !== undefined && known.bytes.length === end - start) {
@@ -312,18 +254,6 @@ export class FtraceByteParser {
     return (known.wantedPlain ??= filter(known.name, false));
   }
 
-  /** The first `[digits]` followed by a blank or the end, from `first`; -1 if none. */
-  private findCpuColumn(buf: Buffer, first: number, end: number): number {
-    // A loop, not Buffer.indexOf: the bracket is a few bytes away, closer than a native call's cost.
-    for (let i = first; i < end; i++) {
-      if (buf[i] !== charOpenBracket) continue;
-      let j = i + 1;
-      while (j < end && isDigitByte(buf[j] as number)) j++;
-      if (j > i + 1 && j < end && buf[j] === charCloseBracket && (j + 1 === end || isBlankByte(buf[j + 1] as number))) return i;
-    }
-    return -1;
-  }
-
   /** The TGID inside `(...)`, blanks around it allowed; null when it is not a number (`-----`). */
   private tgidBetween(buf: Buffer, start: number, end: number): number | null {
     // The blanks String.prototype.trim() drops, in ASCII: TAB to CR, and space.
@@ -337,54 +267,5 @@ export class FtraceByteParser {
       value = value * 10 + (code - char0);
     }
     return value;
-  }
-
-  /**
-   * Whether `[start, end)` is a timestamp `readTimestamp` accepts, without computing it unless
-   * it is long enough to overflow: a skipped line needs no value.
-   */
-  private isTimestamp(buf: Buffer, start: number, end: number): boolean {
-    if (end <= start) return false;
-    let i = start;
-    while (i < end && isDigitByte(buf[i] as number)) i++;
-    const secsDigits = i - start;
-    // Below these digit counts the value is far below 2^53: a counter < 10^15, SECS < 10^9.
-    if (i === end) return secsDigits < 16 || this.readTimestamp(buf, start, end);
-    if (secsDigits === 0 || buf[i] !== charDot) return false;
-    const fracStart = ++i;
-    while (i < end && isDigitByte(buf[i] as number)) i++;
-    const fracDigits = end - fracStart;
-    if (i !== end || fracDigits < 1 || fracDigits > 9) return false;
-    return secsDigits < 10 || this.readTimestamp(buf, start, end);
-  }
-
-  /**
-   * Reads `SECS.FRAC` or a bare counter in `[start, end)` into `us`/`ns`, with the string
-   * grammar's rules (parseTimestamp): 1 to 9 fraction digits, safe integers only.
-   */
-  private readTimestamp(buf: Buffer, start: number, end: number): boolean {
-    if (end <= start) return false;
-    let secs = 0;
-    let i = start;
-    while (i < end && isDigitByte(buf[i] as number)) secs = secs * 10 + ((buf[i++] as number) - char0);
-    if (i === end) {
-      if (!Number.isSafeInteger(secs)) return false;
-      this.us = secs;
-      this.ns = 0;
-      return true;
-    }
-    if (i === start || buf[i] !== charDot) return false;
-    const fracStart = ++i;
-    let frac = 0;
-    while (i < end && isDigitByte(buf[i] as number)) frac = frac * 10 + ((buf[i++] as number) - char0);
-    const fracDigits = end - fracStart;
-    if (i !== end || fracDigits < 1 || fracDigits > 9) return false;
-    const fracNs = frac * (nsPerFractionUnit[fracDigits] ?? 0);
-    const subUs = fracNs % 1000;
-    const us = secs * 1_000_000 + (fracNs - subUs) / 1000;
-    if (!Number.isSafeInteger(us)) return false;
-    this.us = us;
-    this.ns = subUs;
-    return true;
   }
 }
