@@ -121,8 +121,20 @@ export class FtraceByteParser {
     // The skimmer found this line's columns as it handed it over: no need to look again. (Where
     // it found none, the line may still be one: a timestamp only computing it tells about.)
     const loaded = this.handedColumns && start === this.handedStart && buf === this.handedBuffer;
-    if (!loaded && !this.columns.find(buf, start, end)) return undefined;
+    if (loaded) this.handedColumns = false;
+    else if (!this.columns.find(buf, start, end)) return undefined;
     return this.recordAt(buf, start, end, line, offset);
+  }
+
+  /**
+   * Someone found the columns of the line at `buf[start...]`: `from[at...]` as the skimmer
+   * writes them (FtraceColumns.load; `at` -1 or -1 there: none). The next `parse` of that very
+   * line (same buffer and start) takes them instead of looking for them.
+   */
+  handOver(buf: Buffer, start: number, from: Int32Array, at: number): void {
+    this.handedBuffer = buf;
+    this.handedStart = start;
+    this.handedColumns = at >= 0 && this.columns.load(from, at, start);
   }
 
   /** `parse` from the columns `columns` holds for the line. */
@@ -178,10 +190,7 @@ export class FtraceByteParser {
       firstLine,
       firstOffset,
       (lineStart, newline, line, offset, columnsAt) => {
-        // `parse` of this very line (same buffer and start) takes the columns instead of finding them.
-        this.handedBuffer = buf;
-        this.handedStart = lineStart;
-        this.handedColumns = columnsAt >= 0 && this.columns.load(skimmer.columnWords, columnsAt, lineStart);
+        this.handOver(buf, lineStart, skimmer.columnWords, columnsAt);
         sinkLine(lineStart, newline, line, offset);
       },
       (slot, count) => {

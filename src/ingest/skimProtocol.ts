@@ -37,6 +37,11 @@ export type SkimMessage =
       readonly type: 'lines';
       readonly bytes: Uint8Array;
       readonly lines: Float64Array;
+      /**
+       * Per line, the columns the worker's skimmer found for it (`handedColumnCount` offsets
+       * from the line's start, as FtraceColumns.load takes them), or -1 first for none.
+       */
+      readonly columns: Int32Array;
       /** Lines the skimmer skipped since the last batch, counted by name, from the first of them. */
       readonly skipped: { readonly line: number; readonly offset: number; readonly counts: readonly (readonly [string, number])[] } | undefined;
       /** Bytes read from the file so far (compressed, for gzip), for progress. */

@@ -15,6 +15,7 @@ import { constants, gunzipSync } from 'node:zlib';
 import { Worker } from 'node:worker_threads';
 import { VmidReplayError } from '../errors.js';
 import { FtraceByteParser } from './ftraceBytes.js';
+import { handedColumnCount } from './ftraceColumns.js';
 import { parseFtraceLine } from './ftraceLine.js';
 import { LineRecordMaker } from './lineRecords.js';
 import { defaultMaxLineBytes } from './lineSplitter.js';
@@ -89,9 +90,13 @@ function sparseSample(file: string, options: ReadOptions): SkimThreadPlan | unde
 function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: string, parser: FtraceByteParser, maker: LineRecordMaker): ReadRecord[] {
   const bytes = Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength);
   const lines = message.lines;
+  const columns = message.columns;
   const records: ReadRecord[] = [];
-  for (let at = 0; at < lines.length; at += numbersPerLine) {
-    const record = maker.record(bytes, lines[at + 2] as number, lines[at + 3] as number, lines[at] as number, lines[at + 1] as number, lines[at + 4] === 1);
+  for (let at = 0, columnsAt = 0; at < lines.length; at += numbersPerLine, columnsAt += handedColumnCount) {
+    const start = lines[at + 2] as number;
+    // The worker's skimmer found its columns (or not): the parser need not look for them.
+    parser.handOver(bytes, start, columns, columnsAt);
+    const record = maker.record(bytes, start, lines[at + 3] as number, lines[at] as number, lines[at + 1] as number, lines[at + 4] === 1);
     if (record !== null) records.push(record);
   }
   const unused = parser.takeUnused();

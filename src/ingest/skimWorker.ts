@@ -9,16 +9,37 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
 import { VmidReplayError } from '../errors.js';
+import { handedColumnCount } from './ftraceColumns.js';
 import { FtraceSkimmer, skimPaid, skimPauseRegions } from './ftraceSkim.js';
 import { LineSplitter, type LineSink, type WholeLinesReader } from './lineSplitter.js';
 import { openTraceSource, sniffTrace } from './readTrace.js';
 import type { SkimCommand, SkimMessage, SkimRequest } from './skimProtocol.js';
 
-/** The lines of one batch handed on: their bytes end to end, and their numbers. */
+/**
+ * The line the skimmer is handing over right now (its buffer and start) and where in its
+ * memory the columns it found for it are: set by TaughtSkimmer, read by HandedLines.
+ */
+interface HandingOver {
+  buffer: Buffer | undefined;
+  start: number;
+  columnsAt: number;
+}
+
+/**
+ * The lines of one batch handed on: their bytes end to end, their numbers, and the columns
+ * the skimmer found for them (so the replaying thread need not look for them again).
+ */
 class HandedLines {
   private bytes = new Uint8Array(1 << 16);
   private used = 0;
   private numbers: number[] = [];
+  private columns = new Int32Array(handedColumnCount * 1024);
+  private columnsUsed = 0;
+
+  constructor(
+    private readonly handing: HandingOver,
+    private readonly columnWords: Int32Array | undefined,
+  ) {}
 
   add(source: Buffer, start: number, end: number, line: number, offset: number, truncated: boolean): void {
     const length = end - start;
@@ -30,15 +51,35 @@ class HandedLines {
     this.bytes.set(source.subarray(start, end), this.used);
     this.numbers.push(line, offset, this.used, this.used + length, truncated ? 1 : 0);
     this.used += length;
+    this.addColumns(source, start);
+  }
+
+  /** The skimmer's columns for the line at `source[start...]` if it is the one being handed over, else -1 (none). */
+  private addColumns(source: Buffer, start: number): void {
+    if (this.columnsUsed + handedColumnCount > this.columns.length) {
+      const grown = new Int32Array(this.columns.length * 2);
+      grown.set(this.columns);
+      this.columns = grown;
+    }
+    const handing = this.handing;
+    if (this.columnWords !== undefined && handing.columnsAt >= 0 && handing.buffer === source && handing.start === start) {
+      // Offsets from the line's start: they hold wherever its bytes go.
+      this.columns.set(this.columnWords.subarray(handing.columnsAt, handing.columnsAt + handedColumnCount), this.columnsUsed);
+    } else {
+      this.columns[this.columnsUsed] = -1;
+    }
+    this.columnsUsed += handedColumnCount;
   }
 
   /** The batch so far, in buffers of its own (they are transferred), and an empty one started. */
-  take(): { bytes: Uint8Array; lines: Float64Array } {
+  take(): { bytes: Uint8Array; lines: Float64Array; columns: Int32Array } {
     const bytes = this.bytes.slice(0, this.used);
     const lines = Float64Array.from(this.numbers);
+    const columns = this.columns.slice(0, this.columnsUsed);
     this.used = 0;
     this.numbers = [];
-    return { bytes, lines };
+    this.columnsUsed = 0;
+    return { bytes, lines, columns };
   }
 }
 
@@ -51,7 +92,15 @@ class TaughtSkimmer {
   /** Regions still to read without the skimmer (it skipped too few of the last one's lines to pay). */
   private pause = 0;
 
+  /** The line being handed over, for HandedLines to take its columns. */
+  readonly handing: HandingOver = { buffer: undefined, start: -1, columnsAt: -1 };
+
   constructor(private readonly skimmer: FtraceSkimmer) {}
+
+  /** Where the skimmer's memory holds the columns `handing.columnsAt` points at. */
+  get columnWords(): Int32Array {
+    return this.skimmer.columnWords;
+  }
 
   learn(name: Uint8Array, flavor: number): void {
     const slot = this.skimmer.learn(name, flavor);
@@ -65,9 +114,20 @@ class TaughtSkimmer {
     return undefined;
   }
 
-  private readonly read: WholeLinesReader = (...region) => {
-    const { lines, handed } = this.skimmer.readRegion(
-      ...region,
+  private readonly read: WholeLinesReader = (buf, start, end, firstLine, firstOffset, sinkLine) => {
+    const handing = this.handing;
+    const { lines, handed, handedWithColumns } = this.skimmer.readRegion(
+      buf,
+      start,
+      end,
+      firstLine,
+      firstOffset,
+      (lineStart, newline, line, offset, columnsAt) => {
+        handing.buffer = buf;
+        handing.start = lineStart;
+        handing.columnsAt = columnsAt;
+        sinkLine(lineStart, newline, line, offset);
+      },
       (slot, count) => {
         const name = this.names[slot];
         if (name === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
@@ -77,7 +137,10 @@ class TaughtSkimmer {
         if (this.first === undefined || line < this.first.line) this.first = { line, offset };
       },
     );
-    if (!skimPaid(lines, handed)) this.pause = skimPauseRegions;
+    handing.buffer = undefined;
+    handing.columnsAt = -1;
+    // A line handed on with its columns saves the replaying thread their search.
+    if (!skimPaid(lines, handed - handedWithColumns)) this.pause = skimPauseRegions;
     return lines;
   };
 
@@ -107,11 +170,11 @@ async function skimFile(request: SkimRequest, taught: TaughtSkimmer | undefined,
     return;
   }
   const splitter = new LineSplitter(maxLineBytes);
-  const handed = new HandedLines();
+  const handed = new HandedLines(taught?.handing ?? { buffer: undefined, start: -1, columnsAt: -1 }, taught?.columnWords);
   const sink: LineSink = (buf, start, end, line, offset, truncated) => handed.add(buf, start, end, line, offset, truncated);
   const flush = async (): Promise<void> => {
     const batch = handed.take();
-    await post({ type: 'lines', ...batch, skipped: taught?.takeSkipped(), read }, [batch.bytes.buffer as ArrayBuffer, batch.lines.buffer as ArrayBuffer]);
+    await post({ type: 'lines', ...batch, skipped: taught?.takeSkipped(), read }, [batch.bytes.buffer as ArrayBuffer, batch.lines.buffer as ArrayBuffer, batch.columns.buffer as ArrayBuffer]);
   };
   // Regions of 64 KiB, as lineRecords cuts them.
   const regionBytes = 1 << 16;
