@@ -182,17 +182,10 @@ export class FtraceByteParser {
 
   /** The skimmer's pass over whole lines (`wholeLines`): what it skipped is counted here, the rest goes to `sinkLine`. */
   private skim(skimmer: FtraceSkimmer, ...region: Parameters<WholeLinesReader>): number {
-    const [buf, start, end, firstLine, firstOffset, sinkLine] = region;
+    const buf = region[0];
     const { lines, handed, handedWithColumns } = skimmer.readRegion(
-      buf,
-      start,
-      end,
-      firstLine,
-      firstOffset,
-      (lineStart, newline, line, offset, columnsAt) => {
-        this.handOver(buf, lineStart, skimmer.columnWords, columnsAt);
-        sinkLine(lineStart, newline, line, offset);
-      },
+      region,
+      (lineStart, columnsAt) => this.handOver(buf, lineStart, skimmer.columnWords, columnsAt),
       (slot, count) => {
         const known = this.skimmedNames[slot];
         if (known === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);

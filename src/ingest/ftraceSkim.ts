@@ -12,6 +12,7 @@
  * well-formed event line also with its columns, which the parser then need not look for.
  */
 import { ftraceSkimWasm } from './ftraceSkimWasm.js';
+import type { WholeLinesReader } from './lineSplitter.js';
 
 /** What the module exports (wasm/ftraceSkim.ts). */
 interface SkimExports {
@@ -165,21 +166,19 @@ export class FtraceSkimmer {
   }
 
   /**
-   * `readLines` for a region of a stream of lines, the first of them numbered `firstLine` at
-   * byte `firstOffset`: lines go back to `sinkLine` with their number and offset, the first
-   * skipped one to `firstSkipped` likewise. Returns how many lines there were and how many
-   * were handed back.
+   * `readLines` for a region of a stream of lines, as a WholeLinesReader gets it (the first line
+   * numbered `firstLine` at byte `firstOffset`): lines go back to `sinkLine` with their number
+   * and offset, each just after `handingOver` heard where it starts and where its columns are
+   * (`HandBack`); the first skipped one goes to `firstSkipped`. Returns how many lines there
+   * were, how many were handed back, and how many of those with their columns.
    */
   readRegion(
-    buf: Uint8Array,
-    start: number,
-    end: number,
-    firstLine: number,
-    firstOffset: number,
-    sinkLine: (lineStart: number, newline: number, line: number, offset: number, columnsAt: number) => void,
+    region: Parameters<WholeLinesReader>,
+    handingOver: (lineStart: number, columnsAt: number) => void,
     skipped: SkippedCount,
     firstSkipped: (line: number, offset: number) => void,
   ): { lines: number; handed: number; handedWithColumns: number } {
+    const [buf, start, end, firstLine, firstOffset, sinkLine] = region;
     let handed = 0;
     let handedWithColumns = 0;
     const lines = this.readLines(
@@ -189,7 +188,8 @@ export class FtraceSkimmer {
       (lineStart, newline, index, columnsAt) => {
         handed += 1;
         if (columnsAt >= 0 && (this.columnWords[columnsAt] as number) >= 0) handedWithColumns += 1;
-        sinkLine(lineStart, newline, firstLine + index, firstOffset + lineStart - start, columnsAt);
+        handingOver(lineStart, columnsAt);
+        sinkLine(lineStart, newline, firstLine + index, firstOffset + lineStart - start);
       },
       skipped,
       (index, lineStart) => firstSkipped(firstLine + index, firstOffset + lineStart - start),

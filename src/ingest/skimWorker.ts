@@ -114,19 +114,14 @@ class TaughtSkimmer {
     return undefined;
   }
 
-  private readonly read: WholeLinesReader = (buf, start, end, firstLine, firstOffset, sinkLine) => {
+  private readonly read: WholeLinesReader = (...region) => {
     const handing = this.handing;
     const { lines, handed, handedWithColumns } = this.skimmer.readRegion(
-      buf,
-      start,
-      end,
-      firstLine,
-      firstOffset,
-      (lineStart, newline, line, offset, columnsAt) => {
-        handing.buffer = buf;
+      region,
+      (lineStart, columnsAt) => {
+        handing.buffer = region[0];
         handing.start = lineStart;
         handing.columnsAt = columnsAt;
-        sinkLine(lineStart, newline, line, offset);
       },
       (slot, count) => {
         const name = this.names[slot];
