@@ -69,12 +69,8 @@ export const skippedLine = null;
  * line the filter refuses costs no allocation at all.
  */
 export class FtraceByteParser {
-  /** The columns of the line being read: found by `parse`, or loaded from what the skimmer handed over. */
+  /** The columns of the line being read: found by `parse`, or loaded from what a skimmer found. */
   private readonly columns = new FtraceColumns();
-  /** The line the skimmer is handing over right now (its buffer and start), and whether it found its columns. */
-  private handedBuffer: Buffer | undefined;
-  private handedStart = -1;
-  private handedColumns = false;
   private readonly names: (KnownName | undefined)[] = new Array<KnownName | undefined>(nameSlots);
   /** Names with skipped lines not yet taken, and where the first of those lines is. */
   private readonly namesWithUnused: KnownName[] = [];
@@ -87,8 +83,9 @@ export class FtraceByteParser {
 
   /**
    * `skimmer` (with a filter only) skips, in WebAssembly, the lines of names this parser
-   * skipped before, so most lines of a sparse trace never reach `parse`. Unless
-   * `alwaysSkim`, it is left out for a while where it skips too few lines to pay.
+   * skipped before, so most lines of a sparse trace never reach `parse`, and finds the
+   * columns of those it hands back. Unless `alwaysSkim`, it is left out for a while where it
+   * saves too little to pay.
    */
   constructor(
     private readonly file: string,
@@ -103,9 +100,10 @@ export class FtraceByteParser {
 
   /**
    * The reader for the next region's whole lines (LineSplitter.pushBytes), or undefined to
-   * have `parse` read each. A line the skimmer hands back is read twice (about 50 ns lost), a
-   * line it skips saves about 150 ns: where it skipped under a third of a region's lines (a
-   * dense trace, or names not taught yet), the next `skimPauseRegions` go without it.
+   * have `parse` read each. A line the skimmer hands back without its columns (a header, a
+   * broken line) is read twice (about 50 ns lost); one it skips, or hands back with its
+   * columns, saves about 150 ns (skimPaid): where it saved that on under a third of a region's
+   * lines, the next `skimPauseRegions` go without it.
    */
   wholeLinesReader(): WholeLinesReader | undefined {
     if (this.skimPause === 0) return this.wholeLines;
@@ -116,25 +114,14 @@ export class FtraceByteParser {
   /**
    * The record for the line `buf[start, end)` (no newline) numbered `line` at byte `offset`;
    * `skippedLine` for a line the filter refused; undefined to leave it to the string grammar.
+   * `columns[columnsAt...]`, when given, are the line's columns a skimmer found
+   * (FtraceColumns.load): taken instead of looked for. Where it found none the line may still
+   * be one (a timestamp only computing it tells about), so it is looked at then.
    */
-  parse(buf: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | typeof skippedLine | undefined {
-    // The skimmer found this line's columns as it handed it over: no need to look again. (Where
-    // it found none, the line may still be one: a timestamp only computing it tells about.)
-    const loaded = this.handedColumns && start === this.handedStart && buf === this.handedBuffer;
-    if (loaded) this.handedColumns = false;
-    else if (!this.columns.find(buf, start, end)) return undefined;
+  parse(buf: Buffer, start: number, end: number, line: number, offset: number, columns?: Int32Array, columnsAt = -1): ReadRecord | typeof skippedLine | undefined {
+    const found = columns !== undefined && columnsAt >= 0 && this.columns.load(columns, columnsAt, start);
+    if (!found && !this.columns.find(buf, start, end)) return undefined;
     return this.recordAt(buf, start, end, line, offset);
-  }
-
-  /**
-   * Someone found the columns of the line at `buf[start...]`: `from[at...]` as the skimmer
-   * writes them (FtraceColumns.load; `at` -1 or -1 there: none). The next `parse` of that very
-   * line (same buffer and start) takes them instead of looking for them.
-   */
-  handOver(buf: Buffer, start: number, from: Int32Array, at: number): void {
-    this.handedBuffer = buf;
-    this.handedStart = start;
-    this.handedColumns = at >= 0 && this.columns.load(from, at, start);
   }
 
   /** `parse` from the columns `columns` holds for the line. */
@@ -165,8 +152,9 @@ export class FtraceByteParser {
   }
 
   /**
-   * Counts a line the filter refused. Apart from `parse` to keep that small: V8 inlines the
-   * column finders into it only below a size budget (dense traces lost 6 % when this was inline).
+   * Counts a line the filter refused. Apart from `recordAt`, which every kept line runs, to keep
+   * that small (when the column search was still in the same function, dense traces lost 6 %
+   * with this inline: V8 inlines only below a size budget).
    */
   private skip(known: KnownName, opensWithLocation: boolean, line: number, offset: number): typeof skippedLine {
     if (known.unused++ === 0) this.namesWithUnused.push(known);
@@ -182,10 +170,8 @@ export class FtraceByteParser {
 
   /** The skimmer's pass over whole lines (`wholeLines`): what it skipped is counted here, the rest goes to `sinkLine`. */
   private skim(skimmer: FtraceSkimmer, ...region: Parameters<WholeLinesReader>): number {
-    const buf = region[0];
     const { lines, handed, handedWithColumns } = skimmer.readRegion(
       region,
-      (lineStart, columnsAt) => this.handOver(buf, lineStart, skimmer.columnWords, columnsAt),
       (slot, count) => {
         const known = this.skimmedNames[slot];
         if (known === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
@@ -194,8 +180,6 @@ export class FtraceByteParser {
       },
       (line, offset) => this.noteUnused(line, offset),
     );
-    this.handedBuffer = undefined;
-    this.handedStart = -1;
     if (!this.alwaysSkim && !skimPaid(lines, handed - handedWithColumns)) this.skimPause = skimPauseRegions;
     return lines;
   }

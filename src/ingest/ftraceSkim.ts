@@ -167,14 +167,13 @@ export class FtraceSkimmer {
 
   /**
    * `readLines` for a region of a stream of lines, as a WholeLinesReader gets it (the first line
-   * numbered `firstLine` at byte `firstOffset`): lines go back to `sinkLine` with their number
-   * and offset, each just after `handingOver` heard where it starts and where its columns are
-   * (`HandBack`); the first skipped one goes to `firstSkipped`. Returns how many lines there
-   * were, how many were handed back, and how many of those with their columns.
+   * numbered `firstLine` at byte `firstOffset`): lines go back to `sinkLine` with their number,
+   * offset and columns (in `columnWords`, -1 where none were found); the first skipped one goes
+   * to `firstSkipped`. Returns how many lines there were, how many were handed back, and how
+   * many of those with their columns.
    */
   readRegion(
     region: Parameters<WholeLinesReader>,
-    handingOver: (lineStart: number, columnsAt: number) => void,
     skipped: SkippedCount,
     firstSkipped: (line: number, offset: number) => void,
   ): { lines: number; handed: number; handedWithColumns: number } {
@@ -188,8 +187,7 @@ export class FtraceSkimmer {
       (lineStart, newline, index, columnsAt) => {
         handed += 1;
         if (columnsAt >= 0 && (this.columnWords[columnsAt] as number) >= 0) handedWithColumns += 1;
-        handingOver(lineStart, columnsAt);
-        sinkLine(lineStart, newline, firstLine + index, firstOffset + lineStart - start);
+        sinkLine(lineStart, newline, firstLine + index, firstOffset + lineStart - start, this.columnWords, columnsAt);
       },
       skipped,
       (index, lineStart) => firstSkipped(firstLine + index, firstOffset + lineStart - start),

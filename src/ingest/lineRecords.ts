@@ -15,7 +15,7 @@ export type LineParser = (text: string, span: SourceSpan) => TraceRecord;
  * undefined to have the decoded text parsed by the `LineParser` instead.
  */
 export interface LineBytesParser {
-  parse(bytes: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | null | undefined;
+  parse(bytes: Buffer, start: number, end: number, line: number, offset: number, columns?: Int32Array, columnsAt?: number): ReadRecord | null | undefined;
   /** The lines skipped since the last call, as one `unused-events` record. */
   takeUnused(): ReadRecord | undefined;
   /** A reader of the next chunk's whole lines in bulk, skipping what it can without `parse` (see LineSplitter.pushBytes); undefined: line by line. */
@@ -46,10 +46,10 @@ export class LineRecordMaker {
     private readonly maxLineBytes: number,
   ) {}
 
-  /** The record for the line `bytes[start, end)` (no newline; `truncated` if cut), or null for a skipped one. */
-  record(bytes: Buffer, start: number, end: number, line: number, offset: number, truncated: boolean): ReadRecord | null {
+  /** The record for the line `bytes[start, end)` (no newline; `truncated` if cut), or null for a skipped one; `columns` as LineSink has them. */
+  record(bytes: Buffer, start: number, end: number, line: number, offset: number, truncated: boolean, columns?: Int32Array, columnsAt?: number): ReadRecord | null {
     if (truncated) return overlongLine(bytes, start, end, { file: this.file, line, offset }, this.maxLineBytes);
-    const fast = this.bytesParser?.parse(bytes, start, end, line, offset);
+    const fast = this.bytesParser?.parse(bytes, start, end, line, offset, columns, columnsAt);
     if (fast === null) return null;
     return fast ?? this.parseText(bytes.toString('utf8', start, end), { file: this.file, line, offset });
   }
@@ -67,8 +67,8 @@ export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: R
   const bytesParser = grammar.bytesParser?.(options);
   const maker = new LineRecordMaker(options.file, grammar.parseText, bytesParser, maxLineBytes);
   let batch: ReadRecord[] = [];
-  const sink: LineSink = (bytes, start, end, line, offset, truncated) => {
-    const record = maker.record(bytes, start, end, line, offset, truncated);
+  const sink: LineSink = (bytes, start, end, line, offset, truncated, columns, columnsAt) => {
+    const record = maker.record(bytes, start, end, line, offset, truncated, columns, columnsAt);
     if (record !== null) batch.push(record);
   };
   /** The batch so far, with the counts of the lines skipped in it; undefined when empty. */

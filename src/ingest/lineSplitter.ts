@@ -15,14 +15,17 @@ export interface RawLine {
 
 /**
  * Receives one line as `bytes[start, end)`, without its LF or CRLF ending; the bytes are valid
- * only during the call (the chunk may be reused).
+ * only during the call (the chunk may be reused). A line a `WholeLinesReader` handed on may
+ * come with the positions of its columns, found on the way: `columns[columnsAt...]`
+ * (FtraceColumns.load), valid only during the call too.
  */
-export type LineSink = (bytes: Buffer, start: number, end: number, line: number, offset: number, truncated: boolean) => void;
+export type LineSink = (bytes: Buffer, start: number, end: number, line: number, offset: number, truncated: boolean, columns?: Int32Array, columnsAt?: number) => void;
 
 /**
  * Reads the whole lines in `buf[start, end)` (`end` is just past a newline; the first of them is
  * line `firstLine`, at byte `firstOffset`) in bulk, passing to `sinkLine` the start, newline,
- * number and offset of each line it leaves to the `LineSink`; returns how many lines there were.
+ * number and offset of each line it leaves to the `LineSink`, with its columns where it found
+ * them; returns how many lines there were.
  */
 export type WholeLinesReader = (
   buf: Buffer,
@@ -30,7 +33,7 @@ export type WholeLinesReader = (
   end: number,
   firstLine: number,
   firstOffset: number,
-  sinkLine: (lineStart: number, newline: number, line: number, offset: number) => void,
+  sinkLine: (lineStart: number, newline: number, line: number, offset: number, columns?: Int32Array, columnsAt?: number) => void,
 ) => number;
 
 export const defaultMaxLineBytes = 1 << 20;
@@ -90,8 +93,8 @@ export class LineSplitter {
     }
     const last = buf.lastIndexOf(newline);
     if (last < start) return start;
-    const lines = wholeLines(buf, start, last + 1, this.lineNumber + 1, this.lineOffset, (lineStart, nl, line, offset) =>
-      this.sendWholeLine(buf, lineStart, nl, line, offset, sink),
+    const lines = wholeLines(buf, start, last + 1, this.lineNumber + 1, this.lineOffset, (lineStart, nl, line, offset, columns, columnsAt) =>
+      this.sendWholeLine(buf, lineStart, nl, line, offset, sink, columns, columnsAt),
     );
     this.lineNumber += lines;
     this.lineOffset += last + 1 - start;
@@ -133,7 +136,7 @@ export class LineSplitter {
   }
 
   /** The line `buf[start, nl)`, numbered `line` at byte `offset`, without its ending, cut at the limit. */
-  private sendWholeLine(buf: Buffer, start: number, nl: number, line: number, offset: number, sink: LineSink): void {
+  private sendWholeLine(buf: Buffer, start: number, nl: number, line: number, offset: number, sink: LineSink, columns?: Int32Array, columnsAt?: number): void {
     let end = nl;
     if (end > start && buf[end - 1] === carriageReturn) end -= 1;
     let truncated = false;
@@ -141,7 +144,7 @@ export class LineSplitter {
       end = start + this.maxLineBytes;
       truncated = true;
     }
-    sink(buf, start, end, line, offset, truncated);
+    sink(buf, start, end, line, offset, truncated, columns, columnsAt);
   }
 
   private finishLine(tail: Buffer, tailBytesWithNewline: number, sink: LineSink): void {

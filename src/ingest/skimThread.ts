@@ -93,10 +93,8 @@ function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: st
   const columns = message.columns;
   const records: ReadRecord[] = [];
   for (let at = 0, columnsAt = 0; at < lines.length; at += numbersPerLine, columnsAt += handedColumnCount) {
-    const start = lines[at + 2] as number;
-    // The worker's skimmer found its columns (or not): the parser need not look for them.
-    parser.handOver(bytes, start, columns, columnsAt);
-    const record = maker.record(bytes, start, lines[at + 3] as number, lines[at] as number, lines[at + 1] as number, lines[at + 4] === 1);
+    // With the columns the worker's skimmer found (or -1): the parser need not look for them.
+    const record = maker.record(bytes, lines[at + 2] as number, lines[at + 3] as number, lines[at] as number, lines[at + 1] as number, lines[at + 4] === 1, columns, columnsAt);
     if (record !== null) records.push(record);
   }
   const unused = parser.takeUnused();

@@ -16,16 +16,6 @@ import { openTraceSource, sniffTrace } from './readTrace.js';
 import type { SkimCommand, SkimMessage, SkimRequest } from './skimProtocol.js';
 
 /**
- * The line the skimmer is handing over right now (its buffer and start) and where in its
- * memory the columns it found for it are: set by TaughtSkimmer, read by HandedLines.
- */
-interface HandingOver {
-  buffer: Buffer | undefined;
-  start: number;
-  columnsAt: number;
-}
-
-/**
  * The lines of one batch handed on: their bytes end to end, their numbers, and the columns
  * the skimmer found for them (so the replaying thread need not look for them again).
  */
@@ -36,12 +26,8 @@ class HandedLines {
   private columns = new Int32Array(handedColumnCount * 1024);
   private columnsUsed = 0;
 
-  constructor(
-    private readonly handing: HandingOver,
-    private readonly columnWords: Int32Array | undefined,
-  ) {}
-
-  add(source: Buffer, start: number, end: number, line: number, offset: number, truncated: boolean): void {
+  /** A line as the splitter hands it on (LineSink), with the columns the skimmer found for it, if any. */
+  add(source: Buffer, start: number, end: number, line: number, offset: number, truncated: boolean, found?: Int32Array, foundAt = -1): void {
     const length = end - start;
     if (this.used + length > this.bytes.length) {
       const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + length));
@@ -51,23 +37,14 @@ class HandedLines {
     this.bytes.set(source.subarray(start, end), this.used);
     this.numbers.push(line, offset, this.used, this.used + length, truncated ? 1 : 0);
     this.used += length;
-    this.addColumns(source, start);
-  }
-
-  /** The skimmer's columns for the line at `source[start...]` if it is the one being handed over, else -1 (none). */
-  private addColumns(source: Buffer, start: number): void {
     if (this.columnsUsed + handedColumnCount > this.columns.length) {
       const grown = new Int32Array(this.columns.length * 2);
       grown.set(this.columns);
       this.columns = grown;
     }
-    const handing = this.handing;
-    if (this.columnWords !== undefined && handing.columnsAt >= 0 && handing.buffer === source && handing.start === start) {
-      // Offsets from the line's start: they hold wherever its bytes go.
-      this.columns.set(this.columnWords.subarray(handing.columnsAt, handing.columnsAt + handedColumnCount), this.columnsUsed);
-    } else {
-      this.columns[this.columnsUsed] = -1;
-    }
+    // Offsets from the line's start: they hold wherever its bytes go.
+    if (found !== undefined && foundAt >= 0) this.columns.set(found.subarray(foundAt, foundAt + handedColumnCount), this.columnsUsed);
+    else this.columns[this.columnsUsed] = -1;
     this.columnsUsed += handedColumnCount;
   }
 
@@ -92,15 +69,7 @@ class TaughtSkimmer {
   /** Regions still to read without the skimmer (it skipped too few of the last one's lines to pay). */
   private pause = 0;
 
-  /** The line being handed over, for HandedLines to take its columns. */
-  readonly handing: HandingOver = { buffer: undefined, start: -1, columnsAt: -1 };
-
   constructor(private readonly skimmer: FtraceSkimmer) {}
-
-  /** Where the skimmer's memory holds the columns `handing.columnsAt` points at. */
-  get columnWords(): Int32Array {
-    return this.skimmer.columnWords;
-  }
 
   learn(name: Uint8Array, flavor: number): void {
     const slot = this.skimmer.learn(name, flavor);
@@ -115,14 +84,8 @@ class TaughtSkimmer {
   }
 
   private readonly read: WholeLinesReader = (...region) => {
-    const handing = this.handing;
     const { lines, handed, handedWithColumns } = this.skimmer.readRegion(
       region,
-      (lineStart, columnsAt) => {
-        handing.buffer = region[0];
-        handing.start = lineStart;
-        handing.columnsAt = columnsAt;
-      },
       (slot, count) => {
         const name = this.names[slot];
         if (name === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
@@ -132,8 +95,6 @@ class TaughtSkimmer {
         if (this.first === undefined || line < this.first.line) this.first = { line, offset };
       },
     );
-    handing.buffer = undefined;
-    handing.columnsAt = -1;
     // A line handed on with its columns saves the replaying thread their search.
     if (!skimPaid(lines, handed - handedWithColumns)) this.pause = skimPauseRegions;
     return lines;
@@ -165,8 +126,8 @@ async function skimFile(request: SkimRequest, taught: TaughtSkimmer | undefined,
     return;
   }
   const splitter = new LineSplitter(maxLineBytes);
-  const handed = new HandedLines(taught?.handing ?? { buffer: undefined, start: -1, columnsAt: -1 }, taught?.columnWords);
-  const sink: LineSink = (buf, start, end, line, offset, truncated) => handed.add(buf, start, end, line, offset, truncated);
+  const handed = new HandedLines();
+  const sink: LineSink = (...line) => handed.add(...line);
   const flush = async (): Promise<void> => {
     const batch = handed.take();
     await post({ type: 'lines', ...batch, skipped: taught?.takeSkipped(), read }, [batch.bytes.buffer as ArrayBuffer, batch.lines.buffer as ArrayBuffer, batch.columns.buffer as ArrayBuffer]);

@@ -169,12 +169,12 @@ function handedBackPerRegion(parser: FtraceByteParser, regions: readonly string[
   return regions.map((text) => {
     const buf = Buffer.from(text);
     let handed = 0;
-    const lines = reader(buf, 0, buf.length, line, offset, (lineStart, newline, lineNumber, lineOffset) => {
+    const lines = reader(buf, 0, buf.length, line, offset, (lineStart, newline, lineNumber, lineOffset, columns, columnsAt) => {
       handed += 1;
       assert.equal(lineOffset - offset, lineStart, 'a handed-back line keeps its byte offset');
       assert.equal(buf.subarray(0, lineStart).toString().split('\n').length - 1, lineNumber - line, 'and its number');
-      // As the splitter would, have the parser read it.
-      parser.parse(buf, lineStart, newline, lineNumber, lineOffset);
+      // As the splitter would, have the parser read it, with the columns the skimmer found.
+      parser.parse(buf, lineStart, newline, lineNumber, lineOffset, columns, columnsAt);
     });
     assert.equal(lines, text.split('\n').length - 1);
     line += lines;
