@@ -74,9 +74,8 @@ export class CallSequencer {
 
   /** CPUs inside `kvm_arm_vmid_update()` (entered, not yet replayed): their active VMID is in flux. */
   cpusInsideUpdate(): Set<number> {
-    const cpus = new Set<number>();
-    for (const entry of this.pendingUpdates.values()) cpus.add(entry.cpu);
-    return cpus;
+    // Updates wait under their own CPU.
+    return this.pendingUpdates.cpus();
   }
 
   push(event: TraceEvent): void {

@@ -58,6 +58,15 @@ export class CpuSlots<T extends object> {
     return true;
   }
 
+  /** The CPUs that have an entry: a set, in no particular order (unlike `values`, nothing to sort). */
+  cpus(): Set<number> {
+    const cpus = new Set<number>(this.beyond.keys());
+    this.slots.forEach((value, cpu) => {
+      if (value !== undefined) cpus.add(cpu);
+    });
+    return cpus;
+  }
+
   /** The entries in the order they were inserted. */
   values(): T[] {
     if (this.count === 0) return [];

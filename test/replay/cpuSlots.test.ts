@@ -48,6 +48,7 @@ test('property: CpuSlots answers every get, size and values() as a Map with the 
         }
         assert.equal(slots.size, map.size);
         assert.deepEqual(slots.values(), [...map.values()]);
+        assert.deepEqual(slots.cpus(), new Set(map.keys()));
       }
       for (const key of [0, 1, 7, -1, 4095, 4096, 1e9, 0.5]) assert.equal(slots.get(key), map.get(key));
     }),
