@@ -9,8 +9,13 @@ export interface SkimRequest {
   readonly file: string;
   readonly forceFtrace: boolean;
   readonly maxLineBytes: number;
-  /** Batches posted and not yet taken: the worker waits beyond this, so memory stays bounded. */
-  readonly batchesAhead: number;
+  /**
+   * Bytes of batches posted and not yet taken (their buffers' sizes): the worker waits beyond
+   * this, so memory stays bounded. In bytes, not batches: a sparse trace's batch is a twentieth
+   * of a dense one's, and a count that bounds the dense ones held the sparse worker back while
+   * the replaying thread's code was still cold.
+   */
+  readonly bytesAhead: number;
   /** Names to skip from the first line on: what the replaying thread's parser refused in a sample of the file. */
   readonly lessons: readonly SkimLesson[];
 }
@@ -27,8 +32,41 @@ export interface SkimLesson {
  */
 export const numbersPerLine = 5;
 
-/** From the replaying thread: a batch was taken, or lines of this name (ASCII bytes) and body flavor are skipped. */
-export type SkimCommand = { readonly type: 'credit' } | ({ readonly type: 'learn' } & SkimLesson);
+/** The bytes a batch counts against `bytesAhead`: its buffers'. */
+export function batchBytes(batch: { readonly bytes: Uint8Array; readonly lines: Float64Array; readonly columns: Int32Array }): number {
+  return batch.bytes.byteLength + batch.lines.byteLength + batch.columns.byteLength;
+}
+
+/**
+ * The worker's side of `bytesAhead`: batches are counted in when posted and out when the
+ * replaying thread says it took them; `posted` resolves once the bytes still in flight are
+ * below the budget again (at once if they are), so a batch larger than the budget still goes.
+ */
+export class InFlightBudget {
+  private bytes = 0;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly budget: number) {}
+
+  get inFlight(): number {
+    return this.bytes;
+  }
+
+  async posted(bytes: number): Promise<void> {
+    this.bytes += bytes;
+    while (this.bytes >= this.budget) await new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  taken(bytes: number): void {
+    this.bytes -= bytes;
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}
+
+/** From the replaying thread: a batch of `bytes` (batchBytes) was taken, or lines of this name (ASCII bytes) and body flavor are skipped. */
+export type SkimCommand = { readonly type: 'credit'; readonly bytes: number } | ({ readonly type: 'learn' } & SkimLesson);
 
 export type SkimMessage =
   /** The input is not ftrace text: the replaying thread reads it itself. */

@@ -21,7 +21,7 @@ import { LineRecordMaker } from './lineRecords.js';
 import { defaultMaxLineBytes } from './lineSplitter.js';
 import type { ReadOptions } from './readTrace.js';
 import type { ReadRecord } from './records.js';
-import { numbersPerLine, type SkimCommand, type SkimLesson, type SkimMessage, type SkimRequest } from './skimProtocol.js';
+import { batchBytes, numbersPerLine, type SkimCommand, type SkimLesson, type SkimMessage, type SkimRequest } from './skimProtocol.js';
 
 const workerUrl = new URL('./skimWorker.js', import.meta.url);
 
@@ -34,6 +34,13 @@ export const defaultSkimThreadMinBytes = 32 << 20;
  * 30 to 40 ms, a tenth of a sparse 256 MiB run).
  */
 const sampleBytes = 1 << 16;
+
+/**
+ * Batches the worker may have posted and not yet seen taken, in bytes: about 8 dense batches
+ * (a 1 MiB read each, plus their line numbers and columns), or some hundreds of sparse ones.
+ * Against a bound of 4 batches: sparse 256 MiB −8 %, 1 GiB −7 %, its gzip −6 % (A/B runs).
+ */
+const skimBytesAhead = 16 << 20;
 
 /** How to read a file with a skim thread: the names its worker can skip from the first line. */
 export interface SkimThreadPlan {
@@ -118,7 +125,7 @@ export function readWithSkimThread(
   onRead?: (bytes: number) => void,
 ): Promise<'done' | 'not-ftrace'> {
   const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes;
-  const request: SkimRequest = { file, forceFtrace: options.format === 'ftrace', maxLineBytes, batchesAhead: 4, lessons: plan.lessons };
+  const request: SkimRequest = { file, forceFtrace: options.format === 'ftrace', maxLineBytes, bytesAhead: skimBytesAhead, lessons: plan.lessons };
   const worker = new Worker(workerUrl, { workerData: request });
   const send = (command: SkimCommand): void => worker.postMessage(command);
   const parser = new FtraceByteParser(file, options.wantEvent, undefined, false, (name, flavor) => send({ type: 'learn', name: Uint8Array.from(name), flavor }));
@@ -144,7 +151,7 @@ export function readWithSkimThread(
           return;
         case 'lines':
           try {
-            send({ type: 'credit' });
+            send({ type: 'credit', bytes: batchBytes(message) });
             onRead?.(message.read);
             consume(batchRecords(message, file, parser, maker));
           } catch (error) {

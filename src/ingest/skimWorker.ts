@@ -13,7 +13,7 @@ import { handedColumnCount } from './ftraceColumns.js';
 import { FtraceSkimmer, skimPaid, skimPauseRegions } from './ftraceSkim.js';
 import { LineSplitter, type LineSink, type WholeLinesReader } from './lineSplitter.js';
 import { openTraceSource, sniffTrace } from './readTrace.js';
-import type { SkimCommand, SkimMessage, SkimRequest } from './skimProtocol.js';
+import { batchBytes, InFlightBudget, type SkimCommand, type SkimMessage, type SkimRequest } from './skimProtocol.js';
 
 /**
  * The lines of one batch handed on: their bytes end to end, their numbers, and the columns
@@ -149,22 +149,18 @@ if (port !== null) {
   const skimmer = FtraceSkimmer.create(request.maxLineBytes);
   const taught = skimmer === undefined ? undefined : new TaughtSkimmer(skimmer);
   for (const lesson of request.lessons) taught?.learn(lesson.name, lesson.flavor);
-  let credits = request.batchesAhead;
-  let wake: (() => void) | undefined;
+  const budget = new InFlightBudget(request.bytesAhead);
   port.on('message', (command: SkimCommand) => {
     if (command.type === 'learn') {
       taught?.learn(command.name, command.flavor);
       return;
     }
-    credits += 1;
-    wake?.();
-    wake = undefined;
+    budget.taken(command.bytes);
   });
   const post = async (message: SkimMessage, transfer: ArrayBuffer[] = []): Promise<void> => {
     port.postMessage(message, transfer);
     if (message.type !== 'lines') return;
-    credits -= 1;
-    while (credits <= 0) await new Promise<void>((resolve) => (wake = resolve));
+    await budget.posted(batchBytes(message));
   };
   try {
     await skimFile(request, taught, post);

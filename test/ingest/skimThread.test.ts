@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { VmidReplayError } from '../../src/errors.js';
 import { skimFlavorPlain } from '../../src/ingest/ftraceSkim.js';
+import { InFlightBudget } from '../../src/ingest/skimProtocol.js';
 import { skimThreadPlan } from '../../src/ingest/skimThread.js';
 import { analyzeTrace } from '../../src/replay/analyze.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
@@ -111,3 +112,31 @@ test('a truncated gzip fails on the skim thread as in this thread; a strict-mode
     writeFileSync(broken, sparse(150, (index) => (index === 100 ? ['   x-1 [000] d..1.     1.0: vmid_update: (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=nonsense'] : [])));
     await assert.rejects(analyzeTrace(broken, Readable.from([]), { strict: true }, undefined, skimThread), (error: unknown) => error instanceof VmidReplayError && error.code === 'MALFORMED_LINE');
   }));
+
+test('the skim worker posts batches until the bytes not yet taken reach its budget, then waits for takes', async () => {
+  const budget = new InFlightBudget(100);
+  let settled = 0;
+  const post = (bytes: number): Promise<void> => budget.posted(bytes).then(() => void (settled += 1));
+  await post(40);
+  await post(50);
+  assert.equal(budget.inFlight, 90);
+  // This one reaches the budget: it goes (the batch is already posted), and the worker waits.
+  const waiting = post(30);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(settled, 2, 'the worker waits at 120 bytes in flight');
+  budget.taken(10);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(settled, 2, 'still 110 bytes in flight: still waiting');
+  budget.taken(40);
+  await waiting;
+  assert.equal(settled, 3);
+  assert.equal(budget.inFlight, 70);
+  // A batch larger than the whole budget is posted too, and waits until it is taken.
+  const large = post(500);
+  budget.taken(70);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(settled, 3);
+  budget.taken(500);
+  await large;
+  assert.equal(budget.inFlight, 0);
+});
