@@ -1,15 +1,13 @@
 import { Option, type Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { ExitCode, VmidReplayError } from '../../errors.js';
+import { ExitCode } from '../../errors.js';
 import { analyzeTrace } from '../../replay/analyze.js';
-import type { ReplayOptions } from '../../replay/replayTypes.js';
 import type { Report } from '../../report/report.js';
 import { renderJson } from '../../report/json.js';
 import { renderSummary } from '../../report/summary.js';
 import { renderText } from '../../report/text.js';
-import type { WorkerMessage } from '../analyzeWorker.js';
+import { analyzeInParallel } from '../analyzeInParallel.js';
 import type { CommandContext } from '../context.js';
 import { addModelOptions, replayOptionsFrom, type ModelFlags } from '../options.js';
 import { ProgressLine } from '../progress.js';
@@ -22,45 +20,6 @@ interface AnalyzeFlags extends ModelFlags {
   exitZero?: boolean;
   quiet?: boolean;
   jobs?: number;
-}
-
-const workerUrl = new URL('../analyzeWorker.js', import.meta.url);
-
-/** Runs one trace in a worker thread; progress comes back as messages. */
-function analyzeInWorker(file: string, options: ReplayOptions, onProgress: (bytes: number, records: number) => void): Promise<Report> {
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(workerUrl, { workerData: { file, options } });
-    let settled = false;
-    worker.on('message', (message: WorkerMessage) => {
-      if (message.type === 'progress') onProgress(message.bytes, message.records);
-      else if (message.type === 'report') {
-        settled = true;
-        resolve(message.report as Report);
-      } else {
-        settled = true;
-        reject(new VmidReplayError(message.code, message.message));
-      }
-    });
-    worker.on('error', (error) => {
-      if (!settled) reject(error);
-    });
-    worker.on('exit', (code) => {
-      if (!settled) reject(new VmidReplayError('INTERNAL', `the worker analysing ${file} stopped with code ${code}`));
-    });
-  });
-}
-
-/** Reports in argument order, at most `jobs` traces at once in worker threads. */
-async function analyzeInParallel(traces: readonly string[], options: ReplayOptions, jobs: number, onProgress: (index: number, bytes: number, records: number) => void): Promise<Report[]> {
-  const reports = new Array<Report>(traces.length);
-  let next = 0;
-  const lane = async () => {
-    for (let index = next++; index < traces.length; index = next++) {
-      reports[index] = await analyzeInWorker(traces[index] as string, options, (bytes, records) => onProgress(index, bytes, records));
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, traces.length) }, lane));
-  return reports;
 }
 
 export function registerAnalyze(program: Command, ctx: CommandContext): void {
