@@ -17,7 +17,8 @@ import { ensureCaptures, ensureTrace, type Density } from './traces.js';
 import { timeAnalyze, timeShell, type AnalyzeRun } from './measure.js';
 
 const distBench = fileURLToPath(new URL('.', import.meta.url));
-const cli = resolve(distBench, '../src/cli/main.js');
+// What `bin` runs: the bundle (scripts/bundle.ts).
+const cli = resolve(distBench, '../bundle/cli/main.js');
 const rssHook = resolve(distBench, 'rssHook.js');
 const sizes = (process.env['BENCH_SIZES'] ?? '256M,1G').split(',').filter((s) => s.length > 0);
 const densities: Density[] = process.env['BENCH_ONLY'] === undefined ? ['dense', 'sparse'] : [process.env['BENCH_ONLY'] as Density];

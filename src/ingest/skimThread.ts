@@ -23,6 +23,7 @@ import type { ReadOptions } from './readTrace.js';
 import type { ReadRecord } from './records.js';
 import { batchBytes, numbersPerLine, type SkimCommand, type SkimLesson, type SkimMessage, type SkimRequest } from './skimProtocol.js';
 
+/** Beside this module, as the bundle also has it (scripts/bundle.ts: every entry in one folder). */
 const workerUrl = new URL('./skimWorker.js', import.meta.url);
 
 /** Below this size a second thread costs more to start (about 40 ms) than it saves. */

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { runCli } from '../helpers/cli.js';
 import { expected, reported, type JsonReport, type Sidecar } from './helpers.js';
 
-const commands = [...readFileSync('traces/README.md', 'utf8').matchAll(/`node dist\/src\/cli\/main\.js (generate [^`]+)`/g)].map((match) => (match[1] as string).split(' '));
+const commands = [...readFileSync('traces/README.md', 'utf8').matchAll(/`node dist\/bundle\/cli\/main\.js (generate [^`]+)`/g)].map((match) => (match[1] as string).split(' '));
 
 test('traces/README.md gives a generate command for each generated trace', () => {
   const outputs = commands.map((args) => args[args.indexOf('-o') + 1]);

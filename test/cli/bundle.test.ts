@@ -1,0 +1,53 @@
+/**
+ * The command users run is the bundle (`bin`, made by scripts/bundle.ts), not the compiled
+ * tree the other tests import. It must give what the compiled tree gives, including where it
+ * starts worker threads by URL: a skim thread for a large sparse trace, and analyze workers
+ * for several traces.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { defaultSkimThreadMinBytes } from '../../src/ingest/skimThread.js';
+
+const bin = (JSON.parse(readFileSync('package.json', 'utf8')) as { bin: Record<string, string> }).bin['vmid-replay'] as string;
+const compiled = join('dist', 'src', 'cli', 'main.js');
+
+function cli(entry: string, args: readonly string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [entry, ...args], { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 120_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function sameBothWays(args: readonly string[]): void {
+  const fromBundle = cli(bin, args);
+  const fromTree = cli(compiled, args);
+  assert.equal(fromBundle.stderr, '');
+  assert.equal(fromBundle.status, fromTree.status);
+  assert.equal(fromBundle.stdout, fromTree.stdout);
+  assert.ok(fromBundle.stdout.length > 0);
+}
+
+test('bin is the bundle, and it analyses a bundled trace as the compiled tree does', () => {
+  assert.match(bin, /^dist\/bundle\//);
+  sameBothWays(['analyze', join('traces', 'mixed-hazards.trace'), '--format', 'json']);
+});
+
+test('the bundle analyses several traces in its analyze workers', () => {
+  sameBothWays(['analyze', join('traces', 'mixed-hazards.trace'), join('traces', 'churn-8bit-rollovers.trace.gz'), '--jobs', '2', '--format', 'json', '--exit-zero']);
+});
+
+test('the bundle reads a large sparse trace with its skim thread', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vmid-bundle-'));
+  try {
+    const trace = join(dir, 'sparse.trace');
+    const made = cli(bin, ['generate', '--noise', '14', '--size', `${(defaultSkimThreadMinBytes >> 20) + 1}M`, '--seed', '3', '-o', trace]);
+    assert.equal(made.status, 0, made.stderr);
+    assert.ok(statSync(trace).size >= defaultSkimThreadMinBytes, 'large enough for a skim thread');
+    // --jobs 2: a second core for the skim thread even on a one-core machine.
+    sameBothWays(['analyze', trace, '--jobs', '2', '--format', 'json', '--exit-zero']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
