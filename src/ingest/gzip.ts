@@ -2,6 +2,7 @@
 import { createGunzip, type ZlibOptions } from 'node:zlib';
 import type { TransformOptions } from 'node:stream';
 import { VmidReplayError } from '../errors.js';
+import { endSource } from './endSource.js';
 
 const gzipMagic0 = 0x1f;
 const gzipMagic1 = 0x8b;
@@ -9,6 +10,14 @@ const gzipMagic1 = 0x8b;
 /** Yields the bytes of `source`, gunzipped when they start with the gzip magic. */
 export async function* decompressIfGzip(source: AsyncIterable<Uint8Array>, file: string): AsyncGenerator<Uint8Array> {
   const iterator = source[Symbol.asyncIterator]();
+  try {
+    yield* inflateIfGzip(iterator, file);
+  } finally {
+    await endSource(iterator);
+  }
+}
+
+async function* inflateIfGzip(iterator: AsyncIterator<Uint8Array>, file: string): AsyncGenerator<Uint8Array> {
   // The two magic bytes may arrive in separate chunks (a pipe or socket can deliver one byte,
   // or an empty chunk, first): gather at least two bytes before deciding.
   let head: Uint8Array = new Uint8Array(0);

@@ -9,6 +9,7 @@
 import { crc32 } from 'node:zlib';
 import type { Decoder } from '@msgpack/msgpack';
 import { VmidReplayError } from '../errors.js';
+import { endSource } from './endSource.js';
 import type { Importer, ReadOptions } from './importer.js';
 import { ColumnPool, columnsV1, columnsV2, FrameChecker, isDoc, textField, type BlockColumns, type BlockStrings, type Doc } from './msgpackColumns.js';
 import { frameHeaderBytes, maxFrameBytes, msgpackFormatName, msgpackMagic, readableFormatVersions } from './msgpackFormat.js';
@@ -119,8 +120,16 @@ export interface CheckedBlock {
 
 /** The blocks of a (decompressed) MessagePack trace, its header and end frame checked too. */
 export async function* msgpackBlocks(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<CheckedBlock> {
-  const queue = new ByteQueue();
   const iterator = source[Symbol.asyncIterator]();
+  try {
+    yield* framedBlocks(iterator, options);
+  } finally {
+    await endSource(iterator);
+  }
+}
+
+async function* framedBlocks(iterator: AsyncIterator<Uint8Array>, options: ReadOptions): AsyncGenerator<CheckedBlock> {
+  const queue = new ByteQueue();
   // Strings stay raw UTF-8 until a record needs them (BlockStrings): most of a sparse trace's never do.
   // Loaded on first use (about 8 ms of start-up that a text trace does not need).
   const { Decoder } = await import('@msgpack/msgpack');
@@ -195,21 +204,21 @@ export async function* msgpackBlocks(source: AsyncIterable<Uint8Array>, options:
 }
 
 /**
- * The records of a block's kept rows, in batches of at most `batchRecordCount`, then what
- * `unused` gives (the refused events' counts, known once every row went through `refuse`).
+ * The records of a block's `count` kept rows (msgpackRows.ts), in batches of at most
+ * `batchRecordCount`, then what `unused` gives (the refused events' counts, known once every row went through `refuse`).
  */
-export function* recordBatches(kept: KeptRows, strings: BlockStrings, file: string, unused: () => ReadRecord | undefined, refuse?: RowRefusal): Generator<ReadRecord[], void> {
-  for (let from = 0; from < kept.count; from += batchRecordCount) {
+export function* recordBatches(rows: Float64Array, count: number, strings: BlockStrings, file: string, unused: () => ReadRecord | undefined, refuse?: RowRefusal): Generator<ReadRecord[], void> {
+  for (let from = 0; from < count; from += batchRecordCount) {
     const records: ReadRecord[] = [];
-    const to = Math.min(kept.count, from + batchRecordCount);
-    recordsOfRows(kept.values, from, to, strings, file, records, refuse);
-    if (to === kept.count) {
+    const to = Math.min(count, from + batchRecordCount);
+    recordsOfRows(rows, from, to, strings, file, records, refuse);
+    if (to === count) {
       const counted = unused();
       if (counted !== undefined) records.push(counted);
     }
     if (records.length > 0) yield records;
   }
-  if (kept.count === 0) {
+  if (count === 0) {
     const counted = unused();
     if (counted !== undefined) yield [counted];
   }
@@ -225,7 +234,7 @@ async function* msgpackRecords(source: AsyncIterable<Uint8Array>, options: ReadO
   const kept = new KeptRows();
   for await (const { columns, file, fail } of msgpackBlocks(source, options)) {
     const refused = keepRows(columns, fail, options.wantEvent, kept);
-    yield* recordBatches(kept, columns.strings, file, () => unusedRecord(file, refused.first, refused.counts(columns.strings)));
+    yield* recordBatches(kept.values, kept.count, columns.strings, file, () => unusedRecord(file, refused.first, refused.counts(columns.strings)));
   }
 }
 

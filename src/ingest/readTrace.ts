@@ -8,6 +8,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { VmidReplayError } from '../errors.js';
+import { endSource } from './endSource.js';
 import { decompressIfGzip } from './gzip.js';
 import { ftraceImporter } from './ftraceImporter.js';
 import { csvImporter } from './csvImporter.js';
@@ -29,24 +30,33 @@ async function peek(source: AsyncIterable<Uint8Array>): Promise<{ head: Buffer; 
   const chunks: Buffer[] = [];
   let size = 0;
   let done = false;
-  while (size < sniffBytes) {
-    const next = await iterator.next();
-    if (next.done === true) {
-      done = true;
-      break;
+  try {
+    while (size < sniffBytes) {
+      const next = await iterator.next();
+      if (next.done === true) {
+        done = true;
+        break;
+      }
+      // Copied: a source may reuse its buffer for the next chunk.
+      const chunk = Buffer.from(next.value);
+      chunks.push(chunk);
+      size += chunk.length;
     }
-    // Copied: a source may reuse its buffer for the next chunk.
-    const chunk = Buffer.from(next.value);
-    chunks.push(chunk);
-    size += chunk.length;
+  } catch (error) {
+    await endSource(iterator);
+    throw error;
   }
   const head = Buffer.concat(chunks);
   return {
     head,
     bytes: (async function* () {
-      if (head.length > 0) yield head;
-      if (done) return;
-      for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
+      try {
+        if (head.length > 0) yield head;
+        if (done) return;
+        for (let next = await iterator.next(); next.done !== true; next = await iterator.next()) yield next.value;
+      } finally {
+        await endSource(iterator);
+      }
     })(),
   };
 }

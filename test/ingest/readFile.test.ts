@@ -5,12 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { VmidReplayError } from '../../src/errors.js';
-import { openTraceSource } from '../../src/ingest/readTrace.js';
+import { msgpackMagic } from '../../src/ingest/msgpackFormat.js';
+import { openTraceSource, readRecords, type ReadOptions } from '../../src/ingest/readTrace.js';
 
 const mib = 1 << 20;
 
@@ -82,6 +84,41 @@ test('stopping early closes the file, and the reads ahead of it end quietly', as
       break;
     }
     assert.equal(openFiles(), before);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a read that fails part-way closes its file: a corrupt MessagePack file, a truncated gzip, a refused format', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vmid-read-'));
+  const openFiles = (): string[] => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir);
+    } catch {
+      return false;
+    }
+  });
+  try {
+    // Several reads' worth, so each fails with reads still to come.
+    const text = `${'   x-1 [000] d..1.     1.000001: vmid_update: (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=0xffff000010001000\n'.repeat(60_000)}`;
+    const msgpack = join(dir, 'corrupt.msgpack');
+    writeFileSync(msgpack, Buffer.concat([msgpackMagic, Buffer.from([0, 0, 0, 4, 0, 0, 0, 0]), Buffer.alloc(3 * mib)]));
+    const gz = join(dir, 'cut.trace.gz');
+    const zipped = gzipSync(text);
+    writeFileSync(gz, zipped.subarray(0, zipped.length - 10));
+    const plain = join(dir, 'plain.trace');
+    writeFileSync(plain, text);
+    const cases: [string, ReadOptions][] = [
+      [msgpack, { file: msgpack }],
+      [gz, { file: gz }],
+      [plain, { file: plain, format: 'msgpack' }],
+    ];
+    for (const [file, options] of cases) {
+      await assert.rejects(async () => {
+        for await (const batch of readRecords(openTraceSource(file, Readable.from([])), options)) assert.ok(batch.length >= 0);
+      }, VmidReplayError);
+      assert.deepEqual(openFiles(), [], `${file} is closed after its error`);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
