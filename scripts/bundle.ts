@@ -1,5 +1,5 @@
 /**
- * The last step of `npm run build`: bundles the compiled command line and its two worker
+ * The last step of `npm run build`: bundles the compiled command line and its worker
  * entries, each into one file of dist/bundle/cli/, which `bin` runs. Node's module loader
  * spends about 40 ms resolving and compiling the hundred modules of the compiled tree, a run
  * on a small trace costing 0.10 s in all; from one file it starts in 0.06 s (measured), and a
@@ -7,8 +7,9 @@
  *
  * Every entry goes to the same folder, and a worker is started by a URL relative to the
  * module that starts it. So each such module sits beside its worker's entry in the compiled
- * tree too (src/ingest/skimThread.ts beside skimWorker.ts, src/cli/analyzeInParallel.ts
- * beside analyzeWorker.ts), and the URL holds in both. test/cli/bundle.test.ts runs them.
+ * tree too (src/ingest/skimThread.ts beside skimWorker.ts, msgpackThread.ts beside
+ * msgpackWorker.ts, src/cli/analyzeInParallel.ts beside analyzeWorker.ts), and the URL holds
+ * in both. test/cli/bundle.test.ts runs them.
  *
  * esbuild-wasm, not esbuild: the same bundler without a native binary to install.
  */
@@ -21,6 +22,7 @@ const entries: Record<string, string> = {
   main: 'dist/src/cli/main.js',
   analyzeWorker: 'dist/src/cli/analyzeWorker.js',
   skimWorker: 'dist/src/ingest/skimWorker.js',
+  msgpackWorker: 'dist/src/ingest/msgpackWorker.js',
 };
 
 /** commander is CommonJS and calls `require` for Node's modules, which an ES module bundle lacks. */

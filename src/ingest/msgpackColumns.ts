@@ -156,6 +156,11 @@ export class BlockStrings {
     return this.ends.length;
   }
 
+  /** The table's bytes and string ends, as they are (in buffers the reader reuses: copy what must outlive the block). */
+  table(): { blob: Uint8Array; ends: Float64Array } {
+    return { blob: this.blob, ends: this.ends };
+  }
+
   private start(index: number): number {
     return index === 0 ? 0 : (this.ends[index - 1] as number);
   }

@@ -37,34 +37,6 @@ export function batchBytes(batch: { readonly bytes: Uint8Array; readonly lines: 
   return batch.bytes.byteLength + batch.lines.byteLength + batch.columns.byteLength;
 }
 
-/**
- * The worker's side of `bytesAhead`: batches are counted in when posted and out when the
- * replaying thread says it took them; `posted` resolves once the bytes still in flight are
- * below the budget again (at once if they are), so a batch larger than the budget still goes.
- */
-export class InFlightBudget {
-  private bytes = 0;
-  private wake: (() => void) | undefined;
-
-  constructor(private readonly budget: number) {}
-
-  get inFlight(): number {
-    return this.bytes;
-  }
-
-  async posted(bytes: number): Promise<void> {
-    this.bytes += bytes;
-    while (this.bytes >= this.budget) await new Promise<void>((resolve) => (this.wake = resolve));
-  }
-
-  taken(bytes: number): void {
-    this.bytes -= bytes;
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
-  }
-}
-
 /** From the replaying thread: a batch of `bytes` (batchBytes) was taken, or lines of this name (ASCII bytes) and body flavor are skipped. */
 export type SkimCommand = { readonly type: 'credit'; readonly bytes: number } | ({ readonly type: 'learn' } & SkimLesson);
 

@@ -13,7 +13,8 @@ import { handedColumnCount } from './ftraceColumns.js';
 import { FtraceSkimmer, skimPaid, skimPauseRegions } from './ftraceSkim.js';
 import { LineSplitter, type LineSink, type WholeLinesReader } from './lineSplitter.js';
 import { openTraceSource, sniffTrace } from './readTrace.js';
-import { batchBytes, InFlightBudget, type SkimCommand, type SkimMessage, type SkimRequest } from './skimProtocol.js';
+import { InFlightBudget } from './inFlightBudget.js';
+import { batchBytes, type SkimCommand, type SkimMessage, type SkimRequest } from './skimProtocol.js';
 
 /**
  * The lines of one batch handed on: their bytes end to end, their numbers, and the columns

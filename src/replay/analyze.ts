@@ -2,6 +2,7 @@
 import type { Readable } from 'node:stream';
 import { openTraceSource, readRecords, type ReadOptions } from '../ingest/readTrace.js';
 import type { ReadRecord } from '../ingest/records.js';
+import { msgpackThreadPlan, readMsgpackWithThread } from '../ingest/msgpackThread.js';
 import { defaultSkimThreadMinBytes, readWithSkimThread, skimThreadPlan } from '../ingest/skimThread.js';
 import { buildReport, type Report } from '../report/report.js';
 import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
@@ -16,9 +17,13 @@ async function* counting(source: AsyncIterable<Uint8Array>, count: (bytes: numbe
   }
 }
 
-/** Whether a large ftrace file may be read and skimmed on a second thread (not when the cores are taken already, as by `analyze` of several traces). */
+/**
+ * Whether a large file may be read on a second thread (not when the cores are taken already,
+ * as by `analyze` of several traces): a sparse ftrace file is skimmed there, a MessagePack
+ * file checked and filtered there.
+ */
 export interface IngestPlacement {
-  readonly skimThread: boolean;
+  readonly readingThread: boolean;
   /** The smallest file read so; tests lower it. */
   readonly minBytes?: number;
 }
@@ -57,11 +62,22 @@ export async function replayBytes(source: AsyncIterable<Uint8Array>, file: strin
   return replayFrom(source, readOptionsFor(file, options, replay), replay, onProgress);
 }
 
-/** Replays a trace file (or `-` for `stdin`), with a skim thread for a large ftrace file when `ingest` allows it. */
-export async function replayFile(file: string, stdin: Readable, options: ReplayOptions, onProgress?: ProgressCallback, ingest: IngestPlacement = { skimThread: false }): Promise<ReplayResult> {
+/** Replays a trace file (or `-` for `stdin`), with a reading thread for a large file when `ingest` allows it. */
+export async function replayFile(file: string, stdin: Readable, options: ReplayOptions, onProgress?: ProgressCallback, ingest: IngestPlacement = { readingThread: false }): Promise<ReplayResult> {
   const replay = new Replay(options);
   const readOptions = readOptionsFor(file, options, replay);
-  const plan = ingest.skimThread ? skimThreadPlan(file, readOptions, ingest.minBytes ?? defaultSkimThreadMinBytes) : undefined;
+  const minBytes = ingest.minBytes ?? defaultSkimThreadMinBytes;
+  if (ingest.readingThread && msgpackThreadPlan(file, readOptions, minBytes)) {
+    const feed = new ReplayFeed(replay, onProgress);
+    await readMsgpackWithThread(
+      file,
+      readOptions,
+      (batch) => feed.push(batch),
+      (read) => (feed.bytes = read),
+    );
+    return replay.finish();
+  }
+  const plan = ingest.readingThread ? skimThreadPlan(file, readOptions, minBytes) : undefined;
   if (plan !== undefined) {
     const feed = new ReplayFeed(replay, onProgress);
     const outcome = await readWithSkimThread(

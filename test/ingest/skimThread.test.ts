@@ -6,45 +6,25 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { VmidReplayError } from '../../src/errors.js';
 import { skimFlavorPlain } from '../../src/ingest/ftraceSkim.js';
-import { InFlightBudget } from '../../src/ingest/skimProtocol.js';
+import { InFlightBudget } from '../../src/ingest/inFlightBudget.js';
 import { skimThreadPlan } from '../../src/ingest/skimThread.js';
 import { analyzeTrace } from '../../src/replay/analyze.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
+import { inTempDir, sparse } from '../helpers/sparseTrace.js';
 
-const mixed = readFileSync(join(process.cwd(), 'traces', 'mixed-hazards.trace'), 'utf8').split('\n').filter((line) => line.length > 0);
-const header = mixed.filter((line) => line.startsWith('#'));
-const events = mixed.filter((line) => !line.startsWith('#'));
-
-/** The bundled trace with `noise` kvm_entry/kvm_exit lines after each event line: a sparse trace. */
-function sparse(noise: number, extra: (index: number) => string[] = () => []): string {
-  const out = [...header];
-  events.forEach((line, index) => {
-    out.push(line, ...extra(index));
-    const stamp = /\s(\d+\.\d+):/.exec(line)?.[1] ?? '1.000000';
-    for (let i = 0; i < noise; i++) out.push(`        CPU 1/KVM-4001 [001] d..1.     ${stamp}: ${i % 2 === 0 ? 'kvm_entry: PC: 0x40000018' : 'kvm_exit: TRAP: HSR_EC: 0x0024 (DABT_LOW)'}`);
-  });
-  return `${out.join('\n')}\n`;
-}
-
-const skimThread = { skimThread: true, minBytes: 0 };
+const skimThread = { readingThread: true, minBytes: 0 };
 
 async function bothWays(file: string, options: ReplayOptions = {}): Promise<void> {
   assert.ok(skimThreadPlan(file, { file, wantEvent: new Replay(options).wantEvent }, 0), `${file} is read with a skim thread`);
   const inThread = await analyzeTrace(file, Readable.from([]), options);
   assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, skimThread), inThread);
   assert.ok(inThread.findings.length > 0, 'the trace has findings to compare');
-}
-
-function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'vmid-skim-'));
-  return body(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
 test('a sparse trace (4 MiB, many 1 MiB reads) gives the same report with a skim thread, plain and gzip', () =>

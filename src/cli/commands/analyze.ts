@@ -71,8 +71,8 @@ Examples:
       };
       const cores = flags.jobs ?? availableParallelism();
       const parallel = traces.length > 1 && !traces.includes('-') && cores > 1;
-      // One trace at a time: a large ftrace file is read and skimmed on a second core.
-      const ingest = { skimThread: cores > 1 };
+      // One trace at a time: a large ftrace or MessagePack file is read on a second core.
+      const ingest = { readingThread: cores > 1 };
       let reports: Report[];
       try {
         reports = parallel
