@@ -15,7 +15,8 @@ import { BlockStrings } from './msgpackColumns.js';
 import { msgpackMagic } from './msgpackFormat.js';
 import { recordBatches, unusedRecord } from './msgpackReader.js';
 import { rowFields } from './msgpackRows.js';
-import { keptBlockBuffers, keptBlockBytes, lessonKey, type KeptBlock, type MsgpackThreadCommand, type MsgpackThreadMessage, type MsgpackThreadRequest } from './msgpackThreadProtocol.js';
+import { transferredBytes } from './inFlightBudget.js';
+import { keptBlockBuffers, lessonKey, type KeptBlock, type MsgpackThreadCommand, type MsgpackThreadMessage, type MsgpackThreadRequest } from './msgpackThreadProtocol.js';
 import type { ReadRecord } from './records.js';
 
 /** Beside this module, as the bundle also has it (scripts/bundle.ts: every entry in one folder). */
@@ -123,7 +124,7 @@ export function readMsgpackWithThread(file: string, options: ReadOptions, consum
     // A fresh buffer per block, freed by the collector, cost a tenth of a sparse run in page
     // faults and scavenges.
     const buffers = keptBlockBuffers(block);
-    worker.postMessage({ type: 'credit', bytes: keptBlockBytes(block), buffers } satisfies MsgpackThreadCommand, buffers);
+    worker.postMessage({ type: 'credit', bytes: transferredBytes(buffers), buffers } satisfies MsgpackThreadCommand, buffers);
   };
   return new Promise<void>((resolve, reject) => {
     let settled = false;

@@ -41,11 +41,6 @@ export interface KeptBlock {
 
 export type MsgpackThreadMessage = KeptBlock | { readonly type: 'end' } | { readonly type: 'error'; readonly code: VmidReplayError['code']; readonly message: string };
 
-/** The bytes a block counts against `bytesAhead`: its buffers'. */
-export function keptBlockBytes(block: KeptBlock): number {
-  return block.blob.byteLength + block.ends.byteLength + block.rows.byteLength;
-}
-
 /** The key a name and body flavor are taught under. */
 export function lessonKey(name: string, opensWithLocation: boolean): string {
   return `${opensWithLocation ? '(' : '-'}${name}`;

@@ -13,7 +13,7 @@ import { decompressIfGzip } from './gzip.js';
 import { InFlightBudget } from './inFlightBudget.js';
 import { msgpackBlocks } from './msgpackReader.js';
 import { KeptRows, keepRows, rowFields } from './msgpackRows.js';
-import { keptBlockBuffers, keptBlockBytes, lessonKey, type KeptBlock, type MsgpackThreadCommand, type MsgpackThreadMessage, type MsgpackThreadRequest } from './msgpackThreadProtocol.js';
+import { keptBlockBuffers, lessonKey, type KeptBlock, type MsgpackThreadCommand, type MsgpackThreadMessage, type MsgpackThreadRequest } from './msgpackThreadProtocol.js';
 import { openTraceSource } from './readTrace.js';
 
 /**
@@ -85,8 +85,7 @@ if (port !== null) {
   const send = (message: MsgpackThreadMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
   try {
     await readBlocks(request, refused, spare, async (block) => {
-      send(block, keptBlockBuffers(block));
-      await budget.posted(keptBlockBytes(block));
+      await budget.postTransferring(port, block, keptBlockBuffers(block));
     });
     send({ type: 'end' });
   } catch (error) {

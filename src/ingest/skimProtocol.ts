@@ -32,12 +32,12 @@ export interface SkimLesson {
  */
 export const numbersPerLine = 5;
 
-/** The bytes a batch counts against `bytesAhead`: its buffers'. */
-export function batchBytes(batch: { readonly bytes: Uint8Array; readonly lines: Float64Array; readonly columns: Int32Array }): number {
-  return batch.bytes.byteLength + batch.lines.byteLength + batch.columns.byteLength;
+/** The buffers of a batch, transferred with it. */
+export function batchBuffers(batch: { readonly bytes: Uint8Array; readonly lines: Float64Array; readonly columns: Int32Array }): ArrayBuffer[] {
+  return [batch.bytes.buffer as ArrayBuffer, batch.lines.buffer as ArrayBuffer, batch.columns.buffer as ArrayBuffer];
 }
 
-/** From the replaying thread: a batch of `bytes` (batchBytes) was taken, or lines of this name (ASCII bytes) and body flavor are skipped. */
+/** From the replaying thread: a batch of `bytes` (transferredBytes of its buffers) was taken, or lines of this name (ASCII bytes) and body flavor are skipped. */
 export type SkimCommand = { readonly type: 'credit'; readonly bytes: number } | ({ readonly type: 'learn' } & SkimLesson);
 
 export type SkimMessage =

@@ -21,7 +21,8 @@ import { LineRecordMaker } from './lineRecords.js';
 import { defaultMaxLineBytes } from './lineSplitter.js';
 import type { ReadOptions } from './readTrace.js';
 import type { ReadRecord } from './records.js';
-import { batchBytes, numbersPerLine, type SkimCommand, type SkimLesson, type SkimMessage, type SkimRequest } from './skimProtocol.js';
+import { transferredBytes } from './inFlightBudget.js';
+import { batchBuffers, numbersPerLine, type SkimCommand, type SkimLesson, type SkimMessage, type SkimRequest } from './skimProtocol.js';
 
 /** Beside this module, as the bundle also has it (scripts/bundle.ts: every entry in one folder). */
 const workerUrl = new URL('./skimWorker.js', import.meta.url);
@@ -152,7 +153,7 @@ export function readWithSkimThread(
           return;
         case 'lines':
           try {
-            send({ type: 'credit', bytes: batchBytes(message) });
+            send({ type: 'credit', bytes: transferredBytes(batchBuffers(message)) });
             onRead?.(message.read);
             consume(batchRecords(message, file, parser, maker));
           } catch (error) {

@@ -14,7 +14,7 @@ import { FtraceSkimmer, skimPaid, skimPauseRegions } from './ftraceSkim.js';
 import { LineSplitter, type LineSink, type WholeLinesReader } from './lineSplitter.js';
 import { openTraceSource, sniffTrace } from './readTrace.js';
 import { InFlightBudget } from './inFlightBudget.js';
-import { batchBytes, type SkimCommand, type SkimMessage, type SkimRequest } from './skimProtocol.js';
+import { batchBuffers, type SkimCommand, type SkimMessage, type SkimRequest } from './skimProtocol.js';
 
 /**
  * The lines of one batch handed on: their bytes end to end, their numbers, and the columns
@@ -131,7 +131,7 @@ async function skimFile(request: SkimRequest, taught: TaughtSkimmer | undefined,
   const sink: LineSink = (...line) => handed.add(...line);
   const flush = async (): Promise<void> => {
     const batch = handed.take();
-    await post({ type: 'lines', ...batch, skipped: taught?.takeSkipped(), read }, [batch.bytes.buffer as ArrayBuffer, batch.lines.buffer as ArrayBuffer, batch.columns.buffer as ArrayBuffer]);
+    await post({ type: 'lines', ...batch, skipped: taught?.takeSkipped(), read }, batchBuffers(batch));
   };
   // Regions of 64 KiB, as lineRecords cuts them.
   const regionBytes = 1 << 16;
@@ -159,9 +159,8 @@ if (port !== null) {
     budget.taken(command.bytes);
   });
   const post = async (message: SkimMessage, transfer: ArrayBuffer[] = []): Promise<void> => {
-    port.postMessage(message, transfer);
-    if (message.type !== 'lines') return;
-    await budget.posted(batchBytes(message));
+    if (message.type === 'lines') await budget.postTransferring(port, message, transfer);
+    else port.postMessage(message, transfer);
   };
   try {
     await skimFile(request, taught, post);

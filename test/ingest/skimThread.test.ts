@@ -9,10 +9,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { MessageChannel } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { VmidReplayError } from '../../src/errors.js';
 import { skimFlavorPlain } from '../../src/ingest/ftraceSkim.js';
-import { InFlightBudget } from '../../src/ingest/inFlightBudget.js';
+import { InFlightBudget, transferredBytes } from '../../src/ingest/inFlightBudget.js';
 import { skimThreadPlan } from '../../src/ingest/skimThread.js';
 import { analyzeTrace } from '../../src/replay/analyze.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
@@ -119,4 +120,26 @@ test('the skim worker posts batches until the bytes not yet taken reach its budg
   budget.taken(500);
   await large;
   assert.equal(budget.inFlight, 0);
+});
+
+test('a posted message weighs its transferred buffers as they were before the transfer emptied them', async () => {
+  const { port1, port2 } = new MessageChannel();
+  try {
+    const budget = new InFlightBudget(1000);
+    const buffers = [new ArrayBuffer(300), new ArrayBuffer(200)];
+    assert.equal(transferredBytes(buffers), 500);
+    await budget.postTransferring(port1, { type: 'lines' }, buffers);
+    assert.equal(buffers[0]?.byteLength, 0, 'transferred, not copied');
+    assert.equal(budget.inFlight, 500);
+    let settled = false;
+    const waiting = budget.postTransferring(port1, { type: 'lines' }, [new ArrayBuffer(600)]).then(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(settled, false, '1100 bytes in flight: the reader waits');
+    budget.taken(500);
+    await waiting;
+    assert.equal(budget.inFlight, 600);
+  } finally {
+    port1.close();
+    port2.close();
+  }
 });
