@@ -29,8 +29,8 @@ export const modelDivergence = defineCheck({
   create(ctx) {
     const seen = new Set<string>();
     return {
-      onStep(step) {
-        if (step.kind !== 'divergence' || seen.has(step.divergence)) return;
+      divergence(step) {
+        if (seen.has(step.divergence)) return;
         seen.add(step.divergence);
         ctx.report(step.at, {
           messageId: step.divergence,

@@ -14,8 +14,8 @@ export const pinExhausted = defineCheck({
   },
   create(ctx) {
     return {
-      onStep(step) {
-        if (step.kind !== 'pin' || !step.outcome.exhausted) return;
+      pin(step) {
+        if (!step.outcome.exhausted) return;
         const { config, maxPinnedVmids } = ctx.state.allocator;
         const v3 = config.variant === 'rfc-v3';
         const at = refOf(step.event);

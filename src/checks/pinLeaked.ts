@@ -18,25 +18,26 @@ export const pinLeaked = defineCheck({
   },
   create(ctx) {
     return {
-      onStep(step) {
+      'vm-destroy'(step) {
+        if (step.vm.kvmVmid.pinned <= 0) return;
         const allocator = ctx.state.allocator;
-        if (step.kind === 'vm-destroy' && step.vm.kvmVmid.pinned > 0) {
-          const at = refOf(step.event);
-          const vmid = allocator.indexOf(step.vm.kvmVmid.id);
-          ctx.report(at, {
-            messageId: 'destroyed',
-            data: { vm: step.vm.label, vmid, refcount: step.vm.kvmVmid.pinned, nrPinned: allocator.nrPinnedVmids, maxPinned: allocator.maxPinnedVmids },
-            witnesses: [...(step.vm.pinnedBy === undefined ? [] : [{ role: 'pinned', ref: step.vm.pinnedBy }]), { role: 'destroyed while pinned', ref: at }],
-            explanation: [
-              `Let ${step.vm.label} pin VMID ${vmid}${step.vm.pinnedBy === undefined ? '' : ` at line ${step.vm.pinnedBy.line}`}.`,
-              `Then at line ${at.line} the VM is destroyed with the pin refcount at ${step.vm.kvmVmid.pinned}.`,
-              'However kvm_arm_pinned_vmid_put() never ran: pinned_vmid_map keeps the bit and nr_pinned_vmids never drops, so every later pin has one VMID fewer.',
-            ],
-            needed: 'kvm_arm_pinned_vmid_put() when the device is detached, before the VM goes away',
-          });
-          return;
-        }
-        if (step.kind !== 'trace-end' || step.at === undefined) return;
+        const at = refOf(step.event);
+        const vmid = allocator.indexOf(step.vm.kvmVmid.id);
+        ctx.report(at, {
+          messageId: 'destroyed',
+          data: { vm: step.vm.label, vmid, refcount: step.vm.kvmVmid.pinned, nrPinned: allocator.nrPinnedVmids, maxPinned: allocator.maxPinnedVmids },
+          witnesses: [...(step.vm.pinnedBy === undefined ? [] : [{ role: 'pinned', ref: step.vm.pinnedBy }]), { role: 'destroyed while pinned', ref: at }],
+          explanation: [
+            `Let ${step.vm.label} pin VMID ${vmid}${step.vm.pinnedBy === undefined ? '' : ` at line ${step.vm.pinnedBy.line}`}.`,
+            `Then at line ${at.line} the VM is destroyed with the pin refcount at ${step.vm.kvmVmid.pinned}.`,
+            'However kvm_arm_pinned_vmid_put() never ran: pinned_vmid_map keeps the bit and nr_pinned_vmids never drops, so every later pin has one VMID fewer.',
+          ],
+          needed: 'kvm_arm_pinned_vmid_put() when the device is detached, before the VM goes away',
+        });
+      },
+      'trace-end'(step) {
+        if (step.at === undefined) return;
+        const allocator = ctx.state.allocator;
         // One notice for all pins still held: the VMs may simply still be running.
         const held = [...ctx.state.vmsByPointer.values()].filter((vm) => !vm.destroyed && vm.kvmVmid.pinned > 0);
         if (held.length === 0) return;

@@ -17,8 +17,8 @@ export const pinReleasedWhileBound = defineCheck({
   },
   create(ctx) {
     return {
-      onStep(step) {
-        if (step.kind !== 'unpin' || !step.outcome.released) return;
+      unpin(step) {
+        if (!step.outcome.released) return;
         const at = refOf(step.event);
         for (const smmu of ctx.state.smmus.values()) {
           for (const binding of smmu.bindingsOfVm(step.vm.key)) {

@@ -55,43 +55,36 @@ export const steSwitchWithoutInvalidation = defineCheck({
       });
     };
     return {
-      onStep(step) {
-        switch (step.kind) {
-          case 'ste-write': {
-            // Only a stage-2 STE puts the VMID back in use; an abort/bypass/S1 STE's S2VMID field is ignored.
-            if (!usesStage2(step.binding.config)) return;
-            open.delete(keyOf(step.smmu.name, step.binding.s2vmid));
-            const previous = step.previous;
-            if (previous === undefined || !usesStage2(previous.config)) return;
-            if (previous.s2vmid === step.binding.s2vmid || previous.s2vmid === 0) return;
-            const stillUsed = step.smmu.liveBindings(previous.s2vmid).some((binding) => binding.owner?.key === previous.owner?.key);
-            if (stillUsed) return;
-            open.set(keyOf(step.smmu.name, previous.s2vmid), { smmu: step.smmu.name, vmid: previous.s2vmid, from: previous, to: step.binding.s2vmid, rewrite: refOf(step.event) });
-            return;
-          }
-          case 'invalidation': {
-            if (step.vmids === 'all') {
-              for (const key of [...open.keys()]) if (open.get(key)?.smmu === step.smmu.name) open.delete(key);
-            } else {
-              for (const vmid of step.vmids) open.delete(keyOf(step.smmu.name, vmid));
-            }
-            return;
-          }
-          case 'smmu-vmid-free': {
-            const key = keyOf(step.smmu.name, step.vmid);
-            const obligation = open.get(key);
-            if (obligation === undefined) return;
-            open.delete(key);
-            report(obligation, refOf(step.event), 'freed');
-            return;
-          }
-          case 'trace-end':
-            for (const obligation of open.values()) report(obligation, step.at, 'end');
-            open.clear();
-            return;
-          default:
-            return;
+      'ste-write'(step) {
+        // Only a stage-2 STE puts the VMID back in use; an abort/bypass/S1 STE's S2VMID field is ignored.
+        if (!usesStage2(step.binding.config)) return;
+        if (open.size > 0) open.delete(keyOf(step.smmu.name, step.binding.s2vmid));
+        const previous = step.previous;
+        if (previous === undefined || !usesStage2(previous.config)) return;
+        if (previous.s2vmid === step.binding.s2vmid || previous.s2vmid === 0) return;
+        const stillUsed = step.smmu.liveBindings(previous.s2vmid).some((binding) => binding.owner?.key === previous.owner?.key);
+        if (stillUsed) return;
+        open.set(keyOf(step.smmu.name, previous.s2vmid), { smmu: step.smmu.name, vmid: previous.s2vmid, from: previous, to: step.binding.s2vmid, rewrite: refOf(step.event) });
+      },
+      invalidation(step) {
+        if (open.size === 0) return;
+        if (step.vmids === 'all') {
+          for (const key of [...open.keys()]) if (open.get(key)?.smmu === step.smmu.name) open.delete(key);
+        } else {
+          for (const vmid of step.vmids) open.delete(keyOf(step.smmu.name, vmid));
         }
+      },
+      'smmu-vmid-free'(step) {
+        if (open.size === 0) return;
+        const key = keyOf(step.smmu.name, step.vmid);
+        const obligation = open.get(key);
+        if (obligation === undefined) return;
+        open.delete(key);
+        report(obligation, refOf(step.event), 'freed');
+      },
+      'trace-end'(step) {
+        for (const obligation of open.values()) report(obligation, step.at, 'end');
+        open.clear();
       },
     };
   },

@@ -17,13 +17,12 @@ export const steVmidZero = defineCheck({
     // The refused pin each VM is left with: a later successful pin means VMID 0 is not its fallback.
     const failedPins = new Map<string, EventRef>();
     return {
-      onStep(step) {
-        if (step.kind === 'pin') {
-          if (step.outcome.exhausted) failedPins.set(step.vm.key, refOf(step.event));
-          else failedPins.delete(step.vm.key);
-          return;
-        }
-        if (step.kind !== 'ste-write' || !usesStage2(step.binding.config) || step.binding.s2vmid !== 0) return;
+      pin(step) {
+        if (step.outcome.exhausted) failedPins.set(step.vm.key, refOf(step.event));
+        else failedPins.delete(step.vm.key);
+      },
+      'ste-write'(step) {
+        if (!usesStage2(step.binding.config) || step.binding.s2vmid !== 0) return;
         const at = refOf(step.event);
         const failedPin = step.vm === undefined ? undefined : failedPins.get(step.vm.key);
         const refusedWith = ctx.state.allocator.config.variant === 'rfc-v3' ? '-EINVAL' : '0';

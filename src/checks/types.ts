@@ -56,13 +56,20 @@ export interface CheckContext<MessageId extends string> {
   report(at: EventRef, draft: FindingDraft<MessageId>): void;
 }
 
-export interface CheckHandler {
-  onStep(step: ReplayStep): void;
-}
+/** The steps of one kind. */
+export type StepOf<Kind extends ReplayStep['kind']> = Extract<ReplayStep, { readonly kind: Kind }>;
+
+/**
+ * What a check listens to, by step kind, as an ESLint rule's listeners by node type: the
+ * replay calls each listener with the steps of its kind only. (One `onStep` for every step
+ * cost each check a call and a look at the step's kind on every event: 15 % of a dense
+ * replay went to the ten checks, most of it to steps they ignore.)
+ */
+export type CheckListeners = { readonly [Kind in ReplayStep['kind']]?: (step: StepOf<Kind>) => void };
 
 export interface Check<MessageId extends string = string> {
   readonly meta: CheckMeta<MessageId>;
-  create(ctx: CheckContext<MessageId>): CheckHandler;
+  create(ctx: CheckContext<MessageId>): CheckListeners;
 }
 
 /** Fills `{name}` placeholders; unknown names stay visible rather than vanish. */

@@ -1,5 +1,6 @@
 import { refOf } from '../model/eventRef.js';
-import { defineCheck } from './types.js';
+import type { RunningVm } from '../replay/state.js';
+import { defineCheck, type CheckContext, type StepOf } from './types.js';
 
 /**
  * Hazard 8: two CPUs run vCPUs of one VM under different VMID indexes at once, so a TLB
@@ -17,26 +18,32 @@ export const vmTwoVmids = defineCheck({
   },
   create(ctx) {
     return {
-      onStep(step) {
-        if (step.kind !== 'load') return;
-        ctx.state.running.forEach((running, otherCpu) => {
-          if (running === undefined || otherCpu === step.cpu || running.vm !== step.vm || running.vmid === step.outcome.vmid) return;
-          const at = refOf(step.event);
-          ctx.report(at, {
-            messageId: 'split',
-            data: { vm: step.vm.label, newVmid: step.outcome.vmid, cpu: step.cpu, otherCpu, otherVmid: running.vmid },
-            witnesses: [
-              { role: `CPU ${otherCpu} runs it with VMID ${running.vmid}`, ref: running.loadedBy },
-              { role: `CPU ${step.cpu} runs it with VMID ${step.outcome.vmid}`, ref: at },
-            ],
-            explanation: [
-              `Let CPU ${otherCpu} enter ${step.vm.label} with VMID ${running.vmid} at line ${running.loadedBy.line}, and not put it since.`,
-              `Then at line ${at.line} CPU ${step.cpu} enters the same VM with VMID ${step.outcome.vmid}.`,
-              `However a TLB invalidation by the VM's VMID (${step.outcome.vmid}, e.g. a stage-2 unmap) misses the entries CPU ${otherCpu} holds under ${running.vmid}.`,
-            ],
-          });
-        });
+      load(step) {
+        const running = ctx.state.running;
+        for (let otherCpu = 0; otherCpu < running.length; otherCpu++) {
+          const other = running[otherCpu];
+          if (other === undefined || otherCpu === step.cpu || other.vm !== step.vm || other.vmid === step.outcome.vmid) continue;
+          reportSplit(ctx, step, otherCpu, other);
+        }
       },
     };
   },
 });
+
+/** Another CPU runs the VM with another VMID. */
+function reportSplit(ctx: CheckContext<'split'>, step: StepOf<'load'>, otherCpu: number, running: RunningVm): void {
+  const at = refOf(step.event);
+  ctx.report(at, {
+    messageId: 'split',
+    data: { vm: step.vm.label, newVmid: step.outcome.vmid, cpu: step.cpu, otherCpu, otherVmid: running.vmid },
+    witnesses: [
+      { role: `CPU ${otherCpu} runs it with VMID ${running.vmid}`, ref: running.loadedBy },
+      { role: `CPU ${step.cpu} runs it with VMID ${step.outcome.vmid}`, ref: at },
+    ],
+    explanation: [
+      `Let CPU ${otherCpu} enter ${step.vm.label} with VMID ${running.vmid} at line ${running.loadedBy.line}, and not put it since.`,
+      `Then at line ${at.line} CPU ${step.cpu} enters the same VM with VMID ${step.outcome.vmid}.`,
+      `However a TLB invalidation by the VM's VMID (${step.outcome.vmid}, e.g. a stage-2 unmap) misses the entries CPU ${otherCpu} holds under ${running.vmid}.`,
+    ],
+  });
+}

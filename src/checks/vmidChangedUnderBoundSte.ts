@@ -1,5 +1,6 @@
 import { refOf } from '../model/eventRef.js';
 import { usesStage2 } from '../events/ste.js';
+import type { SmmuModel, SteBinding } from '../model/smmu.js';
 import { defineCheck } from './types.js';
 
 /**
@@ -18,66 +19,80 @@ export const vmidChangedUnderBoundSte = defineCheck({
     },
   },
   create(ctx) {
-    // One finding per STE and wrong VMID, not one per later load of the same vCPU.
-    const reported = new Set<string>();
+    // One finding per STE write and wrong VMID, not one per later load of the same vCPU.
+    const reported = new WeakMap<SteBinding, Set<number>>();
+    const wasReported = (binding: SteBinding, vmid: number): boolean => reported.get(binding)?.has(vmid) === true;
+    const markReported = (binding: SteBinding, vmid: number): void => {
+      const vmids = reported.get(binding);
+      if (vmids === undefined) reported.set(binding, new Set([vmid]));
+      else vmids.add(vmid);
+    };
+    /** Whether an STE sharing the VM's VMID carries another one not yet reported: a scan that allocates nothing, run on every load. */
+    const anyDue = (smmu: SmmuModel, vmKey: string, vmid: number): boolean => {
+      const sids = smmu.sidsSharingVm(vmKey);
+      if (sids === undefined) return false;
+      for (const sid of sids) {
+        const binding = smmu.stes.get(sid) as SteBinding;
+        if (binding.s2vmid !== vmid && binding.s2vmid !== 0 && !wasReported(binding, vmid)) return true;
+      }
+      return false;
+    };
     return {
-      onStep(step) {
-        if (step.kind === 'load') {
-          for (const smmu of ctx.state.smmus.values()) {
-            for (const binding of smmu.bindingsOfVm(step.vm.key)) {
-              if (binding.s2vmid === step.outcome.vmid || binding.s2vmid === 0) continue;
-              const episode = `${smmu.name}/${binding.sid}/${binding.installedBy.line}/${step.outcome.vmid}`;
-              if (reported.has(episode)) continue;
-              reported.add(episode);
-              const at = refOf(step.event);
-              const pinned = step.vm.kvmVmid.pinned > 0;
-              ctx.report(at, {
-                messageId: 'changed',
-                data: {
-                  vm: step.vm.label,
-                  newVmid: step.outcome.vmid,
-                  gen: step.outcome.gen,
-                  smmu: smmu.name,
-                  sid: binding.sid,
-                  steVmid: binding.s2vmid,
-                  pinState: pinned ? ' (the VM is pinned)' : ' (the VM is not pinned)',
-                },
-                witnesses: [
-                  { role: `STE shares VMID ${binding.s2vmid}`, ref: binding.installedBy },
-                  { role: `VM loads with VMID ${step.outcome.vmid}`, ref: at },
-                ],
-                explanation: [
-                  `Let SID ${binding.sid} on SMMU ${smmu.name} share ${step.vm.label}'s VMID ${binding.s2vmid} (line ${binding.installedBy.line}).`,
-                  step.outcome.flushes > 0 || step.outcome.path !== undefined
-                    ? `Then at line ${at.line} new_vmid() gives the VM index ${step.outcome.vmid} in generation ${step.outcome.gen}.`
-                    : `Then at line ${at.line} the VM runs with VMID ${step.outcome.vmid}.`,
-                  `However the STE still carries ${binding.s2vmid}: the guest's TLBIs by VMID ${step.outcome.vmid} miss the SMMU's entries tagged ${binding.s2vmid}, which stay stale until an explicit CMD_TLBI_S12_VMALL.`,
-                ],
-                needed: pinned ? undefined : `pin the VMID (kvm_arm_pinned_vmid_get()) before sharing it with the SMMU at line ${binding.installedBy.line}`,
-              });
-            }
+      load(step) {
+        for (const smmu of ctx.state.smmus.values()) {
+          if (!anyDue(smmu, step.vm.key, step.outcome.vmid)) continue;
+          // Reported in the order the SIDs were first written.
+          for (const binding of smmu.bindingsOfVm(step.vm.key)) {
+            if (binding.s2vmid === step.outcome.vmid || binding.s2vmid === 0 || wasReported(binding, step.outcome.vmid)) continue;
+            markReported(binding, step.outcome.vmid);
+            const at = refOf(step.event);
+            const pinned = step.vm.kvmVmid.pinned > 0;
+            ctx.report(at, {
+              messageId: 'changed',
+              data: {
+                vm: step.vm.label,
+                newVmid: step.outcome.vmid,
+                gen: step.outcome.gen,
+                smmu: smmu.name,
+                sid: binding.sid,
+                steVmid: binding.s2vmid,
+                pinState: pinned ? ' (the VM is pinned)' : ' (the VM is not pinned)',
+              },
+              witnesses: [
+                { role: `STE shares VMID ${binding.s2vmid}`, ref: binding.installedBy },
+                { role: `VM loads with VMID ${step.outcome.vmid}`, ref: at },
+              ],
+              explanation: [
+                `Let SID ${binding.sid} on SMMU ${smmu.name} share ${step.vm.label}'s VMID ${binding.s2vmid} (line ${binding.installedBy.line}).`,
+                step.outcome.flushes > 0 || step.outcome.path !== undefined
+                  ? `Then at line ${at.line} new_vmid() gives the VM index ${step.outcome.vmid} in generation ${step.outcome.gen}.`
+                  : `Then at line ${at.line} the VM runs with VMID ${step.outcome.vmid}.`,
+                `However the STE still carries ${binding.s2vmid}: the guest's TLBIs by VMID ${step.outcome.vmid} miss the SMMU's entries tagged ${binding.s2vmid}, which stay stale until an explicit CMD_TLBI_S12_VMALL.`,
+              ],
+              needed: pinned ? undefined : `pin the VMID (kvm_arm_pinned_vmid_get()) before sharing it with the SMMU at line ${binding.installedBy.line}`,
+            });
           }
-          return;
         }
-        if (step.kind === 'ste-write' && step.vm !== undefined && usesStage2(step.binding.config) && step.binding.s2vmid !== 0) {
-          const kvmId = step.vm.kvmVmid.id;
-          if (kvmId === 0) return;
-          const kvmVmid = ctx.state.allocator.indexOf(kvmId);
-          if (kvmVmid === step.binding.s2vmid) return;
-          const at = refOf(step.event);
-          // The VM's next load under the same VMID is this mismatch again, not a change.
-          reported.add(`${step.smmu.name}/${step.binding.sid}/${at.line}/${kvmVmid}`);
-          ctx.report(at, {
-            messageId: 'installedStale',
-            data: { smmu: step.smmu.name, sid: step.binding.sid, steVmid: step.binding.s2vmid, vm: step.vm.label, kvmVmid },
-            witnesses: [{ role: 'STE written', ref: at }],
-            explanation: [
-              `Let ${step.vm.label} hold KVM VMID ${kvmVmid} (id ${kvmId}).`,
-              `Then at line ${at.line} SID ${step.binding.sid} is given S2VMID ${step.binding.s2vmid} on its behalf.`,
-              'However the guest invalidates with its KVM VMID, so these entries are never invalidated by it.',
-            ],
-          });
-        }
+      },
+      'ste-write'(step) {
+        if (step.vm === undefined || !usesStage2(step.binding.config) || step.binding.s2vmid === 0) return;
+        const kvmId = step.vm.kvmVmid.id;
+        if (kvmId === 0) return;
+        const kvmVmid = ctx.state.allocator.indexOf(kvmId);
+        if (kvmVmid === step.binding.s2vmid) return;
+        const at = refOf(step.event);
+        // The VM's next load under the same VMID is this mismatch again, not a change.
+        markReported(step.binding, kvmVmid);
+        ctx.report(at, {
+          messageId: 'installedStale',
+          data: { smmu: step.smmu.name, sid: step.binding.sid, steVmid: step.binding.s2vmid, vm: step.vm.label, kvmVmid },
+          witnesses: [{ role: 'STE written', ref: at }],
+          explanation: [
+            `Let ${step.vm.label} hold KVM VMID ${kvmVmid} (id ${kvmId}).`,
+            `Then at line ${at.line} SID ${step.binding.sid} is given S2VMID ${step.binding.s2vmid} on its behalf.`,
+            'However the guest invalidates with its KVM VMID, so these entries are never invalidated by it.',
+          ],
+        });
       },
     };
   },

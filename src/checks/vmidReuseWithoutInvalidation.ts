@@ -18,8 +18,8 @@ export const vmidReuseWithoutInvalidation = defineCheck({
   },
   create(ctx) {
     return {
-      onStep(step) {
-        if (step.kind !== 'ste-write' || !usesStage2(step.binding.config) || step.binding.owner === undefined) return;
+      'ste-write'(step) {
+        if (!usesStage2(step.binding.config) || step.binding.owner === undefined || step.otherCachedOwners.length === 0) return;
         const newOwner = step.binding.owner;
         const at = refOf(step.event);
         for (const stale of step.otherCachedOwners) {

@@ -16,8 +16,8 @@ export const vmidWidthMismatch = defineCheck({
   create(ctx) {
     const reported = new Set<string>();
     return {
-      onStep(step) {
-        if (step.kind !== 'ste-write' || step.vm === undefined || !usesStage2(step.binding.config)) return;
+      'ste-write'(step) {
+        if (step.vm === undefined || !usesStage2(step.binding.config)) return;
         const smmuBits = step.smmu.settings.vmidBits;
         const kvmBits = ctx.state.allocator.config.vmidBits;
         if (smmuBits === kvmBits || reported.has(step.smmu.name)) return;

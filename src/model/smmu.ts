@@ -104,6 +104,11 @@ export class SmmuModel {
     return this.bindingsOf(this.stage2SidsByVmid.get(vmid));
   }
 
+  /** SIDs of the installed STEs that share the VMID of KVM VM `vmKey`, in no order (for a scan that allocates nothing). */
+  sidsSharingVm(vmKey: string): ReadonlySet<number> | undefined {
+    return this.stage2SidsByVm.get(vmKey);
+  }
+
   /** Installed STEs that share the VMID of KVM VM `vmKey`, in the order their SIDs were first written. */
   bindingsOfVm(vmKey: string): SteBinding[] {
     return this.bindingsOf(this.stage2SidsByVm.get(vmKey));

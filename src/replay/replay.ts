@@ -13,8 +13,9 @@ import type { PinGetEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
 import { VmidAllocator } from '../model/vmidAllocator.js';
 import { refOf, type EventRef } from '../model/eventRef.js';
 import { allChecks } from '../checks/index.js';
-import { formatMessage, type Check, type CheckHandler, type Finding } from '../checks/types.js';
+import { formatMessage, type Check, type Finding } from '../checks/types.js';
 import { CallSequencer, type SequencedItem } from './callSequencer.js';
+import { StepListeners } from './stepListeners.js';
 import { ConfigResolver } from './config.js';
 import type { ReplayOptions, ReplayResult } from './replayTypes.js';
 import type { ReplayStep, DivergenceKind } from './steps.js';
@@ -39,7 +40,7 @@ export class Replay {
   private readonly resolver: ConfigResolver;
   private readonly sequencer: CallSequencer;
   private readonly checks: readonly Check[];
-  private handlers: CheckHandler[] = [];
+  private readonly listeners = new StepListeners();
   private readonly findings: Finding[] = [];
   private allocator: VmidAllocator | undefined;
   private readonly vms: VmRegistry;
@@ -218,8 +219,8 @@ export class Replay {
     this.running.length = 0;
     for (let cpu = 0; cpu < allocator.config.cpus; cpu++) this.running.push(undefined);
     const state = this.state(allocator);
-    this.handlers = this.checks.map((check) =>
-      check.create({
+    for (const check of this.checks) {
+      const listeners = check.create({
         state,
         report: (where, draft) => {
           const template = check.meta.messages[draft.messageId] ?? draft.messageId;
@@ -238,8 +239,9 @@ export class Replay {
             data: draft.data,
           });
         },
-      }),
-    );
+      });
+      this.listeners.add(listeners);
+    }
     return allocator;
   }
 
@@ -248,7 +250,7 @@ export class Replay {
   }
 
   private step(step: ReplayStep): void {
-    for (const handler of this.handlers) handler.onStep(step);
+    this.listeners.dispatch(step);
   }
 
 
