@@ -61,7 +61,7 @@ export class ObservationReplay {
   }
 
   private compare(allocator: VmidAllocator, cpu: number, event: VmidUpdateEvent, outcome: UpdateOutcome | undefined, at: EventRef, vm: VmState | undefined): void {
-    if (event.observedId !== undefined) this.deps.stats.countObservedFields(['idAfter']);
+    if (event.observedId !== undefined) this.deps.stats.countObservedField('idAfter');
     const observed = event.observed;
     if (observed === undefined) return;
     this.deps.stats.countObservedFields(Object.keys(observed));

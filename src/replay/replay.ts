@@ -307,7 +307,7 @@ export class Replay {
     const idBefore = vm.kvmVmid.id;
     const observedBefore = entry?.observedId ?? (decision.phase === 'entry' ? decision.observedId : undefined);
     let idReadAtEntry = idBefore;
-    if (observedBefore !== undefined) this.stats.countObservedFields(['idBefore']);
+    if (observedBefore !== undefined) this.stats.countObservedField('idBefore');
     if (observedBefore !== undefined && observedBefore !== idBefore) {
       const previous = vm.previousId;
       if (previous !== undefined && previous.id === observedBefore && previous.cpu !== decision.cpu) {
