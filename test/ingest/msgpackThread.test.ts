@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,7 +14,7 @@ import { gzipSync } from 'node:zlib';
 import { VmidReplayError } from '../../src/errors.js';
 import { encodeMsgpackTrace } from '../../src/ingest/msgpackWriter.js';
 import { msgpackThreadPlan, readMsgpackWithThread } from '../../src/ingest/msgpackThread.js';
-import { recordsFromBytes } from '../../src/ingest/readTrace.js';
+import { openTraceSource, readRecords, recordsFromBytes } from '../../src/ingest/readTrace.js';
 import type { ReadRecord } from '../../src/ingest/records.js';
 import { analyzeTrace } from '../../src/replay/analyze.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
@@ -117,4 +118,31 @@ test('a corrupt or truncated MessagePack file fails on the reading thread as in 
     const broken = join(dir, 'broken.msgpack');
     writeFileSync(broken, await packed(sparse(30, (index) => (index === 100 ? ['   x-1 [000] d..1.     1.0: vmid_update: (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=nonsense'] : [])), 200));
     await assert.rejects(analyzeTrace(broken, Readable.from([]), { strict: true }, undefined, readingThread), (error: unknown) => error instanceof VmidReplayError && error.code === 'MALFORMED_LINE');
+  }));
+
+test('property: whatever the block size and the names refused, the reading thread gives the in-thread reader\'s records and counts', () =>
+  inTempDir(async (dir) => {
+    const names = ['kvm_entry', 'kvm_exit', 'vmid_update', 'vmid_update_ret', 'smmu_cmd', 'smmu_ste', 'vmid_clear_active', 'vm_create'];
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 400 }), fc.constantFrom(0, 2, 9), fc.subarray(names), async (blockRecords, noise, refusedNames) => {
+        const file = join(dir, `p${run++}.msgpack`);
+        writeFileSync(file, await packed(sparse(noise), blockRecords));
+        const refused = new Set(refusedNames);
+        const wantEvent = (name: string): boolean => !refused.has(name);
+        const threaded: ReadRecord[] = [];
+        await readMsgpackWithThread(file, { file, wantEvent }, (batch) => threaded.push(...batch));
+        const inThread: ReadRecord[] = [];
+        for await (const batch of readRecords(openTraceSource(file, Readable.from([])), { file, wantEvent })) inThread.push(...batch);
+        const kept = (records: ReadRecord[]): ReadRecord[] => records.filter((record) => record.type !== 'unused-events');
+        const counts = (records: ReadRecord[]): Map<string, number> => {
+          const out = new Map<string, number>();
+          for (const record of records) if (record.type === 'unused-events') for (const [name, count] of record.countsByName) out.set(name, (out.get(name) ?? 0) + count);
+          return out;
+        };
+        assert.deepEqual(kept(threaded), kept(inThread));
+        assert.deepEqual(counts(threaded), counts(inThread));
+      }),
+      { numRuns: 25 },
+    );
   }));
