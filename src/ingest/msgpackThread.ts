@@ -9,13 +9,13 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { constants, gunzipSync } from 'node:zlib';
 import { Worker } from 'node:worker_threads';
-import { VmidReplayError } from '../errors.js';
 import type { ReadOptions } from './importer.js';
 import { BlockStrings } from './msgpackColumns.js';
 import { msgpackMagic } from './msgpackFormat.js';
 import { recordBatches, unusedRecord } from './msgpackReader.js';
 import { rowFields } from './msgpackRows.js';
 import { transferredBytes } from './inFlightBudget.js';
+import { readingThreadOutcome } from './readingThread.js';
 import { keptBlockBuffers, lessonKey, type KeptBlock, type MsgpackThreadCommand, type MsgpackThreadMessage, type MsgpackThreadRequest } from './msgpackThreadProtocol.js';
 import type { ReadRecord } from './records.js';
 
@@ -98,7 +98,7 @@ class BlockRefusals {
  * as it is made; rejects with the reader's error, or with what `consume` threw. `onRead`
  * hears how many bytes of the file were read.
  */
-export function readMsgpackWithThread(file: string, options: ReadOptions, consume: (records: ReadRecord[]) => void, onRead?: (bytes: number) => void): Promise<void> {
+export function readMsgpackWithThread(file: string, options: ReadOptions, consume: (records: ReadRecord[]) => void, onRead?: (bytes: number) => void): Promise<'done'> {
   const wantEvent = options.wantEvent;
   const request: MsgpackThreadRequest = { file, bytesAhead };
   const worker = new Worker(workerUrl, { workerData: request });
@@ -126,32 +126,9 @@ export function readMsgpackWithThread(file: string, options: ReadOptions, consum
     const buffers = keptBlockBuffers(block);
     worker.postMessage({ type: 'credit', bytes: transferredBytes(buffers), buffers } satisfies MsgpackThreadCommand, buffers);
   };
-  return new Promise<void>((resolve, reject) => {
-    let settled = false;
-    const settle = (outcome: () => void): void => {
-      if (settled) return;
-      settled = true;
-      worker.removeAllListeners('message');
-      void worker.terminate().then(outcome, outcome);
-    };
-    worker.on('message', (message: MsgpackThreadMessage) => {
-      switch (message.type) {
-        case 'end':
-          settle(resolve);
-          return;
-        case 'error':
-          settle(() => reject(new VmidReplayError(message.code, message.message)));
-          return;
-        case 'block':
-          try {
-            takeBlock(message);
-          } catch (error) {
-            settle(() => reject(error instanceof Error ? error : new Error(String(error))));
-          }
-          return;
-      }
-    });
-    worker.on('error', (error) => settle(() => reject(new VmidReplayError('INTERNAL', `the thread reading ${file} failed: ${error.stack ?? error.message}`))));
-    worker.on('exit', (code) => settle(() => reject(new VmidReplayError('INTERNAL', `the thread reading ${file} stopped with code ${code}`))));
+  return readingThreadOutcome<MsgpackThreadMessage, 'done'>(worker, file, (message) => {
+    if (message.type === 'end') return 'done';
+    takeBlock(message);
+    return undefined;
   });
 }

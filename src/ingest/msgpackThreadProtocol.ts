@@ -3,7 +3,7 @@
  * (msgpackThread.ts) say to each other. Kept apart from the worker's entry module, whose top
  * level runs the worker.
  */
-import type { VmidReplayError } from '../errors.js';
+import type { ReadingThreadError } from './readingThread.js';
 
 export interface MsgpackThreadRequest {
   readonly file: string;
@@ -39,7 +39,7 @@ export interface KeptBlock {
   readonly read: number;
 }
 
-export type MsgpackThreadMessage = KeptBlock | { readonly type: 'end' } | { readonly type: 'error'; readonly code: VmidReplayError['code']; readonly message: string };
+export type MsgpackThreadMessage = KeptBlock | { readonly type: 'end' } | ReadingThreadError;
 
 /** The key a name and body flavor are taught under. */
 export function lessonKey(name: string, opensWithLocation: boolean): string {

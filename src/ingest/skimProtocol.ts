@@ -3,7 +3,7 @@
  * other. Kept apart from the worker's entry module, whose top level runs the worker: importing
  * that from any other thread (an `analyze` worker among them) would start it there.
  */
-import type { VmidReplayError } from '../errors.js';
+import type { ReadingThreadError } from './readingThread.js';
 
 export interface SkimRequest {
   readonly file: string;
@@ -58,4 +58,4 @@ export type SkimMessage =
       readonly read: number;
     }
   | { readonly type: 'end' }
-  | { readonly type: 'error'; readonly code: VmidReplayError['code']; readonly message: string };
+  | ReadingThreadError;

@@ -13,7 +13,6 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { constants, gunzipSync } from 'node:zlib';
 import { Worker } from 'node:worker_threads';
-import { VmidReplayError } from '../errors.js';
 import { FtraceByteParser } from './ftraceBytes.js';
 import { handedColumnCount } from './ftraceColumns.js';
 import { parseFtraceLine } from './ftraceLine.js';
@@ -22,6 +21,7 @@ import { defaultMaxLineBytes } from './lineSplitter.js';
 import type { ReadOptions } from './readTrace.js';
 import type { ReadRecord } from './records.js';
 import { transferredBytes } from './inFlightBudget.js';
+import { readingThreadOutcome } from './readingThread.js';
 import { batchBuffers, numbersPerLine, type SkimCommand, type SkimLesson, type SkimMessage, type SkimRequest } from './skimProtocol.js';
 
 /** Beside this module, as the bundle also has it (scripts/bundle.ts: every entry in one folder). */
@@ -132,37 +132,17 @@ export function readWithSkimThread(
   const send = (command: SkimCommand): void => worker.postMessage(command);
   const parser = new FtraceByteParser(file, options.wantEvent, undefined, false, (name, flavor) => send({ type: 'learn', name: Uint8Array.from(name), flavor }));
   const maker = new LineRecordMaker(file, parseFtraceLine, parser, maxLineBytes);
-  return new Promise<'done' | 'not-ftrace'>((resolve, reject) => {
-    let settled = false;
-    const settle = (outcome: () => void): void => {
-      if (settled) return;
-      settled = true;
-      worker.removeAllListeners('message');
-      void worker.terminate().then(outcome, outcome);
-    };
-    worker.on('message', (message: SkimMessage) => {
-      switch (message.type) {
-        case 'not-ftrace':
-          settle(() => resolve('not-ftrace'));
-          return;
-        case 'end':
-          settle(() => resolve('done'));
-          return;
-        case 'error':
-          settle(() => reject(new VmidReplayError(message.code, message.message)));
-          return;
-        case 'lines':
-          try {
-            send({ type: 'credit', bytes: transferredBytes(batchBuffers(message)) });
-            onRead?.(message.read);
-            consume(batchRecords(message, file, parser, maker));
-          } catch (error) {
-            settle(() => reject(error instanceof Error ? error : new Error(String(error))));
-          }
-          return;
-      }
-    });
-    worker.on('error', (error) => settle(() => reject(new VmidReplayError('INTERNAL', `the thread reading ${file} failed: ${error.stack ?? error.message}`))));
-    worker.on('exit', (code) => settle(() => reject(new VmidReplayError('INTERNAL', `the thread reading ${file} stopped with code ${code}`))));
+  return readingThreadOutcome<SkimMessage, 'done' | 'not-ftrace'>(worker, file, (message) => {
+    switch (message.type) {
+      case 'not-ftrace':
+        return 'not-ftrace';
+      case 'end':
+        return 'done';
+      case 'lines':
+        send({ type: 'credit', bytes: transferredBytes(batchBuffers(message)) });
+        onRead?.(message.read);
+        consume(batchRecords(message, file, parser, maker));
+        return undefined;
+    }
   });
 }
