@@ -65,6 +65,8 @@ export function msgpackThreadPlan(file: string, options: ReadOptions, minBytes: 
 class BlockRefusals {
   private first: { line: number; offset: number } | undefined;
   private readonly counts = new Map<string, number>();
+  /** Per name index and body flavor: 0 not asked yet, 1 wanted, -1 refused. */
+  private readonly answers: Int8Array;
 
   constructor(
     private readonly block: KeptBlock,
@@ -75,9 +77,6 @@ class BlockRefusals {
     this.first = block.refused?.first;
     for (const [name, count] of block.refused?.counts ?? []) this.counts.set(name, count);
   }
-
-  /** Per name index and body flavor: 0 not asked yet, 1 wanted, -1 refused. */
-  private readonly answers: Int8Array;
 
   readonly refuse = (nameIndex: number, opensWithLocation: boolean, line: number, offset: number): boolean => {
     const slot = nameIndex * 2 + (opensWithLocation ? 1 : 0);

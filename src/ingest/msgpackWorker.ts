@@ -27,11 +27,19 @@ class SpareBuffers {
     this.spare.push(...buffers);
   }
 
-  /** A buffer of at least `bytes`. */
+  /**
+   * A buffer of at least `bytes`. A new one when no spare is large enough, and then the
+   * smallest spare is let go: the spares never outnumber the buffers that were in flight.
+   */
   take(bytes: number): ArrayBuffer {
     const at = this.spare.findIndex((buffer) => buffer.byteLength >= bytes);
-    if (at === -1) return new ArrayBuffer(Math.max(bytes, 1 << 16));
-    return this.spare.splice(at, 1)[0] as ArrayBuffer;
+    if (at !== -1) return this.spare.splice(at, 1)[0] as ArrayBuffer;
+    if (this.spare.length > 0) {
+      let smallest = 0;
+      for (let i = 1; i < this.spare.length; i++) if ((this.spare[i] as ArrayBuffer).byteLength < (this.spare[smallest] as ArrayBuffer).byteLength) smallest = i;
+      this.spare.splice(smallest, 1);
+    }
+    return new ArrayBuffer(Math.max(bytes, 1 << 16));
   }
 
   /** `values` copied into a spare buffer. */
