@@ -172,9 +172,10 @@ export function probeArgsStart(body: string): number {
  * Whether the body's location is a return probe's `(caller+off/size <- func)`: the same answer
  * as `parseProbeBody(body).location?.isReturn === true`, without building the location. The
  * decoder asks only this of lines named by the tool's event names, most lines of a trace.
+ * `argsStart` is `probeArgsStart(body)`, for a caller that has it already.
  */
-export function hasReturnLocation(body: string): boolean {
-  const close = probeArgsStart(body) - 1;
+export function hasReturnLocation(body: string, argsStart = probeArgsStart(body)): boolean {
+  const close = argsStart - 1;
   if (close <= 0) return false;
   const arrow = body.indexOf(' <- ', 1);
   if (arrow === -1 || arrow + 4 > close) return false;
