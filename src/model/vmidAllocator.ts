@@ -233,15 +233,17 @@ export class VmidAllocator {
 
   private updateOutcome(kvmVmid: KvmVmid, cpu: number, rolloversBefore: number, slow: boolean, path: NewVmidPath | undefined): UpdateOutcome {
     const activeId = this.activeVmids[cpu] ?? 0;
-    const base = {
+    // One shape for every outcome, `path` undefined on the fast path: a second shape with a
+    // spread made every reader of an outcome polymorphic.
+    return {
       activeId,
       vmid: this.indexOf(activeId),
       gen: this.generationOf(activeId),
       flushes: this.rollovers - rolloversBefore,
       slow,
       idAfter: kvmVmid.id,
+      path,
     };
-    return path === undefined ? base : { ...base, path };
   }
 
   /** RFC `kvm_arm_pinned_vmid_get()`. */
