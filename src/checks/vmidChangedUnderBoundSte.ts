@@ -21,7 +21,8 @@ export const vmidChangedUnderBoundSte = defineCheck({
   create(ctx) {
     // One finding per STE write and wrong VMID, not one per later load of the same vCPU.
     const reported = new WeakMap<SteBinding, Set<number>>();
-    const wasReported = (binding: SteBinding, vmid: number): boolean => reported.get(binding)?.has(vmid) === true;
+    /** Whether the STE carries another VMID than the VM's `vmid` (and not the v2 fallback 0), not yet reported. */
+    const isDue = (binding: SteBinding, vmid: number): boolean => binding.s2vmid !== vmid && binding.s2vmid !== 0 && reported.get(binding)?.has(vmid) !== true;
     const markReported = (binding: SteBinding, vmid: number): void => {
       const vmids = reported.get(binding);
       if (vmids === undefined) reported.set(binding, new Set([vmid]));
@@ -32,8 +33,7 @@ export const vmidChangedUnderBoundSte = defineCheck({
       const sids = smmu.sidsSharingVm(vmKey);
       if (sids === undefined) return false;
       for (const sid of sids) {
-        const binding = smmu.stes.get(sid) as SteBinding;
-        if (binding.s2vmid !== vmid && binding.s2vmid !== 0 && !wasReported(binding, vmid)) return true;
+        if (isDue(smmu.stes.get(sid) as SteBinding, vmid)) return true;
       }
       return false;
     };
@@ -43,7 +43,7 @@ export const vmidChangedUnderBoundSte = defineCheck({
           if (!anyDue(smmu, step.vm.key, step.outcome.vmid)) continue;
           // Reported in the order the SIDs were first written.
           for (const binding of smmu.bindingsOfVm(step.vm.key)) {
-            if (binding.s2vmid === step.outcome.vmid || binding.s2vmid === 0 || wasReported(binding, step.outcome.vmid)) continue;
+            if (!isDue(binding, step.outcome.vmid)) continue;
             markReported(binding, step.outcome.vmid);
             const at = refOf(step.event);
             const pinned = step.vm.kvmVmid.pinned > 0;

@@ -111,7 +111,7 @@ export class SmmuModel {
 
   /** Installed STEs that share the VMID of KVM VM `vmKey`, in the order their SIDs were first written. */
   bindingsOfVm(vmKey: string): SteBinding[] {
-    return this.bindingsOf(this.stage2SidsByVm.get(vmKey));
+    return this.bindingsOf(this.sidsSharingVm(vmKey));
   }
 
   private bindingsOf(sids: ReadonlySet<number> | undefined): SteBinding[] {
