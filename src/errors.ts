@@ -59,3 +59,12 @@ export class VmidReplayError extends Error {
     this.position = position;
   }
 }
+
+/**
+ * Any error as a worker thread posts it to the thread that started it, which raises it again
+ * as a VmidReplayError: a tool error keeps its code, anything else is internal, with its stack.
+ */
+export function postableError(error: unknown): { readonly type: 'error'; readonly code: ErrorCode; readonly message: string } {
+  if (error instanceof VmidReplayError) return { type: 'error', code: error.code, message: error.message };
+  return { type: 'error', code: 'INTERNAL', message: (error as Error).stack ?? String(error) };
+}

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
-import { VmidReplayError } from '../errors.js';
+import { postableError, type ErrorCode } from '../errors.js';
 import { analyzeTrace } from '../replay/analyze.js';
 import type { ReplayOptions } from '../replay/replayTypes.js';
 
@@ -17,7 +17,7 @@ export interface WorkerRequest {
 export type WorkerMessage =
   | { readonly type: 'progress'; readonly bytes: number; readonly records: number }
   | { readonly type: 'report'; readonly report: unknown }
-  | { readonly type: 'error'; readonly code: VmidReplayError['code'] | 'INTERNAL'; readonly message: string };
+  | { readonly type: 'error'; readonly code: ErrorCode; readonly message: string };
 
 const port = parentPort;
 if (port !== null) {
@@ -28,7 +28,6 @@ if (port !== null) {
     const report = await analyzeTrace(request.file, Readable.from([]), request.options, (bytes, records) => post({ type: 'progress', bytes, records }));
     post({ type: 'report', report });
   } catch (error) {
-    if (error instanceof VmidReplayError) post({ type: 'error', code: error.code, message: error.message });
-    else post({ type: 'error', code: 'INTERNAL', message: (error as Error).stack ?? String(error) });
+    post(postableError(error));
   }
 }

@@ -6,8 +6,6 @@
  * are refused here, counted as the in-thread reader counts them. Tests hold both readers to
  * the same report.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { constants, gunzipSync } from 'node:zlib';
 import { Worker } from 'node:worker_threads';
 import type { ReadOptions } from './importer.js';
 import { BlockStrings } from './msgpackColumns.js';
@@ -15,7 +13,7 @@ import { msgpackMagic } from './msgpackFormat.js';
 import { recordBatches, unusedRecord } from './msgpackReader.js';
 import { rowFields } from './msgpackRows.js';
 import { transferredBytes } from './inFlightBudget.js';
-import { readingThreadOutcome } from './readingThread.js';
+import { readingThreadOutcome, readingThreadSample } from './readingThread.js';
 import { keptBlockBuffers, lessonKey, type KeptBlock, type MsgpackThreadCommand, type MsgpackThreadMessage, type MsgpackThreadRequest } from './msgpackThreadProtocol.js';
 import type { ReadRecord } from './records.js';
 
@@ -25,37 +23,16 @@ const workerUrl = new URL('./msgpackWorker.js', import.meta.url);
 /** Blocks the worker may have posted and not yet seen taken, in bytes (a dense block is about 600 KiB). */
 const bytesAhead = 16 << 20;
 
-/** Whether a file starts like a MessagePack trace, plain or gzip (only its first bytes are read). */
-function startsAsMsgpack(file: string): boolean {
-  const head = Buffer.alloc(1 << 12);
-  const descriptor = openSync(file, 'r');
-  let length: number;
-  try {
-    length = readSync(descriptor, head, 0, head.length, 0);
-  } catch {
-    return false;
-  } finally {
-    closeSync(descriptor);
-  }
-  let start = head.subarray(0, length);
-  // A cut gzip stream: decompress what there is.
-  if (start[0] === 0x1f && start[1] === 0x8b) start = gunzipSync(start, { finishFlush: constants.Z_SYNC_FLUSH });
-  return start.length >= msgpackMagic.length && start.subarray(0, msgpackMagic.length).equals(msgpackMagic);
-}
-
 /**
  * Whether `file` is worth reading with a MessagePack thread: a regular file of at least
- * `minBytes`, read with a filter, as MessagePack or sniffed, that starts as a MessagePack trace.
+ * `minBytes`, read with a filter, as MessagePack or sniffed, that starts as a MessagePack
+ * trace (plain or gzip).
  */
 export function msgpackThreadPlan(file: string, options: ReadOptions, minBytes: number): boolean {
   if (file === '-' || options.wantEvent === undefined || (options.format !== undefined && options.format !== 'msgpack')) return false;
-  try {
-    const stat = statSync(file);
-    return stat.isFile() && stat.size >= minBytes && startsAsMsgpack(file);
-  } catch {
-    // The in-thread reader reports it with the usual error.
-    return false;
-  }
+  // 4 KiB, not the magic's 8 bytes: a gzip file's first bytes inflate to nothing.
+  const start = readingThreadSample(file, minBytes, 1 << 12);
+  return start !== undefined && start.length >= msgpackMagic.length && start.subarray(0, msgpackMagic.length).equals(msgpackMagic);
 }
 
 /**

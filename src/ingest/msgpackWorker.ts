@@ -8,13 +8,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
-import { VmidReplayError } from '../errors.js';
+import { postableError } from '../errors.js';
 import { decompressIfGzip } from './gzip.js';
 import { InFlightBudget } from './inFlightBudget.js';
 import { msgpackBlocks } from './msgpackReader.js';
 import { KeptRows, keepRows, rowFields } from './msgpackRows.js';
 import { keptBlockBuffers, lessonKey, type KeptBlock, type MsgpackThreadCommand, type MsgpackThreadMessage, type MsgpackThreadRequest } from './msgpackThreadProtocol.js';
-import { openTraceSource } from './readTrace.js';
+import { countingBytes, openTraceSource } from './readTrace.js';
 
 /**
  * Buffers the replaying thread handed back (with its credits), filled again for the next
@@ -52,12 +52,7 @@ class SpareBuffers {
 
 async function readBlocks(request: MsgpackThreadRequest, refused: ReadonlySet<string>, spare: SpareBuffers, post: (block: KeptBlock) => Promise<void>): Promise<void> {
   let read = 0;
-  const counted = (async function* () {
-    for await (const chunk of openTraceSource(request.file, Readable.from([]))) {
-      read += chunk.length;
-      yield chunk;
-    }
-  })();
+  const counted = countingBytes(openTraceSource(request.file, Readable.from([])), (bytes) => (read += bytes));
   const filter = (name: string, opensWithLocation: boolean): boolean => !refused.has(lessonKey(name, opensWithLocation));
   const kept = new KeptRows();
   for await (const { columns, file, fail } of msgpackBlocks(decompressIfGzip(counted, request.file), { file: request.file })) {
@@ -97,8 +92,7 @@ if (port !== null) {
     });
     send({ type: 'end' });
   } catch (error) {
-    if (error instanceof VmidReplayError) send({ type: 'error', code: error.code, message: error.message });
-    else send({ type: 'error', code: 'INTERNAL', message: (error as Error).stack ?? String(error) });
+    send(postableError(error));
   }
   port.close();
 }

@@ -99,6 +99,14 @@ export function recordsFromBytes(source: AsyncIterable<Uint8Array>, options: Omi
   return readRecords(source, options) as AsyncGenerator<TraceRecord[]>;
 }
 
+/** The chunks of `source`, telling `count` the size of each as it passes (for progress). */
+export async function* countingBytes(source: AsyncIterable<Uint8Array>, count: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    count(chunk.length);
+    yield chunk;
+  }
+}
+
 /** Opens a path (or `-` for the given stdin) as a byte stream, with a clear error when it cannot. */
 export function openTraceSource(file: string, stdin: Readable): AsyncIterable<Uint8Array> {
   if (file === '-') return stdin;

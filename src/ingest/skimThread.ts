@@ -10,8 +10,6 @@
  * in ordering (docs/trace-format.md), so no replay result depends on the batches; tests hold
  * both readers to the same report.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { constants, gunzipSync } from 'node:zlib';
 import { Worker } from 'node:worker_threads';
 import { FtraceByteParser } from './ftraceBytes.js';
 import { handedColumnCount } from './ftraceColumns.js';
@@ -21,14 +19,12 @@ import { defaultMaxLineBytes } from './lineSplitter.js';
 import type { ReadOptions } from './readTrace.js';
 import type { ReadRecord } from './records.js';
 import { transferredBytes } from './inFlightBudget.js';
-import { readingThreadOutcome } from './readingThread.js';
+import { readingThreadOutcome, readingThreadSample } from './readingThread.js';
 import { batchBuffers, numbersPerLine, type SkimCommand, type SkimLesson, type SkimMessage, type SkimRequest } from './skimProtocol.js';
 
 /** Beside this module, as the bundle also has it (scripts/bundle.ts: every entry in one folder). */
 const workerUrl = new URL('./skimWorker.js', import.meta.url);
 
-/** Below this size a second thread costs more to start (about 40 ms) than it saves. */
-export const defaultSkimThreadMinBytes = 32 << 20;
 
 /**
  * How much of a file's start is read to tell a sparse trace from a dense one: some hundreds of
@@ -57,13 +53,8 @@ export interface SkimThreadPlan {
  */
 export function skimThreadPlan(file: string, options: ReadOptions, minBytes: number): SkimThreadPlan | undefined {
   if (file === '-' || options.wantEvent === undefined || (options.format !== undefined && options.format !== 'ftrace')) return undefined;
-  try {
-    const stat = statSync(file);
-    return stat.isFile() && stat.size >= minBytes ? sparseSample(file, options) : undefined;
-  } catch {
-    // The in-thread reader reports it with the usual error.
-    return undefined;
-  }
+  const text = readingThreadSample(file, minBytes, sampleBytes);
+  return text === undefined ? undefined : sparseSample(text, file, options);
 }
 
 /**
@@ -72,18 +63,7 @@ export function skimThreadPlan(file: string, options: ReadOptions, minBytes: num
  * thread is not handed the lines of its first reads to skip them itself while its code is
  * still cold (a tenth of a sparse 256 MiB run before this).
  */
-function sparseSample(file: string, options: ReadOptions): SkimThreadPlan | undefined {
-  const head = Buffer.alloc(sampleBytes);
-  const descriptor = openSync(file, 'r');
-  let length: number;
-  try {
-    length = readSync(descriptor, head, 0, sampleBytes, 0);
-  } finally {
-    closeSync(descriptor);
-  }
-  let text = head.subarray(0, length);
-  // A cut gzip stream: decompress what there is.
-  if (text[0] === 0x1f && text[1] === 0x8b) text = gunzipSync(text, { finishFlush: constants.Z_SYNC_FLUSH }).subarray(0, sampleBytes);
+function sparseSample(text: Buffer, file: string, options: ReadOptions): SkimThreadPlan | undefined {
   const lessons: SkimLesson[] = [];
   const parser = new FtraceByteParser(file, options.wantEvent, undefined, false, (name, flavor) => lessons.push({ name: Uint8Array.from(name), flavor }));
   let lines = 0;

@@ -8,11 +8,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
-import { VmidReplayError } from '../errors.js';
+import { postableError } from '../errors.js';
 import { handedColumnCount } from './ftraceColumns.js';
 import { FtraceSkimmer, skimPaid, skimPauseRegions } from './ftraceSkim.js';
 import { LineSplitter, type LineSink, type WholeLinesReader } from './lineSplitter.js';
-import { openTraceSource, sniffTrace } from './readTrace.js';
+import { countingBytes, openTraceSource, sniffTrace } from './readTrace.js';
 import { InFlightBudget } from './inFlightBudget.js';
 import { batchBuffers, type SkimCommand, type SkimMessage, type SkimRequest } from './skimProtocol.js';
 
@@ -115,12 +115,7 @@ class TaughtSkimmer {
 async function skimFile(request: SkimRequest, taught: TaughtSkimmer | undefined, post: (message: SkimMessage, transfer?: ArrayBuffer[]) => Promise<void>): Promise<void> {
   const { file, maxLineBytes } = request;
   let read = 0;
-  const counted = (async function* () {
-    for await (const chunk of openTraceSource(file, Readable.from([]))) {
-      read += chunk.length;
-      yield chunk;
-    }
-  })();
+  const counted = countingBytes(openTraceSource(file, Readable.from([])), (bytes) => (read += bytes));
   const { importer, bytes } = await sniffTrace(counted, { file, ...(request.forceFtrace ? { format: 'ftrace' as const } : {}) });
   if (importer.format !== 'ftrace') {
     await post({ type: 'not-ftrace' });
@@ -165,8 +160,7 @@ if (port !== null) {
   try {
     await skimFile(request, taught, post);
   } catch (error) {
-    if (error instanceof VmidReplayError) port.postMessage({ type: 'error', code: error.code, message: error.message } satisfies SkimMessage);
-    else port.postMessage({ type: 'error', code: 'INTERNAL', message: (error as Error).stack ?? String(error) } satisfies SkimMessage);
+    port.postMessage(postableError(error) satisfies SkimMessage);
   }
   port.close();
 }

@@ -1,21 +1,15 @@
 /** Runs one trace through ingest and replay: the path every command and test uses. */
 import type { Readable } from 'node:stream';
-import { openTraceSource, readRecords, type ReadOptions } from '../ingest/readTrace.js';
+import { countingBytes, openTraceSource, readRecords, type ReadOptions } from '../ingest/readTrace.js';
 import type { ReadRecord } from '../ingest/records.js';
 import { msgpackThreadPlan, readMsgpackWithThread } from '../ingest/msgpackThread.js';
-import { defaultSkimThreadMinBytes, readWithSkimThread, skimThreadPlan } from '../ingest/skimThread.js';
+import { defaultReadingThreadMinBytes } from '../ingest/readingThread.js';
+import { readWithSkimThread, skimThreadPlan } from '../ingest/skimThread.js';
 import { buildReport, type Report } from '../report/report.js';
 import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
 
 /** Bytes read and records replayed so far, for a progress display. */
 export type ProgressCallback = (bytes: number, records: number) => void;
-
-async function* counting(source: AsyncIterable<Uint8Array>, count: (bytes: number) => void): AsyncGenerator<Uint8Array> {
-  for await (const chunk of source) {
-    count(chunk.length);
-    yield chunk;
-  }
-}
 
 /**
  * Whether a large file may be read on a second thread (not when the cores are taken already,
@@ -52,7 +46,7 @@ class ReplayFeed {
 
 async function replayFrom(source: AsyncIterable<Uint8Array>, readOptions: ReadOptions, replay: Replay, onProgress?: ProgressCallback): Promise<ReplayResult> {
   const feed = new ReplayFeed(replay, onProgress);
-  const counted = onProgress === undefined ? source : counting(source, (size) => (feed.bytes += size));
+  const counted = onProgress === undefined ? source : countingBytes(source, (size) => (feed.bytes += size));
   for await (const batch of readRecords(counted, readOptions)) feed.push(batch);
   return replay.finish();
 }
@@ -66,28 +60,19 @@ export async function replayBytes(source: AsyncIterable<Uint8Array>, file: strin
 export async function replayFile(file: string, stdin: Readable, options: ReplayOptions, onProgress?: ProgressCallback, ingest: IngestPlacement = { readingThread: false }): Promise<ReplayResult> {
   const replay = new Replay(options);
   const readOptions = readOptionsFor(file, options, replay);
-  const minBytes = ingest.minBytes ?? defaultSkimThreadMinBytes;
-  if (ingest.readingThread && msgpackThreadPlan(file, readOptions, minBytes)) {
+  if (ingest.readingThread) {
+    const minBytes = ingest.minBytes ?? defaultReadingThreadMinBytes;
     const feed = new ReplayFeed(replay, onProgress);
-    await readMsgpackWithThread(
-      file,
-      readOptions,
-      (batch) => feed.push(batch),
-      (read) => (feed.bytes = read),
-    );
-    return replay.finish();
-  }
-  const plan = ingest.readingThread ? skimThreadPlan(file, readOptions, minBytes) : undefined;
-  if (plan !== undefined) {
-    const feed = new ReplayFeed(replay, onProgress);
-    const outcome = await readWithSkimThread(
-      file,
-      readOptions,
-      plan,
-      (batch) => feed.push(batch),
-      (read) => (feed.bytes = read),
-    );
-    if (outcome === 'done') return replay.finish();
+    const consume = (batch: ReadRecord[]): void => feed.push(batch);
+    const onRead = (read: number): void => {
+      feed.bytes = read;
+    };
+    if (msgpackThreadPlan(file, readOptions, minBytes)) {
+      await readMsgpackWithThread(file, readOptions, consume, onRead);
+      return replay.finish();
+    }
+    const plan = skimThreadPlan(file, readOptions, minBytes);
+    if (plan !== undefined && (await readWithSkimThread(file, readOptions, plan, consume, onRead)) === 'done') return replay.finish();
   }
   return replayFrom(openTraceSource(file, stdin), readOptions, replay, onProgress);
 }

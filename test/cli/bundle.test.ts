@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultSkimThreadMinBytes } from '../../src/ingest/skimThread.js';
+import { defaultReadingThreadMinBytes } from '../../src/ingest/readingThread.js';
 
 const bin = (JSON.parse(readFileSync('package.json', 'utf8')) as { bin: Record<string, string> }).bin['vmid-replay'] as string;
 const compiled = join('dist', 'src', 'cli', 'main.js');
@@ -44,12 +44,12 @@ test('the bundle reads a large sparse trace with its skim thread, and its Messag
     const trace = join(dir, 'sparse.trace');
     const packed = join(dir, 'sparse.msgpack');
     // The MessagePack form is about two thirds of the text: both above the reading-thread threshold.
-    const made = cli(bin, ['generate', '--noise', '14', '--size', `${Math.ceil((defaultSkimThreadMinBytes >> 20) * 1.7)}M`, '--seed', '3', '-o', trace]);
+    const made = cli(bin, ['generate', '--noise', '14', '--size', `${Math.ceil((defaultReadingThreadMinBytes >> 20) * 1.7)}M`, '--seed', '3', '-o', trace]);
     assert.equal(made.status, 0, made.stderr);
     const converted = cli(bin, ['convert', trace, '-o', packed]);
     assert.equal(converted.status, 0, converted.stderr);
     for (const file of [trace, packed]) {
-      assert.ok(statSync(file).size >= defaultSkimThreadMinBytes, `${file} is large enough for a reading thread`);
+      assert.ok(statSync(file).size >= defaultReadingThreadMinBytes, `${file} is large enough for a reading thread`);
       // --jobs 2: a second core for the reading thread even on a one-core machine.
       sameBothWays(['analyze', file, '--jobs', '2', '--format', 'json', '--exit-zero']);
     }
