@@ -25,21 +25,21 @@ const bothStamps = shapeTextStamp6 | shapeTextStamp9;
  * string-table indexes for its strings, plain values for the rest (`cpu` is an event's, a lost
  * marker's or a buffer start's CPU; `flags` is a malformed line's `expected` string).
  */
-export const rowType = 0;
-export const rowLine = 1;
-export const rowOffset = 2;
-export const rowText = 3;
-export const rowTsUs = 4;
-export const rowNs = 5;
-export const rowCpu = 6;
-export const rowPid = 7;
-export const rowTgid = 8;
-export const rowShape = 9;
-export const rowName = 10;
-export const rowBody = 11;
-export const rowTask = 12;
-export const rowFlags = 13;
-export const rowCount = 14;
+const rowType = 0;
+const rowLine = 1;
+const rowOffset = 2;
+const rowText = 3;
+const rowTsUs = 4;
+const rowNs = 5;
+const rowCpu = 6;
+const rowPid = 7;
+const rowTgid = 8;
+const rowShape = 9;
+const rowName = 10;
+const rowBody = 11;
+const rowTask = 12;
+const rowFlags = 13;
+const rowCount = 14;
 export const rowFields = 15;
 
 /** A block's kept rows, row after row, in a buffer reused from block to block. */
