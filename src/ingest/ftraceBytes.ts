@@ -18,6 +18,7 @@
  * columns are found at the same places in the bytes as in the decoded text.
  */
 
+import { utf8Text } from './bufferText.js';
 import type { EventFilter } from './importer.js';
 import type { ReadRecord, SourceSpan } from './records.js';
 import type { WholeLinesReader } from './lineSplitter.js';
@@ -133,7 +134,7 @@ export class FtraceByteParser {
     const opensWithLocation = bodyStart < end && buf[bodyStart] === charOpenParen;
     if (this.wantEvent !== undefined && !this.wanted(known, opensWithLocation)) return this.skip(known, opensWithLocation, line, offset);
     const span: SourceSpan = { file: this.file, line, offset };
-    const text = buf.toString('utf8', start, end);
+    const text = utf8Text(buf, start, end);
     // Byte offsets are string indices only if every byte became one UTF-16 unit (ASCII, or a
     // stray byte become U+FFFD); a multi-byte character anywhere: the string grammar reads it.
     if (text.length !== end - start) return parseFtraceLine(text, span);
