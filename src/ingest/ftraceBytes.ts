@@ -53,10 +53,14 @@ interface KnownName {
 }
 
 /**
- * Slots of the name cache, indexed by a hash of the name's bytes: a few dozen names per trace
- * fit, and hostile input with ever-new names only evicts, never grows memory.
+ * Slots of the name cache, an open-addressed table on a hash of the name's bytes. A trace has a
+ * few dozen names. Two whose hashes meet both stay: when each name had one slot, two such
+ * names alternating evicted each other on every line (dense text 25 % slower, each line making
+ * its name again and asking the filter again; 'vmid_unpin' and 'free_s2' are such a pair).
  */
 const nameSlots = 1024;
+/** Names held at most: at this load probes stay short; hostile input with ever-new names then starts the table afresh, so memory never grows. */
+const maxNames = nameSlots / 2;
 
 /**
  * What `parse` returns for a line it skipped (an event line the filter refused, counted by
@@ -73,6 +77,7 @@ export class FtraceByteParser {
   /** The columns of the line being read: found by `parse`, or loaded from what a skimmer found. */
   private readonly columns = new FtraceColumns();
   private readonly names: (KnownName | undefined)[] = new Array<KnownName | undefined>(nameSlots);
+  private namesHeld = 0;
   /** Names with skipped lines not yet taken, and where the first of those lines is. */
   private readonly namesWithUnused: KnownName[] = [];
   private firstUnusedSpan: SourceSpan | undefined;
@@ -219,18 +224,26 @@ export class FtraceByteParser {
 
   /** The name in `buf[start, end)` (ASCII), remembered by its bytes. */
   private knownName(buf: Buffer, start: number, end: number): KnownName {
+    const length = end - start;
     let hash = 0;
     for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + (buf[i] as number)) | 0;
-    const slot = (hash ^ Math.imul(end - start, 0x9e3779b1)) & (nameSlots - 1);
-    const known = this.names[slot];
-    if (known !== undefined && known.bytes.length === end - start) {
+    const names = this.names;
+    let slot = (hash ^ Math.imul(length, 0x9e3779b1)) & (nameSlots - 1);
+    for (let known = names[slot]; known !== undefined; slot = (slot + 1) & (nameSlots - 1), known = names[slot]) {
+      if (known.bytes.length !== length) continue;
       let same = true;
-      for (let i = 0; i < known.bytes.length && same; i++) same = known.bytes[i] === buf[start + i];
+      for (let i = 0; i < length && same; i++) same = known.bytes[i] === buf[start + i];
       if (same) return known;
     }
-    // Evicting a name with skipped lines not yet taken is fine: `namesWithUnused` still holds it.
+    if (this.namesHeld === maxNames) {
+      // Forgetting a name with skipped lines not yet taken is fine: `namesWithUnused` still holds it.
+      names.fill(undefined);
+      this.namesHeld = 0;
+      return this.knownName(buf, start, end);
+    }
     const entry: KnownName = { bytes: Uint8Array.prototype.slice.call(buf, start, end), name: buf.toString('latin1', start, end), wantedPlain: undefined, wantedWithLocation: undefined, unused: 0, skimSlot: -2, skimFlavors: 0 };
-    this.names[slot] = entry;
+    names[slot] = entry;
+    this.namesHeld++;
     return entry;
   }
 

@@ -140,3 +140,44 @@ test('a filter turns refused event lines into counts by name, and leaves every o
     assert.equal(refused.length, 4);
   }
 });
+
+test('names are read once, even two whose hashes meet, and ever-new names keep the cache bounded', () => {
+  // 'vmid_unpin' and 'free_s2' land in the same slot of the name cache's hash.
+  const lineOf = (name: string, us: number): Buffer => Buffer.from(`  CPU 0/KVM-4711 [002] d.... 88.${String(us).padStart(6, '0')}: ${name}: kvm_vmid=0xffff1`);
+  const asked = new Map<string, number>();
+  const wantEvent = (name: string): boolean => {
+    asked.set(name, (asked.get(name) ?? 0) + 1);
+    return name !== 'free_s2';
+  };
+  const parser = new FtraceByteParser('t', wantEvent);
+  const names: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const bytes = lineOf(i % 2 === 0 ? 'vmid_unpin' : 'free_s2', i);
+    const record = parser.parse(bytes, 0, bytes.length, i + 1, 0);
+    if (record !== null && record !== undefined && record.type === 'event') names.push(record.name);
+  }
+  assert.equal(names.length, 500);
+  assert.ok(names.every((name) => name === 'vmid_unpin'));
+  // Once per name: before, the two evicted each other and every line asked again.
+  assert.deepEqual(asked, new Map([['vmid_unpin', 1], ['free_s2', 1]]));
+  const unused = parser.takeUnused();
+  assert.ok(unused !== undefined && unused.type === 'unused-events');
+  assert.deepEqual(unused.countsByName, new Map([['free_s2', 500]]));
+
+  // Hostile input: ever-new names. Each is read right, and counted under its own name.
+  const hostile = new FtraceByteParser('t', (name) => name.endsWith('7'));
+  let kept = 0;
+  for (let i = 0; i < 5000; i++) {
+    const bytes = lineOf(`ev${i}`, i);
+    const record = hostile.parse(bytes, 0, bytes.length, i + 1, 0);
+    if (record !== null && record !== undefined && record.type === 'event') {
+      assert.equal(record.name, `ev${i}`);
+      kept++;
+    }
+  }
+  assert.equal(kept, 500);
+  const hostileUnused = hostile.takeUnused();
+  assert.ok(hostileUnused !== undefined && hostileUnused.type === 'unused-events');
+  assert.equal([...hostileUnused.countsByName.values()].reduce((a, b) => a + b, 0), 4500);
+  assert.equal(hostileUnused.countsByName.get('ev4998'), 1);
+});
