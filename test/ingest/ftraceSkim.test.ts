@@ -202,6 +202,17 @@ test('once taught, lines of every usual shape are skimmed: none is handed back t
   assert.deepEqual(handedBackPerRegion(parser, [region, region]), [usual.length * 2, 0]);
 });
 
+test('two refused names whose hashes meet are both skimmed, not taught back and forth', () => {
+  // kvm_entry and workqueue_execute_start share the skimmer's hash slot: with one slot a
+  // name, each took it from the other, and every other line went back to the parser.
+  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20), true);
+  const region = Array.from({ length: 20 }, (_, i) => line('a-1', 0, `1.${String(i).padStart(6, '0')}`, i % 2 === 0 ? 'kvm_entry' : 'workqueue_execute_start', 'x')).join('\n') + '\n';
+  assert.deepEqual(handedBackPerRegion(parser, [region, region, region]), [20, 0, 0]);
+  const unused = parser.takeUnused();
+  assert.ok(unused?.type === 'unused-events');
+  assert.deepEqual(unused.countsByName, new Map([['kvm_entry', 30], ['workqueue_execute_start', 30]]));
+});
+
 test('where the skimmer saves no work on two thirds of a region, the next 16 regions are read without it', () => {
   const parser = new FtraceByteParser('t', (name) => name === 'kept', FtraceSkimmer.create(1 << 20));
   const skipped = line('a-1', 0, '1.000001', 'kvm_entry', 'x');
