@@ -20,6 +20,7 @@
 
 import { utf8Text } from './bufferText.js';
 import type { EventFilter } from './importer.js';
+import { KnownNames, type KnownName } from './knownNames.js';
 import type { ReadRecord, SourceSpan } from './records.js';
 import type { WholeLinesReader } from './lineSplitter.js';
 import { parseFtraceLine } from './ftraceLine.js';
@@ -39,29 +40,6 @@ function digitsValue(buf: Buffer, start: number, end: number): number {
   return value;
 }
 
-/** An event name seen before, with the filter's answers for it (undefined: not asked yet). */
-interface KnownName {
-  readonly bytes: Uint8Array;
-  readonly name: string;
-  wantedPlain: boolean | undefined;
-  wantedWithLocation: boolean | undefined;
-  /** Lines of this name skipped since the last `takeUnused()`. */
-  unused: number;
-  /** The skimmer's slot for this name (-1: too long to teach, -2: not taught), and the flavors taught there. */
-  skimSlot: number;
-  skimFlavors: number;
-}
-
-/**
- * Slots of the name cache, an open-addressed table on a hash of the name's bytes. A trace has a
- * few dozen names. Two whose hashes meet both stay: when each name had one slot, two such
- * names alternating evicted each other on every line (dense text 25 % slower, each line making
- * its name again and asking the filter again; 'vmid_unpin' and 'free_s2' are such a pair).
- */
-const nameSlots = 1024;
-/** Names held at most: at this load probes stay short; hostile input with ever-new names then starts the table afresh, so memory never grows. */
-const maxNames = nameSlots / 2;
-
 /**
  * What `parse` returns for a line it skipped (an event line the filter refused, counted by
  * name): nothing to hand on now, the count comes with `takeUnused()`.
@@ -69,18 +47,14 @@ const maxNames = nameSlots / 2;
 export const skippedLine = null;
 
 /**
- * One parser per input. It keeps the event names it has seen (a trace has a few dozen), so a
- * line costs no string for its name and no call of the filter once its name is known, and a
- * line the filter refuses costs no allocation at all.
+ * One parser per input. It keeps the event names it has seen (KnownNames), so a line costs no
+ * string for its name and no call of the filter once its name is known, and a line the
+ * filter refuses costs no allocation at all.
  */
 export class FtraceByteParser {
   /** The columns of the line being read: found by `parse`, or loaded from what a skimmer found. */
   private readonly columns = new FtraceColumns();
-  private readonly names: (KnownName | undefined)[] = new Array<KnownName | undefined>(nameSlots);
-  private namesHeld = 0;
-  /** Names with skipped lines not yet taken, and where the first of those lines is. */
-  private readonly namesWithUnused: KnownName[] = [];
-  private firstUnusedSpan: SourceSpan | undefined;
+  private readonly names: KnownNames;
   /** The names taught to the skimmer, by its slot for them. */
   private readonly skimmedNames: (KnownName | undefined)[] = [];
   private readonly wholeLines: WholeLinesReader | undefined;
@@ -101,6 +75,7 @@ export class FtraceByteParser {
     /** Told once per name and body flavor this parser skips: a skimmer in another thread learns so (skimThread.ts). */
     private readonly onSkippedName?: (name: Uint8Array, flavor: number) => void,
   ) {
+    this.names = new KnownNames(file, wantEvent);
     this.wholeLines = skimmer === undefined ? undefined : (...region) => this.skim(skimmer, ...region);
   }
 
@@ -134,10 +109,10 @@ export class FtraceByteParser {
   private recordAt(buf: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | typeof skippedLine {
     const columns = this.columns;
     const nameEnd = columns.nameEnd;
-    const known = this.knownName(buf, columns.nameStart, nameEnd);
+    const known = this.names.lookup(buf, columns.nameStart, nameEnd);
     const bodyStart = nameEnd + 2;
     const opensWithLocation = bodyStart < end && buf[bodyStart] === charOpenParen;
-    if (this.wantEvent !== undefined && !this.wanted(known, opensWithLocation)) return this.skip(known, opensWithLocation, line, offset);
+    if (this.wantEvent !== undefined && !this.names.wanted(known, opensWithLocation)) return this.skip(known, opensWithLocation, line, offset);
     const span: SourceSpan = { file: this.file, line, offset };
     const text = utf8Text(buf, start, end);
     // Byte offsets are string indices only if every byte became one UTF-16 unit (ASCII, or a
@@ -163,8 +138,8 @@ export class FtraceByteParser {
    * with this inline: V8 inlines only below a size budget).
    */
   private skip(known: KnownName, opensWithLocation: boolean, line: number, offset: number): typeof skippedLine {
-    if (known.unused++ === 0) this.namesWithUnused.push(known);
-    this.noteUnused(line, offset);
+    this.names.countSkipped(known, 1);
+    this.names.noteSkippedLine(line, offset);
     const flavor = opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain;
     if (this.skimmer !== undefined) this.teach(this.skimmer, known, flavor);
     else if (this.onSkippedName !== undefined && (known.skimFlavors & flavor) === 0) {
@@ -181,18 +156,12 @@ export class FtraceByteParser {
       (slot, count) => {
         const known = this.skimmedNames[slot];
         if (known === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
-        if (known.unused === 0) this.namesWithUnused.push(known);
-        known.unused += count;
+        this.names.countSkipped(known, count);
       },
-      (line, offset) => this.noteUnused(line, offset),
+      (line, offset) => this.names.noteSkippedLine(line, offset),
     );
     if (!this.alwaysSkim && !skimPaid(lines, handed - handedWithColumns)) this.skimPause = skimPauseRegions;
     return lines;
-  }
-
-  /** A skipped line at `line`: the unused-events record's span is the first of them (the skimmer's come out of order). */
-  private noteUnused(line: number, offset: number): void {
-    if (this.firstUnusedSpan === undefined || line < this.firstUnusedSpan.line) this.firstUnusedSpan = { file: this.file, line, offset };
   }
 
   /** Lets the skimmer skip lines of `known` in `flavor` from now on, unless it already does. */
@@ -210,48 +179,7 @@ export class FtraceByteParser {
 
   /** The lines skipped since the last call, counted by name; undefined if none. */
   takeUnused(): ReadRecord | undefined {
-    const span = this.firstUnusedSpan;
-    if (span === undefined) return undefined;
-    const countsByName = new Map<string, number>();
-    for (const known of this.namesWithUnused) {
-      countsByName.set(known.name, (countsByName.get(known.name) ?? 0) + known.unused);
-      known.unused = 0;
-    }
-    this.namesWithUnused.length = 0;
-    this.firstUnusedSpan = undefined;
-    return { type: 'unused-events', span, countsByName };
-  }
-
-  /** The name in `buf[start, end)` (ASCII), remembered by its bytes. */
-  private knownName(buf: Buffer, start: number, end: number): KnownName {
-    const length = end - start;
-    let hash = 0;
-    for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + (buf[i] as number)) | 0;
-    const names = this.names;
-    let slot = (hash ^ Math.imul(length, 0x9e3779b1)) & (nameSlots - 1);
-    for (let known = names[slot]; known !== undefined; slot = (slot + 1) & (nameSlots - 1), known = names[slot]) {
-      if (known.bytes.length !== length) continue;
-      let same = true;
-      for (let i = 0; i < length && same; i++) same = known.bytes[i] === buf[start + i];
-      if (same) return known;
-    }
-    if (this.namesHeld === maxNames) {
-      // Forgetting a name with skipped lines not yet taken is fine: `namesWithUnused` still holds it.
-      names.fill(undefined);
-      this.namesHeld = 0;
-      return this.knownName(buf, start, end);
-    }
-    const entry: KnownName = { bytes: Uint8Array.prototype.slice.call(buf, start, end), name: buf.toString('latin1', start, end), wantedPlain: undefined, wantedWithLocation: undefined, unused: 0, skimSlot: -2, skimFlavors: 0 };
-    names[slot] = entry;
-    this.namesHeld++;
-    return entry;
-  }
-
-  private wanted(known: KnownName, opensWithLocation: boolean): boolean {
-    const filter = this.wantEvent;
-    if (filter === undefined) return true;
-    if (opensWithLocation) return (known.wantedWithLocation ??= filter(known.name, true));
-    return (known.wantedPlain ??= filter(known.name, false));
+    return this.names.takeUnused();
   }
 
   /** The TGID inside `(...)`, blanks around it allowed; null when it is not a number (`-----`). */
