@@ -3,6 +3,7 @@
  * with the format's grammar, hand records on in batches of at most `batchBytes` of input. An
  * overlong line becomes a malformed record here, whatever the format.
  */
+import { utf8Text } from './bufferText.js';
 import { LineSplitter, defaultMaxLineBytes, type LineSink, type WholeLinesReader } from './lineSplitter.js';
 import type { ReadOptions } from './importer.js';
 import type { MalformedRecord, ReadRecord, SourceSpan, TraceRecord } from './records.js';
@@ -20,11 +21,14 @@ export interface LineBytesParser {
   takeUnused(): ReadRecord | undefined;
   /** A reader of the next chunk's whole lines in bulk, skipping what it can without `parse` (see LineSplitter.pushBytes); undefined: line by line. */
   wholeLinesReader?(): WholeLinesReader | undefined;
+  /** Told before each chunk's lines: what `parse` remembers of a buffer holds for one chunk only (a source may reuse its buffer). */
+  startChunk?(): void;
 }
 
 export interface LineGrammar {
   readonly parseText: LineParser;
-  readonly bytesParser?: (options: ReadOptions) => LineBytesParser;
+  /** The byte-level fast path for one input, if the grammar has one for these options. */
+  readonly bytesParser?: (options: ReadOptions) => LineBytesParser | undefined;
 }
 
 /** The record for a line cut at `maxLineBytes` (`bytes[start, end)` is what was kept of it). */
@@ -51,7 +55,7 @@ export class LineRecordMaker {
     if (truncated) return overlongLine(bytes, start, end, { file: this.file, line, offset }, this.maxLineBytes);
     const fast = this.bytesParser?.parse(bytes, start, end, line, offset, columns, columnsAt);
     if (fast === null) return null;
-    return fast ?? this.parseText(bytes.toString('utf8', start, end), { file: this.file, line, offset });
+    return fast ?? this.parseText(utf8Text(bytes, start, end), { file: this.file, line, offset });
   }
 }
 
@@ -82,6 +86,7 @@ export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: R
   };
   for await (const chunk of source) {
     for (let at = 0; at < chunk.length; at += batchBytes) {
+      bytesParser?.startChunk?.();
       splitter.pushBytes(chunk.length <= batchBytes ? chunk : chunk.subarray(at, at + batchBytes), sink, bytesParser?.wholeLinesReader?.());
       const full = takeBatch();
       if (full !== undefined) yield full;

@@ -3,13 +3,18 @@
  * (see traceCmdLine.ts for the grammar), giving the same records as the ftrace importer.
  */
 import { lineRecords } from './lineRecords.js';
+import { TraceCmdByteParser } from './traceCmdBytes.js';
 import { isReportHeader, parseTraceCmdLine, showsNamePadding } from './traceCmdLine.js';
 import type { Importer, ReadOptions } from './importer.js';
 import type { ReadRecord } from './records.js';
 
 /** Parses a (decompressed) byte stream of `trace-cmd report` text into batches of records. */
 function traceCmdRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]> {
-  return lineRecords(source, options, { parseText: parseTraceCmdLine });
+  return lineRecords(source, options, {
+    parseText: parseTraceCmdLine,
+    // Only with a filter: without one there is nothing to skip, and every line is read as text.
+    bytesParser: ({ file, wantEvent }) => (wantEvent === undefined ? undefined : new TraceCmdByteParser(file, wantEvent)),
+  });
 }
 
 /** Lines of the head the sniffer looks at. */

@@ -126,13 +126,14 @@ function cpuMarkerAt(text: string, at: number, span: SourceSpan): TraceRecord | 
 
 /** A line that is not an event, with or without a `FILE: ` prefix; undefined for anything else. */
 function nonEventRecord(text: string, first: number, span: SourceSpan): TraceRecord | undefined {
-  for (const at of [first, afterPrefix(text, first)]) {
-    if (at < 0) continue;
-    if (isHeaderAt(text, at)) return { type: 'header', span, text };
-    const marker = cpuMarkerAt(text, at, span);
-    if (marker !== undefined) return marker;
-  }
-  return undefined;
+  // Two calls, not a loop over [first, prefixed]: that array was made for every line.
+  return nonEventRecordAt(text, first, span) ?? nonEventRecordAt(text, afterPrefix(text, first), span);
+}
+
+function nonEventRecordAt(text: string, at: number, span: SourceSpan): TraceRecord | undefined {
+  if (at < 0) return undefined;
+  if (isHeaderAt(text, at)) return { type: 'header', span, text };
+  return cpuMarkerAt(text, at, span);
 }
 
 interface TimeColumn {

@@ -1,0 +1,321 @@
+/**
+ * The `trace-cmd report` grammar's fast path for lines the consumer has no use for: on the
+ * line's bytes, it finds what `parseTraceCmdLine` would make of it, and where that is an
+ * event line whose event the filter refuses (`ReadOptions.wantEvent`), the line is only
+ * counted under its name, never decoded. Every other line (a wanted event, a header, a
+ * marker, anything odd) is declined with `undefined`, and the string grammar reads it as
+ * before. A sparse report is mostly refused lines: read as strings, they made it 2.8 times
+ * as slow as the same trace in ftrace text.
+ *
+ * The steps are those of traceCmdLine.ts, on bytes. All delimiters the grammar tests are
+ * ASCII, and no byte of a multi-byte UTF-8 character (nor U+FFFD, for an invalid byte) is
+ * one, so the tests come out the same on the bytes as on the decoded text; a name with a byte
+ * above 0x7f is declined, since its padding is counted in characters. A property test holds
+ * the two to each other (test/ingest/traceCmdBytes.test.ts).
+ */
+import type { EventFilter } from './importer.js';
+import { KnownNames } from './knownNames.js';
+import type { LineBytesParser } from './lineRecords.js';
+import { nsPerFractionUnit } from './ftraceLine.js';
+import type { ReadRecord } from './records.js';
+import { eventNameColumn } from './traceCmdLine.js';
+import { char0, char9, charCloseBracket, charCloseParen, charColon, charDash, charDot, charHash, charOpenBracket, charOpenParen, charSpace, charTab } from './charCodes.js';
+
+const charGreater = 0x3e;
+const charEquals = 0x3d;
+const charPlus = 0x2b;
+
+/**
+ * Lines read per window, and how many windows to go without the fast path after one where it
+ * skipped under an eighth of them: on a dense report nearly every line is wanted, and finding
+ * its name twice (here, then in the string grammar) would only cost.
+ */
+const windowLines = 4096;
+const pauseWindows = 16;
+
+function isBlank(code: number): boolean {
+  return code === charSpace || code === charTab;
+}
+
+function isDigit(code: number): boolean {
+  return code >= char0 && code <= char9;
+}
+
+/*
+ * The steps below take the line as `buf[..end)`: they never read at or past `end` (the buffer
+ * goes on with the next lines). Free functions with the bounds as arguments, not methods on
+ * fields: in this form V8 keeps the scans tight.
+ */
+
+function skipBlanks(buf: Buffer, i: number, end: number): number {
+  while (i < end && isBlank(buf[i] as number)) i++;
+  return i;
+}
+
+function digitsEnd(buf: Buffer, i: number, end: number): number {
+  while (i < end && isDigit(buf[i] as number)) i++;
+  return i;
+}
+
+function indexOfByte(buf: Buffer, code: number, from: number, end: number): number {
+  for (let i = from; i < end; i++) if (buf[i] === code) return i;
+  return -1;
+}
+
+/** Whether `buf[at..end)` starts with the ASCII `token`. */
+function startsWith(buf: Buffer, at: number, end: number, token: string): boolean {
+  if (at + token.length > end) return false;
+  for (let i = 0; i < token.length; i++) if (buf[at + i] !== token.charCodeAt(i)) return false;
+  return true;
+}
+
+/** `parseDigits` then `Number.isSafeInteger`, as `countIn` takes a pid, CPU or count; -1 if not. */
+function countIn(buf: Buffer, start: number, end: number): number {
+  if (end <= start) return -1;
+  let value = 0;
+  for (let i = start; i < end; i++) {
+    const code = buf[i] as number;
+    if (!isDigit(code)) return -1;
+    value = value * 10 + (code - char0);
+  }
+  return Number.isSafeInteger(value) ? value : -1;
+}
+
+/** `isHeaderAt`: `cpus=N`, `version = N`, `CPU N is empty`, `registering plugin: ...`. */
+function isHeaderAt(buf: Buffer, at: number, end: number): boolean {
+  const lead = buf[at];
+  if (lead === 0x63 /* c */ && startsWith(buf, at, end, 'cpus=')) {
+    const digits = digitsEnd(buf, at + 5, end);
+    return digits > at + 5 && skipBlanks(buf, digits, end) === end;
+  }
+  if (lead === 0x76 /* v */ && startsWith(buf, at, end, 'version = ')) {
+    const digits = digitsEnd(buf, at + 10, end);
+    return digits > at + 10 && skipBlanks(buf, digits, end) === end;
+  }
+  if (lead === 0x43 /* C */ && startsWith(buf, at, end, 'CPU ')) {
+    const digits = digitsEnd(buf, at + 4, end);
+    return digits > at + 4 && startsWith(buf, digits, end, ' is empty') && skipBlanks(buf, digits + 9, end) === end;
+  }
+  return lead === 0x72 /* r */ && startsWith(buf, at, end, 'registering plugin: ');
+}
+
+/**
+ * Whether `nonEventRecord` could find a header or a marker at `at`: a header exactly, a marker
+ * by its first bytes (`[` or `CPU:`; such lines are rare, and declined).
+ */
+function mayBeNonEventAt(buf: Buffer, at: number, end: number): boolean {
+  if (at < 0 || at >= end) return false;
+  return isHeaderAt(buf, at, end) || buf[at] === charOpenBracket || startsWith(buf, at, end, 'CPU:');
+}
+
+/**
+ * The first `: ` in `buf[from, end)`, or -1. Colons are few (the first is most often the time
+ * column's), so they are found with the native search, which may look past `end`.
+ */
+function colonSpace(buf: Buffer, from: number, end: number): number {
+  for (let colon = buf.indexOf(charColon, from); colon !== -1 && colon + 1 < end; colon = buf.indexOf(charColon, colon + 1)) {
+    if (buf[colon + 1] === charSpace) return colon;
+  }
+  return -1;
+}
+
+/** `afterPrefix`: after the first `: ` and the blanks that follow it, or -1. */
+function afterPrefix(buf: Buffer, first: number, end: number): number {
+  const sep = colonSpace(buf, first, end);
+  return sep === -1 ? -1 : skipBlanks(buf, sep + 2, end);
+}
+
+/** `parseTimestamp` succeeds on `[start, end)`, which holds only digits and dots. */
+function timestampParses(buf: Buffer, start: number, end: number): boolean {
+  const dot = indexOfByte(buf, charDot, start, end);
+  if (dot === -1) return countIn(buf, start, end) >= 0;
+  const secs = countIn(buf, start, dot);
+  const fracDigits = end - dot - 1;
+  if (secs < 0 || fracDigits < 1 || fracDigits > 9) return false;
+  // The fraction is at most 9 digits; the check is on the microseconds it makes.
+  let frac = 0;
+  for (let i = dot + 1; i < end; i++) {
+    const code = buf[i] as number;
+    if (!isDigit(code)) return false;
+    frac = frac * 10 + (code - char0);
+  }
+  const fracNs = frac * (nsPerFractionUnit[fracDigits] ?? 0);
+  const subUs = fracNs % 1000;
+  return Number.isSafeInteger(secs * 1_000_000 + (fracNs - subUs) / 1000);
+}
+
+/** `timeColumnAt`: the index after the time column's `:`, or -1. */
+function timeColumnAt(buf: Buffer, i: number, lineEnd: number): number {
+  const start = skipBlanks(buf, i, lineEnd);
+  let end = start;
+  while (end < lineEnd && (isDigit(buf[end] as number) || buf[end] === charDot)) end++;
+  if (end === start || end >= lineEnd || buf[end] !== charColon) return -1;
+  if (end + 1 < lineEnd && !isBlank(buf[end + 1] as number)) return -1;
+  return timestampParses(buf, start, end) ? end + 1 : -1;
+}
+
+/** `bracketColumns` from the `[` at `open` on: where its time column ends, or -1. */
+function bracketColumnsEnd(buf: Buffer, first: number, open: number, end: number): number {
+  for (; open !== -1; open = indexOfByte(buf, charOpenBracket, open + 1, end)) {
+    const close = digitsEnd(buf, open + 1, end);
+    if (close === open + 1 || close >= end || buf[close] !== charCloseBracket) continue;
+    const timeEnd = timeColumnAt(buf, close + 1, end);
+    if (timeEnd === -1) continue;
+    let left = open;
+    while (left > first && isBlank(buf[left - 1] as number)) left--;
+    let pidStart = left;
+    while (pidStart > first && isDigit(buf[pidStart - 1] as number)) pidStart--;
+    if (pidStart === left || pidStart <= first || buf[pidStart - 1] !== charDash) return -1;
+    if (countIn(buf, pidStart, left) < 0 || countIn(buf, open + 1, close) < 0) return -1;
+    return timeEnd;
+  }
+  return -1;
+}
+
+/** `latencyColumns`: where its time column ends, or -1. */
+function latencyColumnsEnd(buf: Buffer, first: number, end: number): number {
+  for (let dash = indexOfByte(buf, charDash, first, end); dash !== -1; dash = indexOfByte(buf, charDash, dash + 1, end)) {
+    const pidEnd = digitsEnd(buf, dash + 1, end);
+    if (pidEnd === dash + 1 || pidEnd >= end || !isBlank(buf[pidEnd] as number)) continue;
+    const cpuStart = skipBlanks(buf, pidEnd, end);
+    const cpuEnd = digitsEnd(buf, cpuStart, end);
+    if (cpuEnd === cpuStart) continue;
+    let flagsEnd = cpuEnd;
+    while (flagsEnd < end && !isBlank(buf[flagsEnd] as number)) flagsEnd++;
+    if (flagsEnd === cpuEnd) continue;
+    const timeEnd = timeColumnAt(buf, flagsEnd, end);
+    if (timeEnd === -1) continue;
+    if (countIn(buf, dash + 1, pidEnd) < 0 || countIn(buf, cpuStart, cpuEnd) < 0) return -1;
+    return timeEnd;
+  }
+  return -1;
+}
+
+/** `skipTsDiff`: past a `--ts-diff` column `(+12)`, if there is one. */
+function skipTsDiff(buf: Buffer, i: number, end: number): number {
+  const at = skipBlanks(buf, i, end);
+  if (!(at + 1 < end && buf[at] === charOpenParen && buf[at + 1] === charPlus)) return at;
+  let j = at + 2;
+  if (j < end && buf[j] === charDash) j++;
+  const digitsStart = j;
+  while (j < end && (isDigit(buf[j] as number) || buf[j] === charDot)) j++;
+  if (j === digitsStart || j >= end || buf[j] !== charCloseParen) return at;
+  return skipBlanks(buf, j + 1, end);
+}
+
+/**
+ * What `parseTraceCmdLine` makes of a line, on its bytes, as far as skipping it needs: where
+ * its event name is and whether its body opens with `(`, when it is an event line with an
+ * ASCII name.
+ */
+class LineBytes {
+  nameStart = 0;
+  nameEnd = 0;
+  opensWithLocation = false;
+  /**
+   * The next `[` at or after `bracketFrom` in `bracketIn` (-1: none to its end): lines of the
+   * -l format have none, and looking for it line by line read each line to its end; found
+   * with the native search, it holds for the lines after it. For one chunk only (`startChunk`):
+   * a source may hand the next chunk in the same buffer.
+   */
+  private bracketIn: Buffer | undefined;
+  private bracketFrom = 0;
+  private bracketAt = -1;
+
+  startChunk(): void {
+    this.bracketIn = undefined;
+  }
+
+  private nextBracket(buf: Buffer, from: number, end: number): number {
+    if (buf !== this.bracketIn || from < this.bracketFrom || (this.bracketAt !== -1 && this.bracketAt < from)) {
+      this.bracketIn = buf;
+      this.bracketFrom = from;
+      this.bracketAt = buf.indexOf(charOpenBracket, from);
+    }
+    return this.bracketAt !== -1 && this.bracketAt < end ? this.bracketAt : -1;
+  }
+
+  /**
+   * Whether `parseTraceCmdLine` reads `buf[start, end)` as an event line, its name ASCII; if
+   * so the name is at `[nameStart, nameEnd)` and `opensWithLocation` says whether its body
+   * opens with `(`. False for anything else, and for what it cannot be sure of.
+   */
+  eventName(buf: Buffer, start: number, end: number): boolean {
+    const first = skipBlanks(buf, start, end);
+    if (first === end) return false;
+    const lead = buf[first];
+    if (lead === charHash || (lead === charEquals && first + 1 < end && buf[first + 1] === charGreater)) return false;
+    if (mayBeNonEventAt(buf, first, end) || mayBeNonEventAt(buf, afterPrefix(buf, first, end), end)) return false;
+    let timeEnd = bracketColumnsEnd(buf, first, this.nextBracket(buf, first, end), end);
+    if (timeEnd === -1) timeEnd = latencyColumnsEnd(buf, first, end);
+    if (timeEnd === -1) return false;
+    // splitNameAndBody, with trace-cmd's padding.
+    const nameStart = skipTsDiff(buf, timeEnd, end);
+    const sep = colonSpace(buf, nameStart, end);
+    let nameEnd: number;
+    let opensWithLocation = false;
+    if (sep === -1) {
+      nameEnd = buf[end - 1] === charColon ? end - 1 : end;
+    } else {
+      nameEnd = sep;
+      let bodyStart = sep + 2;
+      const padEnd = Math.min(end, bodyStart + Math.max(0, eventNameColumn - (nameEnd - nameStart)));
+      while (bodyStart < padEnd && buf[bodyStart] === charSpace) bodyStart++;
+      opensWithLocation = bodyStart < end && buf[bodyStart] === charOpenParen;
+    }
+    if (nameEnd <= nameStart) return false;
+    for (let i = nameStart; i < nameEnd; i++) if ((buf[i] as number) > 0x7f) return false;
+    this.nameStart = nameStart;
+    this.nameEnd = nameEnd;
+    this.opensWithLocation = opensWithLocation;
+    return true;
+  }
+}
+
+/** One parser per input, with a filter: it skips the event lines the filter refuses. */
+export class TraceCmdByteParser implements LineBytesParser {
+  private readonly names: KnownNames;
+  private readonly line = new LineBytes();
+  private linesInWindow = 0;
+  private skippedInWindow = 0;
+  private pausedWindows = 0;
+
+  constructor(file: string, wantEvent: EventFilter) {
+    this.names = new KnownNames(file, wantEvent);
+  }
+
+  parse(buf: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | null | undefined {
+    if (++this.linesInWindow === windowLines) this.endWindow();
+    if (this.pausedWindows > 0) return undefined;
+    const bytes = this.line;
+    if (!bytes.eventName(buf, start, end)) return undefined;
+    const known = this.names.lookup(buf, bytes.nameStart, bytes.nameEnd);
+    if (this.names.wanted(known, bytes.opensWithLocation)) return undefined;
+    this.names.countSkipped(known, 1);
+    this.names.noteSkippedLine(line, offset);
+    this.skippedInWindow++;
+    return null;
+  }
+
+  takeUnused(): ReadRecord | undefined {
+    return this.names.takeUnused();
+  }
+
+  startChunk(): void {
+    this.line.startChunk();
+  }
+
+  private endWindow(): void {
+    if (this.pausedWindows > 0) this.pausedWindows--;
+    else if (this.skippedInWindow * 8 < windowLines) this.pausedWindows = pauseWindows;
+    this.linesInWindow = 0;
+    this.skippedInWindow = 0;
+  }
+}
+
+/** For the tests: the byte-level reading of a line (name and body flavor), without a filter. */
+export function traceCmdEventName(bytes: Buffer): { name: string; opensWithLocation: boolean } | undefined {
+  const line = new LineBytes();
+  if (!line.eventName(bytes, 0, bytes.length)) return undefined;
+  return { name: bytes.toString('latin1', line.nameStart, line.nameEnd), opensWithLocation: line.opensWithLocation };
+}
