@@ -1,37 +1,31 @@
 /**
- * The `trace-cmd report` grammar's fast path for lines the consumer has no use for: on the
- * line's bytes, it finds what `parseTraceCmdLine` would make of it, and where that is an
- * event line whose event the filter refuses (`ReadOptions.wantEvent`), the line is only
- * counted under its name, never decoded. Every other line (a wanted event, a header, a
- * marker, anything odd) is declined with `undefined`, and the string grammar reads it as
- * before. A sparse report is mostly refused lines: read as strings, they made it 2.8 times
- * as slow as the same trace in ftrace text.
+ * The `trace-cmd report` grammar's fast path, on the line's bytes: it finds what
+ * `parseTraceCmdLine` would make of an event line. Where the filter refuses that event
+ * (`ReadOptions.wantEvent`), the line is only counted under its name, never decoded; where it
+ * is wanted, its record is made from the positions found, without the string grammar's scan.
+ * Every other line (a header, a marker, anything odd) is declined with `undefined`, and the
+ * string grammar reads it as before. A sparse report is mostly refused lines: read as
+ * strings, they made it 2.8 times as slow as the same trace in ftrace text.
  *
  * The steps are those of traceCmdLine.ts, on bytes. All delimiters the grammar tests are
  * ASCII, and no byte of a multi-byte UTF-8 character (nor U+FFFD, for an invalid byte) is
  * one, so the tests come out the same on the bytes as on the decoded text; a name with a byte
- * above 0x7f is declined, since its padding is counted in characters. A property test holds
- * the two to each other (test/ingest/traceCmdBytes.test.ts).
+ * above 0x7f is declined, since its padding is counted in characters, and a record is made
+ * only of a line whose bytes became one character each. A property test holds the two to each
+ * other (test/ingest/traceCmdBytes.test.ts).
  */
+import { utf8Text } from './bufferText.js';
 import type { EventFilter } from './importer.js';
 import { KnownNames } from './knownNames.js';
 import type { LineBytesParser } from './lineRecords.js';
 import { nsPerFractionUnit } from './ftraceLine.js';
 import type { ReadRecord } from './records.js';
-import { eventNameColumn } from './traceCmdLine.js';
+import { eventNameColumn, latencyTaskWidth, taskOf, taskWidth } from './traceCmdLine.js';
 import { char0, char9, charCloseBracket, charCloseParen, charColon, charDash, charDot, charHash, charOpenBracket, charOpenParen, charSpace, charTab } from './charCodes.js';
 
 const charGreater = 0x3e;
 const charEquals = 0x3d;
 const charPlus = 0x2b;
-
-/**
- * Lines read per window, and how many windows to go without the fast path after one where it
- * skipped under an eighth of them: on a dense report nearly every line is wanted, and finding
- * its name twice (here, then in the string grammar) would only cost.
- */
-const windowLines = 4096;
-const pauseWindows = 16;
 
 function isBlank(code: number): boolean {
   return code === charSpace || code === charTab;
@@ -125,10 +119,30 @@ function afterPrefix(buf: Buffer, first: number, end: number): number {
   return sep === -1 ? -1 : skipBlanks(buf, sep + 2, end);
 }
 
-/** `parseTimestamp` succeeds on `[start, end)`, which holds only digits and dots. */
-function timestampParses(buf: Buffer, start: number, end: number): boolean {
+/** What the column steps found on a line, written in place (one per parser: nothing allocated per line). */
+class Found {
+  us = 0;
+  ns = 0;
+  dash = 0;
+  pid = 0;
+  cpu = 0;
+  /** The -l shape's flags, `[flagsStart, flagsEnd)`; flagsStart -1 in the default shape. */
+  flagsStart = -1;
+  flagsEnd = -1;
+  /** The comm column's width in this shape (`taskOf`). */
+  width = 0;
+}
+
+/** `parseTimestamp` on `[start, end)`, which holds only digits and dots: false where it gives undefined, else the stamp in `found`. */
+function timestampOf(buf: Buffer, start: number, end: number, found: Found): boolean {
   const dot = indexOfByte(buf, charDot, start, end);
-  if (dot === -1) return countIn(buf, start, end) >= 0;
+  if (dot === -1) {
+    const counter = countIn(buf, start, end);
+    if (counter < 0) return false;
+    found.us = counter;
+    found.ns = 0;
+    return true;
+  }
   const secs = countIn(buf, start, dot);
   const fracDigits = end - dot - 1;
   if (secs < 0 || fracDigits < 1 || fracDigits > 9) return false;
@@ -141,39 +155,50 @@ function timestampParses(buf: Buffer, start: number, end: number): boolean {
   }
   const fracNs = frac * (nsPerFractionUnit[fracDigits] ?? 0);
   const subUs = fracNs % 1000;
-  return Number.isSafeInteger(secs * 1_000_000 + (fracNs - subUs) / 1000);
+  const us = secs * 1_000_000 + (fracNs - subUs) / 1000;
+  if (!Number.isSafeInteger(us)) return false;
+  found.us = us;
+  found.ns = subUs;
+  return true;
 }
 
-/** `timeColumnAt`: the index after the time column's `:`, or -1. */
-function timeColumnAt(buf: Buffer, i: number, lineEnd: number): number {
+/** `timeColumnAt`: the index after the time column's `:`, or -1; the stamp in `found`. */
+function timeColumnAt(buf: Buffer, i: number, lineEnd: number, found: Found): number {
   const start = skipBlanks(buf, i, lineEnd);
   let end = start;
   while (end < lineEnd && (isDigit(buf[end] as number) || buf[end] === charDot)) end++;
   if (end === start || end >= lineEnd || buf[end] !== charColon) return -1;
   if (end + 1 < lineEnd && !isBlank(buf[end + 1] as number)) return -1;
-  return timestampParses(buf, start, end) ? end + 1 : -1;
+  return timestampOf(buf, start, end, found) ? end + 1 : -1;
 }
 
-/** `bracketColumns` from the `[` at `open` on: where its time column ends, or -1. */
-function bracketColumnsEnd(buf: Buffer, first: number, open: number, end: number): number {
+/** `bracketColumns` from the `[` at `open` on: where its time column ends, or -1; the columns in `found`. */
+function bracketColumnsEnd(buf: Buffer, first: number, open: number, end: number, found: Found): number {
   for (; open !== -1; open = indexOfByte(buf, charOpenBracket, open + 1, end)) {
     const close = digitsEnd(buf, open + 1, end);
     if (close === open + 1 || close >= end || buf[close] !== charCloseBracket) continue;
-    const timeEnd = timeColumnAt(buf, close + 1, end);
+    const timeEnd = timeColumnAt(buf, close + 1, end, found);
     if (timeEnd === -1) continue;
     let left = open;
     while (left > first && isBlank(buf[left - 1] as number)) left--;
     let pidStart = left;
     while (pidStart > first && isDigit(buf[pidStart - 1] as number)) pidStart--;
     if (pidStart === left || pidStart <= first || buf[pidStart - 1] !== charDash) return -1;
-    if (countIn(buf, pidStart, left) < 0 || countIn(buf, open + 1, close) < 0) return -1;
+    const pid = countIn(buf, pidStart, left);
+    const cpu = countIn(buf, open + 1, close);
+    if (pid < 0 || cpu < 0) return -1;
+    found.dash = pidStart - 1;
+    found.pid = pid;
+    found.cpu = cpu;
+    found.flagsStart = -1;
+    found.width = taskWidth;
     return timeEnd;
   }
   return -1;
 }
 
-/** `latencyColumns`: where its time column ends, or -1. */
-function latencyColumnsEnd(buf: Buffer, first: number, end: number): number {
+/** `latencyColumns`: where its time column ends, or -1; the columns in `found`. */
+function latencyColumnsEnd(buf: Buffer, first: number, end: number, found: Found): number {
   for (let dash = indexOfByte(buf, charDash, first, end); dash !== -1; dash = indexOfByte(buf, charDash, dash + 1, end)) {
     const pidEnd = digitsEnd(buf, dash + 1, end);
     if (pidEnd === dash + 1 || pidEnd >= end || !isBlank(buf[pidEnd] as number)) continue;
@@ -183,9 +208,17 @@ function latencyColumnsEnd(buf: Buffer, first: number, end: number): number {
     let flagsEnd = cpuEnd;
     while (flagsEnd < end && !isBlank(buf[flagsEnd] as number)) flagsEnd++;
     if (flagsEnd === cpuEnd) continue;
-    const timeEnd = timeColumnAt(buf, flagsEnd, end);
+    const timeEnd = timeColumnAt(buf, flagsEnd, end, found);
     if (timeEnd === -1) continue;
-    if (countIn(buf, dash + 1, pidEnd) < 0 || countIn(buf, cpuStart, cpuEnd) < 0) return -1;
+    const pid = countIn(buf, dash + 1, pidEnd);
+    const cpu = countIn(buf, cpuStart, cpuEnd);
+    if (pid < 0 || cpu < 0) return -1;
+    found.dash = dash;
+    found.pid = pid;
+    found.cpu = cpu;
+    found.flagsStart = cpuEnd;
+    found.flagsEnd = flagsEnd;
+    found.width = latencyTaskWidth;
     return timeEnd;
   }
   return -1;
@@ -204,13 +237,16 @@ function skipTsDiff(buf: Buffer, i: number, end: number): number {
 }
 
 /**
- * What `parseTraceCmdLine` makes of a line, on its bytes, as far as skipping it needs: where
- * its event name is and whether its body opens with `(`, when it is an event line with an
- * ASCII name.
+ * What `parseTraceCmdLine` makes of a line, on its bytes: whether it is an event line with an
+ * ASCII name, and if so its columns, where its name is and where its body starts.
  */
 class LineBytes {
+  readonly found = new Found();
+  first = 0;
   nameStart = 0;
   nameEnd = 0;
+  /** Where the body starts; `end` for none. */
+  bodyStart = 0;
   opensWithLocation = false;
   /**
    * The next `[` at or after `bracketFrom` in `bracketIn` (-1: none to its end): lines of the
@@ -237,8 +273,8 @@ class LineBytes {
 
   /**
    * Whether `parseTraceCmdLine` reads `buf[start, end)` as an event line, its name ASCII; if
-   * so the name is at `[nameStart, nameEnd)` and `opensWithLocation` says whether its body
-   * opens with `(`. False for anything else, and for what it cannot be sure of.
+   * so the fields say where its parts are. False for anything else, and for what it cannot be
+   * sure of.
    */
   eventName(buf: Buffer, start: number, end: number): boolean {
     const first = skipBlanks(buf, start, end);
@@ -246,55 +282,68 @@ class LineBytes {
     const lead = buf[first];
     if (lead === charHash || (lead === charEquals && first + 1 < end && buf[first + 1] === charGreater)) return false;
     if (mayBeNonEventAt(buf, first, end) || mayBeNonEventAt(buf, afterPrefix(buf, first, end), end)) return false;
-    let timeEnd = bracketColumnsEnd(buf, first, this.nextBracket(buf, first, end), end);
-    if (timeEnd === -1) timeEnd = latencyColumnsEnd(buf, first, end);
+    let timeEnd = bracketColumnsEnd(buf, first, this.nextBracket(buf, first, end), end, this.found);
+    if (timeEnd === -1) timeEnd = latencyColumnsEnd(buf, first, end, this.found);
     if (timeEnd === -1) return false;
     // splitNameAndBody, with trace-cmd's padding.
     const nameStart = skipTsDiff(buf, timeEnd, end);
     const sep = colonSpace(buf, nameStart, end);
     let nameEnd: number;
-    let opensWithLocation = false;
+    let bodyStart = end;
     if (sep === -1) {
       nameEnd = buf[end - 1] === charColon ? end - 1 : end;
     } else {
       nameEnd = sep;
-      let bodyStart = sep + 2;
+      bodyStart = sep + 2;
       const padEnd = Math.min(end, bodyStart + Math.max(0, eventNameColumn - (nameEnd - nameStart)));
       while (bodyStart < padEnd && buf[bodyStart] === charSpace) bodyStart++;
-      opensWithLocation = bodyStart < end && buf[bodyStart] === charOpenParen;
     }
     if (nameEnd <= nameStart) return false;
     for (let i = nameStart; i < nameEnd; i++) if ((buf[i] as number) > 0x7f) return false;
+    this.first = first;
     this.nameStart = nameStart;
     this.nameEnd = nameEnd;
-    this.opensWithLocation = opensWithLocation;
+    this.bodyStart = bodyStart;
+    this.opensWithLocation = bodyStart < end && buf[bodyStart] === charOpenParen;
     return true;
   }
 }
 
-/** One parser per input, with a filter: it skips the event lines the filter refuses. */
+/**
+ * One parser per input: it skips the event lines the filter refuses (all are wanted without
+ * one), and makes the record of a wanted one from the positions it found, when the line's
+ * bytes are one character each.
+ */
 export class TraceCmdByteParser implements LineBytesParser {
   private readonly names: KnownNames;
   private readonly line = new LineBytes();
-  private linesInWindow = 0;
-  private skippedInWindow = 0;
-  private pausedWindows = 0;
 
-  constructor(file: string, wantEvent: EventFilter) {
+  constructor(
+    private readonly file: string,
+    wantEvent: EventFilter | undefined,
+  ) {
     this.names = new KnownNames(file, wantEvent);
   }
 
   parse(buf: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | null | undefined {
-    if (++this.linesInWindow === windowLines) this.endWindow();
-    if (this.pausedWindows > 0) return undefined;
     const bytes = this.line;
     if (!bytes.eventName(buf, start, end)) return undefined;
     const known = this.names.lookup(buf, bytes.nameStart, bytes.nameEnd);
-    if (this.names.wanted(known, bytes.opensWithLocation)) return undefined;
-    this.names.countSkipped(known, 1);
-    this.names.noteSkippedLine(line, offset);
-    this.skippedInWindow++;
-    return null;
+    if (!this.names.wanted(known, bytes.opensWithLocation)) {
+      this.names.countSkipped(known, 1);
+      this.names.noteSkippedLine(line, offset);
+      return null;
+    }
+    const text = utf8Text(buf, start, end);
+    // Positions in the bytes are positions in the text only if every byte became one UTF-16
+    // unit (ASCII, or a stray byte become U+FFFD): otherwise the string grammar reads it.
+    if (text.length !== end - start) return undefined;
+    const found = bytes.found;
+    const task = taskOf(text, bytes.first - start, found.dash - start, found.width);
+    const flags = found.flagsStart < 0 ? undefined : text.slice(found.flagsStart - start, found.flagsEnd - start);
+    const body = bytes.bodyStart < end ? text.slice(bytes.bodyStart - start) : '';
+    // The fields of parseTraceCmdLine's record, in its order.
+    return { type: 'event', span: { file: this.file, line, offset }, text, task, pid: found.pid, tgid: undefined, cpu: found.cpu, flags, tsUs: found.us, tsNs: found.ns, name: known.name, body };
   }
 
   takeUnused(): ReadRecord | undefined {
@@ -303,13 +352,6 @@ export class TraceCmdByteParser implements LineBytesParser {
 
   startChunk(): void {
     this.line.startChunk();
-  }
-
-  private endWindow(): void {
-    if (this.pausedWindows > 0) this.pausedWindows--;
-    else if (this.skippedInWindow * 8 < windowLines) this.pausedWindows = pauseWindows;
-    this.linesInWindow = 0;
-    this.skippedInWindow = 0;
   }
 }
 

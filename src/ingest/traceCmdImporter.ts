@@ -12,8 +12,7 @@ import type { ReadRecord } from './records.js';
 function traceCmdRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]> {
   return lineRecords(source, options, {
     parseText: parseTraceCmdLine,
-    // Only with a filter: without one there is nothing to skip, and every line is read as text.
-    bytesParser: ({ file, wantEvent }) => (wantEvent === undefined ? undefined : new TraceCmdByteParser(file, wantEvent)),
+    bytesParser: ({ file, wantEvent }) => new TraceCmdByteParser(file, wantEvent),
   });
 }
 

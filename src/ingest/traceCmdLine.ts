@@ -44,8 +44,8 @@ import type { SourceSpan, TraceRecord } from './records.js';
 import { charCloseBracket, charColon, charDash, charDot } from './charCodes.js';
 
 /** `%16s` of the default format and `%8.8s` of -l: the comm column's fixed width. */
-const taskWidth = 16;
-const latencyTaskWidth = 8;
+export const taskWidth = 16;
+export const latencyTaskWidth = 8;
 /** `print_event_name()` pads names shorter than this with blanks after `NAME: `. */
 export const eventNameColumn = 20;
 
@@ -215,7 +215,7 @@ function latencyColumns(text: string, first: number): Columns | undefined {
  * right where the fixed-width column starts. Without a prefix, everything from the first
  * non-blank character (as ftraceLine.ts does), so wider hand-aligned columns still parse.
  */
-function taskOf(text: string, first: number, dash: number, width: number): string {
+export function taskOf(text: string, first: number, dash: number, width: number): string {
   const column = dash - width;
   if (column - 2 >= first && text.charCodeAt(column - 1) === 0x20 && text.charCodeAt(column - 2) === charColon) {
     return text.slice(skipBlanks(text, column), dash);
