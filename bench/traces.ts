@@ -20,23 +20,30 @@ export interface BenchTrace {
   readonly sizeLabel: string;
   readonly text: string;
   readonly gzip: string;
+  /** The workload of the same seed as `trace-cmd report` prints it (`generate --style trace-cmd`: its -l shape), to the same size. */
+  readonly report: string;
+}
+
+function generate(cli: string, out: string, args: readonly string[]): void {
+  const all = [cli, 'generate', '--seed', '1', ...args, '--quiet', '--no-sidecar', '-o', `${out}.tmp`];
+  const run = spawnSync(process.execPath, all, { stdio: ['ignore', 'inherit', 'inherit'] });
+  if (run.status !== 0) throw new Error(`generate failed: ${all.join(' ')}`);
+  renameSync(`${out}.tmp`, out);
 }
 
 export async function ensureTrace(cli: string, dir: string, density: Density, sizeLabel: string): Promise<BenchTrace> {
   const text = join(dir, `${density}-${sizeLabel}.trace`);
   const gzip = `${text}.gz`;
-  if (!existsSync(text)) {
-    const args = [cli, 'generate', '--seed', '1', '--noise', String(noiseFor[density]), '--size', sizeLabel, '--quiet', '--no-sidecar', '-o', `${text}.tmp`];
-    const run = spawnSync(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (run.status !== 0) throw new Error(`generate failed: ${args.join(' ')}`);
-    renameSync(`${text}.tmp`, text);
-  }
+  const report = join(dir, `${density}-${sizeLabel}.report`);
+  const workload = ['--noise', String(noiseFor[density]), '--size', sizeLabel];
+  if (!existsSync(text)) generate(cli, text, workload);
+  if (!existsSync(report)) generate(cli, report, [...workload, '--style', 'trace-cmd']);
   if (!existsSync(gzip)) {
     // Level 6 (gzip's default): what a user's `gzip trace` gives.
     await pipeline(createReadStream(text), createGzip({ level: 6 }), createWriteStream(`${gzip}.tmp`));
     renameSync(`${gzip}.tmp`, gzip);
   }
-  return { density, sizeLabel, text, gzip };
+  return { density, sizeLabel, text, gzip, report };
 }
 
 /** A real capture (../shared/captures), decompressed once into the bench directory. */
