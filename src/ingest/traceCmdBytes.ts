@@ -99,7 +99,11 @@ function isHeaderAt(buf: Buffer, at: number, end: number): boolean {
  */
 function mayBeNonEventAt(buf: Buffer, at: number, end: number): boolean {
   if (at < 0 || at >= end) return false;
-  return isHeaderAt(buf, at, end) || buf[at] === charOpenBracket || startsWith(buf, at, end, 'CPU:');
+  // By the first byte: most lines start with none of `c v C r [`, the first bytes of all these.
+  const lead = buf[at];
+  if (lead === charOpenBracket) return true;
+  if (lead !== 0x63 && lead !== 0x76 && lead !== 0x43 && lead !== 0x72) return false;
+  return isHeaderAt(buf, at, end) || startsWith(buf, at, end, 'CPU:');
 }
 
 /**
@@ -133,43 +137,39 @@ class Found {
   width = 0;
 }
 
-/** `parseTimestamp` on `[start, end)`, which holds only digits and dots: false where it gives undefined, else the stamp in `found`. */
-function timestampOf(buf: Buffer, start: number, end: number, found: Found): boolean {
-  const dot = indexOfByte(buf, charDot, start, end);
-  if (dot === -1) {
-    const counter = countIn(buf, start, end);
-    if (counter < 0) return false;
-    found.us = counter;
-    found.ns = 0;
-    return true;
-  }
-  const secs = countIn(buf, start, dot);
-  const fracDigits = end - dot - 1;
-  if (secs < 0 || fracDigits < 1 || fracDigits > 9) return false;
-  // The fraction is at most 9 digits; the check is on the microseconds it makes.
-  let frac = 0;
-  for (let i = dot + 1; i < end; i++) {
-    const code = buf[i] as number;
-    if (!isDigit(code)) return false;
-    frac = frac * 10 + (code - char0);
-  }
-  const fracNs = frac * (nsPerFractionUnit[fracDigits] ?? 0);
-  const subUs = fracNs % 1000;
-  const us = secs * 1_000_000 + (fracNs - subUs) / 1000;
-  if (!Number.isSafeInteger(us)) return false;
-  found.us = us;
-  found.ns = subUs;
-  return true;
-}
-
-/** `timeColumnAt`: the index after the time column's `:`, or -1; the stamp in `found`. */
+/**
+ * `timeColumnAt`: the index after the time column's `:`, or -1; the stamp in `found`. In one
+ * pass, where the string grammar takes the run of digits and dots first and `parseTimestamp`
+ * reads it after: the same tests, the same arithmetic.
+ */
 function timeColumnAt(buf: Buffer, i: number, lineEnd: number, found: Found): number {
   const start = skipBlanks(buf, i, lineEnd);
-  let end = start;
-  while (end < lineEnd && (isDigit(buf[end] as number) || buf[end] === charDot)) end++;
-  if (end === start || end >= lineEnd || buf[end] !== charColon) return -1;
-  if (end + 1 < lineEnd && !isBlank(buf[end + 1] as number)) return -1;
-  return timestampOf(buf, start, end, found) ? end + 1 : -1;
+  let at = start;
+  let secs = 0;
+  while (at < lineEnd && isDigit(buf[at] as number)) secs = secs * 10 + ((buf[at++] as number) - char0);
+  let us: number;
+  let ns = 0;
+  if (at < lineEnd && buf[at] === charDot) {
+    const dot = at++;
+    let frac = 0;
+    while (at < lineEnd && isDigit(buf[at] as number)) frac = frac * 10 + ((buf[at++] as number) - char0);
+    // A second dot continues the run, and the stamp it makes is refused.
+    if (at < lineEnd && buf[at] === charDot) return -1;
+    const fracDigits = at - dot - 1;
+    if (dot === start || fracDigits < 1 || fracDigits > 9) return -1;
+    const fracNs = frac * (nsPerFractionUnit[fracDigits] ?? 0);
+    ns = fracNs % 1000;
+    us = secs * 1_000_000 + (fracNs - ns) / 1000;
+  } else {
+    if (at === start) return -1;
+    us = secs;
+  }
+  if (at >= lineEnd || buf[at] !== charColon) return -1;
+  if (at + 1 < lineEnd && !isBlank(buf[at + 1] as number)) return -1;
+  if (!Number.isSafeInteger(us)) return -1;
+  found.us = us;
+  found.ns = ns;
+  return at + 1;
 }
 
 /** `bracketColumns` from the `[` at `open` on: where its time column ends, or -1; the columns in `found`. */
