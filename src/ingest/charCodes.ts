@@ -4,6 +4,7 @@ export const charSpace = 0x20;
 export const charHash = 0x23;
 export const charOpenParen = 0x28;
 export const charCloseParen = 0x29;
+export const charPlus = 0x2b;
 export const charDash = 0x2d;
 export const charDot = 0x2e;
 export const char0 = 0x30;

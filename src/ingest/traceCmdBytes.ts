@@ -21,11 +21,7 @@ import type { LineBytesParser } from './lineRecords.js';
 import { nsPerFractionUnit } from './ftraceLine.js';
 import type { ReadRecord } from './records.js';
 import { eventNameColumn, latencyTaskWidth, taskOf, taskWidth } from './traceCmdLine.js';
-import { char0, char9, charCloseBracket, charCloseParen, charColon, charDash, charDot, charHash, charOpenBracket, charOpenParen, charSpace, charTab } from './charCodes.js';
-
-const charGreater = 0x3e;
-const charEquals = 0x3d;
-const charPlus = 0x2b;
+import { char0, char9, charCloseBracket, charCloseParen, charColon, charDash, charDot, charEquals, charGreater, charHash, charOpenBracket, charOpenParen, charPlus, charSpace, charTab } from './charCodes.js';
 
 function isBlank(code: number): boolean {
   return code === charSpace || code === charTab;
@@ -36,8 +32,9 @@ function isDigit(code: number): boolean {
 }
 
 /*
- * The steps below take the line as `buf[..end)`: they never read at or past `end` (the buffer
- * goes on with the next lines). Free functions with the bounds as arguments, not methods on
+ * The steps below take the line as `buf[..end)`: no byte at or past `end` counts (the buffer
+ * goes on with the next lines; only the native searches look there, and what they find there
+ * is taken for nothing found). Free functions with the bounds as arguments, not methods on
  * fields: in this form V8 keeps the scans tight.
  */
 
