@@ -17,6 +17,10 @@
  * with the columns found for the checks, so the parser only makes its record
  * (FtraceColumns.load): on a dense trace that is most lines, and the search was a tenth of
  * the run. A property test holds them to where the parser finds them.
+ *
+ * The same module skims `trace-cmd report` text (`skim`'s `format`, the section at the end):
+ * the tests are then TraceCmdByteParser's (src/ingest/traceCmdBytes.ts), and lines are handed
+ * back without columns. test/ingest/traceCmdBytes.test.ts holds the two to the same records.
  */
 
 // Memory layout, after the module's own data. A name slot: u32 length, u32 flavors to skip, u32
@@ -46,6 +50,9 @@ const handoverEntryBytes: u32 = 12 + columnCount * 4;
 
 const flavorPlain: u32 = 1;
 const flavorWithLocation: u32 = 2;
+
+/** The line grammar `skim` reads: ftrace text, or `trace-cmd report` text (whose lines it hands back without columns). */
+const formatTraceCmd: u32 = 1;
 
 const namesAt: usize = (__heap_base + 63) & ~(63 as usize);
 const touchedAt: usize = namesAt + nameSlots * nameSlotBytes;
@@ -244,7 +251,7 @@ export function drain(): void {
  * Reads the `length` bytes at the input pointer (whole lines: the last byte is a newline) and
  * returns how many lines it hands back; `lines()` tells how many there were in all.
  */
-export function skim(length: u32, maxLineBytes: u32): u32 {
+export function skim(length: u32, maxLineBytes: u32, format: u32): u32 {
   const end = inputAt + length;
   let handed: u32 = 0;
   let index: u32 = 0;
@@ -255,7 +262,8 @@ export function skim(length: u32, maxLineBytes: u32): u32 {
     let contentEnd = newline;
     if (contentEnd > start && byteAt(contentEnd - 1) == charReturn) contentEnd--;
     columnsFound = false;
-    if ((contentEnd - start) as u32 > maxLineBytes || !skipLine(start, contentEnd)) {
+    const skippedHere = (contentEnd - start) as u32 <= maxLineBytes && (format == formatTraceCmd ? skipTraceCmdLine(start, contentEnd) : skipLine(start, contentEnd));
+    if (!skippedHere) {
       const entry = handoverAt + handed * handoverEntryBytes;
       store<u32>(entry, (start - inputAt) as u32);
       store<u32>(entry, (newline - inputAt) as u32, 4);
@@ -391,10 +399,14 @@ function skipByBytes(first: usize, end: usize): bool {
  * `: `): counted, and true, if the name was taught in the flavor of its body.
  */
 function countIfTaught(nameStart: usize, sep: usize, end: usize): bool {
+  const bodyStart = sep + 2;
+  return countIfTaughtIn(nameStart, sep, bodyStart < end && byteAt(bodyStart) == charOpenParen ? flavorWithLocation : flavorPlain);
+}
+
+/** `countIfTaught` for the name `[nameStart, nameEnd)` whose body's flavor is known. */
+function countIfTaughtIn(nameStart: usize, sep: usize, flavor: u32): bool {
   const length = (sep - nameStart) as u32;
   if (length == 0 || length > nameMaxBytes) return false;
-  const bodyStart = sep + 2;
-  const flavor = bodyStart < end && byteAt(bodyStart) == charOpenParen ? flavorWithLocation : flavorPlain;
   const home = nameHash(nameStart, sep);
   // Slots are never freed, only overwritten: a free one ends the names that may sit here.
   let slot = nameSlots;
@@ -626,4 +638,204 @@ function timestampShape(start: usize, end: usize): i32 {
   const fracDigits = end - fracStart;
   if (at != end || fracDigits < 1 || fracDigits > 9) return notTimestamp;
   return secsDigits < 10 ? isTimestamp : mustCompute;
+}
+
+// ---- trace-cmd report lines ------------------------------------------------------------------
+//
+// The steps of src/ingest/traceCmdBytes.ts (themselves those of traceCmdLine.ts), byte for
+// byte. Where that pass computes a number to know whether it is a safe integer (a pid, a CPU
+// or a time column of more digits than are always safe), the line is handed back instead.
+
+/** What a column step finds besides a position: no such column, or a number only computing tells about. */
+const noColumn: isize = -1;
+const mustComputeColumn: isize = -2;
+/** Digits that always make a safe integer (10^15 < 2^53). */
+const safeDigits: usize = 15;
+
+const tokenCpus = memory.data<u8>([0x63, 0x70, 0x75, 0x73, 0x3d]); // cpus=
+const tokenVersion = memory.data<u8>([0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x20, 0x3d, 0x20]); // version =
+const tokenCpuBlank = memory.data<u8>([0x43, 0x50, 0x55, 0x20]); // CPU
+const tokenIsEmpty = memory.data<u8>([0x20, 0x69, 0x73, 0x20, 0x65, 0x6d, 0x70, 0x74, 0x79]); // is empty
+const tokenPlugin = memory.data<u8>([0x72, 0x65, 0x67, 0x69, 0x73, 0x74, 0x65, 0x72, 0x69, 0x6e, 0x67, 0x20, 0x70, 0x6c, 0x75, 0x67, 0x69, 0x6e, 0x3a, 0x20]); // registering plugin:
+const tokenCpuColon = memory.data<u8>([0x43, 0x50, 0x55, 0x3a]); // CPU:
+
+@inline function blanksEnd(at: usize, end: usize): usize {
+  while (at < end && isBlank(byteAt(at))) at++;
+  return at;
+}
+
+@inline function digitsEndIn(at: usize, end: usize): usize {
+  while (at < end && isDigit(byteAt(at))) at++;
+  return at;
+}
+
+function startsWithToken(at: usize, end: usize, token: usize, length: usize): bool {
+  if (at + length > end) return false;
+  for (let i: usize = 0; i < length; i++) if (load<u8>(at + i) != load<u8>(token + i)) return false;
+  return true;
+}
+
+/** `isHeaderAt`: `cpus=N`, `version = N`, `CPU N is empty`, `registering plugin: ...`. */
+function traceCmdHeaderAt(at: usize, end: usize): bool {
+  if (startsWithToken(at, end, tokenCpus, 5)) {
+    const digits = digitsEndIn(at + 5, end);
+    return digits > at + 5 && blanksEnd(digits, end) == end;
+  }
+  if (startsWithToken(at, end, tokenVersion, 10)) {
+    const digits = digitsEndIn(at + 10, end);
+    return digits > at + 10 && blanksEnd(digits, end) == end;
+  }
+  if (startsWithToken(at, end, tokenCpuBlank, 4)) {
+    const digits = digitsEndIn(at + 4, end);
+    return digits > at + 4 && startsWithToken(digits, end, tokenIsEmpty, 9) && blanksEnd(digits + 9, end) == end;
+  }
+  return startsWithToken(at, end, tokenPlugin, 20);
+}
+
+/** `mayBeNonEventAt`: a header exactly, a marker by its first bytes. */
+function traceCmdNonEventAt(at: usize, end: usize): bool {
+  if (at >= end) return false;
+  return byteAt(at) == charOpenBracket || traceCmdHeaderAt(at, end) || startsWithToken(at, end, tokenCpuColon, 4);
+}
+
+/**
+ * The first byte `code` in `[at, end)`, or `end`: 16 bytes at a time (the loads past `end` stay
+ * in the input, whose last line is followed by padding).
+ */
+function findByte(at: usize, end: usize, code: u32): usize {
+  const wanted = i8x16.splat(code as i8);
+  while (at < end) {
+    const mask = i8x16.bitmask(i8x16.eq(v128.load(at), wanted));
+    if (mask != 0) {
+      const hit = at + (ctz(mask) as usize);
+      return hit < end ? hit : end;
+    }
+    at += 16;
+  }
+  return end;
+}
+
+/** The first `: ` from `at`, or -1. */
+function colonSpaceFrom(at: usize, end: usize): isize {
+  for (at = findByte(at, end, charColon); at + 1 < end; at = findByte(at + 1, end, charColon)) {
+    if (byteAt(at + 1) == charSpace) return at as isize;
+  }
+  return -1;
+}
+
+/** `countIn` is not -1: digits, and few enough to be safe (more: `mustComputeColumn`). */
+@inline function safeCount(start: usize, end: usize): isize {
+  if (end <= start) return noColumn;
+  for (let at = start; at < end; at++) if (!isDigit(byteAt(at))) return noColumn;
+  return end - start > safeDigits ? mustComputeColumn : 0;
+}
+
+/** `timeColumnAt`: the index after the time column's `:`, `noColumn`, or `mustComputeColumn`. */
+function traceCmdTimeColumn(from: usize, lineEnd: usize): isize {
+  const start = blanksEnd(from, lineEnd);
+  let at = digitsEndIn(start, lineEnd);
+  const secsDigits = at - start;
+  let dotted = false;
+  if (at < lineEnd && byteAt(at) == charDot) {
+    dotted = true;
+    const dot = at;
+    at = digitsEndIn(at + 1, lineEnd);
+    if (at < lineEnd && byteAt(at) == charDot) return noColumn;
+    const fracDigits = at - dot - 1;
+    if (dot == start || fracDigits < 1 || fracDigits > 9) return noColumn;
+  } else if (at == start) {
+    return noColumn;
+  }
+  if (at >= lineEnd || byteAt(at) != charColon) return noColumn;
+  if (at + 1 < lineEnd && !isBlank(byteAt(at + 1))) return noColumn;
+  // Seconds of 9 digits or fewer make microseconds below 10^15; a bare counter of 15 digits is safe.
+  if (dotted ? secsDigits > 9 : secsDigits > safeDigits) return mustComputeColumn;
+  return (at + 1) as isize;
+}
+
+/** `bracketColumns`: where its time column ends, `noColumn`, or `mustComputeColumn`. */
+function traceCmdBracketColumns(first: usize, end: usize): isize {
+  for (let open = findByte(first, end, charOpenBracket); open < end; open = findByte(open + 1, end, charOpenBracket)) {
+    const close = digitsEndIn(open + 1, end);
+    if (close == open + 1 || close >= end || byteAt(close) != charCloseBracket) continue;
+    const timeEnd = traceCmdTimeColumn(close + 1, end);
+    if (timeEnd == mustComputeColumn) return mustComputeColumn;
+    if (timeEnd == noColumn) continue;
+    let left = open;
+    while (left > first && isBlank(byteAt(left - 1))) left--;
+    let pidStart = left;
+    while (pidStart > first && isDigit(byteAt(pidStart - 1))) pidStart--;
+    if (pidStart == left || pidStart <= first || byteAt(pidStart - 1) != charDash) return noColumn;
+    const pid = safeCount(pidStart, left);
+    const cpu = safeCount(open + 1, close);
+    if (pid == mustComputeColumn || cpu == mustComputeColumn) return mustComputeColumn;
+    return timeEnd;
+  }
+  return noColumn;
+}
+
+/** `latencyColumns`: where its time column ends, `noColumn`, or `mustComputeColumn`. */
+function traceCmdLatencyColumns(first: usize, end: usize): isize {
+  for (let dash = findByte(first, end, charDash); dash < end; dash = findByte(dash + 1, end, charDash)) {
+    const pidEnd = digitsEndIn(dash + 1, end);
+    if (pidEnd == dash + 1 || pidEnd >= end || !isBlank(byteAt(pidEnd))) continue;
+    const cpuStart = blanksEnd(pidEnd, end);
+    const cpuEnd = digitsEndIn(cpuStart, end);
+    if (cpuEnd == cpuStart) continue;
+    let flagsEnd = cpuEnd;
+    while (flagsEnd < end && !isBlank(byteAt(flagsEnd))) flagsEnd++;
+    if (flagsEnd == cpuEnd) continue;
+    const timeEnd = traceCmdTimeColumn(flagsEnd, end);
+    if (timeEnd == mustComputeColumn) return mustComputeColumn;
+    if (timeEnd == noColumn) continue;
+    if (pidEnd - (dash + 1) > safeDigits || cpuEnd - cpuStart > safeDigits) return mustComputeColumn;
+    return timeEnd;
+  }
+  return noColumn;
+}
+
+/** `skipTsDiff`: past a `--ts-diff` column `(+12)`, if there is one. */
+function traceCmdSkipTsDiff(from: usize, end: usize): usize {
+  const at = blanksEnd(from, end);
+  if (!(at + 1 < end && byteAt(at) == charOpenParen && byteAt(at + 1) == 0x2b)) return at;
+  let j = at + 2;
+  if (j < end && byteAt(j) == charDash) j++;
+  const digitsStart = j;
+  while (j < end && (isDigit(byteAt(j)) || byteAt(j) == charDot)) j++;
+  if (j == digitsStart || j >= end || byteAt(j) != charCloseParen) return at;
+  return blanksEnd(j + 1, end);
+}
+
+/** TraceCmdByteParser's test up to its decision to skip, for `[start, end)`; true if skipped and counted. */
+function skipTraceCmdLine(start: usize, end: usize): bool {
+  const first = blanksEnd(start, end);
+  if (first == end) return false;
+  const lead = byteAt(first);
+  if (lead == charHash || (lead == charEquals && first + 1 < end && byteAt(first + 1) == charGreater)) return false;
+  if (traceCmdNonEventAt(first, end)) return false;
+  const prefix = colonSpaceFrom(first, end);
+  if (prefix >= 0 && traceCmdNonEventAt(blanksEnd((prefix as usize) + 2, end), end)) return false;
+  let timeEnd = traceCmdBracketColumns(first, end);
+  if (timeEnd == mustComputeColumn) return false;
+  if (timeEnd == noColumn) timeEnd = traceCmdLatencyColumns(first, end);
+  if (timeEnd < 0) return false;
+  // splitNameAndBody, with trace-cmd's padding to 20 columns.
+  const nameStart = traceCmdSkipTsDiff(timeEnd as usize, end);
+  const sep = colonSpaceFrom(nameStart, end);
+  let nameEnd: usize;
+  let bodyStart = end;
+  if (sep < 0) {
+    nameEnd = byteAt(end - 1) == charColon ? end - 1 : end;
+  } else {
+    nameEnd = sep as usize;
+    bodyStart = nameEnd + 2;
+    const nameLength = nameEnd - nameStart;
+    let padEnd = nameLength < 20 ? bodyStart + (20 - nameLength) : bodyStart;
+    if (padEnd > end) padEnd = end;
+    while (bodyStart < padEnd && byteAt(bodyStart) == charSpace) bodyStart++;
+  }
+  if (nameEnd <= nameStart) return false;
+  for (let at = nameStart; at < nameEnd; at++) if (byteAt(at) >= asciiLimit) return false;
+  const flavor = bodyStart < end && byteAt(bodyStart) == charOpenParen ? flavorWithLocation : flavorPlain;
+  return countIfTaughtIn(nameStart, nameEnd, flavor);
 }

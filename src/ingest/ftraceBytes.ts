@@ -25,7 +25,8 @@ import type { ReadRecord, SourceSpan } from './records.js';
 import type { WholeLinesReader } from './lineSplitter.js';
 import { parseFtraceLine } from './ftraceLine.js';
 import { FtraceColumns, isDigitByte } from './ftraceColumns.js';
-import { type FtraceSkimmer, skimFlavorPlain, skimFlavorWithLocation, skimPaid, skimPauseRegions } from './ftraceSkim.js';
+import { type FtraceSkimmer, skimFlavorPlain, skimFlavorWithLocation } from './ftraceSkim.js';
+import { SkimmedNames } from './skimmedNames.js';
 import * as codes from './charCodes.js';
 
 const char0 = codes.char0;
@@ -55,11 +56,7 @@ export class FtraceByteParser {
   /** The columns of the line being read: found by `parse`, or loaded from what a skimmer found. */
   private readonly columns = new FtraceColumns();
   private readonly names: KnownNames;
-  /** The names taught to the skimmer, by its slot for them. */
-  private readonly skimmedNames: (KnownName | undefined)[] = [];
-  private readonly wholeLines: WholeLinesReader | undefined;
-  /** Regions still to be read without the skimmer, after one where it did not pay (see `wholeLinesReader`). */
-  private skimPause = 0;
+  private readonly skimming: SkimmedNames | undefined;
 
   /**
    * `skimmer` (with a filter only) skips, in WebAssembly, the lines of names this parser
@@ -70,26 +67,18 @@ export class FtraceByteParser {
   constructor(
     private readonly file: string,
     private readonly wantEvent: EventFilter | undefined,
-    private readonly skimmer?: FtraceSkimmer,
-    private readonly alwaysSkim = false,
+    skimmer?: FtraceSkimmer,
+    alwaysSkim = false,
     /** Told once per name and body flavor this parser skips: a skimmer in another thread learns so (skimThread.ts). */
     private readonly onSkippedName?: (name: Uint8Array, flavor: number) => void,
   ) {
     this.names = new KnownNames(file, wantEvent);
-    this.wholeLines = skimmer === undefined ? undefined : (...region) => this.skim(skimmer, ...region);
+    this.skimming = skimmer === undefined ? undefined : new SkimmedNames(skimmer, this.names, alwaysSkim);
   }
 
-  /**
-   * The reader for the next region's whole lines (LineSplitter.pushBytes), or undefined to
-   * have `parse` read each. A line the skimmer hands back without its columns (a header, a
-   * broken line) is read twice (about 50 ns lost); one it skips, or hands back with its
-   * columns, saves about 150 ns (skimPaid): where it saved that on under a third of a region's
-   * lines, the next `skimPauseRegions` go without it.
-   */
+  /** The reader for the next region's whole lines (LineSplitter.pushBytes), or undefined to have `parse` read each (SkimmedNames). */
   wholeLinesReader(): WholeLinesReader | undefined {
-    if (this.skimPause === 0) return this.wholeLines;
-    this.skimPause--;
-    return undefined;
+    return this.skimming?.wholeLinesReader();
   }
 
   /**
@@ -141,40 +130,12 @@ export class FtraceByteParser {
     this.names.countSkipped(known, 1);
     this.names.noteSkippedLine(line, offset);
     const flavor = opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain;
-    if (this.skimmer !== undefined) this.teach(this.skimmer, known, flavor);
+    if (this.skimming !== undefined) this.skimming.teach(known, flavor);
     else if (this.onSkippedName !== undefined && (known.skimFlavors & flavor) === 0) {
       known.skimFlavors |= flavor;
       this.onSkippedName(known.bytes, flavor);
     }
     return skippedLine;
-  }
-
-  /** The skimmer's pass over whole lines (`wholeLines`): what it skipped is counted here, the rest goes to `sinkLine`. */
-  private skim(skimmer: FtraceSkimmer, ...region: Parameters<WholeLinesReader>): number {
-    const { lines, handed, handedWithColumns } = skimmer.readRegion(
-      region,
-      (slot, count) => {
-        const known = this.skimmedNames[slot];
-        if (known === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
-        this.names.countSkipped(known, count);
-      },
-      (line, offset) => this.names.noteSkippedLine(line, offset),
-    );
-    if (!this.alwaysSkim && !skimPaid(lines, handed - handedWithColumns)) this.skimPause = skimPauseRegions;
-    return lines;
-  }
-
-  /** Lets the skimmer skip lines of `known` in `flavor` from now on, unless it already does. */
-  private teach(skimmer: FtraceSkimmer, known: KnownName, flavor: number): void {
-    if (known.skimSlot === -1) return;
-    // Another name hashed to the same slot may have taken it since.
-    const holdsSlot = known.skimSlot >= 0 && this.skimmedNames[known.skimSlot] === known;
-    if (holdsSlot && (known.skimFlavors & flavor) !== 0) return;
-    const slot = skimmer.learn(known.bytes, flavor);
-    known.skimSlot = slot;
-    if (slot < 0) return;
-    known.skimFlavors = holdsSlot ? known.skimFlavors | flavor : flavor;
-    this.skimmedNames[slot] = known;
   }
 
   /** The lines skipped since the last call, counted by name; undefined if none. */

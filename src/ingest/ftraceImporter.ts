@@ -5,21 +5,14 @@
 import { lineRecords } from './lineRecords.js';
 import { parseFtraceLine } from './ftraceLine.js';
 import { FtraceByteParser } from './ftraceBytes.js';
-import { FtraceSkimmer } from './ftraceSkim.js';
-import { defaultMaxLineBytes } from './lineSplitter.js';
+import { skimmerFor } from './ftraceSkim.js';
 import type { Importer, ReadOptions } from './importer.js';
 import type { LineGrammar } from './lineRecords.js';
 import type { ReadRecord } from './records.js';
 
-/** A skimmer only where there is something to skip: lines the consumer refuses. */
-function skimmerFor(options: ReadOptions): FtraceSkimmer | undefined {
-  if (options.wantEvent === undefined || options.wasmSkim === false) return undefined;
-  return FtraceSkimmer.create(options.maxLineBytes ?? defaultMaxLineBytes);
-}
-
 const ftraceGrammar: LineGrammar = {
   parseText: parseFtraceLine,
-  bytesParser: (options) => new FtraceByteParser(options.file, options.wantEvent, skimmerFor(options), options.wasmSkim === 'always'),
+  bytesParser: (options) => new FtraceByteParser(options.file, options.wantEvent, skimmerFor(options, false), options.wasmSkim === 'always'),
 };
 
 /** Parses a (decompressed) byte stream of ftrace text into batches of records. */

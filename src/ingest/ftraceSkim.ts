@@ -1,5 +1,5 @@
 /**
- * The skim of a sparse ftrace trace, in WebAssembly: most lines of such a trace are events the
+ * The skim of a sparse ftrace trace (or `trace-cmd report`, by the same module), in WebAssembly: most lines of such a trace are events the
  * replay has no use for, and all it needs of them is that they are well-formed event lines and
  * their name. JavaScript reads those columns at about 200 ns a line; the module built from
  * wasm/ftraceSkim.ts (SIMD compares giving bit masks of each line's first 64 bytes) at about
@@ -12,7 +12,8 @@
  * well-formed event line also with its columns, which the parser then need not look for.
  */
 import { ftraceSkimWasm } from './ftraceSkimWasm.js';
-import type { WholeLinesReader } from './lineSplitter.js';
+import type { ReadOptions } from './importer.js';
+import { defaultMaxLineBytes, type WholeLinesReader } from './lineSplitter.js';
 
 /** What the module exports (wasm/ftraceSkim.ts). */
 interface SkimExports {
@@ -33,7 +34,7 @@ interface SkimExports {
   firstSkippedAt(): number;
   learn(length: number, flavor: number): number;
   drain(): void;
-  skim(length: number, maxLineBytes: number): number;
+  skim(length: number, maxLineBytes: number, format: number): number;
 }
 
 /** The part of the WebAssembly API used here (Node's own; @types/node does not declare it). */
@@ -92,12 +93,18 @@ export class FtraceSkimmer {
   private readonly words: Uint32Array;
   /** The module's memory as signed words: where handed-back lines' columns are read (`HandBack`). */
   readonly columnWords: Int32Array;
+  /** Whether it finds the columns of the lines it hands back (ftrace text), or only skips (trace-cmd text). */
+  readonly findsColumns: boolean;
   private readonly handoverEntryWords: number;
   private readonly inputAt: number;
   private readonly capacity: number;
 
-  /** A skimmer, or undefined where this runtime cannot run the module. */
-  static create(maxLineBytes: number): FtraceSkimmer | undefined {
+  /**
+   * A skimmer of ftrace text, or (`traceCmd`) of `trace-cmd report` text, whose lines it
+   * hands back without columns (traceCmdBytes.ts reads them); undefined where this runtime
+   * cannot run the module.
+   */
+  static create(maxLineBytes: number, traceCmd = false): FtraceSkimmer | undefined {
     if (skimModule === undefined || webAssembly === undefined) return undefined;
     const instance = new webAssembly.Instance(skimModule, {
       env: {
@@ -106,13 +113,16 @@ export class FtraceSkimmer {
         },
       },
     });
-    return new FtraceSkimmer(instance.exports as SkimExports, maxLineBytes);
+    return new FtraceSkimmer(instance.exports as SkimExports, maxLineBytes, traceCmd ? 1 : 0);
   }
 
   private constructor(
     exports: SkimExports,
     private readonly maxLineBytes: number,
+    /** The module's code for the line grammar (0 ftrace, 1 trace-cmd). */
+    private readonly format: number,
   ) {
+    this.findsColumns = format === 0;
     this.exports = exports;
     exports.setup();
     // The memory never grows after setup(), so these views stay valid.
@@ -143,7 +153,7 @@ export class FtraceSkimmer {
   private readPart(buf: Uint8Array, start: number, end: number, handBack: HandBack, skipped: SkippedCount, firstSkipped: (index: number, lineStart: number) => void): number {
     const exports = this.exports;
     this.memory.set(buf.subarray(start, end), this.inputAt);
-    const handed = exports.skim(end - start, this.maxLineBytes);
+    const handed = exports.skim(end - start, this.maxLineBytes, this.format);
     const touched = exports.touched();
     if (touched > 0) {
       const touchedWord = exports.touchedPointer() >>> 2;
@@ -223,4 +233,10 @@ export class FtraceSkimmer {
     }
     return lines;
   }
+}
+
+/** A skimmer for a reader of ftrace or (`traceCmd`) trace-cmd text, only where there is something to skip: lines the consumer refuses. */
+export function skimmerFor(options: ReadOptions, traceCmd: boolean): FtraceSkimmer | undefined {
+  if (options.wantEvent === undefined || options.wasmSkim === false) return undefined;
+  return FtraceSkimmer.create(options.maxLineBytes ?? defaultMaxLineBytes, traceCmd);
 }

@@ -13,11 +13,18 @@
  * above 0x7f is declined, since its padding is counted in characters, and a record is made
  * only of a line whose bytes became one character each. A property test holds the two to each
  * other (test/ingest/traceCmdBytes.test.ts).
+ *
+ * With a filter, the WebAssembly skimmer (wasm/ftraceSkim.ts, in its trace-cmd form) makes the
+ * same tests on whole regions and skips the lines of the names this parser taught it, so most
+ * lines of a sparse report never reach `parse` (SkimmedNames).
  */
 import { utf8Text } from './bufferText.js';
 import type { EventFilter } from './importer.js';
 import { KnownNames } from './knownNames.js';
 import type { LineBytesParser } from './lineRecords.js';
+import type { WholeLinesReader } from './lineSplitter.js';
+import { type FtraceSkimmer, skimFlavorPlain, skimFlavorWithLocation } from './ftraceSkim.js';
+import { SkimmedNames } from './skimmedNames.js';
 import { nsPerFractionUnit } from './ftraceLine.js';
 import type { ReadRecord } from './records.js';
 import { eventNameColumn, latencyTaskWidth, taskOf, taskWidth } from './traceCmdLine.js';
@@ -314,12 +321,25 @@ class LineBytes {
 export class TraceCmdByteParser implements LineBytesParser {
   private readonly names: KnownNames;
   private readonly line = new LineBytes();
+  private readonly skimming: SkimmedNames | undefined;
 
+  /**
+   * `skimmer` (made for trace-cmd text, with a filter only) skips, in WebAssembly, the lines
+   * of names this parser skipped before, so most lines of a sparse report never reach `parse`.
+   * Unless `alwaysSkim`, it is left out for a while where it saves too little to pay.
+   */
   constructor(
     private readonly file: string,
     wantEvent: EventFilter | undefined,
+    skimmer?: FtraceSkimmer,
+    alwaysSkim = false,
   ) {
     this.names = new KnownNames(file, wantEvent);
+    this.skimming = skimmer === undefined ? undefined : new SkimmedNames(skimmer, this.names, alwaysSkim);
+  }
+
+  wholeLinesReader(): WholeLinesReader | undefined {
+    return this.skimming?.wholeLinesReader();
   }
 
   parse(buf: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | null | undefined {
@@ -329,6 +349,7 @@ export class TraceCmdByteParser implements LineBytesParser {
     if (!this.names.wanted(known, bytes.opensWithLocation)) {
       this.names.countSkipped(known, 1);
       this.names.noteSkippedLine(line, offset);
+      this.skimming?.teach(known, bytes.opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain);
       return null;
     }
     const text = utf8Text(buf, start, end);

@@ -4,6 +4,7 @@
  */
 import { lineRecords } from './lineRecords.js';
 import { TraceCmdByteParser } from './traceCmdBytes.js';
+import { skimmerFor } from './ftraceSkim.js';
 import { isReportHeader, parseTraceCmdLine, showsNamePadding } from './traceCmdLine.js';
 import type { Importer, ReadOptions } from './importer.js';
 import type { ReadRecord } from './records.js';
@@ -12,7 +13,7 @@ import type { ReadRecord } from './records.js';
 function traceCmdRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]> {
   return lineRecords(source, options, {
     parseText: parseTraceCmdLine,
-    bytesParser: ({ file, wantEvent }) => new TraceCmdByteParser(file, wantEvent),
+    bytesParser: (options) => new TraceCmdByteParser(options.file, options.wantEvent, skimmerFor(options, true), options.wasmSkim === 'always'),
   });
 }
 

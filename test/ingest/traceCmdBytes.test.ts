@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { TraceCmdByteParser, traceCmdEventName } from '../../src/ingest/traceCmdBytes.js';
+import { FtraceSkimmer } from '../../src/ingest/ftraceSkim.js';
 import { parseTraceCmdLine } from '../../src/ingest/traceCmdLine.js';
 import { readRecords, type ReadOptions } from '../../src/ingest/readTrace.js';
 import { traceCmdImporter } from '../../src/ingest/traceCmdImporter.js';
@@ -67,6 +68,8 @@ const cleanLine = fc
     latency: fc.boolean(),
     cpu: fc.nat({ max: 7 }),
     us: fc.nat({ max: 999_999 }),
+    /** Seconds, with some whose microseconds pass 2^53 (the line is then no event) or come near it. */
+    secs: fc.constantFrom('100', '100', '100', '9007199254', '9007199253', '0000000000100', '12345678901'),
     /** With -t: nanoseconds. */
     ns: fc.option(fc.nat({ max: 999 })),
     name: fc.constantFrom('kvm_entry', 'kvm_exit', 'vmid_update', 'sched_switch', 'upd'),
@@ -75,7 +78,7 @@ const cleanLine = fc
   .map((l) => {
     const columns = l.latency ? `CPU 0/KV-4711  ${String(l.cpu).padStart(3)}d....` : `       CPU 0/KVM-4711  [${String(l.cpu).padStart(3, '0')}]`;
     const fraction = l.ns === null ? String(l.us).padStart(6, '0') : String(l.us * 1000 + l.ns).padStart(9, '0');
-    return `${columns}   100.${fraction}: ${l.name}: ${' '.repeat(Math.max(0, 20 - l.name.length))}${l.body}`;
+    return `${columns}   ${l.secs}.${fraction}: ${l.name}: ${' '.repeat(Math.max(0, 20 - l.name.length))}${l.body}`;
   });
 
 /** A report line with bytes replaced: delimiters, blanks, digits, non-ASCII and invalid UTF-8. */
@@ -266,4 +269,120 @@ test('property: any lines read with a filter give the string grammar\'s records,
     { numRuns: 300 },
   );
   assert.ok(skipped > 200, `${skipped} lines skipped`);
+});
+
+// ---- The WebAssembly skim of report lines (wasm/ftraceSkim.ts, `skimTraceCmdLine`) ----------
+
+/** Every record of a report read with a filter, with or without the WebAssembly skim. */
+async function reportRecords(bytes: Uint8Array, chunk: number | readonly number[], wantEvent: EventFilter, wasmSkim: boolean | 'always', maxLineBytes?: number): Promise<ReadRecord[]> {
+  const out: ReadRecord[] = [];
+  const options = { file: 't', wantEvent, wasmSkim, ...(maxLineBytes === undefined ? {} : { maxLineBytes }) };
+  for await (const batch of traceCmdImporter.records(inChunks(bytes, chunk), options)) out.push(...batch);
+  return out;
+}
+
+/** A filter refusing about two names in three, and plain and `(location)` bodies differently. */
+function filterFrom(seed: number): EventFilter {
+  return (name, opensWithLocation) => {
+    let hash = seed;
+    for (let i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) >>> 0;
+    return (hash + (opensWithLocation ? 1 : 0)) % 3 === 0;
+  };
+}
+
+test('property: the same records with and without the WebAssembly skim, for any report lines, line ends, chunking and line limit', async () => {
+  // Variants of one line, most with its name: once the name is taught from a good variant, the
+  // skim meets the broken ones, which it must hand back.
+  const edit = fc.tuple(fc.nat(), fc.constantFrom(0x20, 0x09, 0x5b, 0x5d, 0x2d, 0x3a, 0x2e, 0x28, 0x29, 0x2b, 0x30, 0x39, 0xc3, 0xff, 0x0d, 0x41, 0x23, 0x43, 0x63));
+  const variants = fc.tuple(cleanLine, fc.array(fc.array(edit, { minLength: 1, maxLength: 2 }), { maxLength: 6 })).map(([text, edits]) => {
+    const base = Buffer.from(text);
+    return [base, ...edits.map((changes) => {
+      const copy = Buffer.from(base);
+      for (const [at, byte] of changes) if (copy.length > 0) copy[at % copy.length] = byte;
+      return copy;
+    })];
+  });
+  const anyLine = fc.oneof(reportLine.map((text) => Buffer.from(text)), mutatedLine, fc.uint8Array({ maxLength: 90 }).map((bytes) => Buffer.from(bytes)));
+  const templates = fc.tuple(variants, fc.array(anyLine, { maxLength: 4 })).map(([family, others]) => [...family, ...others]);
+  await fc.assert(
+    fc.asyncProperty(
+      templates,
+      fc.array(fc.tuple(fc.nat(), fc.boolean()), { minLength: 1, maxLength: 150 }),
+      fc.boolean(),
+      fc.oneof(fc.integer({ min: 1, max: 400 }), fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 4 })),
+      fc.constantFrom(undefined, 12, 40, 70),
+      fc.nat(),
+      async (templates, picks, finalNewline, chunk, maxLineBytes, seed) => {
+        const parts: Buffer[] = [];
+        for (const [pick, crlf] of picks) parts.push(templates[pick % templates.length] as Buffer, Buffer.from(crlf ? '\r\n' : '\n'));
+        if (!finalNewline) parts.pop();
+        const bytes = Buffer.concat(parts);
+        if (Array.isArray(chunk) && chunk.every((size) => size === 0)) return;
+        const wantEvent = filterFrom(seed);
+        const expected = await reportRecords(bytes, chunk, wantEvent, false, maxLineBytes);
+        assert.deepEqual(await reportRecords(bytes, chunk, wantEvent, 'always', maxLineBytes), expected);
+        assert.deepEqual(await reportRecords(bytes, chunk, wantEvent, true, maxLineBytes), expected);
+      },
+    ),
+    { numRuns: 600 },
+  );
+});
+
+/**
+ * One region read as lineRecords reads it: by the parser's whole-lines reader if it gives one
+ * now, or line by line; returns the lines the parser was handed.
+ */
+function readRegion(parser: TraceCmdByteParser, buf: Buffer): string[] {
+  const handed: string[] = [];
+  const reader = parser.wholeLinesReader();
+  if (reader === undefined) {
+    let start = 0;
+    for (let line = 1, newline = buf.indexOf(0x0a); newline !== -1; line++, start = newline + 1, newline = buf.indexOf(0x0a, start)) {
+      handed.push(buf.toString('latin1', start, newline));
+      parser.parse(buf, start, newline, line, start);
+    }
+    return handed;
+  }
+  reader(buf, 0, buf.length, 1, 0, (lineStart, newline, lineNumber, lineOffset) => {
+    handed.push(buf.toString('latin1', lineStart, newline));
+    parser.parse(buf, lineStart, newline, lineNumber, lineOffset);
+  });
+  return handed;
+}
+
+test('once taught, the WebAssembly skim skips the refused lines of a report in every shape, and hands back the rest', () => {
+  for (const shape of shapes) {
+    const text = toTraceCmdReport(mixedHazards, shape).text;
+    const wantEvent: EventFilter = () => false;
+    const parser = new TraceCmdByteParser('r', wantEvent, FtraceSkimmer.create(1 << 20, true), true);
+    const buf = Buffer.from(text);
+    const events = text.split('\n').filter((line) => parseTraceCmdLine(line, span).type === 'event').length;
+    // Before any name is taught there is no whole-lines reader: the parser reads every line.
+    const handedBack = [0, 1].map(() => readRegion(parser, buf).length);
+    const lines = text.split('\n').length - 1;
+    // First round: every line handed back, the parser skipping each event line and teaching its name.
+    assert.equal(handedBack[0], lines, JSON.stringify(shape));
+    // Then only the lines that are no events.
+    assert.equal(handedBack[1], lines - events, JSON.stringify(shape));
+    const unused = parser.takeUnused();
+    assert.ok(unused?.type === 'unused-events');
+    assert.equal([...unused.countsByName.values()].reduce((a, b) => a + b, 0), 2 * events);
+  }
+});
+
+test('the WebAssembly skim hands back what only looks like a line of a taught name: headers, and stamps past 2^53', () => {
+  const parser = new TraceCmdByteParser('r', () => false, FtraceSkimmer.create(1 << 20, true), true);
+  assert.equal(parser.wholeLinesReader(), undefined, 'nothing to skim before a name is taught');
+  const teach = ['        CPU 0/KVM-4711  [002]    88.000002: kvm_entry: x', '        CPU 0/KVM-4711  [002]    88.000002: CPU 3 is empty: x'];
+  const lookalikes = [
+    // Headers by their first bytes, or by what follows the first `: `.
+    'registering plugin: x-12 [001] 1.000001: kvm_entry: y',
+    '        CPU 0/KVM-4711  [002]    88.000002: CPU 3 is empty',
+    // Microseconds of 2^53 and more: not a safe integer, so no event.
+    '        CPU 0/KVM-4711  [002] 9007199254.740992: kvm_entry: x',
+    '        CPU 0/KVM-4711  [002] 90071992547409920: kvm_entry: x',
+  ];
+  for (const text of lookalikes) assert.notEqual(parseTraceCmdLine(text, span).type, 'event', text);
+  const rounds = [teach, teach, lookalikes].map((lines) => readRegion(parser, Buffer.from(`${lines.join('\n')}\n`)));
+  assert.deepEqual(rounds, [teach, [], lookalikes]);
 });
