@@ -5,9 +5,15 @@
  */
 import type { ReadingThreadError } from './readingThread.js';
 
+/** The line formats a skim thread reads: ftrace text (with the WebAssembly skimmer) and `trace-cmd report` text. */
+export type SkimFormat = 'ftrace' | 'trace-cmd';
+
 export interface SkimRequest {
   readonly file: string;
-  readonly forceFtrace: boolean;
+  /** The format the plan found; the worker reads the file only if it finds the same. */
+  readonly format: SkimFormat;
+  /** The user named the format (`--input-format`): no sniffing. */
+  readonly formatForced: boolean;
   readonly maxLineBytes: number;
   /**
    * Bytes of batches posted and not yet taken (their buffers' sizes): the worker waits beyond
@@ -20,7 +26,7 @@ export interface SkimRequest {
   readonly lessons: readonly SkimLesson[];
 }
 
-/** Lines of this event name (ASCII bytes) with this body flavor (ftraceSkim.ts) are refused by the replay. */
+/** Lines of this event name (ASCII bytes) with this body flavor (ftraceSkim.ts, for both formats) are refused by the replay. */
 export interface SkimLesson {
   readonly name: Uint8Array;
   readonly flavor: number;
@@ -41,8 +47,8 @@ export function batchBuffers(batch: { readonly bytes: Uint8Array; readonly lines
 export type SkimCommand = { readonly type: 'credit'; readonly bytes: number } | ({ readonly type: 'learn' } & SkimLesson);
 
 export type SkimMessage =
-  /** The input is not ftrace text: the replaying thread reads it itself. */
-  | { readonly type: 'not-ftrace' }
+  /** The input is not in the format planned: the replaying thread reads it itself. */
+  | { readonly type: 'other-format' }
   | {
       readonly type: 'lines';
       readonly bytes: Uint8Array;

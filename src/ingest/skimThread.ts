@@ -1,8 +1,8 @@
 /**
- * Reading a large ftrace file on two cores: skimWorker.ts reads, splits and skims it in a
- * worker thread; this side reads the lines it hands on exactly as the in-thread reader
- * (lineRecords with FtraceByteParser) reads them, and teaches the worker's skimmer each name
- * its parser skips. On a sparse trace the skim of the lines nobody replays then runs beside
+ * Reading a large ftrace or `trace-cmd report` file on two cores: skimWorker.ts reads, splits
+ * and skims it in a worker thread; this side reads the lines it hands on exactly as the
+ * in-thread reader (lineRecords with FtraceByteParser, or TraceCmdByteParser) reads them, and
+ * teaches the worker's skimmer each name its parser skips. On a sparse trace the skim of the lines nobody replays then runs beside
  * the replay of the rest.
  *
  * Records are pushed to the consumer from the message handler, batch by batch (one per 1 MiB
@@ -14,13 +14,15 @@ import { Worker } from 'node:worker_threads';
 import { FtraceByteParser } from './ftraceBytes.js';
 import { handedColumnCount } from './ftraceColumns.js';
 import { parseFtraceLine } from './ftraceLine.js';
-import { LineRecordMaker } from './lineRecords.js';
+import { LineRecordMaker, type LineBytesParser, type LineParser } from './lineRecords.js';
 import { defaultMaxLineBytes } from './lineSplitter.js';
-import type { ReadOptions } from './readTrace.js';
+import { chooseImporter, type ReadOptions } from './readTrace.js';
 import type { ReadRecord } from './records.js';
 import { transferredBytes } from './inFlightBudget.js';
 import { readingThreadOutcome, readingThreadSample } from './readingThread.js';
-import { batchBuffers, numbersPerLine, type SkimCommand, type SkimLesson, type SkimMessage, type SkimRequest } from './skimProtocol.js';
+import { batchBuffers, numbersPerLine, type SkimCommand, type SkimFormat, type SkimLesson, type SkimMessage, type SkimRequest } from './skimProtocol.js';
+import { TraceCmdByteParser } from './traceCmdBytes.js';
+import { parseTraceCmdLine } from './traceCmdLine.js';
 
 /** Beside this module, as the bundle also has it (scripts/bundle.ts: every entry in one folder). */
 const workerUrl = new URL('./skimWorker.js', import.meta.url);
@@ -40,9 +42,16 @@ const sampleBytes = 1 << 16;
  */
 const skimBytesAhead = 16 << 20;
 
-/** How to read a file with a skim thread: the names its worker can skip from the first line. */
+/** How to read a file with a skim thread: its line format, and the names its worker can skip from the first line. */
 export interface SkimThreadPlan {
+  readonly format: SkimFormat;
   readonly lessons: readonly SkimLesson[];
+}
+
+/** The replaying side's reader of one format's lines, which tells the worker each name it skips. */
+function lineReaderFor(format: SkimFormat, file: string, wantEvent: ReadOptions['wantEvent'], onSkippedName: (name: Uint8Array, flavor: number) => void): { parser: LineBytesParser; parseText: LineParser } {
+  if (format === 'trace-cmd') return { parser: new TraceCmdByteParser(file, wantEvent, undefined, false, onSkippedName), parseText: parseTraceCmdLine };
+  return { parser: new FtraceByteParser(file, wantEvent, undefined, false, onSkippedName), parseText: parseFtraceLine };
 }
 
 /**
@@ -52,9 +61,12 @@ export interface SkimThreadPlan {
  * dense trace the thread only copies lines across and costs about 6 % (measured).
  */
 export function skimThreadPlan(file: string, options: ReadOptions, minBytes: number): SkimThreadPlan | undefined {
-  if (file === '-' || options.wantEvent === undefined || (options.format !== undefined && options.format !== 'ftrace')) return undefined;
+  if (file === '-' || options.wantEvent === undefined) return undefined;
   const text = readingThreadSample(file, minBytes, sampleBytes);
-  return text === undefined ? undefined : sparseSample(text, file, options);
+  if (text === undefined) return undefined;
+  // The importer the reader would choose for this head (the worker checks it sniffs the same).
+  const format = chooseImporter(text.toString('latin1'), options).format;
+  return format === 'ftrace' || format === 'trace-cmd' ? sparseSample(text, file, format, options) : undefined;
 }
 
 /**
@@ -63,21 +75,22 @@ export function skimThreadPlan(file: string, options: ReadOptions, minBytes: num
  * thread is not handed the lines of its first reads to skip them itself while its code is
  * still cold (a tenth of a sparse 256 MiB run before this).
  */
-function sparseSample(text: Buffer, file: string, options: ReadOptions): SkimThreadPlan | undefined {
+function sparseSample(text: Buffer, file: string, format: SkimFormat, options: ReadOptions): SkimThreadPlan | undefined {
   const lessons: SkimLesson[] = [];
-  const parser = new FtraceByteParser(file, options.wantEvent, undefined, false, (name, flavor) => lessons.push({ name: Uint8Array.from(name), flavor }));
+  const { parser } = lineReaderFor(format, file, options.wantEvent, (name, flavor) => lessons.push({ name: Uint8Array.from(name), flavor }));
   let lines = 0;
   let refused = 0;
   for (let start = 0, end = text.indexOf(0x0a); end !== -1; start = end + 1, end = text.indexOf(0x0a, start)) {
     lines += 1;
     if (parser.parse(text, start, end, lines, start) === null) refused += 1;
   }
-  return lines > 0 && refused * 2 >= lines ? { lessons } : undefined;
+  return lines > 0 && refused * 2 >= lines ? { format, lessons } : undefined;
 }
 
 /** The records of the lines one batch handed on, as lineRecords makes them. */
-function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: string, parser: FtraceByteParser, maker: LineRecordMaker): ReadRecord[] {
+function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: string, parser: LineBytesParser, maker: LineRecordMaker): ReadRecord[] {
   const bytes = Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength);
+  parser.startChunk?.();
   const lines = message.lines;
   const columns = message.columns;
   const records: ReadRecord[] = [];
@@ -95,7 +108,7 @@ function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: st
 
 /**
  * Reads an ftrace file with a skim thread, pushing each batch of records to `consume` as it
- * arrives. Resolves `'done'`, or `'not-ftrace'` (before any record) when the file is not ftrace
+ * arrives. Resolves `'done'`, or `'other-format'` (before any record) when the file is not in the planned format
  * text and must be read otherwise; rejects with the reader's error, or with what `consume`
  * threw. `onRead` hears how many bytes of the file were read.
  */
@@ -105,17 +118,17 @@ export function readWithSkimThread(
   plan: SkimThreadPlan,
   consume: (records: ReadRecord[]) => void,
   onRead?: (bytes: number) => void,
-): Promise<'done' | 'not-ftrace'> {
+): Promise<'done' | 'other-format'> {
   const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes;
-  const request: SkimRequest = { file, forceFtrace: options.format === 'ftrace', maxLineBytes, bytesAhead: skimBytesAhead, lessons: plan.lessons };
+  const request: SkimRequest = { file, format: plan.format, formatForced: options.format !== undefined, maxLineBytes, bytesAhead: skimBytesAhead, lessons: plan.lessons };
   const worker = new Worker(workerUrl, { workerData: request });
   const send = (command: SkimCommand): void => worker.postMessage(command);
-  const parser = new FtraceByteParser(file, options.wantEvent, undefined, false, (name, flavor) => send({ type: 'learn', name: Uint8Array.from(name), flavor }));
-  const maker = new LineRecordMaker(file, parseFtraceLine, parser, maxLineBytes);
-  return readingThreadOutcome<SkimMessage, 'done' | 'not-ftrace'>(worker, file, (message) => {
+  const { parser, parseText } = lineReaderFor(plan.format, file, options.wantEvent, (name, flavor) => send({ type: 'learn', name: Uint8Array.from(name), flavor }));
+  const maker = new LineRecordMaker(file, parseText, parser, maxLineBytes);
+  return readingThreadOutcome<SkimMessage, 'done' | 'other-format'>(worker, file, (message) => {
     switch (message.type) {
-      case 'not-ftrace':
-        return 'not-ftrace';
+      case 'other-format':
+        return 'other-format';
       case 'end':
         return 'done';
       case 'lines':

@@ -1,6 +1,6 @@
 /**
- * The reading half of a large ftrace file, in a worker thread (skimThread.ts is the other
- * half): reads the file (gunzipping it if need be), splits it into lines, and has the
+ * The reading half of a large ftrace or `trace-cmd report` file, in a worker thread
+ * (skimThread.ts is the other half): reads the file (gunzipping it if need be), splits it into lines, and has the
  * WebAssembly skimmer skip the lines of names the replaying thread taught it (`learn`
  * commands, sent when its parser skipped a line of that name). Every other line goes, as
  * bytes with its number and offset, to the replaying thread, which reads it as it would have
@@ -116,9 +116,9 @@ async function skimFile(request: SkimRequest, taught: TaughtSkimmer | undefined,
   const { file, maxLineBytes } = request;
   let read = 0;
   const counted = countingBytes(openTraceSource(file, Readable.from([])), (bytes) => (read += bytes));
-  const { importer, bytes } = await sniffTrace(counted, { file, ...(request.forceFtrace ? { format: 'ftrace' as const } : {}) });
-  if (importer.format !== 'ftrace') {
-    await post({ type: 'not-ftrace' });
+  const { importer, bytes } = await sniffTrace(counted, { file, ...(request.formatForced ? { format: request.format } : {}) });
+  if (importer.format !== request.format) {
+    await post({ type: 'other-format' });
     return;
   }
   const splitter = new LineSplitter(maxLineBytes);
@@ -142,7 +142,7 @@ async function skimFile(request: SkimRequest, taught: TaughtSkimmer | undefined,
 const port = parentPort;
 if (port !== null) {
   const request = workerData as SkimRequest;
-  const skimmer = FtraceSkimmer.create(request.maxLineBytes);
+  const skimmer = FtraceSkimmer.create(request.maxLineBytes, request.format === 'trace-cmd');
   const taught = skimmer === undefined ? undefined : new TaughtSkimmer(skimmer);
   for (const lesson of request.lessons) taught?.learn(lesson.name, lesson.flavor);
   const budget = new InFlightBudget(request.bytesAhead);

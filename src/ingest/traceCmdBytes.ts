@@ -333,6 +333,8 @@ export class TraceCmdByteParser implements LineBytesParser {
     wantEvent: EventFilter | undefined,
     skimmer?: FtraceSkimmer,
     alwaysSkim = false,
+    /** Told once per name and body flavor this parser skips: a skimmer in another thread learns so (skimThread.ts). */
+    private readonly onSkippedName?: (name: Uint8Array, flavor: number) => void,
   ) {
     this.names = new KnownNames(file, wantEvent);
     this.skimming = skimmer === undefined ? undefined : new SkimmedNames(skimmer, this.names, alwaysSkim);
@@ -349,7 +351,12 @@ export class TraceCmdByteParser implements LineBytesParser {
     if (!this.names.wanted(known, bytes.opensWithLocation)) {
       this.names.countSkipped(known, 1);
       this.names.noteSkippedLine(line, offset);
-      this.skimming?.teach(known, bytes.opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain);
+      const flavor = bytes.opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain;
+      if (this.skimming !== undefined) this.skimming.teach(known, flavor);
+      else if (this.onSkippedName !== undefined && (known.skimFlavors & flavor) === 0) {
+        known.skimFlavors |= flavor;
+        this.onSkippedName(known.bytes, flavor);
+      }
       return null;
     }
     const text = utf8Text(buf, start, end);

@@ -13,8 +13,8 @@ export type ProgressCallback = (bytes: number, records: number) => void;
 
 /**
  * Whether a large file may be read on a second thread (not when the cores are taken already,
- * as by `analyze` of several traces): a sparse ftrace file is skimmed there, a MessagePack
- * file checked and filtered there.
+ * as by `analyze` of several traces): a sparse ftrace or trace-cmd file is skimmed there, a
+ * MessagePack file checked and filtered there.
  */
 export interface IngestPlacement {
   readonly readingThread: boolean;

@@ -1,5 +1,5 @@
 /**
- * A large sparse ftrace file is read and skimmed on a second thread (src/ingest/skimThread.ts).
+ * A large sparse ftrace or trace-cmd report file is read and skimmed on a second thread (src/ingest/skimThread.ts).
  * That must not show: every trace gives the report the in-thread reader gives, plain or gzip,
  * with over-long lines, when the file turns out to be another format, and when the input or
  * the replay fails.
@@ -18,6 +18,7 @@ import { skimThreadPlan } from '../../src/ingest/skimThread.js';
 import { analyzeTrace } from '../../src/replay/analyze.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
 import { inTempDir, sparse } from '../helpers/sparseTrace.js';
+import { toTraceCmdReport } from '../helpers/traceCmdReport.js';
 
 const skimThread = { readingThread: true, minBytes: 0 };
 
@@ -45,18 +46,41 @@ test('over-long lines and CRLF line ends read the same on the skim thread', () =
     await bothWays(join(dir, 'long.trace'));
   }));
 
-test('a file whose lines look like sparse ftrace but which sniffs as trace-cmd report text is read in this thread', () =>
+test('a sparse trace-cmd report, in the default and -l shapes, plain and gzip, gives the same report with a skim thread', () =>
   inTempDir(async (dir) => {
-    // `cpus=4` first: trace-cmd's header, so the skim thread's sniffing hands the file back.
+    const text = sparse(150);
+    for (const [name, shape] of [['default', { cpus: 4 }], ['latency', { cpus: 4, latency: true, nanoseconds: true }]] as const) {
+      const report = toTraceCmdReport(text, shape).text;
+      writeFileSync(join(dir, `${name}.report`), report);
+      writeFileSync(join(dir, `${name}.report.gz`), gzipSync(report));
+      for (const file of [join(dir, `${name}.report`), join(dir, `${name}.report.gz`)]) {
+        assert.equal(skimThreadPlan(file, { file, wantEvent: new Replay({}).wantEvent }, 0)?.format, 'trace-cmd');
+        await bothWays(file);
+      }
+    }
+  }));
+
+test('a file whose lines look like sparse ftrace but which sniffs as trace-cmd report text is planned as trace-cmd: nothing to skim', () =>
+  inTempDir(async (dir) => {
+    // `cpus=4` first: trace-cmd's header. Its grammar takes none of these lines, so no line is
+    // refused and there is nothing to skim; read as ftrace, they would have been events.
     const file = join(dir, 'sparse.report');
     writeFileSync(file, `cpus=4\n${sparse(20)}`);
     const options: ReplayOptions = {};
-    assert.ok(skimThreadPlan(file, { file, wantEvent: new Replay(options).wantEvent }, 0));
+    assert.equal(skimThreadPlan(file, { file, wantEvent: new Replay(options).wantEvent }, 0), undefined);
     const inThread = await analyzeTrace(file, Readable.from([]), options);
     assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, skimThread), inThread);
-    // Read as trace-cmd text, whose grammar takes none of these lines: had the skim thread read
-    // them as ftrace, they would be events.
     assert.ok((inThread.counts.records['malformed'] ?? 0) > 1000 && inThread.counts.records['event'] === 0, JSON.stringify(inThread.counts.records));
+  }));
+
+test('a report forced to ftrace by --input-format is read as ftrace text, with the thread or without', () =>
+  inTempDir(async (dir) => {
+    // The plan and the worker take the forced format alike; they never sniff it.
+    const file = join(dir, 'forced.report');
+    writeFileSync(file, toTraceCmdReport(sparse(20), { cpus: 4 }).text);
+    const options: ReplayOptions = { inputFormat: 'ftrace' };
+    const inThread = await analyzeTrace(file, Readable.from([]), options);
+    assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, skimThread), inThread);
   }));
 
 test('a dense trace is not read with a skim thread (it would only copy lines across)', () =>
