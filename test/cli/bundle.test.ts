@@ -1,7 +1,7 @@
 /**
  * The command users run is the bundle (`bin`, made by scripts/bundle.ts), not the compiled
  * tree the other tests import. It must give what the compiled tree gives, including where it
- * starts worker threads by URL: a skim thread for a large sparse trace, a MessagePack thread
+ * starts worker threads by URL: a skim thread for a large sparse trace or report, a MessagePack thread
  * for a large MessagePack one, and analyze workers for several traces.
  */
 import { test } from 'node:test';
@@ -38,17 +38,21 @@ test('the bundle analyses several traces in its analyze workers', () => {
   sameBothWays(['analyze', join('traces', 'mixed-hazards.trace'), join('traces', 'churn-8bit-rollovers.trace.gz'), '--jobs', '2', '--format', 'json', '--exit-zero']);
 });
 
-test('the bundle reads a large sparse trace with its skim thread, and its MessagePack form with its MessagePack thread', () => {
+test('the bundle reads a large sparse trace and trace-cmd report with its skim thread, and a MessagePack form with its MessagePack thread', () => {
   const dir = mkdtempSync(join(tmpdir(), 'vmid-bundle-'));
   try {
     const trace = join(dir, 'sparse.trace');
+    const report = join(dir, 'sparse.report');
     const packed = join(dir, 'sparse.msgpack');
     // The MessagePack form is about two thirds of the text: both above the reading-thread threshold.
-    const made = cli(bin, ['generate', '--noise', '14', '--size', `${Math.ceil((defaultReadingThreadMinBytes >> 20) * 1.7)}M`, '--seed', '3', '-o', trace]);
+    const size = `${Math.ceil((defaultReadingThreadMinBytes >> 20) * 1.7)}M`;
+    const made = cli(bin, ['generate', '--noise', '14', '--size', size, '--seed', '3', '-o', trace]);
     assert.equal(made.status, 0, made.stderr);
+    const madeReport = cli(bin, ['generate', '--noise', '14', '--size', size, '--seed', '3', '--style', 'trace-cmd', '-o', report]);
+    assert.equal(madeReport.status, 0, madeReport.stderr);
     const converted = cli(bin, ['convert', trace, '-o', packed]);
     assert.equal(converted.status, 0, converted.stderr);
-    for (const file of [trace, packed]) {
+    for (const file of [trace, report, packed]) {
       assert.ok(statSync(file).size >= defaultReadingThreadMinBytes, `${file} is large enough for a reading thread`);
       // --jobs 2: a second core for the reading thread even on a one-core machine.
       sameBothWays(['analyze', file, '--jobs', '2', '--format', 'json', '--exit-zero']);
