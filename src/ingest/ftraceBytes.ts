@@ -20,13 +20,13 @@
 
 import { utf8Text } from './bufferText.js';
 import type { EventFilter } from './importer.js';
-import { KnownNames, type KnownName } from './knownNames.js';
+import type { KnownName } from './knownNames.js';
 import type { ReadRecord, SourceSpan } from './records.js';
 import type { WholeLinesReader } from './lineSplitter.js';
 import { parseFtraceLine } from './ftraceLine.js';
 import { FtraceColumns, isDigitByte } from './ftraceColumns.js';
-import { type FtraceSkimmer, skimFlavorPlain, skimFlavorWithLocation } from './ftraceSkim.js';
-import { SkimmedNames } from './skimmedNames.js';
+import type { FtraceSkimmer } from './ftraceSkim.js';
+import { NameSkipping } from './nameSkipping.js';
 import * as codes from './charCodes.js';
 
 const char0 = codes.char0;
@@ -48,15 +48,14 @@ function digitsValue(buf: Buffer, start: number, end: number): number {
 export const skippedLine = null;
 
 /**
- * One parser per input. It keeps the event names it has seen (KnownNames), so a line costs no
+ * One parser per input. It keeps the event names it has seen (NameSkipping), so a line costs no
  * string for its name and no call of the filter once its name is known, and a line the
  * filter refuses costs no allocation at all.
  */
 export class FtraceByteParser {
   /** The columns of the line being read: found by `parse`, or loaded from what a skimmer found. */
   private readonly columns = new FtraceColumns();
-  private readonly names: KnownNames;
-  private readonly skimming: SkimmedNames | undefined;
+  private readonly skipping: NameSkipping;
 
   /**
    * `skimmer` (with a filter only) skips, in WebAssembly, the lines of names this parser
@@ -70,15 +69,14 @@ export class FtraceByteParser {
     skimmer?: FtraceSkimmer,
     alwaysSkim = false,
     /** Told once per name and body flavor this parser skips: a skimmer in another thread learns so (skimThread.ts). */
-    private readonly onSkippedName?: (name: Uint8Array, flavor: number) => void,
+    onSkippedName?: (name: Uint8Array, flavor: number) => void,
   ) {
-    this.names = new KnownNames(file, wantEvent);
-    this.skimming = skimmer === undefined ? undefined : new SkimmedNames(skimmer, this.names, alwaysSkim);
+    this.skipping = new NameSkipping(file, wantEvent, skimmer, alwaysSkim, onSkippedName);
   }
 
-  /** The reader for the next region's whole lines (LineSplitter.pushBytes), or undefined to have `parse` read each (SkimmedNames). */
+  /** The reader for the next region's whole lines (LineSplitter.pushBytes), or undefined to have `parse` read each (NameSkipping). */
   wholeLinesReader(): WholeLinesReader | undefined {
-    return this.skimming?.wholeLinesReader();
+    return this.skipping.wholeLinesReader();
   }
 
   /**
@@ -98,10 +96,10 @@ export class FtraceByteParser {
   private recordAt(buf: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | typeof skippedLine {
     const columns = this.columns;
     const nameEnd = columns.nameEnd;
-    const known = this.names.lookup(buf, columns.nameStart, nameEnd);
+    const known = this.skipping.names.lookup(buf, columns.nameStart, nameEnd);
     const bodyStart = nameEnd + 2;
     const opensWithLocation = bodyStart < end && buf[bodyStart] === charOpenParen;
-    if (this.wantEvent !== undefined && !this.names.wanted(known, opensWithLocation)) return this.skip(known, opensWithLocation, line, offset);
+    if (this.wantEvent !== undefined && !this.skipping.names.wanted(known, opensWithLocation)) return this.skip(known, opensWithLocation, line, offset);
     const span: SourceSpan = { file: this.file, line, offset };
     const text = utf8Text(buf, start, end);
     // Byte offsets are string indices only if every byte became one UTF-16 unit (ASCII, or a
@@ -127,20 +125,13 @@ export class FtraceByteParser {
    * with this inline: V8 inlines only below a size budget).
    */
   private skip(known: KnownName, opensWithLocation: boolean, line: number, offset: number): typeof skippedLine {
-    this.names.countSkipped(known, 1);
-    this.names.noteSkippedLine(line, offset);
-    const flavor = opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain;
-    if (this.skimming !== undefined) this.skimming.teach(known, flavor);
-    else if (this.onSkippedName !== undefined && (known.skimFlavors & flavor) === 0) {
-      known.skimFlavors |= flavor;
-      this.onSkippedName(known.bytes, flavor);
-    }
+    this.skipping.skip(known, opensWithLocation, line, offset);
     return skippedLine;
   }
 
   /** The lines skipped since the last call, counted by name; undefined if none. */
   takeUnused(): ReadRecord | undefined {
-    return this.names.takeUnused();
+    return this.skipping.takeUnused();
   }
 
   /** The TGID inside `(...)`, blanks around it allowed; null when it is not a number (`-----`). */

@@ -16,15 +16,14 @@
  *
  * With a filter, the WebAssembly skimmer (wasm/ftraceSkim.ts, in its trace-cmd form) makes the
  * same tests on whole regions and skips the lines of the names this parser taught it, so most
- * lines of a sparse report never reach `parse` (SkimmedNames).
+ * lines of a sparse report never reach `parse` (NameSkipping).
  */
 import { utf8Text } from './bufferText.js';
 import type { EventFilter } from './importer.js';
-import { KnownNames } from './knownNames.js';
 import type { LineBytesParser } from './lineRecords.js';
 import type { WholeLinesReader } from './lineSplitter.js';
-import { type FtraceSkimmer, skimFlavorPlain, skimFlavorWithLocation } from './ftraceSkim.js';
-import { SkimmedNames } from './skimmedNames.js';
+import type { FtraceSkimmer } from './ftraceSkim.js';
+import { NameSkipping } from './nameSkipping.js';
 import { nsPerFractionUnit } from './ftraceLine.js';
 import type { ReadRecord } from './records.js';
 import { eventNameColumn, latencyTaskWidth, taskOf, taskWidth } from './traceCmdLine.js';
@@ -319,44 +318,32 @@ class LineBytes {
  * bytes are one character each.
  */
 export class TraceCmdByteParser implements LineBytesParser {
-  private readonly names: KnownNames;
+  private readonly skipping: NameSkipping;
   private readonly line = new LineBytes();
-  private readonly skimming: SkimmedNames | undefined;
 
-  /**
-   * `skimmer` (made for trace-cmd text, with a filter only) skips, in WebAssembly, the lines
-   * of names this parser skipped before, so most lines of a sparse report never reach `parse`.
-   * Unless `alwaysSkim`, it is left out for a while where it saves too little to pay.
-   */
+  /** `skimmer` (made for trace-cmd text), `alwaysSkim` and `onSkippedName` as NameSkipping takes them. */
   constructor(
     private readonly file: string,
     wantEvent: EventFilter | undefined,
     skimmer?: FtraceSkimmer,
     alwaysSkim = false,
     /** Told once per name and body flavor this parser skips: a skimmer in another thread learns so (skimThread.ts). */
-    private readonly onSkippedName?: (name: Uint8Array, flavor: number) => void,
+    onSkippedName?: (name: Uint8Array, flavor: number) => void,
   ) {
-    this.names = new KnownNames(file, wantEvent);
-    this.skimming = skimmer === undefined ? undefined : new SkimmedNames(skimmer, this.names, alwaysSkim);
+    this.skipping = new NameSkipping(file, wantEvent, skimmer, alwaysSkim, onSkippedName);
   }
 
   wholeLinesReader(): WholeLinesReader | undefined {
-    return this.skimming?.wholeLinesReader();
+    return this.skipping.wholeLinesReader();
   }
 
   parse(buf: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | null | undefined {
     const bytes = this.line;
     if (!bytes.eventName(buf, start, end)) return undefined;
-    const known = this.names.lookup(buf, bytes.nameStart, bytes.nameEnd);
-    if (!this.names.wanted(known, bytes.opensWithLocation)) {
-      this.names.countSkipped(known, 1);
-      this.names.noteSkippedLine(line, offset);
-      const flavor = bytes.opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain;
-      if (this.skimming !== undefined) this.skimming.teach(known, flavor);
-      else if (this.onSkippedName !== undefined && (known.skimFlavors & flavor) === 0) {
-        known.skimFlavors |= flavor;
-        this.onSkippedName(known.bytes, flavor);
-      }
+    const names = this.skipping.names;
+    const known = names.lookup(buf, bytes.nameStart, bytes.nameEnd);
+    if (!names.wanted(known, bytes.opensWithLocation)) {
+      this.skipping.skip(known, bytes.opensWithLocation, line, offset);
       return null;
     }
     const text = utf8Text(buf, start, end);
@@ -372,7 +359,7 @@ export class TraceCmdByteParser implements LineBytesParser {
   }
 
   takeUnused(): ReadRecord | undefined {
-    return this.names.takeUnused();
+    return this.skipping.takeUnused();
   }
 
   startChunk(): void {

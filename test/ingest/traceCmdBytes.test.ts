@@ -17,6 +17,7 @@ import type { EventFilter } from '../../src/ingest/importer.js';
 import type { ReadRecord, TraceRecord } from '../../src/ingest/records.js';
 import { toTraceCmdReport, type ReportShape } from '../helpers/traceCmdReport.js';
 import { inChunks, inReusedBuffer } from './chunks.js';
+import { assertSameRecordsWithSkim } from './skimProperty.js';
 
 const span = { file: 'r', line: 1, offset: 0 };
 
@@ -281,52 +282,14 @@ async function reportRecords(bytes: Uint8Array, chunk: number | readonly number[
   return out;
 }
 
-/** A filter refusing about two names in three, and plain and `(location)` bodies differently. */
-function filterFrom(seed: number): EventFilter {
-  return (name, opensWithLocation) => {
-    let hash = seed;
-    for (let i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) >>> 0;
-    return (hash + (opensWithLocation ? 1 : 0)) % 3 === 0;
-  };
-}
-
-test('property: the same records with and without the WebAssembly skim, for any report lines, line ends, chunking and line limit', async () => {
-  // Variants of one line, most with its name: once the name is taught from a good variant, the
-  // skim meets the broken ones, which it must hand back.
-  const edit = fc.tuple(fc.nat(), fc.constantFrom(0x20, 0x09, 0x5b, 0x5d, 0x2d, 0x3a, 0x2e, 0x28, 0x29, 0x2b, 0x30, 0x39, 0xc3, 0xff, 0x0d, 0x41, 0x23, 0x43, 0x63));
-  const variants = fc.tuple(cleanLine, fc.array(fc.array(edit, { minLength: 1, maxLength: 2 }), { maxLength: 6 })).map(([text, edits]) => {
-    const base = Buffer.from(text);
-    return [base, ...edits.map((changes) => {
-      const copy = Buffer.from(base);
-      for (const [at, byte] of changes) if (copy.length > 0) copy[at % copy.length] = byte;
-      return copy;
-    })];
-  });
-  const anyLine = fc.oneof(reportLine.map((text) => Buffer.from(text)), mutatedLine, fc.uint8Array({ maxLength: 90 }).map((bytes) => Buffer.from(bytes)));
-  const templates = fc.tuple(variants, fc.array(anyLine, { maxLength: 4 })).map(([family, others]) => [...family, ...others]);
-  await fc.assert(
-    fc.asyncProperty(
-      templates,
-      fc.array(fc.tuple(fc.nat(), fc.boolean()), { minLength: 1, maxLength: 150 }),
-      fc.boolean(),
-      fc.oneof(fc.integer({ min: 1, max: 400 }), fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 4 })),
-      fc.constantFrom(undefined, 12, 40, 70),
-      fc.nat(),
-      async (templates, picks, finalNewline, chunk, maxLineBytes, seed) => {
-        const parts: Buffer[] = [];
-        for (const [pick, crlf] of picks) parts.push(templates[pick % templates.length] as Buffer, Buffer.from(crlf ? '\r\n' : '\n'));
-        if (!finalNewline) parts.pop();
-        const bytes = Buffer.concat(parts);
-        if (Array.isArray(chunk) && chunk.every((size) => size === 0)) return;
-        const wantEvent = filterFrom(seed);
-        const expected = await reportRecords(bytes, chunk, wantEvent, false, maxLineBytes);
-        assert.deepEqual(await reportRecords(bytes, chunk, wantEvent, 'always', maxLineBytes), expected);
-        assert.deepEqual(await reportRecords(bytes, chunk, wantEvent, true, maxLineBytes), expected);
-      },
-    ),
-    { numRuns: 600 },
-  );
-});
+test('property: the same records with and without the WebAssembly skim, for any report lines, line ends, chunking and line limit', () =>
+  assertSameRecordsWithSkim(
+    cleanLine,
+    fc.oneof(reportLine.map((text) => Buffer.from(text)), mutatedLine, fc.uint8Array({ maxLength: 90 }).map((bytes) => Buffer.from(bytes))),
+    [0x20, 0x09, 0x5b, 0x5d, 0x2d, 0x3a, 0x2e, 0x28, 0x29, 0x2b, 0x30, 0x39, 0xc3, 0xff, 0x0d, 0x41, 0x23, 0x43, 0x63],
+    reportRecords,
+    600,
+  ));
 
 /**
  * One region read as lineRecords reads it: by the parser's whole-lines reader if it gives one

@@ -1,0 +1,113 @@
+/**
+ * What a byte-level line parser (ftraceBytes.ts, traceCmdBytes.ts) does with the lines it
+ * skips, for either line grammar: counts them by name, and lets a skimmer skip their like from
+ * then on, the WebAssembly one here (ftraceSkim.ts) or one in another thread (skimThread.ts).
+ */
+import type { EventFilter } from './importer.js';
+import { type FtraceSkimmer, skimFlavorPlain, skimFlavorWithLocation, skimPaid, skimPauseRegions } from './ftraceSkim.js';
+import { KnownNames, type KnownName } from './knownNames.js';
+import type { WholeLinesReader } from './lineSplitter.js';
+import type { ReadRecord } from './records.js';
+
+export class NameSkipping {
+  /** The names met, the filter's answers for them, and the lines skipped by name. */
+  readonly names: KnownNames;
+  private readonly skimming: SkimmedNames | undefined;
+
+  /**
+   * `skimmer` (with a filter only) skips, in WebAssembly, the lines of names the parser
+   * skipped before, so most lines of a sparse trace never reach it. Unless `alwaysSkim`, it is
+   * left out for a while where it saves too little to pay. Without one, `onSkippedName` is told
+   * once per name and body flavor skipped: a skimmer in another thread learns so.
+   */
+  constructor(file: string, wantEvent: EventFilter | undefined, skimmer?: FtraceSkimmer, alwaysSkim = false, private readonly onSkippedName?: (name: Uint8Array, flavor: number) => void) {
+    this.names = new KnownNames(file, wantEvent);
+    this.skimming = skimmer === undefined ? undefined : new SkimmedNames(skimmer, this.names, alwaysSkim);
+  }
+
+  /** The reader for the next region's whole lines (LineSplitter.pushBytes), or undefined to have the parser read each. */
+  wholeLinesReader(): WholeLinesReader | undefined {
+    return this.skimming?.wholeLinesReader();
+  }
+
+  /** A line of `known` the parser skipped, numbered `line` at byte `offset`. */
+  skip(known: KnownName, opensWithLocation: boolean, line: number, offset: number): void {
+    this.names.countSkipped(known, 1);
+    this.names.noteSkippedLine(line, offset);
+    const flavor = opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain;
+    if (this.skimming !== undefined) this.skimming.teach(known, flavor);
+    else if (this.onSkippedName !== undefined && (known.skimFlavors & flavor) === 0) {
+      known.skimFlavors |= flavor;
+      this.onSkippedName(known.bytes, flavor);
+    }
+  }
+
+  /** The lines skipped since the last call, counted by name; undefined if none. */
+  takeUnused(): ReadRecord | undefined {
+    return this.names.takeUnused();
+  }
+}
+
+/**
+ * The parser's use of the WebAssembly skimmer: it teaches the skimmer each name and body
+ * flavor the parser skipped, reads whole regions with it, counts what it skipped under the
+ * parser's names, and leaves it out for a while where it does not pay.
+ */
+class SkimmedNames {
+  /** The names taught to the skimmer, by its slot for them. */
+  private readonly bySlot: (KnownName | undefined)[] = [];
+  private readonly reader: WholeLinesReader;
+  /** Regions still to be read without the skimmer, after one where it did not pay. */
+  private pause = 0;
+
+  constructor(
+    private readonly skimmer: FtraceSkimmer,
+    private readonly names: KnownNames,
+    /** Never pause (tests). */
+    private readonly alwaysSkim: boolean,
+  ) {
+    this.reader = (...region) => this.skim(region);
+  }
+
+  /**
+   * The reader for the next region's whole lines, or undefined to have the parser read each.
+   * A line the skimmer hands back without its columns is read twice (about 50 ns lost); one it
+   * skips, or hands back with its columns, saves about 150 ns (skimPaid): where it saved that
+   * on under a third of a region's lines, the next `skimPauseRegions` go without it.
+   */
+  wholeLinesReader(): WholeLinesReader | undefined {
+    // A skimmer that only skips has nothing to do before it is taught a name (a dense report).
+    if (!this.skimmer.findsColumns && this.bySlot.length === 0) return undefined;
+    if (this.pause === 0) return this.reader;
+    this.pause--;
+    return undefined;
+  }
+
+  /** Lets the skimmer skip lines of `known` in `flavor` from now on, unless it already does. */
+  teach(known: KnownName, flavor: number): void {
+    if (known.skimSlot === -1) return;
+    // Another name hashed to the same slot may have taken it since.
+    const holdsSlot = known.skimSlot >= 0 && this.bySlot[known.skimSlot] === known;
+    if (holdsSlot && (known.skimFlavors & flavor) !== 0) return;
+    const slot = this.skimmer.learn(known.bytes, flavor);
+    known.skimSlot = slot;
+    if (slot < 0) return;
+    known.skimFlavors = holdsSlot ? known.skimFlavors | flavor : flavor;
+    this.bySlot[slot] = known;
+  }
+
+  /** The skimmer's pass over whole lines: what it skipped is counted here, the rest goes to the region's `sinkLine`. */
+  private skim(region: Parameters<WholeLinesReader>): number {
+    const { lines, handed, handedWithColumns } = this.skimmer.readRegion(
+      region,
+      (slot, count) => {
+        const known = this.bySlot[slot];
+        if (known === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
+        this.names.countSkipped(known, count);
+      },
+      (line, offset) => this.names.noteSkippedLine(line, offset),
+    );
+    if (!this.alwaysSkim && !skimPaid(lines, handed - handedWithColumns)) this.pause = skimPauseRegions;
+    return lines;
+  }
+}
