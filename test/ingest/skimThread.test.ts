@@ -14,7 +14,8 @@ import { gzipSync } from 'node:zlib';
 import { VmidReplayError } from '../../src/errors.js';
 import { skimFlavorPlain } from '../../src/ingest/ftraceSkim.js';
 import { InFlightBudget, transferredBytes } from '../../src/ingest/inFlightBudget.js';
-import { skimThreadPlan } from '../../src/ingest/skimThread.js';
+import type { ReadRecord } from '../../src/ingest/records.js';
+import { readWithSkimThread, skimThreadPlan } from '../../src/ingest/skimThread.js';
 import { analyzeTrace } from '../../src/replay/analyze.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
 import { inTempDir, sparse } from '../helpers/sparseTrace.js';
@@ -81,6 +82,20 @@ test('a report forced to ftrace by --input-format is read as ftrace text, with t
     const options: ReplayOptions = { inputFormat: 'ftrace' };
     const inThread = await analyzeTrace(file, Readable.from([]), options);
     assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, skimThread), inThread);
+  }));
+
+test('a worker that sniffs another format than its plan hands the file back before any record', () =>
+  inTempDir(async (dir) => {
+    // Plans agree with the worker on every file made here (both sniff the same head), so the
+    // plan is made by hand: trace-cmd, for a file of ftrace text.
+    const file = join(dir, 'sparse.trace');
+    writeFileSync(file, sparse(20));
+    const wantEvent = new Replay({}).wantEvent;
+    const taken: ReadRecord[] = [];
+    assert.equal(await readWithSkimThread(file, { file, wantEvent }, { format: 'trace-cmd', lessons: [] }, (records) => taken.push(...records)), 'other-format');
+    assert.equal(taken.length, 0);
+    assert.equal(await readWithSkimThread(file, { file, wantEvent }, { format: 'ftrace', lessons: [] }, (records) => taken.push(...records)), 'done');
+    assert.ok(taken.length > 0);
   }));
 
 test('a dense trace is not read with a skim thread (it would only copy lines across)', () =>
