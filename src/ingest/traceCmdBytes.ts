@@ -110,20 +110,32 @@ function mayBeNonEventAt(buf: Buffer, at: number, end: number): boolean {
 }
 
 /**
- * The first `: ` in `buf[from, end)`, or -1. Colons are few (the first is most often the time
- * column's), so they are found with the native search, which may look past `end`.
+ * The next byte `code` at or after a position of one buffer, by the native search, which looks
+ * past the line (up to the buffer's end). What it found holds for the lines after it until
+ * they pass it, so a byte that lines lack (`[` in the -l shape, `:` in hostile input) is looked
+ * for once per stretch, not once per line to the buffer's end. For one chunk only (`reset`): a
+ * source may hand the next chunk in the same buffer.
  */
-function colonSpace(buf: Buffer, from: number, end: number): number {
-  for (let colon = buf.indexOf(charColon, from); colon !== -1 && colon + 1 < end; colon = buf.indexOf(charColon, colon + 1)) {
-    if (buf[colon + 1] === charSpace) return colon;
-  }
-  return -1;
-}
+class NextByte {
+  private buf: Buffer | undefined;
+  private from = 0;
+  private at = -1;
 
-/** `afterPrefix`: after the first `: ` and the blanks that follow it, or -1. */
-function afterPrefix(buf: Buffer, first: number, end: number): number {
-  const sep = colonSpace(buf, first, end);
-  return sep === -1 ? -1 : skipBlanks(buf, sep + 2, end);
+  constructor(private readonly code: number) {}
+
+  reset(): void {
+    this.buf = undefined;
+  }
+
+  /** The first `code` in `buf[from, end)`, or -1. */
+  find(buf: Buffer, from: number, end: number): number {
+    if (buf !== this.buf || from < this.from || (this.at !== -1 && this.at < from)) {
+      this.buf = buf;
+      this.from = from;
+      this.at = buf.indexOf(this.code, from);
+    }
+    return this.at !== -1 && this.at < end ? this.at : -1;
+  }
 }
 
 /** What the column steps found on a line, written in place (one per parser: nothing allocated per line). */
@@ -251,27 +263,26 @@ class LineBytes {
   /** Where the body starts; `end` for none. */
   bodyStart = 0;
   opensWithLocation = false;
-  /**
-   * The next `[` at or after `bracketFrom` in `bracketIn` (-1: none to its end): lines of the
-   * -l format have none, and looking for it line by line read each line to its end; found
-   * with the native search, it holds for the lines after it. For one chunk only (`startChunk`):
-   * a source may hand the next chunk in the same buffer.
-   */
-  private bracketIn: Buffer | undefined;
-  private bracketFrom = 0;
-  private bracketAt = -1;
+  private readonly brackets = new NextByte(charOpenBracket);
+  private readonly colons = new NextByte(charColon);
 
   startChunk(): void {
-    this.bracketIn = undefined;
+    this.brackets.reset();
+    this.colons.reset();
   }
 
-  private nextBracket(buf: Buffer, from: number, end: number): number {
-    if (buf !== this.bracketIn || from < this.bracketFrom || (this.bracketAt !== -1 && this.bracketAt < from)) {
-      this.bracketIn = buf;
-      this.bracketFrom = from;
-      this.bracketAt = buf.indexOf(charOpenBracket, from);
+  /** The first `: ` in `buf[from, end)`, or -1. */
+  private colonSpace(buf: Buffer, from: number, end: number): number {
+    for (let colon = this.colons.find(buf, from, end); colon !== -1; colon = this.colons.find(buf, colon + 1, end)) {
+      if (colon + 1 < end && buf[colon + 1] === charSpace) return colon;
     }
-    return this.bracketAt !== -1 && this.bracketAt < end ? this.bracketAt : -1;
+    return -1;
+  }
+
+  /** `afterPrefix`: after the first `: ` and the blanks that follow it, or -1. */
+  private afterPrefix(buf: Buffer, first: number, end: number): number {
+    const sep = this.colonSpace(buf, first, end);
+    return sep === -1 ? -1 : skipBlanks(buf, sep + 2, end);
   }
 
   /**
@@ -284,13 +295,13 @@ class LineBytes {
     if (first === end) return false;
     const lead = buf[first];
     if (lead === charHash || (lead === charEquals && first + 1 < end && buf[first + 1] === charGreater)) return false;
-    if (mayBeNonEventAt(buf, first, end) || mayBeNonEventAt(buf, afterPrefix(buf, first, end), end)) return false;
-    let timeEnd = bracketColumnsEnd(buf, first, this.nextBracket(buf, first, end), end, this.found);
+    if (mayBeNonEventAt(buf, first, end) || mayBeNonEventAt(buf, this.afterPrefix(buf, first, end), end)) return false;
+    let timeEnd = bracketColumnsEnd(buf, first, this.brackets.find(buf, first, end), end, this.found);
     if (timeEnd === -1) timeEnd = latencyColumnsEnd(buf, first, end, this.found);
     if (timeEnd === -1) return false;
     // splitNameAndBody, with trace-cmd's padding.
     const nameStart = skipTsDiff(buf, timeEnd, end);
-    const sep = colonSpace(buf, nameStart, end);
+    const sep = this.colonSpace(buf, nameStart, end);
     let nameEnd: number;
     let bodyStart = end;
     if (sep === -1) {
