@@ -733,24 +733,13 @@ function colonSpaceFrom(at: usize, end: usize): isize {
 /** `timeColumnAt`: the index after the time column's `:`, `noColumn`, or `mustComputeColumn`. */
 function traceCmdTimeColumn(from: usize, lineEnd: usize): isize {
   const start = blanksEnd(from, lineEnd);
-  let at = digitsEndIn(start, lineEnd);
-  const secsDigits = at - start;
-  let dotted = false;
-  if (at < lineEnd && byteAt(at) == charDot) {
-    dotted = true;
-    const dot = at;
-    at = digitsEndIn(at + 1, lineEnd);
-    if (at < lineEnd && byteAt(at) == charDot) return noColumn;
-    const fracDigits = at - dot - 1;
-    if (dot == start || fracDigits < 1 || fracDigits > 9) return noColumn;
-  } else if (at == start) {
-    return noColumn;
-  }
-  if (at >= lineEnd || byteAt(at) != charColon) return noColumn;
-  if (at + 1 < lineEnd && !isBlank(byteAt(at + 1))) return noColumn;
-  // Seconds of 9 digits or fewer make microseconds below 10^15; a bare counter of 15 digits is safe.
-  if (dotted ? secsDigits > 9 : secsDigits > safeDigits) return mustComputeColumn;
-  return (at + 1) as isize;
+  let end = start;
+  while (end < lineEnd && (isDigit(byteAt(end)) || byteAt(end) == charDot)) end++;
+  if (end == start || end >= lineEnd || byteAt(end) != charColon) return noColumn;
+  if (end + 1 < lineEnd && !isBlank(byteAt(end + 1))) return noColumn;
+  // The run of digits and dots, read as the ftrace skim reads its time column.
+  const shape = timestampShape(start, end);
+  return shape == isTimestamp ? ((end + 1) as isize) : shape == mustCompute ? mustComputeColumn : noColumn;
 }
 
 /** `bracketColumns`: where its time column ends, `noColumn`, or `mustComputeColumn`. */

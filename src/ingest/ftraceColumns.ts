@@ -217,33 +217,45 @@ export class FtraceColumns {
     return secsDigits < 10 || this.readTimestamp(buf, start, end);
   }
 
-  /**
-   * Reads `SECS.FRAC` or a bare counter in `[start, end)` into `us`/`ns`, with the string
-   * grammar's rules (parseTimestamp): 1 to 9 fraction digits, safe integers only.
-   */
+  /** Reads the timestamp in `[start, end)` into `us`/`ns` (readTimestampBytes). */
   readTimestamp(buf: Uint8Array, start: number, end: number): boolean {
-    if (end <= start) return false;
-    let secs = 0;
-    let i = start;
-    while (i < end && isDigitByte(buf[i] as number)) secs = secs * 10 + ((buf[i++] as number) - char0);
-    if (i === end) {
-      if (!Number.isSafeInteger(secs)) return false;
-      this.us = secs;
-      this.ns = 0;
-      return true;
-    }
-    if (i === start || buf[i] !== charDot) return false;
-    const fracStart = ++i;
-    let frac = 0;
-    while (i < end && isDigitByte(buf[i] as number)) frac = frac * 10 + ((buf[i++] as number) - char0);
-    const fracDigits = end - fracStart;
-    if (i !== end || fracDigits < 1 || fracDigits > 9) return false;
-    const fracNs = frac * (nsPerFractionUnit[fracDigits] ?? 0);
-    const subUs = fracNs % 1000;
-    const us = secs * 1_000_000 + (fracNs - subUs) / 1000;
-    if (!Number.isSafeInteger(us)) return false;
-    this.us = us;
-    this.ns = subUs;
-    return true;
+    return readTimestampBytes(buf, start, end, this);
   }
+}
+
+/** Reads the timestamp that is all of `[start, end)` into `into` (readTimestampAt); false where there is none. */
+export function readTimestampBytes(buf: Uint8Array, start: number, end: number, into: { us: number; ns: number }): boolean {
+  return readTimestampAt(buf, start, end, into) === end;
+}
+
+/**
+ * Reads `SECS.FRAC` or a bare counter from `start` (before `limit`) into `into.us`/`into.ns`,
+ * with the string grammar's rules (parseTimestamp): 1 to 9 fraction digits, safe integers
+ * only. Returns where it stopped, or -1 where those rules give no timestamp; `into` is written
+ * only then. Both byte-level line parsers read their time column with it (this one, and
+ * traceCmdBytes.ts, whose column ends at the first byte not a digit or dot).
+ */
+export function readTimestampAt(buf: Uint8Array, start: number, limit: number, into: { us: number; ns: number }): number {
+  let secs = 0;
+  let i = start;
+  while (i < limit && isDigitByte(buf[i] as number)) secs = secs * 10 + ((buf[i++] as number) - char0);
+  if (i === limit || buf[i] !== charDot) {
+    if (i === start || !Number.isSafeInteger(secs)) return -1;
+    into.us = secs;
+    into.ns = 0;
+    return i;
+  }
+  if (i === start) return -1;
+  const fracStart = ++i;
+  let frac = 0;
+  while (i < limit && isDigitByte(buf[i] as number)) frac = frac * 10 + ((buf[i++] as number) - char0);
+  const fracDigits = i - fracStart;
+  if (fracDigits < 1 || fracDigits > 9) return -1;
+  const fracNs = frac * (nsPerFractionUnit[fracDigits] ?? 0);
+  const subUs = fracNs % 1000;
+  const us = secs * 1_000_000 + (fracNs - subUs) / 1000;
+  if (!Number.isSafeInteger(us)) return -1;
+  into.us = us;
+  into.ns = subUs;
+  return i;
 }

@@ -24,18 +24,14 @@ import type { LineBytesParser } from './lineRecords.js';
 import type { WholeLinesReader } from './lineSplitter.js';
 import type { FtraceSkimmer } from './ftraceSkim.js';
 import { NameSkipping } from './nameSkipping.js';
-import { nsPerFractionUnit } from './ftraceLine.js';
+import { isBlankByte, isDigitByte, readTimestampAt } from './ftraceColumns.js';
 import type { ReadRecord } from './records.js';
 import { eventNameColumn, latencyTaskWidth, taskOf, taskWidth } from './traceCmdLine.js';
-import { char0, char9, charCloseBracket, charCloseParen, charColon, charDash, charDot, charEquals, charGreater, charHash, charOpenBracket, charOpenParen, charPlus, charSpace, charTab } from './charCodes.js';
+import { char0, charCloseBracket, charCloseParen, charColon, charDash, charDot, charEquals, charGreater, charHash, charOpenBracket, charOpenParen, charPlus, charSpace } from './charCodes.js';
 
-function isBlank(code: number): boolean {
-  return code === charSpace || code === charTab;
-}
-
-function isDigit(code: number): boolean {
-  return code >= char0 && code <= char9;
-}
+// The byte tests the ftrace columns use, under the names the steps below read best with.
+const isBlank = isBlankByte;
+const isDigit = isDigitByte;
 
 /*
  * The steps below take the line as `buf[..end)`: no byte at or past `end` counts (the buffer
@@ -153,38 +149,15 @@ class Found {
 }
 
 /**
- * `timeColumnAt`: the index after the time column's `:`, or -1; the stamp in `found`. In one
- * pass, where the string grammar takes the run of digits and dots first and `parseTimestamp`
- * reads it after: the same tests, the same arithmetic.
+ * `timeColumnAt`: the index after the time column's `:`, or -1; the stamp in `found`. The
+ * string grammar takes the run of digits and dots and parses it; read in one pass here, a
+ * stamp that stops at a second dot is refused by the `:` test, as the run's parse refuses it.
  */
 function timeColumnAt(buf: Buffer, i: number, lineEnd: number, found: Found): number {
-  const start = skipBlanks(buf, i, lineEnd);
-  let at = start;
-  let secs = 0;
-  while (at < lineEnd && isDigit(buf[at] as number)) secs = secs * 10 + ((buf[at++] as number) - char0);
-  let us: number;
-  let ns = 0;
-  if (at < lineEnd && buf[at] === charDot) {
-    const dot = at++;
-    let frac = 0;
-    while (at < lineEnd && isDigit(buf[at] as number)) frac = frac * 10 + ((buf[at++] as number) - char0);
-    // A second dot continues the run, and the stamp it makes is refused.
-    if (at < lineEnd && buf[at] === charDot) return -1;
-    const fracDigits = at - dot - 1;
-    if (dot === start || fracDigits < 1 || fracDigits > 9) return -1;
-    const fracNs = frac * (nsPerFractionUnit[fracDigits] ?? 0);
-    ns = fracNs % 1000;
-    us = secs * 1_000_000 + (fracNs - ns) / 1000;
-  } else {
-    if (at === start) return -1;
-    us = secs;
-  }
-  if (at >= lineEnd || buf[at] !== charColon) return -1;
-  if (at + 1 < lineEnd && !isBlank(buf[at + 1] as number)) return -1;
-  if (!Number.isSafeInteger(us)) return -1;
-  found.us = us;
-  found.ns = ns;
-  return at + 1;
+  const end = readTimestampAt(buf, skipBlanks(buf, i, lineEnd), lineEnd, found);
+  if (end < 0 || end >= lineEnd || buf[end] !== charColon) return -1;
+  if (end + 1 < lineEnd && !isBlank(buf[end + 1] as number)) return -1;
+  return end + 1;
 }
 
 /** `bracketColumns` from the `[` at `open` on: where its time column ends, or -1; the columns in `found`. */
