@@ -93,8 +93,6 @@ export class FtraceSkimmer {
   private readonly words: Uint32Array;
   /** The module's memory as signed words: where handed-back lines' columns are read (`HandBack`). */
   readonly columnWords: Int32Array;
-  /** Whether it finds the columns of the lines it hands back (ftrace text), or only skips (trace-cmd text). */
-  readonly findsColumns: boolean;
   private readonly handoverEntryWords: number;
   private readonly inputAt: number;
   private readonly capacity: number;
@@ -122,7 +120,6 @@ export class FtraceSkimmer {
     /** The module's code for the line grammar (0 ftrace, 1 trace-cmd). */
     private readonly format: number,
   ) {
-    this.findsColumns = format === 0;
     this.exports = exports;
     exports.setup();
     // The memory never grows after setup(), so these views stay valid.
@@ -132,6 +129,11 @@ export class FtraceSkimmer {
     this.handoverEntryWords = exports.handoverEntrySize() >>> 2;
     this.inputAt = exports.inputPointer();
     this.capacity = exports.inputBytes();
+  }
+
+  /** Whether it finds the columns of the lines it hands back (ftrace text), or only skips (trace-cmd text). */
+  get findsColumns(): boolean {
+    return this.format === 0;
   }
 
   /**
