@@ -131,6 +131,17 @@ test('a gzip-compressed trace is recognised by content', async () => {
   assert.equal(readFileSync(path)[0], 0x1f);
 });
 
+test('--version and -V print the version of package.json and exit 0', async () => {
+  const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+  assert.match(version, /^\d+\.\d+\.\d+/);
+  for (const flag of ['--version', '-V']) {
+    const result = await runCli([flag]);
+    assert.equal(result.code, 0);
+    assert.equal(result.stdout, `${version}\n`);
+  }
+  assert.match((await runCli(['--help'])).stdout, /-V, --version/);
+});
+
 test('--help of each command explains every option with an example', async () => {
   for (const command of ['analyze', 'replay']) {
     const result = await runCli([command, '--help']);

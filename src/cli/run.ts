@@ -12,6 +12,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerCaptureScript } from './commands/captureScript.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerConvert } from './commands/convert.js';
+import { packageVersion } from './version.js';
 
 const commands: readonly ((program: Command, ctx: CommandContext) => void)[] = [registerAnalyze, registerReplay, registerGenerate, registerCaptureScript, registerConvert];
 
@@ -21,6 +22,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   program
     .name('vmid-replay')
     .description('Replay KVM/arm64 VMID allocation and SMMUv3 traces against a model of arch/arm64/kvm/vmid.c and report pinning failures and missing TLB invalidations.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.writeOut(text), writeErr: (text) => io.writeErr(text) })
     .showHelpAfterError();

@@ -34,6 +34,12 @@ test('bin is the bundle, and it analyses a bundled trace as the compiled tree do
   sameBothWays(['analyze', join('traces', 'mixed-hazards.trace'), '--format', 'json']);
 });
 
+test('the bundle and the compiled tree both print package.json\'s version', () => {
+  const version = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
+  sameBothWays(['--version']);
+  assert.equal(cli(bin, ['--version']).stdout, `${version}\n`);
+});
+
 test('the bundle analyses several traces in its analyze workers', () => {
   sameBothWays(['analyze', join('traces', 'mixed-hazards.trace'), join('traces', 'churn-8bit-rollovers.trace.gz'), '--jobs', '2', '--format', 'json', '--exit-zero']);
 });

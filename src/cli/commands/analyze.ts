@@ -27,7 +27,7 @@ export function registerAnalyze(program: Command, ctx: CommandContext): void {
     program
       .command('analyze')
       .description('Replay traces and report findings; exit 0 ok, 1 findings, 2 inconclusive (lost events)')
-      .argument('<trace...>', 'trace files (ftrace text, trace-cmd report or CSV; plain or gzip), or - for stdin')
+      .argument('<trace...>', 'trace files (ftrace text, trace-cmd report, CSV or MessagePack; plain or gzip), or - for stdin')
       .addOption(new Option('--format <format>', 'report format on stdout and in --out').choices(['text', 'json']).default('text'))
       .option('--out <dir>', 'also write <trace>.txt and <trace>.json reports into this directory')
       .option('--exit-zero', 'exit 0 whatever the verdict once the run completed (errors still fail); the verdict stays in the report')

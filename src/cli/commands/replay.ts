@@ -13,7 +13,7 @@ export function registerReplay(program: Command, ctx: CommandContext): void {
     program
       .command('replay')
       .description("Print the model's decision for every allocator event as JSON Lines (fields as in ../shared/oracle/README.md), then a summary line")
-      .argument('<trace>', 'ftrace text file (plain or gzip), or - for stdin'),
+      .argument('<trace>', 'trace file (ftrace text, trace-cmd report, CSV or MessagePack; plain or gzip), or - for stdin'),
   )
     .addHelpText(
       'after',
