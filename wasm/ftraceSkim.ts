@@ -19,8 +19,9 @@
  * the run. A property test holds them to where the parser finds them.
  *
  * The same module skims `trace-cmd report` text (`skim`'s `format`, the section at the end):
- * the tests are then TraceCmdByteParser's (src/ingest/traceCmdBytes.ts), and lines are handed
- * back without columns. test/ingest/traceCmdBytes.test.ts holds the two to the same records.
+ * the tests are then TraceCmdByteParser's (src/ingest/traceCmdBytes.ts), and a well-formed
+ * event line is handed back with that parser's columns (`storeTraceCmdColumns`).
+ * test/ingest/traceCmdBytes.test.ts holds the two to the same records.
  */
 
 // Memory layout, after the module's own data. A name slot: u32 length, u32 flavors to skip, u32
@@ -51,7 +52,7 @@ const handoverEntryBytes: u32 = 12 + columnCount * 4;
 const flavorPlain: u32 = 1;
 const flavorWithLocation: u32 = 2;
 
-/** The line grammar `skim` reads: ftrace text, or `trace-cmd report` text (whose lines it hands back without columns). */
+/** The line grammar `skim` reads: ftrace text, or `trace-cmd report` text (its columns stored by `storeTraceCmdColumns`). */
 const formatTraceCmd: u32 = 1;
 
 const namesAt: usize = (__heap_base + 63) & ~(63 as usize);
@@ -268,7 +269,8 @@ export function skim(length: u32, maxLineBytes: u32, format: u32): u32 {
       store<u32>(entry, (start - inputAt) as u32);
       store<u32>(entry, (newline - inputAt) as u32, 4);
       store<u32>(entry, index, 8);
-      storeColumns(entry + 12, start);
+      if (format == formatTraceCmd) storeTraceCmdColumns(entry + 12, start);
+      else storeColumns(entry + 12, start);
       handed++;
     } else if (firstSkippedIndex < 0) {
       firstSkippedIndex = index as i32;
@@ -652,6 +654,50 @@ const mustComputeColumn: isize = -2;
 /** Digits that always make a safe integer (10^15 < 2^53). */
 const safeDigits: usize = 15;
 
+/**
+ * The columns of the report line `skipTraceCmdLine` read last, set when it found a well-formed
+ * event line (`columnsFound`), as TraceCmdByteParser's LineBytes.load takes them: absolute
+ * addresses, -1 for the flags of the default shape. The time column's steps set the first
+ * seven; `skipTraceCmdLine` the rest.
+ */
+let traceCmdDash: usize = 0;
+let traceCmdPidEnd: usize = 0;
+let traceCmdCpuStart: usize = 0;
+let traceCmdCpuEnd: usize = 0;
+let traceCmdFlagsStart: isize = -1;
+let traceCmdFlagsEnd: isize = -1;
+let traceCmdStampStart: usize = 0;
+let traceCmdStampEnd: usize = 0;
+let traceCmdFirst: usize = 0;
+let traceCmdNameStart: usize = 0;
+let traceCmdNameEnd: usize = 0;
+let traceCmdBodyStart: usize = 0;
+
+/**
+ * The columns `skipTraceCmdLine` found, as offsets from the line's `start` (-1 first if it
+ * found none): first, dash, PID end, CPU start and end, flags start and end (-1: none), time
+ * column start and end (its `:`), name start and end, body start, and one unused.
+ */
+function storeTraceCmdColumns(at: usize, start: usize): void {
+  if (!columnsFound) {
+    store<i32>(at, -1);
+    return;
+  }
+  store<i32>(at, (traceCmdFirst - start) as i32);
+  store<i32>(at, (traceCmdDash - start) as i32, 4);
+  store<i32>(at, (traceCmdPidEnd - start) as i32, 8);
+  store<i32>(at, (traceCmdCpuStart - start) as i32, 12);
+  store<i32>(at, (traceCmdCpuEnd - start) as i32, 16);
+  store<i32>(at, traceCmdFlagsStart < 0 ? -1 : ((traceCmdFlagsStart - (start as isize)) as i32), 20);
+  store<i32>(at, traceCmdFlagsEnd < 0 ? -1 : ((traceCmdFlagsEnd - (start as isize)) as i32), 24);
+  store<i32>(at, (traceCmdStampStart - start) as i32, 28);
+  store<i32>(at, (traceCmdStampEnd - start) as i32, 32);
+  store<i32>(at, (traceCmdNameStart - start) as i32, 36);
+  store<i32>(at, (traceCmdNameEnd - start) as i32, 40);
+  store<i32>(at, (traceCmdBodyStart - start) as i32, 44);
+  store<i32>(at, -1, 48);
+}
+
 const tokenCpus = memory.data<u8>([0x63, 0x70, 0x75, 0x73, 0x3d]); // cpus=
 const tokenVersion = memory.data<u8>([0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x20, 0x3d, 0x20]); // version =
 const tokenCpuBlank = memory.data<u8>([0x43, 0x50, 0x55, 0x20]); // CPU
@@ -739,7 +785,10 @@ function traceCmdTimeColumn(from: usize, lineEnd: usize): isize {
   if (end + 1 < lineEnd && !isBlank(byteAt(end + 1))) return noColumn;
   // The run of digits and dots, read as the ftrace skim reads its time column.
   const shape = timestampShape(start, end);
-  return shape == isTimestamp ? ((end + 1) as isize) : shape == mustCompute ? mustComputeColumn : noColumn;
+  if (shape != isTimestamp) return shape == mustCompute ? mustComputeColumn : noColumn;
+  traceCmdStampStart = start;
+  traceCmdStampEnd = end;
+  return (end + 1) as isize;
 }
 
 /** `bracketColumns`: where its time column ends, `noColumn`, or `mustComputeColumn`. */
@@ -758,6 +807,12 @@ function traceCmdBracketColumns(first: usize, end: usize): isize {
     const pid = safeCount(pidStart, left);
     const cpu = safeCount(open + 1, close);
     if (pid == mustComputeColumn || cpu == mustComputeColumn) return mustComputeColumn;
+    traceCmdDash = pidStart - 1;
+    traceCmdPidEnd = left;
+    traceCmdCpuStart = open + 1;
+    traceCmdCpuEnd = close;
+    traceCmdFlagsStart = -1;
+    traceCmdFlagsEnd = -1;
     return timeEnd;
   }
   return noColumn;
@@ -778,6 +833,12 @@ function traceCmdLatencyColumns(first: usize, end: usize): isize {
     if (timeEnd == mustComputeColumn) return mustComputeColumn;
     if (timeEnd == noColumn) continue;
     if (pidEnd - (dash + 1) > safeDigits || cpuEnd - cpuStart > safeDigits) return mustComputeColumn;
+    traceCmdDash = dash;
+    traceCmdPidEnd = pidEnd;
+    traceCmdCpuStart = cpuStart;
+    traceCmdCpuEnd = cpuEnd;
+    traceCmdFlagsStart = cpuEnd as isize;
+    traceCmdFlagsEnd = flagsEnd as isize;
     return timeEnd;
   }
   return noColumn;
@@ -825,6 +886,11 @@ function skipTraceCmdLine(start: usize, end: usize): bool {
   }
   if (nameEnd <= nameStart) return false;
   for (let at = nameStart; at < nameEnd; at++) if (byteAt(at) >= asciiLimit) return false;
+  columnsFound = true;
+  traceCmdFirst = first;
+  traceCmdNameStart = nameStart;
+  traceCmdNameEnd = nameEnd;
+  traceCmdBodyStart = bodyStart;
   const flavor = bodyStart < end && byteAt(bodyStart) == charOpenParen ? flavorWithLocation : flavorPlain;
   return countIfTaughtIn(nameStart, nameEnd, flavor);
 }

@@ -99,8 +99,8 @@ export class FtraceSkimmer {
 
   /**
    * A skimmer of ftrace text, or (`traceCmd`) of `trace-cmd report` text, whose lines it
-   * hands back without columns (traceCmdBytes.ts reads them); undefined where this runtime
-   * cannot run the module.
+   * hands back with the columns TraceCmdByteParser takes (traceCmdBytes.ts, LineBytes.load);
+   * undefined where this runtime cannot run the module.
    */
   static create(maxLineBytes: number, traceCmd = false): FtraceSkimmer | undefined {
     if (skimModule === undefined || webAssembly === undefined) return undefined;
@@ -131,10 +131,6 @@ export class FtraceSkimmer {
     this.capacity = exports.inputBytes();
   }
 
-  /** Whether it finds the columns of the lines it hands back (ftrace text), or only skips (trace-cmd text). */
-  get findsColumns(): boolean {
-    return this.format === 0;
-  }
 
   /**
    * Teaches the module that lines named `name` (ASCII bytes) are skipped in `flavor`; returns

@@ -76,8 +76,6 @@ class SkimmedNames {
    * on under a third of a region's lines, the next `skimPauseRegions` go without it.
    */
   wholeLinesReader(): WholeLinesReader | undefined {
-    // A skimmer that only skips has nothing to do before it is taught a name (a dense report).
-    if (!this.skimmer.findsColumns && this.bySlot.length === 0) return undefined;
     if (this.pause === 0) return this.reader;
     this.pause--;
     return undefined;

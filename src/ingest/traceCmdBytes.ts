@@ -24,7 +24,7 @@ import type { LineBytesParser } from './lineRecords.js';
 import type { WholeLinesReader } from './lineSplitter.js';
 import type { FtraceSkimmer } from './ftraceSkim.js';
 import { NameSkipping } from './nameSkipping.js';
-import { isBlankByte, isDigitByte, readTimestampAt } from './ftraceColumns.js';
+import { isBlankByte, isDigitByte, readTimestampAt, readTimestampBytes } from './ftraceColumns.js';
 import type { ReadRecord } from './records.js';
 import { eventNameColumn, latencyTaskWidth, taskOf, taskWidth } from './traceCmdLine.js';
 import { char0, charCloseBracket, charCloseParen, charColon, charDash, charDot, charEquals, charGreater, charHash, charOpenBracket, charOpenParen, charPlus, charSpace } from './charCodes.js';
@@ -259,6 +259,37 @@ class LineBytes {
   }
 
   /**
+   * `eventName` from the columns the WebAssembly skim found for the line (its
+   * `storeTraceCmdColumns`: offsets from `start`, at `columns[at...]`), which it found by the
+   * same steps; false where it found none, or where they do not read as `eventName` would
+   * read them (the numbers only computing them tells about), which then looks for itself.
+   */
+  load(buf: Buffer, start: number, end: number, columns: Int32Array, at: number): boolean {
+    const first = columns[at] as number;
+    if (first < 0) return false;
+    const dash = start + (columns[at + 1] as number);
+    const pid = countIn(buf, dash + 1, start + (columns[at + 2] as number));
+    const cpu = countIn(buf, start + (columns[at + 3] as number), start + (columns[at + 4] as number));
+    if (pid < 0 || cpu < 0) return false;
+    const found = this.found;
+    if (!readTimestampBytes(buf, start + (columns[at + 7] as number), start + (columns[at + 8] as number), found)) return false;
+    const flagsStart = columns[at + 5] as number;
+    found.dash = dash;
+    found.pid = pid;
+    found.cpu = cpu;
+    found.flagsStart = flagsStart < 0 ? -1 : start + flagsStart;
+    found.flagsEnd = flagsStart < 0 ? -1 : start + (columns[at + 6] as number);
+    found.width = flagsStart < 0 ? taskWidth : latencyTaskWidth;
+    this.first = start + first;
+    this.nameStart = start + (columns[at + 9] as number);
+    this.nameEnd = start + (columns[at + 10] as number);
+    const bodyStart = start + (columns[at + 11] as number);
+    this.bodyStart = bodyStart;
+    this.opensWithLocation = bodyStart < end && buf[bodyStart] === charOpenParen;
+    return true;
+  }
+
+  /**
    * Whether `parseTraceCmdLine` reads `buf[start, end)` as an event line, its name ASCII; if
    * so the fields say where its parts are. False for anything else, and for what it cannot be
    * sure of.
@@ -321,9 +352,11 @@ export class TraceCmdByteParser implements LineBytesParser {
     return this.skipping.wholeLinesReader();
   }
 
-  parse(buf: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | null | undefined {
+  /** LineBytesParser.parse; `columns[columnsAt...]`, when given, are those the WebAssembly skim found for the line. */
+  parse(buf: Buffer, start: number, end: number, line: number, offset: number, columns?: Int32Array, columnsAt = -1): ReadRecord | null | undefined {
     const bytes = this.line;
-    if (!bytes.eventName(buf, start, end)) return undefined;
+    const loaded = columns !== undefined && columnsAt >= 0 && bytes.load(buf, start, end, columns, columnsAt);
+    if (!loaded && !bytes.eventName(buf, start, end)) return undefined;
     const names = this.skipping.names;
     const known = names.lookup(buf, bytes.nameStart, bytes.nameEnd);
     if (!names.wanted(known, bytes.opensWithLocation)) {

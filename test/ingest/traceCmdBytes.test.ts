@@ -293,9 +293,10 @@ test('property: the same records with and without the WebAssembly skim, for any 
 
 /**
  * One region read as lineRecords reads it: by the parser's whole-lines reader if it gives one
- * now, or line by line; returns the lines the parser was handed.
+ * now (with the columns it found), or line by line; returns the lines the parser was handed,
+ * and (`withColumns`) how many came with columns.
  */
-function readRegion(parser: TraceCmdByteParser, buf: Buffer): string[] {
+function readRegion(parser: TraceCmdByteParser, buf: Buffer, withColumns?: { count: number }): string[] {
   const handed: string[] = [];
   const reader = parser.wholeLinesReader();
   if (reader === undefined) {
@@ -306,9 +307,10 @@ function readRegion(parser: TraceCmdByteParser, buf: Buffer): string[] {
     }
     return handed;
   }
-  reader(buf, 0, buf.length, 1, 0, (lineStart, newline, lineNumber, lineOffset) => {
+  reader(buf, 0, buf.length, 1, 0, (lineStart, newline, lineNumber, lineOffset, columns, columnsAt) => {
     handed.push(buf.toString('latin1', lineStart, newline));
-    parser.parse(buf, lineStart, newline, lineNumber, lineOffset);
+    if (withColumns !== undefined && columns !== undefined && columnsAt !== undefined && columnsAt >= 0 && (columns[columnsAt] as number) >= 0) withColumns.count += 1;
+    parser.parse(buf, lineStart, newline, lineNumber, lineOffset, columns, columnsAt);
   });
   return handed;
 }
@@ -320,11 +322,13 @@ test('once taught, the WebAssembly skim skips the refused lines of a report in e
     const parser = new TraceCmdByteParser('r', wantEvent, FtraceSkimmer.create(1 << 20, true), true);
     const buf = Buffer.from(text);
     const events = text.split('\n').filter((line) => parseTraceCmdLine(line, span).type === 'event').length;
-    // Before any name is taught there is no whole-lines reader: the parser reads every line.
-    const handedBack = [0, 1].map(() => readRegion(parser, buf).length);
+    const withColumns = { count: 0 };
+    const handedBack = [withColumns, undefined].map((counted) => readRegion(parser, buf, counted).length);
     const lines = text.split('\n').length - 1;
-    // First round: every line handed back, the parser skipping each event line and teaching its name.
+    // First round: every line handed back, each event line with its columns, the parser
+    // skipping it and teaching its name.
     assert.equal(handedBack[0], lines, JSON.stringify(shape));
+    assert.equal(withColumns.count, events, JSON.stringify(shape));
     // Then only the lines that are no events.
     assert.equal(handedBack[1], lines - events, JSON.stringify(shape));
     const unused = parser.takeUnused();
@@ -335,7 +339,6 @@ test('once taught, the WebAssembly skim skips the refused lines of a report in e
 
 test('the WebAssembly skim hands back what only looks like a line of a taught name: headers, and stamps past 2^53', () => {
   const parser = new TraceCmdByteParser('r', () => false, FtraceSkimmer.create(1 << 20, true), true);
-  assert.equal(parser.wholeLinesReader(), undefined, 'nothing to skim before a name is taught');
   const teach = ['        CPU 0/KVM-4711  [002]    88.000002: kvm_entry: x', '        CPU 0/KVM-4711  [002]    88.000002: CPU 3 is empty: x'];
   const lookalikes = [
     // Headers by their first bytes, or by what follows the first `: `.
