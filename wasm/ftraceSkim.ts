@@ -20,7 +20,7 @@
  *
  * The same module skims `trace-cmd report` text (`skim`'s `format`, the section at the end):
  * the tests are then TraceCmdByteParser's (src/ingest/traceCmdBytes.ts), and a well-formed
- * event line is handed back with that parser's columns (`storeTraceCmdColumns`).
+ * event line is handed back with that parser's columns (the `traceCmd...` slots).
  * test/ingest/traceCmdBytes.test.ts holds the two to the same records.
  */
 
@@ -52,7 +52,7 @@ const handoverEntryBytes: u32 = 12 + columnCount * 4;
 const flavorPlain: u32 = 1;
 const flavorWithLocation: u32 = 2;
 
-/** The line grammar `skim` reads: ftrace text, or `trace-cmd report` text (its columns stored by `storeTraceCmdColumns`). */
+/** The line grammar `skim` reads: ftrace text, or `trace-cmd report` text (its columns in the `traceCmd...` slots). */
 const formatTraceCmd: u32 = 1;
 
 const namesAt: usize = (__heap_base + 63) & ~(63 as usize);
@@ -90,23 +90,18 @@ const isTimestamp: i32 = 1;
 const mustCompute: i32 = 2;
 
 /**
- * The columns of the line `skipLine` read last, set when it found a well-formed event line
- * (`columnsFound`), whether or not its name was taught. Absolute addresses; -1 for absent.
+ * The columns of the line the grammar's test read last (`skipLine` or `skipTraceCmdLine`),
+ * set when it found a well-formed event line (`columnsFound`), whether or not its name was
+ * taught: `columnCount` absolute addresses, -1 for an absent optional one. What each slot
+ * holds is the grammar's: FtraceColumns.load's order for ftrace text (`foundColumns`), the
+ * `traceCmd...` slots for a report.
  */
 let columnsFound = false;
-let columnFirst: usize = 0;
-let columnOpen: usize = 0;
-let columnClose: usize = 0;
-let columnDash: usize = 0;
-let columnPidEnd: usize = 0;
-let columnTgidOpen: isize = -1;
-let columnTgidClose: isize = -1;
-let columnFlagsStart: isize = -1;
-let columnFlagsEnd: isize = -1;
-let columnStampStart: usize = 0;
-let columnStampEnd: usize = 0;
-let columnNameStart: usize = 0;
-let columnNameEnd: usize = 0;
+const columnSlots: usize = memory.data(columnCount * 4);
+
+@inline function setColumn(slot: u32, position: isize): void {
+  store<i32>(columnSlots + ((slot as usize) << 2), position as i32);
+}
 
 let touchedCount: u32 = 0;
 let linesInRegion: u32 = 0;
@@ -269,8 +264,7 @@ export function skim(length: u32, maxLineBytes: u32, format: u32): u32 {
       store<u32>(entry, (start - inputAt) as u32);
       store<u32>(entry, (newline - inputAt) as u32, 4);
       store<u32>(entry, index, 8);
-      if (format == formatTraceCmd) storeTraceCmdColumns(entry + 12, start);
-      else storeColumns(entry + 12, start);
+      storeColumns(entry + 12, start);
       handed++;
     } else if (firstSkippedIndex < 0) {
       firstSkippedIndex = index as i32;
@@ -283,25 +277,16 @@ export function skim(length: u32, maxLineBytes: u32, format: u32): u32 {
   return handed;
 }
 
-/** The columns `skipLine` found, as offsets from the line's `start`, or -1 first if it found none. */
+/** The columns the line's test found, as offsets from the line's `start` (-1 for an absent one), or -1 first if it found none. */
 function storeColumns(at: usize, start: usize): void {
   if (!columnsFound) {
     store<i32>(at, -1);
     return;
   }
-  store<i32>(at, (columnFirst - start) as i32);
-  store<i32>(at, (columnOpen - start) as i32, 4);
-  store<i32>(at, (columnClose - start) as i32, 8);
-  store<i32>(at, (columnDash - start) as i32, 12);
-  store<i32>(at, (columnPidEnd - start) as i32, 16);
-  store<i32>(at, columnTgidOpen < 0 ? -1 : ((columnTgidOpen - (start as isize)) as i32), 20);
-  store<i32>(at, columnTgidClose < 0 ? -1 : ((columnTgidClose - (start as isize)) as i32), 24);
-  store<i32>(at, columnFlagsStart < 0 ? -1 : ((columnFlagsStart - (start as isize)) as i32), 28);
-  store<i32>(at, columnFlagsEnd < 0 ? -1 : ((columnFlagsEnd - (start as isize)) as i32), 32);
-  store<i32>(at, (columnStampStart - start) as i32, 36);
-  store<i32>(at, (columnStampEnd - start) as i32, 40);
-  store<i32>(at, (columnNameStart - start) as i32, 44);
-  store<i32>(at, (columnNameEnd - start) as i32, 48);
+  for (let slot: usize = 0; slot < columnCount; slot++) {
+    const position = load<i32>(columnSlots + (slot << 2));
+    store<i32>(at + (slot << 2), position < 0 ? -1 : position - (start as i32));
+  }
 }
 
 /** FtraceByteParser.parse up to its decision to skip, for `[start, end)`; true if skipped and counted. */
@@ -381,19 +366,19 @@ function skipByBytes(first: usize, end: usize): bool {
   flagsStart: isize, flagsEnd: isize, stampStart: usize, stampEnd: usize, nameStart: usize, nameEnd: usize,
 ): void {
   columnsFound = true;
-  columnFirst = first;
-  columnOpen = open;
-  columnClose = close;
-  columnDash = dash;
-  columnPidEnd = pidEnd;
-  columnTgidOpen = tgidOpen;
-  columnTgidClose = tgidClose;
-  columnFlagsStart = flagsStart;
-  columnFlagsEnd = flagsEnd;
-  columnStampStart = stampStart;
-  columnStampEnd = stampEnd;
-  columnNameStart = nameStart;
-  columnNameEnd = nameEnd;
+  setColumn(0, first);
+  setColumn(1, open);
+  setColumn(2, close);
+  setColumn(3, dash);
+  setColumn(4, pidEnd);
+  setColumn(5, tgidOpen);
+  setColumn(6, tgidClose);
+  setColumn(7, flagsStart);
+  setColumn(8, flagsEnd);
+  setColumn(9, stampStart);
+  setColumn(10, stampEnd);
+  setColumn(11, nameStart);
+  setColumn(12, nameEnd);
 }
 
 /**
@@ -655,48 +640,24 @@ const mustComputeColumn: isize = -2;
 const safeDigits: usize = 15;
 
 /**
- * The columns of the report line `skipTraceCmdLine` read last, set when it found a well-formed
- * event line (`columnsFound`), as TraceCmdByteParser's LineBytes.load takes them: absolute
- * addresses, -1 for the flags of the default shape. The time column's steps set the first
- * seven; `skipTraceCmdLine` the rest.
+ * The column slots of a report line (`setColumn`), as TraceCmdByteParser's LineBytes.load takes
+ * them: first, dash, PID end, CPU start and end, flags start and end (-1: the default shape has
+ * none), time column start and end (its `:`), name start and end, body start; the last slot
+ * unused (-1). The time column's steps set the first nine; `skipTraceCmdLine` the rest.
  */
-let traceCmdDash: usize = 0;
-let traceCmdPidEnd: usize = 0;
-let traceCmdCpuStart: usize = 0;
-let traceCmdCpuEnd: usize = 0;
-let traceCmdFlagsStart: isize = -1;
-let traceCmdFlagsEnd: isize = -1;
-let traceCmdStampStart: usize = 0;
-let traceCmdStampEnd: usize = 0;
-let traceCmdFirst: usize = 0;
-let traceCmdNameStart: usize = 0;
-let traceCmdNameEnd: usize = 0;
-let traceCmdBodyStart: usize = 0;
-
-/**
- * The columns `skipTraceCmdLine` found, as offsets from the line's `start` (-1 first if it
- * found none): first, dash, PID end, CPU start and end, flags start and end (-1: none), time
- * column start and end (its `:`), name start and end, body start, and one unused.
- */
-function storeTraceCmdColumns(at: usize, start: usize): void {
-  if (!columnsFound) {
-    store<i32>(at, -1);
-    return;
-  }
-  store<i32>(at, (traceCmdFirst - start) as i32);
-  store<i32>(at, (traceCmdDash - start) as i32, 4);
-  store<i32>(at, (traceCmdPidEnd - start) as i32, 8);
-  store<i32>(at, (traceCmdCpuStart - start) as i32, 12);
-  store<i32>(at, (traceCmdCpuEnd - start) as i32, 16);
-  store<i32>(at, traceCmdFlagsStart < 0 ? -1 : ((traceCmdFlagsStart - (start as isize)) as i32), 20);
-  store<i32>(at, traceCmdFlagsEnd < 0 ? -1 : ((traceCmdFlagsEnd - (start as isize)) as i32), 24);
-  store<i32>(at, (traceCmdStampStart - start) as i32, 28);
-  store<i32>(at, (traceCmdStampEnd - start) as i32, 32);
-  store<i32>(at, (traceCmdNameStart - start) as i32, 36);
-  store<i32>(at, (traceCmdNameEnd - start) as i32, 40);
-  store<i32>(at, (traceCmdBodyStart - start) as i32, 44);
-  store<i32>(at, -1, 48);
-}
+const traceCmdFirst: u32 = 0;
+const traceCmdDash: u32 = 1;
+const traceCmdPidEnd: u32 = 2;
+const traceCmdCpuStart: u32 = 3;
+const traceCmdCpuEnd: u32 = 4;
+const traceCmdFlagsStart: u32 = 5;
+const traceCmdFlagsEnd: u32 = 6;
+const traceCmdStampStart: u32 = 7;
+const traceCmdStampEnd: u32 = 8;
+const traceCmdNameStart: u32 = 9;
+const traceCmdNameEnd: u32 = 10;
+const traceCmdBodyStart: u32 = 11;
+const traceCmdUnused: u32 = 12;
 
 const tokenCpus = memory.data<u8>([0x63, 0x70, 0x75, 0x73, 0x3d]); // cpus=
 const tokenVersion = memory.data<u8>([0x76, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x20, 0x3d, 0x20]); // version =
@@ -786,8 +747,8 @@ function traceCmdTimeColumn(from: usize, lineEnd: usize): isize {
   // The run of digits and dots, read as the ftrace skim reads its time column.
   const shape = timestampShape(start, end);
   if (shape != isTimestamp) return shape == mustCompute ? mustComputeColumn : noColumn;
-  traceCmdStampStart = start;
-  traceCmdStampEnd = end;
+  setColumn(traceCmdStampStart, start);
+  setColumn(traceCmdStampEnd, end);
   return (end + 1) as isize;
 }
 
@@ -807,12 +768,12 @@ function traceCmdBracketColumns(first: usize, end: usize): isize {
     const pid = safeCount(pidStart, left);
     const cpu = safeCount(open + 1, close);
     if (pid == mustComputeColumn || cpu == mustComputeColumn) return mustComputeColumn;
-    traceCmdDash = pidStart - 1;
-    traceCmdPidEnd = left;
-    traceCmdCpuStart = open + 1;
-    traceCmdCpuEnd = close;
-    traceCmdFlagsStart = -1;
-    traceCmdFlagsEnd = -1;
+    setColumn(traceCmdDash, pidStart - 1);
+    setColumn(traceCmdPidEnd, left);
+    setColumn(traceCmdCpuStart, open + 1);
+    setColumn(traceCmdCpuEnd, close);
+    setColumn(traceCmdFlagsStart, -1);
+    setColumn(traceCmdFlagsEnd, -1);
     return timeEnd;
   }
   return noColumn;
@@ -833,12 +794,12 @@ function traceCmdLatencyColumns(first: usize, end: usize): isize {
     if (timeEnd == mustComputeColumn) return mustComputeColumn;
     if (timeEnd == noColumn) continue;
     if (pidEnd - (dash + 1) > safeDigits || cpuEnd - cpuStart > safeDigits) return mustComputeColumn;
-    traceCmdDash = dash;
-    traceCmdPidEnd = pidEnd;
-    traceCmdCpuStart = cpuStart;
-    traceCmdCpuEnd = cpuEnd;
-    traceCmdFlagsStart = cpuEnd as isize;
-    traceCmdFlagsEnd = flagsEnd as isize;
+    setColumn(traceCmdDash, dash);
+    setColumn(traceCmdPidEnd, pidEnd);
+    setColumn(traceCmdCpuStart, cpuStart);
+    setColumn(traceCmdCpuEnd, cpuEnd);
+    setColumn(traceCmdFlagsStart, cpuEnd);
+    setColumn(traceCmdFlagsEnd, flagsEnd);
     return timeEnd;
   }
   return noColumn;
@@ -887,10 +848,11 @@ function skipTraceCmdLine(start: usize, end: usize): bool {
   if (nameEnd <= nameStart) return false;
   for (let at = nameStart; at < nameEnd; at++) if (byteAt(at) >= asciiLimit) return false;
   columnsFound = true;
-  traceCmdFirst = first;
-  traceCmdNameStart = nameStart;
-  traceCmdNameEnd = nameEnd;
-  traceCmdBodyStart = bodyStart;
+  setColumn(traceCmdFirst, first);
+  setColumn(traceCmdNameStart, nameStart);
+  setColumn(traceCmdNameEnd, nameEnd);
+  setColumn(traceCmdBodyStart, bodyStart);
+  setColumn(traceCmdUnused, -1);
   const flavor = bodyStart < end && byteAt(bodyStart) == charOpenParen ? flavorWithLocation : flavorPlain;
   return countIfTaughtIn(nameStart, nameEnd, flavor);
 }
