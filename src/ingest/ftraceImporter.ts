@@ -10,9 +10,9 @@ import type { Importer, ReadOptions } from './importer.js';
 import type { LineGrammar } from './lineRecords.js';
 import type { ReadRecord } from './records.js';
 
-const ftraceGrammar: LineGrammar = {
+export const ftraceGrammar: LineGrammar = {
   parseText: parseFtraceLine,
-  bytesParser: (options) => new FtraceByteParser(options.file, options.wantEvent, skimmerFor(options, false), options.wasmSkim === 'always'),
+  bytesParser: (options, onSkippedName) => new FtraceByteParser(options.file, options.wantEvent, skimmerFor(options, false), options.wasmSkim === 'always', onSkippedName),
 };
 
 /** Parses a (decompressed) byte stream of ftrace text into batches of records. */

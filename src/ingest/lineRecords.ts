@@ -27,8 +27,12 @@ export interface LineBytesParser {
 
 export interface LineGrammar {
   readonly parseText: LineParser;
-  /** The byte-level fast path for one input, if the grammar has one for these options. */
-  readonly bytesParser?: (options: ReadOptions) => LineBytesParser | undefined;
+  /**
+   * The byte-level fast path for one input, if the grammar has one for these options;
+   * `onSkippedName` is told once per name and body flavor it skips (a skimmer in another
+   * thread learns so: skimThread.ts).
+   */
+  readonly bytesParser?: (options: ReadOptions, onSkippedName?: (name: Uint8Array, flavor: number) => void) => LineBytesParser | undefined;
 }
 
 /** The record for a line cut at `maxLineBytes` (`bytes[start, end)` is what was kept of it). */

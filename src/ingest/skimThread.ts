@@ -11,9 +11,9 @@
  * both readers to the same report.
  */
 import { Worker } from 'node:worker_threads';
-import { FtraceByteParser } from './ftraceBytes.js';
 import { handedColumnCount } from './ftraceColumns.js';
-import { parseFtraceLine } from './ftraceLine.js';
+import { ftraceGrammar } from './ftraceImporter.js';
+import { traceCmdGrammar } from './traceCmdImporter.js';
 import { LineRecordMaker, type LineBytesParser, type LineParser } from './lineRecords.js';
 import { defaultMaxLineBytes } from './lineSplitter.js';
 import { chooseImporter, type ReadOptions } from './readTrace.js';
@@ -21,8 +21,6 @@ import type { ReadRecord } from './records.js';
 import { transferredBytes } from './inFlightBudget.js';
 import { readingThreadOutcome, readingThreadSample } from './readingThread.js';
 import { batchBuffers, numbersPerLine, type SkimCommand, type SkimFormat, type SkimLesson, type SkimMessage, type SkimRequest } from './skimProtocol.js';
-import { TraceCmdByteParser } from './traceCmdBytes.js';
-import { parseTraceCmdLine } from './traceCmdLine.js';
 
 /** Beside this module, as the bundle also has it (scripts/bundle.ts: every entry in one folder). */
 const workerUrl = new URL('./skimWorker.js', import.meta.url);
@@ -48,10 +46,15 @@ export interface SkimThreadPlan {
   readonly lessons: readonly SkimLesson[];
 }
 
-/** The replaying side's reader of one format's lines, which tells the worker each name it skips. */
-function lineReaderFor(format: SkimFormat, file: string, wantEvent: ReadOptions['wantEvent'], onSkippedName: (name: Uint8Array, flavor: number) => void): { parser: LineBytesParser; parseText: LineParser } {
-  if (format === 'trace-cmd') return { parser: new TraceCmdByteParser(file, wantEvent, undefined, false, onSkippedName), parseText: parseTraceCmdLine };
-  return { parser: new FtraceByteParser(file, wantEvent, undefined, false, onSkippedName), parseText: parseFtraceLine };
+/**
+ * The replaying side's reader of one format's lines, as its importer reads them, which tells
+ * the worker each name it skips; without a skimmer of its own (the worker skims).
+ */
+function lineReaderFor(format: SkimFormat, options: ReadOptions, onSkippedName: (name: Uint8Array, flavor: number) => void): { parser: LineBytesParser; parseText: LineParser } {
+  const grammar = format === 'trace-cmd' ? traceCmdGrammar : ftraceGrammar;
+  const parser = grammar.bytesParser?.({ ...options, wasmSkim: false }, onSkippedName);
+  if (parser === undefined) throw new Error(`the ${format} grammar has no byte parser`);
+  return { parser, parseText: grammar.parseText };
 }
 
 /**
@@ -77,7 +80,7 @@ export function skimThreadPlan(file: string, options: ReadOptions, minBytes: num
  */
 function sparseSample(text: Buffer, file: string, format: SkimFormat, options: ReadOptions): SkimThreadPlan | undefined {
   const lessons: SkimLesson[] = [];
-  const { parser } = lineReaderFor(format, file, options.wantEvent, (name, flavor) => lessons.push({ name: Uint8Array.from(name), flavor }));
+  const { parser } = lineReaderFor(format, options, (name, flavor) => lessons.push({ name: Uint8Array.from(name), flavor }));
   let lines = 0;
   let refused = 0;
   for (let start = 0, end = text.indexOf(0x0a); end !== -1; start = end + 1, end = text.indexOf(0x0a, start)) {
@@ -123,7 +126,7 @@ export function readWithSkimThread(
   const request: SkimRequest = { file, format: plan.format, formatForced: options.format !== undefined, maxLineBytes, bytesAhead: skimBytesAhead, lessons: plan.lessons };
   const worker = new Worker(workerUrl, { workerData: request });
   const send = (command: SkimCommand): void => worker.postMessage(command);
-  const { parser, parseText } = lineReaderFor(plan.format, file, options.wantEvent, (name, flavor) => send({ type: 'learn', name: Uint8Array.from(name), flavor }));
+  const { parser, parseText } = lineReaderFor(plan.format, options, (name, flavor) => send({ type: 'learn', name: Uint8Array.from(name), flavor }));
   const maker = new LineRecordMaker(file, parseText, parser, maxLineBytes);
   return readingThreadOutcome<SkimMessage, 'done' | 'other-format'>(worker, file, (message) => {
     switch (message.type) {

@@ -2,19 +2,21 @@
  * The `trace-cmd report` text importer: the output of trace-cmd 2.x and 3.x read line by line
  * (see traceCmdLine.ts for the grammar), giving the same records as the ftrace importer.
  */
-import { lineRecords } from './lineRecords.js';
+import { lineRecords, type LineGrammar } from './lineRecords.js';
 import { TraceCmdByteParser } from './traceCmdBytes.js';
 import { skimmerFor } from './ftraceSkim.js';
 import { isReportHeader, parseTraceCmdLine, showsNamePadding } from './traceCmdLine.js';
 import type { Importer, ReadOptions } from './importer.js';
 import type { ReadRecord } from './records.js';
 
+export const traceCmdGrammar: LineGrammar = {
+  parseText: parseTraceCmdLine,
+  bytesParser: (options, onSkippedName) => new TraceCmdByteParser(options.file, options.wantEvent, skimmerFor(options, true), options.wasmSkim === 'always', onSkippedName),
+};
+
 /** Parses a (decompressed) byte stream of `trace-cmd report` text into batches of records. */
 function traceCmdRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions): AsyncGenerator<ReadRecord[]> {
-  return lineRecords(source, options, {
-    parseText: parseTraceCmdLine,
-    bytesParser: (options) => new TraceCmdByteParser(options.file, options.wantEvent, skimmerFor(options, true), options.wasmSkim === 'always'),
-  });
+  return lineRecords(source, options, traceCmdGrammar);
 }
 
 /** Lines of the head the sniffer looks at. */
