@@ -9,23 +9,11 @@ import fc from 'fast-check';
 import { FtraceByteParser } from '../../src/ingest/ftraceBytes.js';
 import { FtraceColumns } from '../../src/ingest/ftraceColumns.js';
 import { FtraceSkimmer } from '../../src/ingest/ftraceSkim.js';
-import type { EventFilter } from '../../src/ingest/importer.js';
 import { ftraceImporter } from '../../src/ingest/ftraceImporter.js';
-import type { ReadRecord } from '../../src/ingest/records.js';
-import { inChunks } from './chunks.js';
-import { assertSameRecordsWithSkim } from './skimProperty.js';
+import { assertSameRecordsWithSkim, readingWith } from './skimProperty.js';
 import { mutated, wellFormed } from './ftraceLineArbs.js';
 
-/**
- * Every record of `bytes` read in chunks by the ftrace importer (directly: readRecords would
- * join the first 64 KiB to sniff the format, and the skimmer learns between chunks).
- */
-async function allRecords(bytes: Uint8Array, chunk: number | readonly number[], wantEvent: EventFilter, wasmSkim: boolean | 'always', maxLineBytes?: number): Promise<ReadRecord[]> {
-  const out: ReadRecord[] = [];
-  const options = { file: 't', wantEvent, wasmSkim, ...(maxLineBytes === undefined ? {} : { maxLineBytes }) };
-  for await (const batch of ftraceImporter.records(inChunks(bytes, chunk), options)) out.push(...batch);
-  return out;
-}
+const allRecords = readingWith(ftraceImporter);
 
 function line(task: string, cpu: number, stamp: string, name: string, body: string): string {
   return `  ${task} [${String(cpu).padStart(3, '0')}] d.... ${stamp}: ${name}: ${body}`;

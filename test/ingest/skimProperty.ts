@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { EventFilter } from '../../src/ingest/importer.js';
+import type { EventFilter, Importer } from '../../src/ingest/importer.js';
+import type { ReadRecord } from '../../src/ingest/records.js';
+import { inChunks } from './chunks.js';
 
 /** A filter refusing about two names in three, and plain and `(location)` bodies differently. */
 export function filterFrom(seed: number): EventFilter {
@@ -16,6 +18,16 @@ export function filterFrom(seed: number): EventFilter {
 }
 
 export type ReadWith = (bytes: Uint8Array, chunk: number | readonly number[], wantEvent: EventFilter, wasmSkim: boolean | 'always', maxLineBytes?: number) => Promise<unknown[]>;
+
+/** A ReadWith for one importer: every record it reads from `bytes` cut at `chunk`. */
+export function readingWith(importer: Importer): (...args: Parameters<ReadWith>) => Promise<ReadRecord[]> {
+  return async (bytes, chunk, wantEvent, wasmSkim, maxLineBytes) => {
+    const out: ReadRecord[] = [];
+    const options = { file: 't', wantEvent, wasmSkim, ...(maxLineBytes === undefined ? {} : { maxLineBytes }) };
+    for await (const batch of importer.records(inChunks(bytes, chunk), options)) out.push(...batch);
+    return out;
+  };
+}
 
 /**
  * Texts made of `good` lines and variants of them with one or two bytes replaced by one of

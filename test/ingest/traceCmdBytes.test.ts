@@ -17,7 +17,7 @@ import type { EventFilter } from '../../src/ingest/importer.js';
 import type { ReadRecord, TraceRecord } from '../../src/ingest/records.js';
 import { toTraceCmdReport, type ReportShape } from '../helpers/traceCmdReport.js';
 import { inChunks, inReusedBuffer } from './chunks.js';
-import { assertSameRecordsWithSkim } from './skimProperty.js';
+import { assertSameRecordsWithSkim, readingWith } from './skimProperty.js';
 
 const span = { file: 'r', line: 1, offset: 0 };
 
@@ -274,13 +274,7 @@ test('property: any lines read with a filter give the string grammar\'s records,
 
 // ---- The WebAssembly skim of report lines (wasm/ftraceSkim.ts, `skimTraceCmdLine`) ----------
 
-/** Every record of a report read with a filter, with or without the WebAssembly skim. */
-async function reportRecords(bytes: Uint8Array, chunk: number | readonly number[], wantEvent: EventFilter, wasmSkim: boolean | 'always', maxLineBytes?: number): Promise<ReadRecord[]> {
-  const out: ReadRecord[] = [];
-  const options = { file: 't', wantEvent, wasmSkim, ...(maxLineBytes === undefined ? {} : { maxLineBytes }) };
-  for await (const batch of traceCmdImporter.records(inChunks(bytes, chunk), options)) out.push(...batch);
-  return out;
-}
+const reportRecords = readingWith(traceCmdImporter);
 
 test('property: the same records with and without the WebAssembly skim, for any report lines, line ends, chunking and line limit', () =>
   assertSameRecordsWithSkim(
