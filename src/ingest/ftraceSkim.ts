@@ -131,7 +131,6 @@ export class FtraceSkimmer {
     this.capacity = exports.inputBytes();
   }
 
-
   /**
    * Teaches the module that lines named `name` (ASCII bytes) are skipped in `flavor`; returns
    * the slot their counts come under, or -1 when the name is too long to be kept there.

@@ -259,10 +259,12 @@ class LineBytes {
   }
 
   /**
-   * `eventName` from the columns the WebAssembly skim found for the line (its
-   * `storeTraceCmdColumns`: offsets from `start`, at `columns[at...]`), which it found by the
-   * same steps; false where it found none, or where they do not read as `eventName` would
-   * read them (the numbers only computing them tells about), which then looks for itself.
+   * `eventName` from the columns the WebAssembly skim found for the line by the same steps
+   * (offsets from `start` at `columns[at...]`, in the order of wasm/ftraceSkim.ts's
+   * `traceCmd...` slots: first, dash, PID end, CPU start and end, flags start and end, time
+   * column start and end, name start and end, body start); false where it found none, or
+   * where they do not read as `eventName` would read them (the numbers only computing them
+   * tells about), which then looks for itself.
    */
   load(buf: Buffer, start: number, end: number, columns: Int32Array, at: number): boolean {
     const first = columns[at] as number;
