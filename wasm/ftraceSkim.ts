@@ -42,9 +42,9 @@ const inputCapacity: u32 = 1 << 17;
 const inputPadding: u32 = 64;
 /**
  * Per handed-back line: its start, its newline, its index in the region, then where its columns
- * are (`columnCount` offsets from its start, as FtraceColumns holds them; -1 for an absent
- * optional one), or -1 in the first when the line is not a well-formed event line here (or
- * its timestamp must be computed to know).
+ * are (`columnCount` offsets from its start, as FtraceColumns.load takes them for ftrace text
+ * and LineBytes.load for a report; -1 for an absent optional one), or -1 in the first when
+ * the line is not a well-formed event line here (or its numbers must be computed to know).
  */
 const columnCount: u32 = 13;
 const handoverEntryBytes: u32 = 12 + columnCount * 4;
