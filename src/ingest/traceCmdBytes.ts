@@ -16,7 +16,8 @@
  *
  * With a filter, the WebAssembly skimmer (wasm/ftraceSkim.ts, in its trace-cmd form) makes the
  * same tests on whole regions and skips the lines of the names this parser taught it, so most
- * lines of a sparse report never reach `parse` (NameSkipping).
+ * lines of a sparse report never reach `parse` (NameSkipping); the event lines it hands back
+ * come with the columns it found, which `parse` takes instead of looking for them.
  */
 import { utf8Text } from './bufferText.js';
 import type { EventFilter } from './importer.js';
