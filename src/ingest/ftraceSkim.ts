@@ -76,15 +76,41 @@ export type HandBack = (lineStart: number, newline: number, index: number, colum
 export type SkippedCount = (slot: number, count: number) => void;
 
 /** Regions (64 KiB each, lineRecords.ts) read without the skimmer after one where it did not pay. */
-export const skimPauseRegions = 16;
+const skimPauseRegions = 16;
 
 /**
  * Whether skimming a region paid: a line the skimmer hands back without its columns is read
  * twice (about 50 ns lost), a line it skips, or hands back with its columns found, saves about
  * 150 ns, so it pays where it saved work on a third of the lines. `wasted` counts the first kind.
  */
-export function skimPaid(lines: number, wasted: number): boolean {
+function skimPaid(lines: number, wasted: number): boolean {
   return (lines - wasted) * 3 >= lines;
+}
+
+/**
+ * The skimmer as the reader of a LineSplitter's whole regions, left out where it does not pay:
+ * after a region where it saved too little (skimPaid), the next `skimPauseRegions` regions
+ * are read line by line, unless `alwaysSkim` (tests).
+ */
+export class SkimmedRegions {
+  private pause = 0;
+  private readonly read: WholeLinesReader;
+
+  /** `skipped` and `firstSkipped` as FtraceSkimmer.readRegion takes them. */
+  constructor(skimmer: FtraceSkimmer, skipped: SkippedCount, firstSkipped: (line: number, offset: number) => void, alwaysSkim = false) {
+    this.read = (...region) => {
+      const { lines, handed, handedWithColumns } = skimmer.readRegion(region, skipped, firstSkipped);
+      if (!alwaysSkim && !skimPaid(lines, handed - handedWithColumns)) this.pause = skimPauseRegions;
+      return lines;
+    };
+  }
+
+  /** The reader for the next region, or undefined to have it read line by line. */
+  next(): WholeLinesReader | undefined {
+    if (this.pause === 0) return this.read;
+    this.pause--;
+    return undefined;
+  }
 }
 
 export class FtraceSkimmer {

@@ -4,7 +4,7 @@
  * then on, the WebAssembly one here (ftraceSkim.ts) or one in another thread (skimThread.ts).
  */
 import type { EventFilter } from './importer.js';
-import { type FtraceSkimmer, skimFlavorPlain, skimFlavorWithLocation, skimPaid, skimPauseRegions } from './ftraceSkim.js';
+import { type FtraceSkimmer, SkimmedRegions, skimFlavorPlain, skimFlavorWithLocation } from './ftraceSkim.js';
 import { KnownNames, type KnownName } from './knownNames.js';
 import type { WholeLinesReader } from './lineSplitter.js';
 import type { ReadRecord } from './records.js';
@@ -56,29 +56,32 @@ export class NameSkipping {
 class SkimmedNames {
   /** The names taught to the skimmer, by its slot for them. */
   private readonly bySlot: (KnownName | undefined)[] = [];
-  private readonly reader: WholeLinesReader;
-  /** Regions still to be read without the skimmer, after one where it did not pay. */
-  private pause = 0;
+  private readonly regions: SkimmedRegions;
 
   constructor(
     private readonly skimmer: FtraceSkimmer,
-    private readonly names: KnownNames,
+    names: KnownNames,
     /** Never pause (tests). */
-    private readonly alwaysSkim: boolean,
+    alwaysSkim: boolean,
   ) {
-    this.reader = (...region) => this.skim(region);
+    this.regions = new SkimmedRegions(
+      skimmer,
+      (slot, count) => {
+        const known = this.bySlot[slot];
+        if (known === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
+        names.countSkipped(known, count);
+      },
+      (line, offset) => names.noteSkippedLine(line, offset),
+      alwaysSkim,
+    );
   }
 
   /**
-   * The reader for the next region's whole lines, or undefined to have the parser read each.
-   * A line the skimmer hands back without its columns is read twice (about 50 ns lost); one it
-   * skips, or hands back with its columns, saves about 150 ns (skimPaid): where it saved that
-   * on under a third of a region's lines, the next `skimPauseRegions` go without it.
+   * The reader for the next region's whole lines, or undefined to have the parser read each
+   * (SkimmedRegions: the skimmer is left out for a while where it does not pay).
    */
   wholeLinesReader(): WholeLinesReader | undefined {
-    if (this.pause === 0) return this.reader;
-    this.pause--;
-    return undefined;
+    return this.regions.next();
   }
 
   /** Lets the skimmer skip lines of `known` in `flavor` from now on, unless it already does. */
@@ -92,20 +95,5 @@ class SkimmedNames {
     if (slot < 0) return;
     known.skimFlavors = holdsSlot ? known.skimFlavors | flavor : flavor;
     this.bySlot[slot] = known;
-  }
-
-  /** The skimmer's pass over whole lines: what it skipped is counted here, the rest goes to the region's `sinkLine`. */
-  private skim(region: Parameters<WholeLinesReader>): number {
-    const { lines, handed, handedWithColumns } = this.skimmer.readRegion(
-      region,
-      (slot, count) => {
-        const known = this.bySlot[slot];
-        if (known === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
-        this.names.countSkipped(known, count);
-      },
-      (line, offset) => this.names.noteSkippedLine(line, offset),
-    );
-    if (!this.alwaysSkim && !skimPaid(lines, handed - handedWithColumns)) this.pause = skimPauseRegions;
-    return lines;
   }
 }

@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
 import { postableError } from '../errors.js';
 import { handedColumnCount } from './ftraceColumns.js';
-import { FtraceSkimmer, skimPaid, skimPauseRegions } from './ftraceSkim.js';
+import { FtraceSkimmer, SkimmedRegions } from './ftraceSkim.js';
 import { LineSplitter, type LineSink, type WholeLinesReader } from './lineSplitter.js';
 import { countingBytes, openTraceSource, sniffTrace } from './readTrace.js';
 import { InFlightBudget } from './inFlightBudget.js';
@@ -67,26 +67,11 @@ class TaughtSkimmer {
   private readonly names: string[] = [];
   private counts = new Map<string, number>();
   private first: { line: number; offset: number } | undefined;
-  /** Regions still to read without the skimmer (it skipped too few of the last one's lines to pay). */
-  private pause = 0;
+  private readonly regions: SkimmedRegions;
 
-  constructor(private readonly skimmer: FtraceSkimmer) {}
-
-  learn(name: Uint8Array, flavor: number): void {
-    const slot = this.skimmer.learn(name, flavor);
-    if (slot >= 0) this.names[slot] = Buffer.from(name).toString('latin1');
-  }
-
-  /** The reader for the next region, or undefined for line by line (as FtraceByteParser.wholeLinesReader decides). */
-  reader(): WholeLinesReader | undefined {
-    if (this.pause === 0) return this.read;
-    this.pause--;
-    return undefined;
-  }
-
-  private readonly read: WholeLinesReader = (...region) => {
-    const { lines, handed, handedWithColumns } = this.skimmer.readRegion(
-      region,
+  constructor(private readonly skimmer: FtraceSkimmer) {
+    this.regions = new SkimmedRegions(
+      skimmer,
       (slot, count) => {
         const name = this.names[slot];
         if (name === undefined) throw new Error(`ftrace skimmer: lines counted under slot ${slot}, which was never taught`);
@@ -96,10 +81,17 @@ class TaughtSkimmer {
         if (this.first === undefined || line < this.first.line) this.first = { line, offset };
       },
     );
-    // A line handed on with its columns saves the replaying thread their search.
-    if (!skimPaid(lines, handed - handedWithColumns)) this.pause = skimPauseRegions;
-    return lines;
-  };
+  }
+
+  learn(name: Uint8Array, flavor: number): void {
+    const slot = this.skimmer.learn(name, flavor);
+    if (slot >= 0) this.names[slot] = Buffer.from(name).toString('latin1');
+  }
+
+  /** The reader for the next region, or undefined for line by line (as the replaying thread's own skim decides: SkimmedRegions). */
+  reader(): WholeLinesReader | undefined {
+    return this.regions.next();
+  }
 
   /** What was skipped since the last call. */
   takeSkipped(): Extract<SkimMessage, { type: 'lines' }>['skipped'] {
