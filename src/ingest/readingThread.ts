@@ -35,12 +35,6 @@ export function readingThreadSample(file: string, minBytes: number, bytes: numbe
   }
 }
 
-/**
- * The replaying side's wait for a reading thread's outcome: it settles once, terminating the
- * worker then, on the worker's last message, its error, its failure or exit, or an error
- * thrown while taking its data.
- */
-
 /** What a reading thread posts when it fails: the error to raise on the replaying side. */
 export interface ReadingThreadError {
   readonly type: 'error';
@@ -49,9 +43,10 @@ export interface ReadingThreadError {
 }
 
 /**
- * Resolves with what `take` returns for the message that ends the reading (undefined: not
- * the last, keep listening); rejects with a worker's posted error, with what `take` threw, or
- * when the worker fails or exits without a last message.
+ * The replaying side's wait for a reading thread's outcome. It settles once, terminating the
+ * worker then: it resolves with what `take` returns for the message that ends the reading
+ * (undefined: not the last, keep listening); it rejects with a worker's posted error, with
+ * what `take` threw, or when the worker fails or exits without a last message.
  */
 export function readingThreadOutcome<Message extends { readonly type: string }, Outcome>(
   worker: Worker,

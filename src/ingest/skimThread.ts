@@ -2,8 +2,8 @@
  * Reading a large ftrace or `trace-cmd report` file on two cores: skimWorker.ts reads, splits
  * and skims it in a worker thread; this side reads the lines it hands on exactly as the
  * in-thread reader (lineRecords with FtraceByteParser, or TraceCmdByteParser) reads them, and
- * teaches the worker's skimmer each name its parser skips. On a sparse trace the skim of the lines nobody replays then runs beside
- * the replay of the rest.
+ * teaches the worker's skimmer each name its parser skips. On a sparse trace the skim of the
+ * lines nobody replays then runs beside the replay of the rest.
  *
  * Records are pushed to the consumer from the message handler, batch by batch (one per 1 MiB
  * read, with the counts of that read's skipped lines at its end). Counts by name take no part
@@ -24,7 +24,6 @@ import { batchBuffers, numbersPerLine, type SkimCommand, type SkimFormat, type S
 
 /** Beside this module, as the bundle also has it (scripts/bundle.ts: every entry in one folder). */
 const workerUrl = new URL('./skimWorker.js', import.meta.url);
-
 
 /**
  * How much of a file's start is read to tell a sparse trace from a dense one: some hundreds of
@@ -110,10 +109,10 @@ function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: st
 }
 
 /**
- * Reads an ftrace file with a skim thread, pushing each batch of records to `consume` as it
- * arrives. Resolves `'done'`, or `'other-format'` (before any record) when the file is not in the planned format
- * text and must be read otherwise; rejects with the reader's error, or with what `consume`
- * threw. `onRead` hears how many bytes of the file were read.
+ * Reads a file in the plan's format with a skim thread, pushing each batch of records to
+ * `consume` as it arrives. Resolves `'done'`, or `'other-format'` (before any record) when the
+ * worker sniffs another format and the file must be read otherwise; rejects with the reader's
+ * error, or with what `consume` threw. `onRead` hears how many bytes of the file were read.
  */
 export function readWithSkimThread(
   file: string,

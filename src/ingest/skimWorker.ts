@@ -1,10 +1,11 @@
 /**
  * The reading half of a large ftrace or `trace-cmd report` file, in a worker thread
- * (skimThread.ts is the other half): reads the file (gunzipping it if need be), splits it into lines, and has the
- * WebAssembly skimmer skip the lines of names the replaying thread taught it (`learn`
- * commands, sent when its parser skipped a line of that name). Every other line goes, as
- * bytes with its number and offset, to the replaying thread, which reads it as it would have
- * read it itself. So the skim of a sparse trace runs beside the replay of what it keeps.
+ * (skimThread.ts is the other half): reads the file (gunzipping it if need be), splits it
+ * into lines, and has the WebAssembly skimmer skip the lines of names the replaying thread
+ * taught it (`learn` commands, sent when its parser skipped a line of that name). Every other
+ * line goes, as bytes with its number and offset, to the replaying thread, which reads it as
+ * it would have read it itself. So the skim of a sparse trace runs beside the replay of what
+ * it keeps.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
