@@ -2,9 +2,14 @@
  * Sparse traces for the reading-thread tests: the bundled mixed-hazards trace with noise
  * lines (kvm_entry/kvm_exit, which the replay only counts) after each event line.
  */
+import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ReadOptions } from '../../src/ingest/importer.js';
+import { analyzeTrace } from '../../src/replay/analyze.js';
+import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
 
 const mixed = readFileSync(join(process.cwd(), 'traces', 'mixed-hazards.trace'), 'utf8').split('\n').filter((line) => line.length > 0);
 const header = mixed.filter((line) => line.startsWith('#'));
@@ -24,4 +29,18 @@ export function sparse(noise: number, extra: (index: number) => string[] = () =>
 export function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vmid-skim-'));
   return body(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
+}
+
+/** Where `analyzeTrace` may read a file of any size on a reading thread. */
+export const withReadingThread = { readingThread: true, minBytes: 0 };
+
+/**
+ * Asserts that `planned` (a reading thread's plan) takes `file`, and that the report read with
+ * the thread is the in-thread one, which has findings to compare.
+ */
+export async function assertSameReportWithThread(file: string, planned: (file: string, options: ReadOptions, minBytes: number) => unknown, options: ReplayOptions = {}): Promise<void> {
+  assert.ok(planned(file, { file, wantEvent: new Replay(options).wantEvent }, 0), `${file} is read with a reading thread`);
+  const inThread = await analyzeTrace(file, Readable.from([]), options);
+  assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, withReadingThread), inThread);
+  assert.ok(inThread.findings.length > 0, 'the trace has findings to compare');
 }

@@ -18,9 +18,7 @@ import { openTraceSource, readRecords, recordsFromBytes } from '../../src/ingest
 import type { ReadRecord } from '../../src/ingest/records.js';
 import { analyzeTrace } from '../../src/replay/analyze.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
-import { inTempDir, sparse } from '../helpers/sparseTrace.js';
-
-const readingThread = { readingThread: true, minBytes: 0 };
+import { assertSameReportWithThread, inTempDir, sparse, withReadingThread } from '../helpers/sparseTrace.js';
 
 /** The MessagePack form of ftrace text, in blocks of `blockRecords` records. */
 async function packed(text: string, blockRecords = 4096): Promise<Buffer> {
@@ -30,12 +28,7 @@ async function packed(text: string, blockRecords = 4096): Promise<Buffer> {
   return Buffer.concat(out);
 }
 
-async function bothWays(file: string, options: ReplayOptions = {}): Promise<void> {
-  assert.ok(msgpackThreadPlan(file, { file, wantEvent: new Replay(options).wantEvent }, 0), `${file} is read with a MessagePack thread`);
-  const inThread = await analyzeTrace(file, Readable.from([]), options);
-  assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, readingThread), inThread);
-  assert.ok(inThread.findings.length > 0, 'the trace has findings to compare');
-}
+const bothWays = (file: string, options?: ReplayOptions): Promise<void> => assertSameReportWithThread(file, msgpackThreadPlan, options);
 
 test('a sparse MessagePack trace gives the same report with a reading thread, plain and gzip, in small blocks and large', () =>
   inTempDir(async (dir) => {
@@ -112,12 +105,12 @@ test('a corrupt or truncated MessagePack file fails on the reading thread as in 
         (error: unknown) => error,
       );
       assert.ok(expected instanceof VmidReplayError && expected.code === 'INPUT_CORRUPT', name);
-      await assert.rejects(analyzeTrace(file, Readable.from([]), {}, undefined, readingThread), (error: unknown) => error instanceof VmidReplayError && error.code === 'INPUT_CORRUPT' && error.message === expected.message);
+      await assert.rejects(analyzeTrace(file, Readable.from([]), {}, undefined, withReadingThread), (error: unknown) => error instanceof VmidReplayError && error.code === 'INPUT_CORRUPT' && error.message === expected.message);
     }
 
     const broken = join(dir, 'broken.msgpack');
     writeFileSync(broken, await packed(sparse(30, (index) => (index === 100 ? ['   x-1 [000] d..1.     1.0: vmid_update: (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=nonsense'] : [])), 200));
-    await assert.rejects(analyzeTrace(broken, Readable.from([]), { strict: true }, undefined, readingThread), (error: unknown) => error instanceof VmidReplayError && error.code === 'MALFORMED_LINE');
+    await assert.rejects(analyzeTrace(broken, Readable.from([]), { strict: true }, undefined, withReadingThread), (error: unknown) => error instanceof VmidReplayError && error.code === 'MALFORMED_LINE');
   }));
 
 test('property: whatever the block size and the names refused, the reading thread gives the in-thread reader\'s records and counts', () =>

@@ -18,17 +18,10 @@ import type { ReadRecord } from '../../src/ingest/records.js';
 import { readWithSkimThread, skimThreadPlan } from '../../src/ingest/skimThread.js';
 import { analyzeTrace } from '../../src/replay/analyze.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
-import { inTempDir, sparse } from '../helpers/sparseTrace.js';
+import { assertSameReportWithThread, inTempDir, sparse, withReadingThread } from '../helpers/sparseTrace.js';
 import { toTraceCmdReport } from '../helpers/traceCmdReport.js';
 
-const skimThread = { readingThread: true, minBytes: 0 };
-
-async function bothWays(file: string, options: ReplayOptions = {}): Promise<void> {
-  assert.ok(skimThreadPlan(file, { file, wantEvent: new Replay(options).wantEvent }, 0), `${file} is read with a skim thread`);
-  const inThread = await analyzeTrace(file, Readable.from([]), options);
-  assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, skimThread), inThread);
-  assert.ok(inThread.findings.length > 0, 'the trace has findings to compare');
-}
+const bothWays = (file: string, options?: ReplayOptions): Promise<void> => assertSameReportWithThread(file, skimThreadPlan, options);
 
 test('a sparse trace (4 MiB, many 1 MiB reads) gives the same report with a skim thread, plain and gzip', () =>
   inTempDir(async (dir) => {
@@ -70,7 +63,7 @@ test('a file whose lines look like sparse ftrace but which sniffs as trace-cmd r
     const options: ReplayOptions = {};
     assert.equal(skimThreadPlan(file, { file, wantEvent: new Replay(options).wantEvent }, 0), undefined);
     const inThread = await analyzeTrace(file, Readable.from([]), options);
-    assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, skimThread), inThread);
+    assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, withReadingThread), inThread);
     assert.ok((inThread.counts.records['malformed'] ?? 0) > 1000 && inThread.counts.records['event'] === 0, JSON.stringify(inThread.counts.records));
   }));
 
@@ -81,7 +74,7 @@ test('a report forced to ftrace by --input-format is read as ftrace text, with t
     writeFileSync(file, toTraceCmdReport(sparse(20), { cpus: 4 }).text);
     const options: ReplayOptions = { inputFormat: 'ftrace' };
     const inThread = await analyzeTrace(file, Readable.from([]), options);
-    assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, skimThread), inThread);
+    assert.deepEqual(await analyzeTrace(file, Readable.from([]), options, undefined, withReadingThread), inThread);
   }));
 
 test('a worker that sniffs another format than its plan hands the file back before any record', () =>
@@ -126,11 +119,11 @@ test('a truncated gzip fails on the skim thread as in this thread; a strict-mode
       (error: unknown) => error,
     );
     assert.ok(expected instanceof VmidReplayError && expected.code === 'INPUT_CORRUPT');
-    await assert.rejects(analyzeTrace(cut, Readable.from([]), {}, undefined, skimThread), (error: unknown) => error instanceof VmidReplayError && error.code === 'INPUT_CORRUPT' && error.message === expected.message);
+    await assert.rejects(analyzeTrace(cut, Readable.from([]), {}, undefined, withReadingThread), (error: unknown) => error instanceof VmidReplayError && error.code === 'INPUT_CORRUPT' && error.message === expected.message);
 
     const broken = join(dir, 'broken.trace');
     writeFileSync(broken, sparse(150, (index) => (index === 100 ? ['   x-1 [000] d..1.     1.0: vmid_update: (kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=nonsense'] : [])));
-    await assert.rejects(analyzeTrace(broken, Readable.from([]), { strict: true }, undefined, skimThread), (error: unknown) => error instanceof VmidReplayError && error.code === 'MALFORMED_LINE');
+    await assert.rejects(analyzeTrace(broken, Readable.from([]), { strict: true }, undefined, withReadingThread), (error: unknown) => error instanceof VmidReplayError && error.code === 'MALFORMED_LINE');
   }));
 
 test('the skim worker posts batches until the bytes not yet taken reach its budget, then waits for takes', async () => {
