@@ -19,14 +19,11 @@
  */
 
 import { utf8Text } from './bufferText.js';
-import type { EventFilter } from './importer.js';
 import type { KnownName } from './knownNames.js';
 import type { ReadRecord, SourceSpan } from './records.js';
-import type { WholeLinesReader } from './lineSplitter.js';
 import { parseFtraceLine } from './ftraceLine.js';
 import { FtraceColumns, isDigitByte } from './ftraceColumns.js';
-import type { FtraceSkimmer } from './ftraceSkim.js';
-import { NameSkipping } from './nameSkipping.js';
+import { NameSkippingParser } from './nameSkipping.js';
 import * as codes from './charCodes.js';
 
 const char0 = codes.char0;
@@ -52,32 +49,9 @@ export const skippedLine = null;
  * string for its name and no call of the filter once its name is known, and a line the
  * filter refuses costs no allocation at all.
  */
-export class FtraceByteParser {
+export class FtraceByteParser extends NameSkippingParser {
   /** The columns of the line being read: found by `parse`, or loaded from what a skimmer found. */
   private readonly columns = new FtraceColumns();
-  private readonly skipping: NameSkipping;
-
-  /**
-   * `skimmer` (with a filter only) skips, in WebAssembly, the lines of names this parser
-   * skipped before, so most lines of a sparse trace never reach `parse`, and finds the
-   * columns of those it hands back. Unless `alwaysSkim`, it is left out for a while where it
-   * saves too little to pay.
-   */
-  constructor(
-    private readonly file: string,
-    private readonly wantEvent: EventFilter | undefined,
-    skimmer?: FtraceSkimmer,
-    alwaysSkim = false,
-    /** Told once per name and body flavor this parser skips: a skimmer in another thread learns so (skimThread.ts). */
-    onSkippedName?: (name: Uint8Array, flavor: number) => void,
-  ) {
-    this.skipping = new NameSkipping(file, wantEvent, skimmer, alwaysSkim, onSkippedName);
-  }
-
-  /** The reader for the next region's whole lines (LineSplitter.pushBytes), or undefined to have `parse` read each (NameSkipping). */
-  wholeLinesReader(): WholeLinesReader | undefined {
-    return this.skipping.wholeLinesReader();
-  }
 
   /**
    * The record for the line `buf[start, end)` (no newline) numbered `line` at byte `offset`;
@@ -127,11 +101,6 @@ export class FtraceByteParser {
   private skip(known: KnownName, opensWithLocation: boolean, line: number, offset: number): typeof skippedLine {
     this.skipping.skip(known, opensWithLocation, line, offset);
     return skippedLine;
-  }
-
-  /** The lines skipped since the last call, counted by name; undefined if none. */
-  takeUnused(): ReadRecord | undefined {
-    return this.skipping.takeUnused();
   }
 
   /** The TGID inside `(...)`, blanks around it allowed; null when it is not a number (`-----`). */

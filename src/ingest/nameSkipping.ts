@@ -6,6 +6,7 @@
 import type { EventFilter } from './importer.js';
 import { type FtraceSkimmer, SkimmedRegions, skimFlavorPlain, skimFlavorWithLocation } from './ftraceSkim.js';
 import { KnownNames, type KnownName } from './knownNames.js';
+import type { LineBytesParser } from './lineRecords.js';
 import type { WholeLinesReader } from './lineSplitter.js';
 import type { ReadRecord } from './records.js';
 
@@ -95,5 +96,43 @@ class SkimmedNames {
     if (slot < 0) return;
     known.skimFlavors = holdsSlot ? known.skimFlavors | flavor : flavor;
     this.bySlot[slot] = known;
+  }
+}
+
+/**
+ * What both byte-level line parsers (ftraceBytes.ts, traceCmdBytes.ts) share: one input's
+ * names and skipped lines (NameSkipping), the reader of whole regions it gives, and the counts
+ * it hands on. Each grammar adds its own `parse`.
+ */
+export abstract class NameSkippingParser implements LineBytesParser {
+  protected readonly skipping: NameSkipping;
+
+  /**
+   * `skimmer` (with a filter only, made for the parser's grammar) skips, in WebAssembly, the
+   * lines of names this parser skipped before, so most lines of a sparse trace never reach
+   * `parse`, and finds the columns of those it hands back. Unless `alwaysSkim`, it is left out
+   * for a while where it saves too little to pay.
+   */
+  constructor(
+    protected readonly file: string,
+    protected readonly wantEvent: EventFilter | undefined,
+    skimmer?: FtraceSkimmer,
+    alwaysSkim = false,
+    /** Told once per name and body flavor this parser skips: a skimmer in another thread learns so (skimThread.ts). */
+    onSkippedName?: (name: Uint8Array, flavor: number) => void,
+  ) {
+    this.skipping = new NameSkipping(file, wantEvent, skimmer, alwaysSkim, onSkippedName);
+  }
+
+  abstract parse(buf: Buffer, start: number, end: number, line: number, offset: number, columns?: Int32Array, columnsAt?: number): ReadRecord | null | undefined;
+
+  /** The reader for the next region's whole lines (LineSplitter.pushBytes), or undefined to have `parse` read each. */
+  wholeLinesReader(): WholeLinesReader | undefined {
+    return this.skipping.wholeLinesReader();
+  }
+
+  /** The lines skipped since the last call, counted by name; undefined if none. */
+  takeUnused(): ReadRecord | undefined {
+    return this.skipping.takeUnused();
   }
 }

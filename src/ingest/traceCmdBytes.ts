@@ -20,11 +20,7 @@
  * come with the columns it found, which `parse` takes instead of looking for them.
  */
 import { utf8Text } from './bufferText.js';
-import type { EventFilter } from './importer.js';
-import type { LineBytesParser } from './lineRecords.js';
-import type { WholeLinesReader } from './lineSplitter.js';
-import type { FtraceSkimmer } from './ftraceSkim.js';
-import { NameSkipping } from './nameSkipping.js';
+import { NameSkippingParser } from './nameSkipping.js';
 import { isBlankByte, isDigitByte, readTimestampAt, readTimestampBytes } from './ftraceColumns.js';
 import type { ReadRecord } from './records.js';
 import { eventNameColumn, latencyTaskWidth, taskOf, taskWidth } from './traceCmdLine.js';
@@ -335,25 +331,8 @@ class LineBytes {
  * one), and makes the record of a wanted one from the positions it found, when the line's
  * bytes are one character each.
  */
-export class TraceCmdByteParser implements LineBytesParser {
-  private readonly skipping: NameSkipping;
+export class TraceCmdByteParser extends NameSkippingParser {
   private readonly line = new LineBytes();
-
-  /** `skimmer` (made for trace-cmd text), `alwaysSkim` and `onSkippedName` as NameSkipping takes them. */
-  constructor(
-    private readonly file: string,
-    wantEvent: EventFilter | undefined,
-    skimmer?: FtraceSkimmer,
-    alwaysSkim = false,
-    /** Told once per name and body flavor this parser skips: a skimmer in another thread learns so (skimThread.ts). */
-    onSkippedName?: (name: Uint8Array, flavor: number) => void,
-  ) {
-    this.skipping = new NameSkipping(file, wantEvent, skimmer, alwaysSkim, onSkippedName);
-  }
-
-  wholeLinesReader(): WholeLinesReader | undefined {
-    return this.skipping.wholeLinesReader();
-  }
 
   /** LineBytesParser.parse; `columns[columnsAt...]`, when given, are those the WebAssembly skim found for the line. */
   parse(buf: Buffer, start: number, end: number, line: number, offset: number, columns?: Int32Array, columnsAt = -1): ReadRecord | null | undefined {
@@ -376,10 +355,6 @@ export class TraceCmdByteParser implements LineBytesParser {
     const body = bytes.bodyStart < end ? text.slice(bytes.bodyStart - start) : '';
     // The fields of parseTraceCmdLine's record, in its order.
     return { type: 'event', span: { file: this.file, line, offset }, text, task, pid: found.pid, tgid: undefined, cpu: found.cpu, flags, tsUs: found.us, tsNs: found.ns, name: known.name, body };
-  }
-
-  takeUnused(): ReadRecord | undefined {
-    return this.skipping.takeUnused();
   }
 
   startChunk(): void {
