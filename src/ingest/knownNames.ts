@@ -15,7 +15,7 @@ export interface KnownName {
   wantedWithLocation: boolean | undefined;
   /** Lines of this name skipped since the last `takeUnused()`. */
   unused: number;
-  /** A skimmer's slot for this name (-1: too long to teach, -2: not taught), and the flavors taught there (ftraceBytes.ts). */
+  /** A skimmer's slot for this name (-1: too long to teach, -2: not taught), and the flavors taught there (nameSkipping.ts). */
   skimSlot: number;
   skimFlavors: number;
 }
