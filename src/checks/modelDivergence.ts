@@ -35,7 +35,7 @@ export const modelDivergence = defineCheck({
         ctx.report(step.at, {
           messageId: step.divergence,
           data: { vm: step.vm?.label ?? '', observed: step.observed, expected: step.expected },
-          witnesses: [{ role: 'first divergence of this kind', ref: step.at }],
+          witnesses: [{ role: 'first divergence of this kind', event: step.at }],
           explanation: [
             `The model, configured as ${ctx.state.allocator.config.variant} with ${ctx.state.allocator.config.vmidBits}-bit VMIDs and ${ctx.state.allocator.config.cpus} CPUs, computes ${step.expected} here; the trace recorded ${step.observed}.`,
             'Either the configuration differs from the captured kernel (variant, VMID width, CPU count), events were lost or reordered before this line, or the kernel does something the model does not.',

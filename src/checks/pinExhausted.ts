@@ -1,4 +1,3 @@
-import { refOf } from '../model/eventRef.js';
 import { defineCheck } from './types.js';
 
 /** Hazard 1: `kvm_arm_pinned_vmid_get()` found `nr_pinned_vmids >= max_pinned_vmids`. */
@@ -18,14 +17,14 @@ export const pinExhausted = defineCheck({
         if (!step.outcome.exhausted) return;
         const { config, maxPinnedVmids } = ctx.state.allocator;
         const v3 = config.variant === 'rfc-v3';
-        const at = refOf(step.event);
+        const at = step.event;
         ctx.report(at, {
           messageId: v3 ? 'v3' : 'v2',
           data: { vm: step.vm.label, nrPinned: step.outcome.nrPinned, maxPinned: maxPinnedVmids, ret: step.outcome.ret },
-          witnesses: [{ role: 'pin refused', ref: at }],
+          witnesses: [{ role: 'pin refused', event: at }],
           explanation: [
             `Let max_pinned_vmids = 2^${config.vmidBits} - ${config.cpus} CPUs - 2 = ${maxPinnedVmids}.`,
-            `Then at line ${at.line} nr_pinned_vmids = ${step.outcome.nrPinned}, so the pin of ${step.vm.label} is refused (ret ${step.outcome.ret}).`,
+            `Then at line ${at.span.line} nr_pinned_vmids = ${step.outcome.nrPinned}, so the pin of ${step.vm.label} is refused (ret ${step.outcome.ret}).`,
             v3
               ? 'The caller gets an error: the device cannot be bound to this VM now.'
               : "However the caller does not fail: it programs S2VMID 0, which the guest's broadcast TLBIs (tagged with its real VMID) never reach.",

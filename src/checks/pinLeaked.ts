@@ -1,4 +1,3 @@
-import { refOf } from '../model/eventRef.js';
 import { defineCheck } from './types.js';
 
 /**
@@ -21,15 +20,15 @@ export const pinLeaked = defineCheck({
       'vm-destroy'(step) {
         if (step.vm.kvmVmid.pinned <= 0) return;
         const allocator = ctx.state.allocator;
-        const at = refOf(step.event);
+        const at = step.event;
         const vmid = allocator.indexOf(step.vm.kvmVmid.id);
         ctx.report(at, {
           messageId: 'destroyed',
           data: { vm: step.vm.label, vmid, refcount: step.vm.kvmVmid.pinned, nrPinned: allocator.nrPinnedVmids, maxPinned: allocator.maxPinnedVmids },
-          witnesses: [...(step.vm.pinnedBy === undefined ? [] : [{ role: 'pinned', ref: step.vm.pinnedBy }]), { role: 'destroyed while pinned', ref: at }],
+          witnesses: [...(step.vm.pinnedBy === undefined ? [] : [{ role: 'pinned', event: step.vm.pinnedBy }]), { role: 'destroyed while pinned', event: at }],
           explanation: [
-            `Let ${step.vm.label} pin VMID ${vmid}${step.vm.pinnedBy === undefined ? '' : ` at line ${step.vm.pinnedBy.line}`}.`,
-            `Then at line ${at.line} the VM is destroyed with the pin refcount at ${step.vm.kvmVmid.pinned}.`,
+            `Let ${step.vm.label} pin VMID ${vmid}${step.vm.pinnedBy === undefined ? '' : ` at line ${step.vm.pinnedBy.span.line}`}.`,
+            `Then at line ${at.span.line} the VM is destroyed with the pin refcount at ${step.vm.kvmVmid.pinned}.`,
             'However kvm_arm_pinned_vmid_put() never ran: pinned_vmid_map keeps the bit and nr_pinned_vmids never drops, so every later pin has one VMID fewer.',
           ],
           needed: 'kvm_arm_pinned_vmid_put() when the device is detached, before the VM goes away',
@@ -46,7 +45,7 @@ export const pinLeaked = defineCheck({
           messageId: 'traceEnd',
           severity: 'notice',
           data: { count: held.length, vms: described.join(', '), nrPinned: allocator.nrPinnedVmids, maxPinned: allocator.maxPinnedVmids },
-          witnesses: held.flatMap((vm) => (vm.pinnedBy === undefined ? [] : [{ role: `${vm.label} pinned`, ref: vm.pinnedBy }])),
+          witnesses: held.flatMap((vm) => (vm.pinnedBy === undefined ? [] : [{ role: `${vm.label} pinned`, event: vm.pinnedBy }])),
           explanation: [
             `${held.length} live VM(s) hold pinned VMIDs and no unpin follows before the trace ends: ${described.join(', ')}.`,
             `nr_pinned_vmids is ${allocator.nrPinnedVmids} of ${allocator.maxPinnedVmids}. If these VMs are destroyed without kvm_arm_pinned_vmid_put(), the pins leak.`,

@@ -1,4 +1,3 @@
-import { refOf } from '../model/eventRef.js';
 import { defineCheck } from './types.js';
 
 /**
@@ -19,7 +18,7 @@ export const pinReleasedWhileBound = defineCheck({
     return {
       unpin(step) {
         if (!step.outcome.released) return;
-        const at = refOf(step.event);
+        const at = step.event;
         for (const smmu of ctx.state.smmus.values()) {
           for (const binding of smmu.bindingsOfVm(step.vm.key)) {
             if (binding.s2vmid !== step.outcome.vmid) continue;
@@ -27,12 +26,12 @@ export const pinReleasedWhileBound = defineCheck({
               messageId: 'released',
               data: { vm: step.vm.label, vmid: step.outcome.vmid, smmu: smmu.name, sid: binding.sid },
               witnesses: [
-                { role: `STE shares VMID ${binding.s2vmid}`, ref: binding.installedBy },
-                { role: 'pin released', ref: at },
+                { role: `STE shares VMID ${binding.s2vmid}`, event: binding.installedBy },
+                { role: 'pin released', event: at },
               ],
               explanation: [
-                `Let SID ${binding.sid} on SMMU ${smmu.name} use ${step.vm.label}'s pinned VMID ${binding.s2vmid} (line ${binding.installedBy.line}).`,
-                `Then at line ${at.line} kvm_arm_pinned_vmid_put() drops the last reference and clears the pinned bit.`,
+                `Let SID ${binding.sid} on SMMU ${smmu.name} use ${step.vm.label}'s pinned VMID ${binding.s2vmid} (line ${binding.installedBy.span.line}).`,
+                `Then at line ${at.span.line} kvm_arm_pinned_vmid_put() drops the last reference and clears the pinned bit.`,
                 'However the STE still uses the VMID: after the next rollover KVM may move the VM to another VMID and give this one to another VM.',
               ],
               needed: `rewrite or clear SID ${binding.sid}'s STE (and invalidate VMID ${binding.s2vmid}) before unpinning`,

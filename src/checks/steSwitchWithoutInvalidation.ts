@@ -1,4 +1,4 @@
-import { refOf, type EventRef } from '../model/eventRef.js';
+import type { EventBase } from '../events/common.js';
 import { usesStage2 } from '../events/ste.js';
 import type { SteBinding } from '../model/smmu.js';
 import { defineCheck } from './types.js';
@@ -9,7 +9,7 @@ interface Obligation {
   readonly from: SteBinding;
   /** The VMID the STE was rewritten to (the STE may have changed again by the time it is reported). */
   readonly to: number;
-  readonly rewrite: EventRef;
+  readonly rewrite: EventBase;
 }
 
 /**
@@ -32,26 +32,26 @@ export const steSwitchWithoutInvalidation = defineCheck({
   create(ctx) {
     const open = new Map<string, Obligation>();
     const keyOf = (smmu: string, vmid: number) => `${smmu}/${vmid}`;
-    const report = (obligation: Obligation, at: EventRef | undefined, messageId: 'freed' | 'end') => {
+    const report = (obligation: Obligation, at: EventBase | undefined, messageId: 'freed' | 'end') => {
       const newVmid = obligation.to;
       const where = at ?? obligation.rewrite;
       ctx.report(where, {
         messageId,
         severity: messageId === 'end' ? 'warning' : 'error',
-        data: { smmu: obligation.smmu, sid: obligation.from.sid, oldVmid: obligation.vmid, newVmid, rewriteLine: obligation.rewrite.line },
+        data: { smmu: obligation.smmu, sid: obligation.from.sid, oldVmid: obligation.vmid, newVmid, rewriteLine: obligation.rewrite.span.line },
         witnesses: [
-          { role: `STE uses VMID ${obligation.vmid}`, ref: obligation.from.installedBy },
-          { role: 'STE rewritten', ref: obligation.rewrite },
-          ...(messageId === 'freed' && at !== undefined ? [{ role: `VMID ${obligation.vmid} freed`, ref: at }] : []),
+          { role: `STE uses VMID ${obligation.vmid}`, event: obligation.from.installedBy },
+          { role: 'STE rewritten', event: obligation.rewrite },
+          ...(messageId === 'freed' && at !== undefined ? [{ role: `VMID ${obligation.vmid} freed`, event: at }] : []),
         ],
         explanation: [
-          `Let SID ${obligation.from.sid} use VMID ${obligation.vmid} from line ${obligation.from.installedBy.line}.`,
-          `Then at line ${obligation.rewrite.line} its STE is rewritten to another VMID; entries tagged ${obligation.vmid} stay in the SMMU's TLB.`,
+          `Let SID ${obligation.from.sid} use VMID ${obligation.vmid} from line ${obligation.from.installedBy.span.line}.`,
+          `Then at line ${obligation.rewrite.span.line} its STE is rewritten to another VMID; entries tagged ${obligation.vmid} stay in the SMMU's TLB.`,
           messageId === 'freed'
-            ? `However VMID ${obligation.vmid} is freed at line ${where.line} with no invalidation since the rewrite: its next owner inherits them.`
+            ? `However VMID ${obligation.vmid} is freed at line ${where.span.line} with no invalidation since the rewrite: its next owner inherits them.`
             : `However no invalidation of VMID ${obligation.vmid} follows up to the end of the trace.`,
         ],
-        needed: `CMD_TLBI_S12_VMALL vmid=${obligation.vmid} + CMD_SYNC after line ${obligation.rewrite.line}`,
+        needed: `CMD_TLBI_S12_VMALL vmid=${obligation.vmid} + CMD_SYNC after line ${obligation.rewrite.span.line}`,
       });
     };
     return {
@@ -64,7 +64,7 @@ export const steSwitchWithoutInvalidation = defineCheck({
         if (previous.s2vmid === step.binding.s2vmid || previous.s2vmid === 0) return;
         const stillUsed = step.smmu.liveBindings(previous.s2vmid).some((binding) => binding.owner?.key === previous.owner?.key);
         if (stillUsed) return;
-        open.set(keyOf(step.smmu.name, previous.s2vmid), { smmu: step.smmu.name, vmid: previous.s2vmid, from: previous, to: step.binding.s2vmid, rewrite: refOf(step.event) });
+        open.set(keyOf(step.smmu.name, previous.s2vmid), { smmu: step.smmu.name, vmid: previous.s2vmid, from: previous, to: step.binding.s2vmid, rewrite: step.event });
       },
       invalidation(step) {
         if (open.size === 0) return;
@@ -80,7 +80,7 @@ export const steSwitchWithoutInvalidation = defineCheck({
         const obligation = open.get(key);
         if (obligation === undefined) return;
         open.delete(key);
-        report(obligation, refOf(step.event), 'freed');
+        report(obligation, step.event, 'freed');
       },
       'trace-end'(step) {
         for (const obligation of open.values()) report(obligation, step.at, 'end');

@@ -1,6 +1,6 @@
-import { refOf, type EventRef } from '../model/eventRef.js';
+import type { EventBase } from '../events/common.js';
 import { usesStage2 } from '../events/ste.js';
-import { defineCheck, type Witness } from './types.js';
+import { defineCheck, type WitnessDraft } from './types.js';
 
 /** Hazard 2: an STE walks a stage 2 tagged VMID 0 (the RFC v2 fallback after a failed pin). */
 export const steVmidZero = defineCheck({
@@ -15,29 +15,29 @@ export const steVmidZero = defineCheck({
   },
   create(ctx) {
     // The refused pin each VM is left with: a later successful pin means VMID 0 is not its fallback.
-    const failedPins = new Map<string, EventRef>();
+    const failedPins = new Map<string, EventBase>();
     return {
       pin(step) {
-        if (step.outcome.exhausted) failedPins.set(step.vm.key, refOf(step.event));
+        if (step.outcome.exhausted) failedPins.set(step.vm.key, step.event);
         else failedPins.delete(step.vm.key);
       },
       'ste-write'(step) {
         if (!usesStage2(step.binding.config) || step.binding.s2vmid !== 0) return;
-        const at = refOf(step.event);
+        const at = step.event;
         const failedPin = step.vm === undefined ? undefined : failedPins.get(step.vm.key);
         const refusedWith = ctx.state.allocator.config.variant === 'rfc-v3' ? '-EINVAL' : '0';
-        const witnesses: Witness[] = failedPin === undefined ? [] : [{ role: 'pin refused', ref: failedPin }];
-        witnesses.push({ role: 'STE written with S2VMID 0', ref: at });
+        const witnesses: WitnessDraft[] = failedPin === undefined ? [] : [{ role: 'pin refused', event: failedPin }];
+        witnesses.push({ role: 'STE written with S2VMID 0', event: at });
         const base = { smmu: step.smmu.name, sid: step.binding.sid, config: step.binding.config };
         ctx.report(at, {
           messageId: failedPin === undefined ? 'plain' : 'afterFailedPin',
           data: failedPin === undefined
             ? { ...base, forVm: step.vm === undefined ? '' : ` for ${step.vm.label}` }
-            : { ...base, vm: step.vm?.label ?? '', pinLine: failedPin.line },
+            : { ...base, vm: step.vm?.label ?? '', pinLine: failedPin.span.line },
           witnesses,
           explanation: [
-            ...(failedPin === undefined ? [] : [`Let the pin of ${step.vm?.label} fail at line ${failedPin.line} (kvm_arm_pinned_vmid_get() returned ${refusedWith}).`]),
-            `Then at line ${at.line} SID ${step.binding.sid} gets a ${step.binding.config} STE with S2VMID 0.`,
+            ...(failedPin === undefined ? [] : [`Let the pin of ${step.vm?.label} fail at line ${failedPin.span.line} (kvm_arm_pinned_vmid_get() returned ${refusedWith}).`]),
+            `Then at line ${at.span.line} SID ${step.binding.sid} gets a ${step.binding.config} STE with S2VMID 0.`,
             'However VMID 0 is what STEs without a stage 2 use, and every such fallback shares it: their TLB entries alias, and the guest\'s own TLBIs, tagged with its real VMID, never reach them.',
           ],
           needed: 'refuse the attach (RFC v3 returns -EINVAL) or pin the VMID up front',

@@ -1,3 +1,4 @@
+import type { EventBase } from '../events/common.js';
 import type { EventRef } from '../model/eventRef.js';
 import type { ReplayStep } from '../replay/steps.js';
 import type { ReplayState } from '../replay/state.js';
@@ -42,10 +43,16 @@ export interface Finding {
   readonly data: Readonly<Record<string, string | number>>;
 }
 
+/** A witness as a check names it: the event itself (the replay makes the quoted ref). */
+export interface WitnessDraft {
+  readonly role: string;
+  readonly event: EventBase;
+}
+
 export interface FindingDraft<MessageId extends string> {
   readonly messageId: MessageId;
   readonly data: Readonly<Record<string, string | number>>;
-  readonly witnesses: readonly Witness[];
+  readonly witnesses: readonly WitnessDraft[];
   readonly explanation: readonly string[];
   readonly needed?: string;
   readonly severity?: Severity;
@@ -53,7 +60,8 @@ export interface FindingDraft<MessageId extends string> {
 
 export interface CheckContext<MessageId extends string> {
   readonly state: ReplayState;
-  report(at: EventRef, draft: FindingDraft<MessageId>): void;
+  /** A finding at the event where it became true. */
+  report(at: EventBase, draft: FindingDraft<MessageId>): void;
 }
 
 /** The steps of one kind. */

@@ -1,4 +1,3 @@
-import { refOf } from '../model/eventRef.js';
 import type { RunningVm } from '../replay/state.js';
 import { defineCheck, type CheckContext, type StepOf } from './types.js';
 
@@ -32,17 +31,17 @@ export const vmTwoVmids = defineCheck({
 
 /** Another CPU runs the VM with another VMID. */
 function reportSplit(ctx: CheckContext<'split'>, step: StepOf<'load'>, otherCpu: number, running: RunningVm): void {
-  const at = refOf(step.event);
+  const at = step.event;
   ctx.report(at, {
     messageId: 'split',
     data: { vm: step.vm.label, newVmid: step.outcome.vmid, cpu: step.cpu, otherCpu, otherVmid: running.vmid },
     witnesses: [
-      { role: `CPU ${otherCpu} runs it with VMID ${running.vmid}`, ref: running.loadedBy },
-      { role: `CPU ${step.cpu} runs it with VMID ${step.outcome.vmid}`, ref: at },
+      { role: `CPU ${otherCpu} runs it with VMID ${running.vmid}`, event: running.loadedBy },
+      { role: `CPU ${step.cpu} runs it with VMID ${step.outcome.vmid}`, event: at },
     ],
     explanation: [
-      `Let CPU ${otherCpu} enter ${step.vm.label} with VMID ${running.vmid} at line ${running.loadedBy.line}, and not put it since.`,
-      `Then at line ${at.line} CPU ${step.cpu} enters the same VM with VMID ${step.outcome.vmid}.`,
+      `Let CPU ${otherCpu} enter ${step.vm.label} with VMID ${running.vmid} at line ${running.loadedBy.span.line}, and not put it since.`,
+      `Then at line ${at.span.line} CPU ${step.cpu} enters the same VM with VMID ${step.outcome.vmid}.`,
       `However a TLB invalidation by the VM's VMID (${step.outcome.vmid}, e.g. a stage-2 unmap) misses the entries CPU ${otherCpu} holds under ${running.vmid}.`,
     ],
   });

@@ -1,4 +1,3 @@
-import { refOf } from '../model/eventRef.js';
 import { usesStage2 } from '../events/ste.js';
 import type { SmmuModel, SteBinding } from '../model/smmu.js';
 import { defineCheck } from './types.js';
@@ -45,7 +44,7 @@ export const vmidChangedUnderBoundSte = defineCheck({
           for (const binding of smmu.bindingsOfVm(step.vm.key)) {
             if (!isDue(binding, step.outcome.vmid)) continue;
             markReported(binding, step.outcome.vmid);
-            const at = refOf(step.event);
+            const at = step.event;
             const pinned = step.vm.kvmVmid.pinned > 0;
             ctx.report(at, {
               messageId: 'changed',
@@ -59,17 +58,17 @@ export const vmidChangedUnderBoundSte = defineCheck({
                 pinState: pinned ? ' (the VM is pinned)' : ' (the VM is not pinned)',
               },
               witnesses: [
-                { role: `STE shares VMID ${binding.s2vmid}`, ref: binding.installedBy },
-                { role: `VM loads with VMID ${step.outcome.vmid}`, ref: at },
+                { role: `STE shares VMID ${binding.s2vmid}`, event: binding.installedBy },
+                { role: `VM loads with VMID ${step.outcome.vmid}`, event: at },
               ],
               explanation: [
-                `Let SID ${binding.sid} on SMMU ${smmu.name} share ${step.vm.label}'s VMID ${binding.s2vmid} (line ${binding.installedBy.line}).`,
+                `Let SID ${binding.sid} on SMMU ${smmu.name} share ${step.vm.label}'s VMID ${binding.s2vmid} (line ${binding.installedBy.span.line}).`,
                 step.outcome.flushes > 0 || step.outcome.path !== undefined
-                  ? `Then at line ${at.line} new_vmid() gives the VM index ${step.outcome.vmid} in generation ${step.outcome.gen}.`
-                  : `Then at line ${at.line} the VM runs with VMID ${step.outcome.vmid}.`,
+                  ? `Then at line ${at.span.line} new_vmid() gives the VM index ${step.outcome.vmid} in generation ${step.outcome.gen}.`
+                  : `Then at line ${at.span.line} the VM runs with VMID ${step.outcome.vmid}.`,
                 `However the STE still carries ${binding.s2vmid}: the guest's TLBIs by VMID ${step.outcome.vmid} miss the SMMU's entries tagged ${binding.s2vmid}, which stay stale until an explicit CMD_TLBI_S12_VMALL.`,
               ],
-              needed: pinned ? undefined : `pin the VMID (kvm_arm_pinned_vmid_get()) before sharing it with the SMMU at line ${binding.installedBy.line}`,
+              needed: pinned ? undefined : `pin the VMID (kvm_arm_pinned_vmid_get()) before sharing it with the SMMU at line ${binding.installedBy.span.line}`,
             });
           }
         }
@@ -80,16 +79,16 @@ export const vmidChangedUnderBoundSte = defineCheck({
         if (kvmId === 0) return;
         const kvmVmid = ctx.state.allocator.indexOf(kvmId);
         if (kvmVmid === step.binding.s2vmid) return;
-        const at = refOf(step.event);
+        const at = step.event;
         // The VM's next load under the same VMID is this mismatch again, not a change.
         markReported(step.binding, kvmVmid);
         ctx.report(at, {
           messageId: 'installedStale',
           data: { smmu: step.smmu.name, sid: step.binding.sid, steVmid: step.binding.s2vmid, vm: step.vm.label, kvmVmid },
-          witnesses: [{ role: 'STE written', ref: at }],
+          witnesses: [{ role: 'STE written', event: at }],
           explanation: [
             `Let ${step.vm.label} hold KVM VMID ${kvmVmid} (id ${kvmId}).`,
-            `Then at line ${at.line} SID ${step.binding.sid} is given S2VMID ${step.binding.s2vmid} on its behalf.`,
+            `Then at line ${at.span.line} SID ${step.binding.sid} is given S2VMID ${step.binding.s2vmid} on its behalf.`,
             'However the guest invalidates with its KVM VMID, so these entries are never invalidated by it.',
           ],
         });

@@ -1,4 +1,3 @@
-import { refOf } from '../model/eventRef.js';
 import { usesStage2 } from '../events/ste.js';
 import { defineCheck } from './types.js';
 
@@ -21,13 +20,13 @@ export const vmidReuseWithoutInvalidation = defineCheck({
       'ste-write'(step) {
         if (!usesStage2(step.binding.config) || step.binding.owner === undefined || step.otherCachedOwners.length === 0) return;
         const newOwner = step.binding.owner;
-        const at = refOf(step.event);
+        const at = step.event;
         for (const stale of step.otherCachedOwners) {
           const stillLive = step.smmu.liveBindings(step.binding.s2vmid).some((binding) => binding !== step.binding && binding.owner?.key === stale.owner.key);
           const ended = stale.lastUseEnded;
-          const witnesses = [{ role: `${stale.owner.label} may cache VMID ${step.binding.s2vmid}`, ref: stale.since }];
-          if (ended !== undefined && !stillLive) witnesses.push({ role: `${stale.owner.label} stops using it`, ref: ended });
-          witnesses.push({ role: `${newOwner.label} starts using it`, ref: at });
+          const witnesses = [{ role: `${stale.owner.label} may cache VMID ${step.binding.s2vmid}`, event: stale.since }];
+          if (ended !== undefined && !stillLive) witnesses.push({ role: `${stale.owner.label} stops using it`, event: ended });
+          witnesses.push({ role: `${newOwner.label} starts using it`, event: at });
           ctx.report(at, {
             messageId: stillLive ? 'aliased' : 'stale',
             data: {
@@ -36,19 +35,19 @@ export const vmidReuseWithoutInvalidation = defineCheck({
               vmid: step.binding.s2vmid,
               newOwner: newOwner.label,
               oldOwner: stale.owner.label,
-              sinceLine: stale.since.line,
+              sinceLine: stale.since.span.line,
             },
             witnesses,
             explanation: [
-              `Let ${stale.owner.label} use S2VMID ${step.binding.s2vmid} on SMMU ${step.smmu.name} from line ${stale.since.line}: the SMMU may cache its translations tagged ${step.binding.s2vmid}.`,
+              `Let ${stale.owner.label} use S2VMID ${step.binding.s2vmid} on SMMU ${step.smmu.name} from line ${stale.since.span.line}: the SMMU may cache its translations tagged ${step.binding.s2vmid}.`,
               stillLive
-                ? `Then at line ${at.line} ${newOwner.label} starts using the same VMID while ${stale.owner.label} still does.`
-                : `Then ${stale.owner.label} stops using it${ended === undefined ? '' : ` at line ${ended.line}`}, and at line ${at.line} ${newOwner.label} starts using it.`,
+                ? `Then at line ${at.span.line} ${newOwner.label} starts using the same VMID while ${stale.owner.label} still does.`
+                : `Then ${stale.owner.label} stops using it${ended === undefined ? '' : ` at line ${ended.span.line}`}, and at line ${at.span.line} ${newOwner.label} starts using it.`,
               `However no CMD_TLBI_S12_VMALL vmid=${step.binding.s2vmid} or CMD_TLBI_NSNH_ALL came in between${step.smmu.settings.btm ? ', nor a broadcast TLBI of that VMID' : ' (and broadcast TLBIs do not reach this SMMU: BTM off)'}: SID ${step.binding.sid} can hit ${stale.owner.label}'s stale translations.`,
             ],
             needed: stillLive
               ? `give ${newOwner.label} a VMID no other owner uses on SMMU ${step.smmu.name}`
-              : `CMD_TLBI_S12_VMALL vmid=${step.binding.s2vmid} + CMD_SYNC after line ${(ended ?? stale.since).line} and before line ${at.line}`,
+              : `CMD_TLBI_S12_VMALL vmid=${step.binding.s2vmid} + CMD_SYNC after line ${(ended ?? stale.since).span.line} and before line ${at.span.line}`,
           });
         }
       },

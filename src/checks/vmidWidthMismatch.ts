@@ -1,4 +1,3 @@
-import { refOf } from '../model/eventRef.js';
 import { usesStage2 } from '../events/ste.js';
 import { defineCheck } from './types.js';
 
@@ -22,13 +21,13 @@ export const vmidWidthMismatch = defineCheck({
         const kvmBits = ctx.state.allocator.config.vmidBits;
         if (smmuBits === kvmBits || reported.has(step.smmu.name)) return;
         reported.add(step.smmu.name);
-        const at = refOf(step.event);
+        const at = step.event;
         const narrower = smmuBits < kvmBits;
         ctx.report(at, {
           messageId: narrower ? 'narrower' : 'differs',
           severity: narrower ? 'error' : 'warning',
           data: { smmu: step.smmu.name, smmuBits, kvmBits, smmuMax: 2 ** smmuBits - 1, vmid: step.binding.s2vmid, vm: step.vm.label },
-          witnesses: [{ role: 'first shared STE', ref: at }],
+          witnesses: [{ role: 'first shared STE', event: at }],
           explanation: [
             `KVM allocates ${kvmBits}-bit VMIDs; SMMU ${step.smmu.name} compares ${smmuBits} bits.`,
             'Broadcast TLBIs and STE tags only agree when both sides use the same width (Jean-Philippe Brucker: require VMID16 on both, or check the widths match).',

@@ -14,7 +14,7 @@
 
 import type { SteConfig } from '../events/smmuEvents.js';
 import { usesStage2 } from '../events/ste.js';
-import type { EventRef } from './eventRef.js';
+import type { EventBase } from '../events/common.js';
 
 /** Who a VMID's translations belong to. */
 export interface VmidOwner {
@@ -33,15 +33,15 @@ export interface SteBinding {
   readonly owner?: VmidOwner;
   /** Key of the KVM VM the STE shares its VMID with (`vm=` on the line). */
   readonly vmKey?: string;
-  readonly installedBy: EventRef;
+  readonly installedBy: EventBase;
 }
 
 export interface CachedOwner {
   readonly owner: VmidOwner;
   /** The STE install that first let the SMMU cache these entries. */
-  readonly since: EventRef;
+  readonly since: EventBase;
   /** The latest line at which an STE of this owner stopped using the VMID, if it did. */
-  lastUseEnded?: EventRef;
+  lastUseEnded?: EventBase;
 }
 
 export interface SmmuSettings {
@@ -65,7 +65,7 @@ export class SmmuModel {
   settings: SmmuSettings;
   readonly stes = new Map<number, SteBinding>();
   /** VMIDs allocated from the SMMU's own IDA, with an allocation counter for owner keys. */
-  readonly ownVmids = new Map<number, { allocation: number; by: EventRef }>();
+  readonly ownVmids = new Map<number, { allocation: number; by: EventBase }>();
   private allocations = 0;
   private readonly cached = new Map<number, Map<string, CachedOwner>>();
   /** Per SID, when it was first written: the order queries answer in. */
@@ -84,7 +84,7 @@ export class SmmuModel {
     if (vm !== undefined) return { key: vm.key, kind: 'kvm-vm', label: vm.label };
     const own = this.ownVmids.get(s2vmid);
     const allocation = own === undefined ? 0 : own.allocation;
-    const origin = own === undefined ? '' : ` (allocated at line ${own.by.line})`;
+    const origin = own === undefined ? '' : ` (allocated at line ${own.by.span.line})`;
     return { key: `smmu:${this.name}/vmid${s2vmid}#${allocation}`, kind: 'smmu-domain', label: `SMMU ${this.name} domain on VMID ${s2vmid}${origin}` };
   }
 
@@ -168,7 +168,7 @@ export class SmmuModel {
     return vmids;
   }
 
-  allocateVmid(vmid: number, by: EventRef): void {
+  allocateVmid(vmid: number, by: EventBase): void {
     this.allocations += 1;
     this.ownVmids.set(vmid, { allocation: this.allocations, by });
   }

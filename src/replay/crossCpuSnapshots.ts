@@ -9,20 +9,20 @@
  * counted as clock skew. Anything else is a divergence, reported at the snapshot's line once
  * the CPU's next change shows the value never came.
  */
-import type { EventRef } from '../model/eventRef.js';
+import type { EventBase } from '../events/common.js';
 
 export interface SkewResolution {
   readonly kind: 'skew' | 'divergence';
   readonly cpu: number;
   readonly observed: number;
   readonly expected: number;
-  readonly at: EventRef;
+  readonly at: EventBase;
 }
 
 interface PendingSnapshot {
   readonly observed: number;
   readonly expected: number;
-  readonly at: EventRef;
+  readonly at: EventBase;
 }
 
 export class CrossCpuSnapshots {
@@ -43,7 +43,7 @@ export class CrossCpuSnapshots {
   }
 
   /** A snapshot of `cpu`'s active VMID disagreed with the model (`expected`). */
-  mismatch(cpu: number, observed: number, expected: number, at: EventRef, resolve: (resolution: SkewResolution) => void): void {
+  mismatch(cpu: number, observed: number, expected: number, at: EventBase, resolve: (resolution: SkewResolution) => void): void {
     this.active = true;
     if (observed === this.previous[cpu]) {
       resolve({ kind: 'skew', cpu, observed, expected, at });

@@ -6,7 +6,7 @@
 import type { Diagnostics } from '../diagnostics.js';
 import type { VmidUpdateEvent } from '../events/kvmEvents.js';
 import type { ProbeMap } from '../events/probeMap.js';
-import type { EventRef } from '../model/eventRef.js';
+import type { EventBase } from '../events/common.js';
 import type { UpdateOutcome, VmidAllocator } from '../model/vmidAllocator.js';
 import { CrossCpuSnapshots, type SkewResolution } from './crossCpuSnapshots.js';
 import { compareObservation, type OtherCpuMismatch } from './observations.js';
@@ -17,7 +17,7 @@ import type { DivergenceKind } from './steps.js';
 export interface ObservationDeps {
   readonly stats: ReplayStats;
   readonly diagnostics: Diagnostics;
-  diverge(at: EventRef, kind: DivergenceKind, expected: string, observed: string, vm?: VmState): void;
+  diverge(at: EventBase, kind: DivergenceKind, expected: string, observed: string, vm?: VmState): void;
   /** CPUs inside an update not yet replayed: their active VMID is being written. */
   cpusInsideUpdate(): ReadonlySet<number>;
 }
@@ -44,7 +44,7 @@ export class ObservationReplay {
   private readonly settleSnapshot = (resolution: SkewResolution): void => {
     const detail = `CPU ${resolution.cpu}: snapshot shows ${resolution.observed}, the replay has ${resolution.expected} there`;
     if (resolution.kind === 'skew') {
-      this.deps.diagnostics.add('cross-cpu-skew', { file: resolution.at.file, line: resolution.at.line, detail });
+      this.deps.diagnostics.add('cross-cpu-skew', { file: resolution.at.span.file, line: resolution.at.span.line, detail });
       return;
     }
     this.deps.diverge(
@@ -60,7 +60,7 @@ export class ObservationReplay {
     this.snapshots?.afterCall(allocator.activeVmids, this.settleSnapshot);
   }
 
-  private compare(allocator: VmidAllocator, cpu: number, event: VmidUpdateEvent, outcome: UpdateOutcome | undefined, at: EventRef, vm: VmState | undefined): void {
+  private compare(allocator: VmidAllocator, cpu: number, event: VmidUpdateEvent, outcome: UpdateOutcome | undefined, at: EventBase, vm: VmState | undefined): void {
     if (event.observedId !== undefined) this.deps.stats.countObservedField('idAfter');
     const observed = event.observed;
     if (observed === undefined) return;
@@ -74,7 +74,7 @@ export class ObservationReplay {
   }
 
   /** The probe a call was replayed at: what it read, and that a rollover the model made was seen. */
-  compareCall(allocator: VmidAllocator, decision: VmidUpdateEvent, vm: VmState, outcome: UpdateOutcome, at: EventRef): void {
+  compareCall(allocator: VmidAllocator, decision: VmidUpdateEvent, vm: VmState, outcome: UpdateOutcome, at: EventBase): void {
     this.lastOutcomeByCpu.set(decision.cpu, outcome);
     if (decision.phase === 'entry') return;
     if (decision.observed?.flushGeneration !== undefined) this.traceShowsRollovers = true;
@@ -88,7 +88,7 @@ export class ObservationReplay {
   }
 
   /** A later probe of a call already replayed: compare, apply nothing. */
-  compareLater(allocator: VmidAllocator, event: VmidUpdateEvent, vm: VmState | undefined, at: EventRef): void {
+  compareLater(allocator: VmidAllocator, event: VmidUpdateEvent, vm: VmState | undefined, at: EventBase): void {
     this.deps.stats.countObservation();
     if (vm !== undefined && event.observedId !== undefined && event.observedId !== vm.kvmVmid.id) {
       this.deps.diverge(at, 'id-after', String(vm.kvmVmid.id), String(event.observedId), vm);

@@ -21,7 +21,7 @@ import type { ReplayOptions, ReplayResult } from './replayTypes.js';
 import type { ReplayStep, DivergenceKind } from './steps.js';
 import type { ReplayState, RunningVm, VmState } from './state.js';
 import { ReplayStats } from './stats.js';
-import type { KernelPointer } from '../events/common.js';
+import type { EventBase, KernelPointer } from '../events/common.js';
 import { SmmuReplay } from './smmuReplay.js';
 import { VmRegistry } from './vmRegistry.js';
 import { ObservationReplay } from './observationReplay.js';
@@ -47,7 +47,8 @@ export class Replay {
   /** Per CPU; filled in place (never replaced) so the state handed to checks stays current. */
   private readonly running: (RunningVm | undefined)[] = [];
   private dataLossAt: EventRef | undefined;
-  private lastRef: EventRef | undefined;
+  /** The last event with a CPU that was applied: where the trace ends, for end-of-trace checks. */
+  private lastEvent: EventBase | undefined;
   private readonly reorder: ReorderBuffer;
   private finished = false;
   private readonly smmuSide: SmmuReplay;
@@ -202,18 +203,18 @@ export class Replay {
    */
   private pushLoss(span: { file: string; line: number; offset: number }, text: string, cpu: number, count: number | undefined): void {
     // Not tied to the CPU's own order (cpu -1): a lost marker says nothing about the pending call.
-    this.sequencer.push({ kind: 'lost-events', span, text, cpu: -1, tsUs: this.lastRef?.tsUs ?? 0, tsNs: 0, ...(count === undefined ? {} : { count }), lostCpu: cpu });
+    this.sequencer.push({ kind: 'lost-events', span, text, cpu: -1, tsUs: this.lastEvent?.tsUs ?? 0, tsNs: 0, ...(count === undefined ? {} : { count }), lostCpu: cpu });
   }
 
-  private markDataLoss(at: EventRef): void {
-    this.dataLossAt ??= at;
+  private markDataLoss(at: EventBase): void {
+    this.dataLossAt ??= refOf(at);
   }
 
   // ---- model setup -------------------------------------------------------------------
 
-  private ensureAllocator(at: EventRef): VmidAllocator {
+  private ensureAllocator(at: EventBase): VmidAllocator {
     if (this.allocator !== undefined) return this.allocator;
-    const allocator = new VmidAllocator(this.resolver.allocatorConfig(at));
+    const allocator = new VmidAllocator(this.resolver.allocatorConfig(at.span));
     this.allocator = allocator;
     this.observations.start(allocator.config.cpus);
     this.running.length = 0;
@@ -229,10 +230,10 @@ export class Replay {
             severity: draft.severity ?? check.meta.severity,
             messageId: draft.messageId,
             message: formatMessage(template, draft.data),
-            file: where.file,
-            line: where.line,
+            file: where.span.file,
+            line: where.span.line,
             tsUs: where.tsUs,
-            witnesses: draft.witnesses,
+            witnesses: draft.witnesses.map((witness) => ({ role: witness.role, ref: refOf(witness.event) })),
             explanation: draft.explanation,
             ...(draft.needed === undefined ? {} : { needed: draft.needed }),
             inconclusive: this.dataLossAt !== undefined,
@@ -254,14 +255,14 @@ export class Replay {
   }
 
 
-  private checkCpu(cpu: number, at: EventRef, allocator: VmidAllocator): boolean {
+  private checkCpu(cpu: number, at: EventBase, allocator: VmidAllocator): boolean {
     if (cpu >= 0 && cpu < allocator.config.cpus) return true;
-    this.diagnostics.add('cpu-out-of-range', { file: at.file, line: at.line, detail: `CPU ${cpu} with ${allocator.config.cpus} CPUs configured` });
-    if (this.options.strict === true) throw new VmidReplayError('MALFORMED_LINE', `CPU ${cpu} is not below the configured CPU count ${allocator.config.cpus}`, at);
+    this.diagnostics.add('cpu-out-of-range', { file: at.span.file, line: at.span.line, detail: `CPU ${cpu} with ${allocator.config.cpus} CPUs configured` });
+    if (this.options.strict === true) throw new VmidReplayError('MALFORMED_LINE', `CPU ${cpu} is not below the configured CPU count ${allocator.config.cpus}`, at.span);
     return false;
   }
 
-  private diverge(at: EventRef, divergence: DivergenceKind, expected: string, observed: string, vm?: VmState): void {
+  private diverge(at: EventBase, divergence: DivergenceKind, expected: string, observed: string, vm?: VmState): void {
     this.stats.countDivergence(divergence);
     this.step({ kind: 'divergence', at, divergence, expected, observed, ...(vm === undefined ? {} : { vm }) });
   }
@@ -270,22 +271,22 @@ export class Replay {
 
   private apply(item: SequencedItem): void {
     if (item.type === 'observation') {
-      const at = refOf(item.event);
-      this.lastRef = at;
-      const pointer = item.event.vm ?? item.call.vm;
-      this.observations.compareLater(this.ensureAllocator(at), item.event, pointer === undefined ? undefined : this.vms.live(pointer), at);
+      const event = item.event;
+      this.lastEvent = event;
+      const pointer = event.vm ?? item.call.vm;
+      this.observations.compareLater(this.ensureAllocator(event), event, pointer === undefined ? undefined : this.vms.live(pointer), event);
       return;
     }
     if (item.type === 'call') {
       if (item.missingReturn && this.sequencer.modeOf(item.decision.kind) === 'return') {
         this.diagnostics.add('missing-return', { file: item.decision.span.file, line: item.decision.span.line, detail: item.decision.kind });
-        this.markDataLoss(refOf(item.decision));
+        this.markDataLoss(item.decision);
       }
       if (item.orphanReturn) {
         this.diagnostics.add('orphan-return', { file: item.decision.span.file, line: item.decision.span.line, detail: item.decision.kind });
         if (item.decision.vm === undefined) {
           // Nothing says which VM this was: the call cannot be replayed, so what follows is unsure.
-          this.markDataLoss(refOf(item.decision));
+          this.markDataLoss(item.decision);
           return;
         }
       }
@@ -294,13 +295,13 @@ export class Replay {
       return;
     }
     const event = item.event;
-    this.lastRef = event.cpu >= 0 ? refOf(event) : this.lastRef;
+    if (event.cpu >= 0) this.lastEvent = event;
     this.applyEvent(event);
   }
 
   private applyUpdate(entry: VmidUpdateEvent | undefined, decision: VmidUpdateEvent): void {
-    const at = refOf(decision);
-    this.lastRef = at;
+    const at = decision;
+    this.lastEvent = at;
     const allocator = this.ensureAllocator(at);
     if (!this.checkCpu(decision.cpu, at, allocator)) return;
     const vm = this.vms.at((decision.vm ?? entry?.vm) as KernelPointer, at);
@@ -313,11 +314,11 @@ export class Replay {
       if (previous !== undefined && previous.id === observedBefore && previous.cpu !== decision.cpu) {
         // Not a divergence: this call read the id before CPU `previous.cpu`'s call took the
         // lock and changed it. The kernel then fails the fast-path test and re-reads under the lock.
-        const entryRef = entry === undefined ? at : refOf(entry);
-        this.diagnostics.add('entry-race', { file: entryRef.file, line: entryRef.line, detail: `read id ${observedBefore} before CPU ${previous.cpu} changed it to ${idBefore}` });
+        const read = entry ?? at;
+        this.diagnostics.add('entry-race', { file: read.span.file, line: read.span.line, detail: `read id ${observedBefore} before CPU ${previous.cpu} changed it to ${idBefore}` });
         idReadAtEntry = observedBefore;
       } else {
-        this.diverge(entry === undefined ? at : refOf(entry), 'id-before', String(idBefore), String(observedBefore), vm);
+        this.diverge(entry ?? at, 'id-before', String(idBefore), String(observedBefore), vm);
       }
     }
     const outcome = allocator.update(vm.kvmVmid, decision.cpu, idReadAtEntry);
@@ -346,11 +347,11 @@ export class Replay {
   }
 
   private applyPin(entry: PinGetEvent | undefined, decision: PinGetEvent): void {
-    const at = refOf(decision);
-    this.lastRef = at;
+    const at = decision;
+    this.lastEvent = at;
     const allocator = this.ensureAllocator(at);
     if (allocator.config.variant === 'mainline') {
-      throw new VmidReplayError('CONFIG_INVALID', 'the trace pins VMIDs, which mainline cannot: pass --variant rfc-v2 or rfc-v3 (or add variant= to the header)', at);
+      throw new VmidReplayError('CONFIG_INVALID', 'the trace pins VMIDs, which mainline cannot: pass --variant rfc-v2 or rfc-v3 (or add variant= to the header)', at.span);
     }
     const vm = this.vms.at((decision.vm ?? entry?.vm) as KernelPointer, at);
     const idBefore = vm.kvmVmid.id;
@@ -375,7 +376,7 @@ export class Replay {
     });
   }
 
-  private rollover(at: EventRef, flushes: number): void {
+  private rollover(at: EventBase, flushes: number): void {
     this.stats.countRollovers(flushes);
     this.smmuSide.rolloverBroadcast(at);
   }
@@ -389,25 +390,23 @@ export class Replay {
         this.resolver.addSmmu(event);
         return;
       case 'lost-events':
-        this.markDataLoss(refOf(event));
+        this.markDataLoss(event);
         return;
       case 'vm-create': {
-        const at = refOf(event);
-        this.ensureAllocator(at);
-        this.vms.create(event.vm, at);
+        this.ensureAllocator(event);
+        this.vms.create(event.vm, event);
         this.options.onDecision?.({ line: event.span.line, op: 'create', vm: event.vm });
         return;
       }
       case 'vm-destroy': {
-        const at = refOf(event);
-        const allocator = this.ensureAllocator(at);
+        const allocator = this.ensureAllocator(event);
         const vm = this.vms.live(event.vm);
         if (vm === undefined) {
-          this.diagnostics.add('unknown-vm', { file: at.file, line: at.line, detail: `${event.vm} destroyed but never seen alive` });
+          this.diagnostics.add('unknown-vm', { file: event.span.file, line: event.span.line, detail: `${event.vm} destroyed but never seen alive` });
           return;
         }
         if (event.observedId !== undefined && event.observedId !== vm.kvmVmid.id) {
-          this.diverge(at, 'destroy-id', String(vm.kvmVmid.id), String(event.observedId), vm);
+          this.diverge(event, 'destroy-id', String(vm.kvmVmid.id), String(event.observedId), vm);
         }
         this.step({ kind: 'vm-destroy', event, vm });
         vm.destroyed = true;
@@ -423,9 +422,8 @@ export class Replay {
         // Calls arrive through the sequencer as `call` items; a bare one here is a bug.
         throw new VmidReplayError('INTERNAL', `call event ${event.kind} reached applyEvent`, { file: event.span.file, line: event.span.line });
       case 'vmid-clear-active': {
-        const at = refOf(event);
-        const allocator = this.ensureAllocator(at);
-        if (!this.checkCpu(event.cpu, at, allocator)) return;
+        const allocator = this.ensureAllocator(event);
+        if (!this.checkCpu(event.cpu, event, allocator)) return;
         allocator.clearActive(event.cpu);
         this.observations.afterAllocatorCall(allocator);
         const wasRunning = this.running[event.cpu];
@@ -435,9 +433,8 @@ export class Replay {
         return;
       }
       case 'pin-put': {
-        const at = refOf(event);
-        const allocator = this.ensureAllocator(at);
-        const vm = this.vms.at(event.vm, at);
+        const allocator = this.ensureAllocator(event);
+        const vm = this.vms.at(event.vm, event);
         const outcome = allocator.pinPut(vm.kvmVmid);
         if (outcome.released) vm.pinnedBy = undefined;
         this.step({ kind: 'unpin', event, vm, outcome });
@@ -445,14 +442,14 @@ export class Replay {
         return;
       }
       case 'vmid-rollover': {
-        const allocator = this.ensureAllocator(refOf(event));
+        const allocator = this.ensureAllocator(event);
         // Observed inside an update. Replayed at returns, that update comes after this line,
         // so the model has yet to bump; replayed at entries, it already did.
         if (event.observedGeneration !== undefined) {
           const pending = this.sequencer.modeOf('vmid-update') !== 'entry';
           const expected = pending ? allocator.generation + allocator.firstVersion : allocator.generation;
           if (event.observedGeneration !== expected) {
-            this.diverge(refOf(event), 'rollover', String(expected), String(event.observedGeneration));
+            this.diverge(event, 'rollover', String(expected), String(event.observedGeneration));
           }
         }
         return;
@@ -476,7 +473,7 @@ export class Replay {
       this.reorder.flush();
       this.sequencer.finish();
       this.observations.finish();
-      if (this.allocator !== undefined) this.step({ kind: 'trace-end', at: this.lastRef });
+      if (this.allocator !== undefined) this.step({ kind: 'trace-end', at: this.lastEvent });
     }
     return {
       findings: this.findings,
@@ -485,7 +482,7 @@ export class Replay {
       state: this.allocator === undefined ? undefined : this.state(this.allocator),
       configOrigins: this.resolver.origins(),
       dataLossAt: this.dataLossAt,
-      lastRef: this.lastRef,
+      lastRef: this.lastEvent === undefined ? undefined : refOf(this.lastEvent),
     };
   }
 }

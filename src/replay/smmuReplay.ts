@@ -3,13 +3,12 @@
  * and CPU broadcasts, applied to one `SmmuModel` per instance, each turned into a step.
  */
 import type { Diagnostics } from '../diagnostics.js';
-import type { KernelPointer } from '../events/common.js';
+import type { EventBase, KernelPointer } from '../events/common.js';
 import type { CpuTlbiEvent } from '../events/cpuEvents.js';
 import { assertUnreachable } from '../events/common.js';
 import type { SmmuCommandsEvent, SmmuVmidAllocEvent, SmmuVmidFreeEvent, SteWriteEvent } from '../events/smmuEvents.js';
 import { describeCommand, type SmmuCommand } from '../events/smmuCommand.js';
 import { usesStage2 } from '../events/ste.js';
-import { refOf, type EventRef } from '../model/eventRef.js';
 import { SmmuModel } from '../model/smmu.js';
 import type { VmidAllocator } from '../model/vmidAllocator.js';
 import type { ConfigResolver } from './config.js';
@@ -22,9 +21,9 @@ export interface SmmuReplayDeps {
   readonly resolver: ConfigResolver;
   readonly diagnostics: Diagnostics;
   step(step: ReplayStep): void;
-  markDataLoss(at: EventRef): void;
-  ensureAllocator(at: EventRef): VmidAllocator;
-  vmAt(pointer: KernelPointer, at: EventRef): VmState;
+  markDataLoss(at: EventBase): void;
+  ensureAllocator(at: EventBase): VmidAllocator;
+  vmAt(pointer: KernelPointer, at: EventBase): VmState;
 }
 
 export class SmmuReplay {
@@ -32,18 +31,18 @@ export class SmmuReplay {
 
   constructor(private readonly deps: SmmuReplayDeps) {}
 
-  private smmu(name: string, at: EventRef): SmmuModel {
+  private smmu(name: string, at: EventBase): SmmuModel {
     let smmu = this.smmus.get(name);
     if (smmu === undefined) {
       const allocator = this.deps.ensureAllocator(at);
-      smmu = new SmmuModel(name, this.deps.resolver.smmuSettings(name, allocator.config.vmidBits, at));
+      smmu = new SmmuModel(name, this.deps.resolver.smmuSettings(name, allocator.config.vmidBits, at.span));
       this.smmus.set(name, smmu);
     }
     return smmu;
   }
 
   apply(event: SmmuSideEvent): void {
-    const at = refOf(event);
+    const at = event;
     switch (event.kind) {
       case 'smmu-ste': {
         const smmu = this.smmu(event.smmu, at);
@@ -76,7 +75,7 @@ export class SmmuReplay {
         const smmu = this.smmu(event.smmu, at);
         for (const command of event.commands) this.applyCommand(smmu, command, at);
         if (event.truncated) {
-          this.deps.diagnostics.add('cmdlist-truncated', { file: at.file, line: at.line, detail: `${event.commands.length} commands captured` });
+          this.deps.diagnostics.add('cmdlist-truncated', { file: at.span.file, line: at.span.line, detail: `${event.commands.length} commands captured` });
           this.deps.markDataLoss(at);
         }
         return;
@@ -99,7 +98,7 @@ export class SmmuReplay {
   }
 
   /** A KVM rollover's `TLBI ALLE1IS` reaches every SMMU that obeys broadcasts. */
-  rolloverBroadcast(at: EventRef): void {
+  rolloverBroadcast(at: EventBase): void {
     for (const smmu of this.smmus.values()) {
       if (!smmu.settings.btm) continue;
       smmu.invalidate('all');
@@ -107,7 +106,7 @@ export class SmmuReplay {
     }
   }
 
-  private applyCommand(smmu: SmmuModel, command: SmmuCommand, at: EventRef): void {
+  private applyCommand(smmu: SmmuModel, command: SmmuCommand, at: EventBase): void {
     switch (command.op) {
       case 'TLBI_S12_VMALL':
         smmu.invalidate(command.vmid);

@@ -1,8 +1,7 @@
 import type { KvmVmid } from '../model/vmidAllocator.js';
 import type { VmidAllocator } from '../model/vmidAllocator.js';
 import type { SmmuModel } from '../model/smmu.js';
-import type { EventRef } from '../model/eventRef.js';
-import type { KernelPointer } from '../events/common.js';
+import type { EventBase, KernelPointer } from '../events/common.js';
 
 /** A VM: its `struct kvm_vmid` pointer plus one lifetime of it (pointers are reused). */
 export interface VmState {
@@ -12,11 +11,11 @@ export interface VmState {
   readonly lifetime: number;
   readonly label: string;
   readonly kvmVmid: KvmVmid;
-  readonly createdBy?: EventRef;
+  readonly createdBy?: EventBase;
   /** The latest pin attempt that the allocator could not satisfy. */
-  lastFailedPin?: EventRef;
+  lastFailedPin?: EventBase;
   /** The pin that took the refcount from 0 to 1. */
-  pinnedBy?: EventRef;
+  pinnedBy?: EventBase;
   destroyed: boolean;
   /** The id before its latest change, and the CPU whose call changed it (entry races). */
   previousId?: { readonly id: number; readonly cpu: number };
@@ -27,7 +26,7 @@ export interface RunningVm {
   readonly vm: VmState;
   /** The hardware VMID the vCPU entered with (VTTBR_EL2.VMID). */
   readonly vmid: number;
-  readonly loadedBy: EventRef;
+  readonly loadedBy: EventBase;
 }
 
 /** Everything checks may read; only the replay writes it. */

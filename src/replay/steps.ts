@@ -4,7 +4,7 @@
  */
 import type { PinGetEvent, PinPutEvent, VmDestroyEvent, VmidClearActiveEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
 import type { SteWriteEvent, SmmuVmidFreeEvent } from '../events/smmuEvents.js';
-import type { EventRef } from '../model/eventRef.js';
+import type { EventBase } from '../events/common.js';
 import type { CachedOwner, SmmuModel, SteBinding } from '../model/smmu.js';
 import type { PinOutcome, UnpinOutcome, UpdateOutcome } from '../model/vmidAllocator.js';
 import type { RunningVm, VmState } from './state.js';
@@ -51,7 +51,7 @@ export type ReplayStep =
     }
   | {
       readonly kind: 'invalidation';
-      readonly at: EventRef;
+      readonly at: EventBase;
       readonly smmu: SmmuModel;
       readonly vmids: readonly number[] | 'all';
       /** `CMD_TLBI_S12_VMALL vmid=5`, `TLBI ALLE1IS (rollover)`, ... */
@@ -60,10 +60,10 @@ export type ReplayStep =
   | { readonly kind: 'smmu-vmid-free'; readonly event: SmmuVmidFreeEvent; readonly smmu: SmmuModel; readonly vmid: number }
   | {
       readonly kind: 'divergence';
-      readonly at: EventRef;
+      readonly at: EventBase;
       readonly divergence: DivergenceKind;
       readonly expected: string;
       readonly observed: string;
       readonly vm?: VmState;
     }
-  | { readonly kind: 'trace-end'; readonly at: EventRef | undefined };
+  | { readonly kind: 'trace-end'; readonly at: EventBase | undefined };

@@ -3,8 +3,7 @@
  * pointer plus one lifetime of it, from its creation (or first sight) to its destruction.
  */
 import type { Diagnostics } from '../diagnostics.js';
-import type { KernelPointer } from '../events/common.js';
-import type { EventRef } from '../model/eventRef.js';
+import type { EventBase, KernelPointer } from '../events/common.js';
 import { newKvmVmid } from '../model/vmidAllocator.js';
 import type { VmState } from './state.js';
 
@@ -21,21 +20,21 @@ export class VmRegistry {
   }
 
   /** A new lifetime at `pointer`: the previous VM there, if still marked alive, ends. */
-  create(pointer: KernelPointer, at: EventRef): VmState {
+  create(pointer: KernelPointer, at: EventBase): VmState {
     const previous = this.byPointer.get(pointer);
     if (previous !== undefined) previous.destroyed = true;
     return this.newLifetime(pointer, at, true);
   }
 
   /** The VM alive at `pointer`; a pointer never created in the trace was created before it. */
-  at(pointer: KernelPointer, at: EventRef): VmState {
+  at(pointer: KernelPointer, at: EventBase): VmState {
     const existing = this.live(pointer);
     if (existing !== undefined) return existing;
-    this.diagnostics.add('unknown-vm', { file: at.file, line: at.line, detail: pointer });
+    this.diagnostics.add('unknown-vm', { file: at.span.file, line: at.span.line, detail: pointer });
     return this.newLifetime(pointer, at, false);
   }
 
-  private newLifetime(pointer: KernelPointer, at: EventRef, created: boolean): VmState {
+  private newLifetime(pointer: KernelPointer, at: EventBase, created: boolean): VmState {
     const lifetime = (this.lifetimes.get(pointer) ?? 0) + 1;
     this.lifetimes.set(pointer, lifetime);
     const vm: VmState = {
