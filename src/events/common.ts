@@ -1,10 +1,10 @@
-import type { SourceSpan } from '../ingest/records.js';
+import type { LineSource, SourceSpan } from '../ingest/records.js';
 
 /** What every event carries: where it came from and when it happened. */
 export interface EventBase {
   readonly span: SourceSpan;
-  /** The raw trace line, kept so a finding can quote its witnesses. */
-  readonly text: string;
+  /** The record of the raw trace line, kept so a finding can quote its witnesses (`source.text`). */
+  readonly source: LineSource;
   /** CPU column of the line (the CPU the call ran on). */
   readonly cpu: number;
   readonly tsUs: number;

@@ -140,7 +140,7 @@ function vmArg(args: ArgLookup): KernelPointer | undefined {
 }
 
 function baseOf(record: EventRecord): EventBase {
-  return { span: record.span, text: record.text, cpu: record.cpu, tsUs: record.tsUs, tsNs: record.tsNs };
+  return { span: record.span, source: record, cpu: record.cpu, tsUs: record.tsUs, tsNs: record.tsNs };
 }
 
 const variantNames: Readonly<Record<string, PinVariant>> = {
@@ -186,7 +186,7 @@ const configPrefix = 'vmid-replay:';
  */
 export function decodeHeader(record: HeaderRecord): DecodeOutcome | undefined {
   const text = record.text;
-  const base: EventBase = { span: record.span, text, cpu: -1, tsUs: 0, tsNs: 0 };
+  const base: EventBase = { span: record.span, source: record, cpu: -1, tsUs: 0, tsNs: 0 };
   const at = text.indexOf(configPrefix);
   if (at !== -1) {
     const event = configFromArgs(base, parseProbeBody(text.slice(at + configPrefix.length).trim()).args, 'vmid-replay header');
@@ -279,7 +279,9 @@ function readObservation(args: ArgLookup): AllocatorObservation | string | undef
 }
 
 function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, ctx: DecodeContext): TraceEvent | string {
-  const { span, text, cpu, tsUs, tsNs } = record;
+  // The record is the event's source: its text, which a reader may make on demand, is not read here.
+  const { span, cpu, tsUs, tsNs } = record;
+  const source = record;
   switch (meaning) {
     case 'update':
     case 'update-decision':
@@ -292,33 +294,33 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, c
       const observedId = parseIntegerArg(args.get('id'));
       // Literals, not spreads: this runs for most lines of a dense trace, and spreads are slow.
       return observed === undefined
-        ? { span, text, cpu, tsUs, tsNs, kind: 'vmid-update', phase, vm: pointer, observedId }
-        : { span, text, cpu, tsUs, tsNs, kind: 'vmid-update', phase, vm: pointer, observedId, observed };
+        ? { span, source, cpu, tsUs, tsNs, kind: 'vmid-update', phase, vm: pointer, observedId }
+        : { span, source, cpu, tsUs, tsNs, kind: 'vmid-update', phase, vm: pointer, observedId, observed };
     }
     case 'clear-active':
-      return { span, text, cpu, tsUs, tsNs, kind: 'vmid-clear-active' };
+      return { span, source, cpu, tsUs, tsNs, kind: 'vmid-clear-active' };
     case 'pin-get':
     case 'pin-get-return': {
       const pointer = vmArg(args);
       if (pointer === undefined && meaning === 'pin-get') return 'the VM pointer as kvm_vmid=, vmid= or mmu=';
-      return { span, text, cpu, tsUs, tsNs, kind: 'pin-get', phase: meaning === 'pin-get' ? 'entry' : 'return', vm: pointer, observedRet: parseIntegerArg(args.get('ret')) };
+      return { span, source, cpu, tsUs, tsNs, kind: 'pin-get', phase: meaning === 'pin-get' ? 'entry' : 'return', vm: pointer, observedRet: parseIntegerArg(args.get('ret')) };
     }
     case 'pin-put': {
       const pointer = vmArg(args);
-      return pointer === undefined ? 'the VM pointer as kvm_vmid=, vmid= or mmu=' : { span, text, cpu, tsUs, tsNs, kind: 'pin-put', vm: pointer };
+      return pointer === undefined ? 'the VM pointer as kvm_vmid=, vmid= or mmu=' : { span, source, cpu, tsUs, tsNs, kind: 'pin-put', vm: pointer };
     }
     case 'vm-create': {
       const pointer = vmArg(args);
-      return pointer === undefined ? 'the VM pointer as mmu= or kvm_vmid=' : { span, text, cpu, tsUs, tsNs, kind: 'vm-create', vm: pointer };
+      return pointer === undefined ? 'the VM pointer as mmu= or kvm_vmid=' : { span, source, cpu, tsUs, tsNs, kind: 'vm-create', vm: pointer };
     }
     case 'vm-destroy': {
       const pointer = vmArg(args);
       return pointer === undefined
         ? 'the VM pointer as mmu= or kvm_vmid='
-        : { span, text, cpu, tsUs, tsNs, kind: 'vm-destroy', vm: pointer, observedId: parseIntegerArg(args.get('id')) };
+        : { span, source, cpu, tsUs, tsNs, kind: 'vm-destroy', vm: pointer, observedId: parseIntegerArg(args.get('id')) };
     }
     case 'rollover':
-      return { span, text, cpu, tsUs, tsNs, kind: 'vmid-rollover', observedGeneration: parseIntegerArg(args.get('gen')) };
+      return { span, source, cpu, tsUs, tsNs, kind: 'vmid-rollover', observedGeneration: parseIntegerArg(args.get('gen')) };
     case 'smmu-ste': {
       const smmu = smmuName(args.get('smmu'));
       const sid = parseIntegerArg(args.get('sid'));
@@ -326,20 +328,20 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, c
       const fields = decodeSteFields(args);
       if (typeof fields === 'string') return fields;
       const owner = normalisePointer(args.get('vm'));
-      return { span, text, cpu, tsUs, tsNs, kind: 'smmu-ste', smmu, sid, config: fields.config, s2vmid: fields.s2vmid, vm: owner };
+      return { span, source, cpu, tsUs, tsNs, kind: 'smmu-ste', smmu, sid, config: fields.config, s2vmid: fields.s2vmid, vm: owner };
     }
     case 'smmu-vmid-alloc':
     case 'smmu-vmid-free': {
       const smmu = smmuName(args.get('smmu'));
       const vmid = parseIntegerArg(args.get('vmid'));
       if (smmu === undefined || vmid === undefined) return 'smmu= and vmid=';
-      return { span, text, cpu, tsUs, tsNs, kind: meaning, smmu, vmid };
+      return { span, source, cpu, tsUs, tsNs, kind: meaning, smmu, vmid };
     }
     case 'smmu-cmd': {
       const smmu = smmuName(args.get('smmu'));
       if (smmu === undefined) return 'smmu=';
       const decoded = decodeCommands(args);
-      return typeof decoded === 'string' ? decoded : { span, text, cpu, tsUs, tsNs, kind: 'smmu-cmd', smmu, commands: decoded.commands, truncated: decoded.truncated };
+      return typeof decoded === 'string' ? decoded : { span, source, cpu, tsUs, tsNs, kind: 'smmu-cmd', smmu, commands: decoded.commands, truncated: decoded.truncated };
     }
     case 'smmu-config':
     case 'system-config':
@@ -348,10 +350,10 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, c
     case 'cpu-tlbi-ipa':
     case 'cpu-tlbi-all': {
       const op: CpuTlbiOp = meaning === 'cpu-tlbi-vmid' ? 'VMALLS12E1IS' : meaning === 'cpu-tlbi-ipa' ? 'IPAS2E1IS' : 'ALLE1IS';
-      if (op === 'ALLE1IS') return { span, text, cpu, tsUs, tsNs, kind: 'cpu-tlbi', op };
+      if (op === 'ALLE1IS') return { span, source, cpu, tsUs, tsNs, kind: 'cpu-tlbi', op };
       const vmid = vmidIndexOf(args, ctx);
       if (vmid === undefined) return 'vmid= (the VMID index), or id= with a known VMID width';
-      return { span, text, cpu, tsUs, tsNs, kind: 'cpu-tlbi', op, vmid, vm: normalisePointer(args.get('mmu')), ipa: parseU64Arg(args.get('ipa')) };
+      return { span, source, cpu, tsUs, tsNs, kind: 'cpu-tlbi', op, vmid, vm: normalisePointer(args.get('mmu')), ipa: parseU64Arg(args.get('ipa')) };
     }
   }
 }

@@ -8,7 +8,7 @@
 import type { EventFilter } from './importer.js';
 import type { BlockColumns, BlockStrings } from './msgpackColumns.js';
 import { recordTypeCodes, shapeBits, shapeFlagsUndefined, shapeTextStamp6, shapeTextStamp9, shapeTgidNull, shapeTgidUndefined, stampText, templateMark } from './msgpackFormat.js';
-import type { ReadRecord, SourceSpan } from './records.js';
+import type { EventRecord, ReadRecord, SourceSpan } from './records.js';
 
 /** Record type codes as numbers, so a block's rows are told apart without comparing strings. */
 const eventCode = recordTypeCodes.indexOf('event');
@@ -197,6 +197,39 @@ export function keepRows(columns: BlockColumns, fail: (message: string) => never
  */
 export type RowRefusal = (nameIndex: number, opensWithLocation: boolean, line: number, offset: number) => boolean;
 
+/**
+ * An event record whose text is made when asked for. A templated line's text is its template
+ * with the timestamp written back, then its body: making that for every line was a fifth of
+ * a dense replay, and only a finding quoting the line reads it (events keep their record as
+ * their `source`).
+ */
+class MessagePackEventRecord implements EventRecord {
+  readonly type = 'event';
+
+  constructor(
+    readonly span: SourceSpan,
+    /** The text column: the whole line, or (with `stampDigits`) a template of the text before the body. */
+    private readonly template: string,
+    /** 0 when `template` is the whole line; else 6 or 9, the timestamp's fractional digits. */
+    private readonly stampDigits: 0 | 6 | 9,
+    readonly task: string,
+    readonly pid: number,
+    readonly tgid: number | null | undefined,
+    readonly cpu: number,
+    readonly flags: string | undefined,
+    readonly tsUs: number,
+    readonly tsNs: number,
+    readonly name: string,
+    readonly body: string,
+  ) {}
+
+  get text(): string {
+    if (this.stampDigits === 0) return this.template;
+    const mark = this.template.indexOf(templateMark);
+    return `${this.template.slice(0, mark)}${stampText(this.tsUs, this.tsNs, this.stampDigits === 9)}${this.template.slice(mark + 1)}${this.body}`;
+  }
+}
+
 /** Appends the records of kept rows `[from, to)` to `records`, but for the event rows `refuse` refuses. */
 export function recordsOfRows(values: Float64Array, from: number, to: number, str: BlockStrings, file: string, records: ReadRecord[], refuse?: RowRefusal): void {
   for (let row = from; row < to; row++) {
@@ -209,29 +242,23 @@ export function recordsOfRows(values: Float64Array, from: number, to: number, st
     const text = str.at(values[at + rowText] as number);
     if (type === eventCode) {
       const bits = values[at + rowShape] as number;
-      const tsUs = values[at + rowTsUs] as number;
-      const tsNs = values[at + rowNs] as number;
       const flagsIndex = values[at + rowFlags] as number;
-      const body = str.at(values[at + rowBody] as number);
-      let eventText = text;
-      if ((bits & bothStamps) !== 0) {
-        const mark = text.indexOf(templateMark);
-        eventText = `${text.slice(0, mark)}${stampText(tsUs, tsNs, (bits & shapeTextStamp9) !== 0)}${text.slice(mark + 1)}${body}`;
-      }
-      records.push({
-        type: 'event',
-        span,
-        text: eventText,
-        task: str.at(values[at + rowTask] as number),
-        pid: values[at + rowPid] as number,
-        tgid: (bits & shapeTgidUndefined) !== 0 ? undefined : (bits & shapeTgidNull) !== 0 ? null : (values[at + rowTgid]),
-        cpu: values[at + rowCpu] as number,
-        flags: flagsIndex === -1 ? undefined : str.at(flagsIndex),
-        tsUs,
-        tsNs,
-        name: str.at(values[at + rowName] as number),
-        body,
-      });
+      records.push(
+        new MessagePackEventRecord(
+          span,
+          text,
+          (bits & bothStamps) === 0 ? 0 : (bits & shapeTextStamp9) !== 0 ? 9 : 6,
+          str.at(values[at + rowTask] as number),
+          values[at + rowPid] as number,
+          (bits & shapeTgidUndefined) !== 0 ? undefined : (bits & shapeTgidNull) !== 0 ? null : values[at + rowTgid],
+          values[at + rowCpu] as number,
+          flagsIndex === -1 ? undefined : str.at(flagsIndex),
+          values[at + rowTsUs] as number,
+          values[at + rowNs] as number,
+          str.at(values[at + rowName] as number),
+          str.at(values[at + rowBody] as number),
+        ),
+      );
     } else if (type === headerCode) {
       records.push({ type: 'header', span, text });
     } else if (type === lostCode) {

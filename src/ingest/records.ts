@@ -8,6 +8,16 @@ export interface SourceSpan {
   readonly offset: number;
 }
 
+/**
+ * Where the raw text of a trace line can be had. Every record is one. Events keep their
+ * record as their source and read `text` only to quote the line: a reader may make the text
+ * on demand (MessagePack's is a template with the timestamp written back, which was a fifth
+ * of a dense replay when made for every line).
+ */
+export interface LineSource {
+  readonly text: string;
+}
+
 /** One ftrace event line, split into its columns; `body` is the event's own text. */
 export interface EventRecord {
   readonly type: 'event';
@@ -87,3 +97,14 @@ export type TraceRecord =
 
 /** What an importer yields: full records, and `unused-events` counts only when given a filter. */
 export type ReadRecord = TraceRecord | UnusedEventsRecord;
+
+/**
+ * A record as plain data: the same fields, as own properties, whichever reader made it (the
+ * MessagePack reader's event records make `text` on demand, from a class). For comparing
+ * records by content.
+ */
+export function plainRecord(record: TraceRecord): TraceRecord {
+  if (record.type !== 'event') return record;
+  const { type, span, text, task, pid, tgid, cpu, flags, tsUs, tsNs, name, body } = record;
+  return { type, span, text, task, pid, tgid, cpu, flags, tsUs, tsNs, name, body };
+}

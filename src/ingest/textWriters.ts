@@ -11,7 +11,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { parseFtraceLine } from './ftraceLine.js';
-import type { EventRecord, TraceRecord } from './records.js';
+import { plainRecord, type EventRecord, type TraceRecord } from './records.js';
 
 /** Why records were left out of the output, with how many. */
 export type DroppedCounts = Map<string, number>;
@@ -31,7 +31,7 @@ export function secondsText(record: EventRecord): string {
 /** What the ftrace grammar must give back for a line to stand for `record` (text and span aside). */
 function sameContent(a: TraceRecord, b: TraceRecord): boolean {
   if (a.type === 'malformed' && b.type === 'malformed') return true;
-  return isDeepStrictEqual({ ...a, span: undefined, text: undefined }, { ...b, span: undefined, text: undefined });
+  return isDeepStrictEqual({ ...plainRecord(a), span: undefined, text: undefined }, { ...plainRecord(b), span: undefined, text: undefined });
 }
 
 /** An event as ftrace prints it: `TASK-PID (TGID) [CPU] FLAGS SECS.USECS: NAME: BODY`. */

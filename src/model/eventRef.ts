@@ -16,5 +16,5 @@ export interface EventRef {
 }
 
 export function refOf(event: EventBase): EventRef {
-  return { file: event.span.file, line: event.span.line, text: event.text, cpu: event.cpu, tsUs: event.tsUs };
+  return { file: event.span.file, line: event.span.line, text: event.source.text, cpu: event.cpu, tsUs: event.tsUs };
 }

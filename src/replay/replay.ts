@@ -5,7 +5,7 @@
 
 import { Diagnostics, type DiagnosticCode } from '../diagnostics.js';
 import { VmidReplayError } from '../errors.js';
-import type { ReadRecord, TraceRecord } from '../ingest/records.js';
+import type { LineSource, ReadRecord, TraceRecord } from '../ingest/records.js';
 import { ProbeArgs } from '../ingest/probeBody.js';
 import { decodeEventRecord, decodeHeader, mayDecode, type DecodeContext, type DecodeOutcome } from '../events/decode.js';
 import { assertUnreachable, type TraceEvent } from '../events/index.js';
@@ -132,22 +132,22 @@ export class Replay {
     switch (record.type) {
       case 'event': {
         const outcome = decodeEventRecord(record, this.decodeContext(), this.probeArgs);
-        this.handleDecoded(outcome, record.span, record.name, record.cpu, late, record.text);
+        this.handleDecoded(outcome, record.span, record.name, record.cpu, late, record);
         return;
       }
       case 'header': {
         const outcome = decodeHeader(record);
-        if (outcome !== undefined) this.handleDecoded(outcome, record.span, 'header', -1, undefined, record.text);
+        if (outcome !== undefined) this.handleDecoded(outcome, record.span, 'header', -1, undefined, record);
         return;
       }
       case 'lost': {
         this.diagnostics.add('lost-events', { file: record.span.file, line: record.span.line, detail: `CPU ${record.cpu}: ${record.count} events lost` }, record.count);
-        this.pushLoss(record.span, record.text, record.cpu, record.count);
+        this.pushLoss(record.span, record, record.cpu, record.count);
         return;
       }
       case 'buffer-started': {
         this.diagnostics.add('buffer-started', { file: record.span.file, line: record.span.line, detail: `CPU ${record.cpu}` });
-        this.pushLoss(record.span, record.text, record.cpu, undefined);
+        this.pushLoss(record.span, record, record.cpu, undefined);
         return;
       }
       case 'malformed':
@@ -164,14 +164,14 @@ export class Replay {
     }
   }
 
-  private handleDecoded(outcome: DecodeOutcome, span: { file: string; line: number }, name: string, cpu: number, late: LateReason | undefined, text: string): void {
+  private handleDecoded(outcome: DecodeOutcome, span: { file: string; line: number }, name: string, cpu: number, late: LateReason | undefined, source: LineSource): void {
     switch (outcome.type) {
       case 'event': {
         if (late !== undefined) {
           // Its place in time was already replayed: what follows is unsure, what came before stays sure.
           const code = late === 'cpu-backwards' ? 'timestamp-backwards' : 'reorder-window-exceeded';
           this.diagnostics.add(code, { file: span.file, line: span.line, detail: late === 'cpu-backwards' ? `CPU ${cpu} went back in time by more than the reorder window` : `CPU ${cpu}: older than events of other CPUs already replayed, by more than the reorder window` });
-          this.pushLoss({ file: span.file, line: span.line, offset: outcome.event.span.offset }, text, cpu, undefined);
+          this.pushLoss({ file: span.file, line: span.line, offset: outcome.event.span.offset }, source, cpu, undefined);
         }
         this.stats.countEvent(outcome.event.kind, cpu < 0);
         this.sequencer.push(outcome.event);
@@ -187,7 +187,7 @@ export class Replay {
         return;
       case 'malformed':
         if (this.options.strict === true) {
-          throw new VmidReplayError('MALFORMED_LINE', `expected ${outcome.expected}, found "${text.slice(0, 120)}"`, span);
+          throw new VmidReplayError('MALFORMED_LINE', `expected ${outcome.expected}, found "${source.text.slice(0, 120)}"`, span);
         }
         this.diagnostics.add('malformed-event', { file: span.file, line: span.line, detail: `expected ${outcome.expected}` });
         if (cpu >= 0) this.stats.countMalformedEvent();
@@ -201,9 +201,9 @@ export class Replay {
    * A loss goes through the sequencer like any event, so events it still holds (read before
    * the loss) are applied before the loss takes effect.
    */
-  private pushLoss(span: { file: string; line: number; offset: number }, text: string, cpu: number, count: number | undefined): void {
+  private pushLoss(span: { file: string; line: number; offset: number }, source: LineSource, cpu: number, count: number | undefined): void {
     // Not tied to the CPU's own order (cpu -1): a lost marker says nothing about the pending call.
-    this.sequencer.push({ kind: 'lost-events', span, text, cpu: -1, tsUs: this.lastEvent?.tsUs ?? 0, tsNs: 0, ...(count === undefined ? {} : { count }), lostCpu: cpu });
+    this.sequencer.push({ kind: 'lost-events', span, source, cpu: -1, tsUs: this.lastEvent?.tsUs ?? 0, tsNs: 0, ...(count === undefined ? {} : { count }), lostCpu: cpu });
   }
 
   private markDataLoss(at: EventBase): void {

@@ -15,7 +15,7 @@ import { chooseImporter, readRecords } from '../../src/ingest/readTrace.js';
 import { encodeColumn, msgpackFormatVersion, msgpackMagic } from '../../src/ingest/msgpackFormat.js';
 import { encodeMsgpackTrace, frame } from '../../src/ingest/msgpackWriter.js';
 import { FtraceTextWriter } from '../../src/ingest/textWriters.js';
-import type { ReadRecord, TraceRecord } from '../../src/ingest/records.js';
+import { plainRecord, type ReadRecord, type TraceRecord } from '../../src/ingest/records.js';
 import { everyFtraceLineKind, inChunks, inReusedBuffer, readAllRecords } from './chunks.js';
 import { ftraceToCsv } from '../helpers/csvWriter.js';
 import { toTraceCmdReport } from '../helpers/traceCmdReport.js';
@@ -46,8 +46,13 @@ function textOf(fixture: Fixture): Buffer {
   return fixture.bytes[0] === 0x1f ? gunzipSync(fixture.bytes) : fixture.bytes;
 }
 
+/** The records of `bytes`, as plain data (the MessagePack reader's event records make their text on demand). */
 async function recordsOf(bytes: Uint8Array, file: string, chunk = 1 << 16): Promise<TraceRecord[]> {
-  return readAllRecords(inChunks(bytes, chunk), { file });
+  return plainRecords(await readAllRecords(inChunks(bytes, chunk), { file }));
+}
+
+function plainRecords(records: readonly TraceRecord[]): TraceRecord[] {
+  return records.map(plainRecord);
 }
 
 async function toMsgpack(records: readonly TraceRecord[], blockRecords?: number): Promise<Buffer> {
@@ -140,7 +145,7 @@ test('a block of 4096 records is handed on in batches of at most 512, every reco
     back.push(...batch);
   }
   assert.ok(Math.max(...sizes) <= 512, `batches of ${Math.max(...sizes)}`);
-  assert.deepStrictEqual(back, records);
+  assert.deepStrictEqual(back.map((record) => (record.type === 'unused-events' ? record : plainRecord(record))), records);
 });
 
 test('the MessagePack form is smaller than the text it came from', async () => {
@@ -196,8 +201,8 @@ test('a source that reuses one buffer for every chunk gives the same records (fi
   const records = await originalRecords(large);
   const packed = await toMsgpack(records, 700);
   for (const size of [7, 4096, 1 << 16]) {
-    assert.deepStrictEqual(await readAllRecords(inReusedBuffer(packed, size), { file: 'x.msgpack' }), records, `chunks of ${size}`);
-    assert.deepStrictEqual(await readAllRecords(inReusedBuffer(gzipSync(packed), size), { file: 'x.msgpack' }), records, `gzip, chunks of ${size}`);
+    assert.deepStrictEqual(plainRecords(await readAllRecords(inReusedBuffer(packed, size), { file: 'x.msgpack' })), records, `chunks of ${size}`);
+    assert.deepStrictEqual(plainRecords(await readAllRecords(inReusedBuffer(gzipSync(packed), size), { file: 'x.msgpack' })), records, `gzip, chunks of ${size}`);
   }
 });
 
