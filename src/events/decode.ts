@@ -60,12 +60,14 @@ export interface DecodeContext {
   readonly vmidBits: number | undefined;
   /** How to read someone else's probe names (`--map`). */
   readonly probeMap?: ProbeMap;
+  /** The trace's pointers so far, when a caller decodes many lines of one trace. */
+  readonly pointers?: PointerTable;
 }
 
 /** An SMMU is named by its pointer (normalised like VM pointers) or by a free-form name. */
-function smmuName(value: string | undefined): string | undefined {
+function smmuName(value: string | undefined, pointers: PointerTable | undefined): string | undefined {
   if (value === undefined || value.length === 0) return undefined;
-  return normalisePointer(value) ?? value;
+  return pointerOf(value, pointers) ?? value;
 }
 
 /**
@@ -83,12 +85,47 @@ function isCanonicalPointer(value: string): boolean {
   return true;
 }
 
-function normalisePointer(value: string | undefined): KernelPointer | undefined {
-  if (value === undefined) return undefined;
+function normalisePointer(value: string): KernelPointer | undefined {
   // Hot path: kernels print pointers in canonical form; skip the bigint round trip for them.
   if (isCanonicalPointer(value)) return value;
   const parsed = parseU64Arg(value);
   return parsed === undefined ? undefined : `0x${parsed.toString(16)}`;
+}
+
+/**
+ * The kernel pointers of one trace, each kept as one string: the events of a VM then share
+ * it, so the replay's maps find it under a hash already computed and its comparisons succeed
+ * on identity, and each is checked once (a fresh string per line, checked character by
+ * character, was 4 % of a dense replay). Only canonical spellings are kept, each as a string
+ * of its own: an argument is a slice of its line and would keep the whole line alive. The
+ * table starts over past `limit` pointers, so a trace of ever new ones cannot grow it.
+ */
+export class PointerTable {
+  private readonly canonical = new Map<string, KernelPointer>();
+
+  constructor(private readonly limit = 1 << 16) {}
+
+  /** How many pointers are kept. */
+  get size(): number {
+    return this.canonical.size;
+  }
+
+  /** `value` normalised (lower-case hex, no leading zeros), or undefined when it is no pointer. */
+  normalise(value: string): KernelPointer | undefined {
+    const known = this.canonical.get(value);
+    if (known !== undefined) return known;
+    const pointer = normalisePointer(value);
+    if (pointer !== value) return pointer;
+    if (this.canonical.size >= this.limit) this.canonical.clear();
+    const own = `0x${BigInt(value).toString(16)}`;
+    this.canonical.set(own, own);
+    return own;
+  }
+}
+
+function pointerOf(value: string | undefined, pointers: PointerTable | undefined): KernelPointer | undefined {
+  if (value === undefined) return undefined;
+  return pointers === undefined ? normalisePointer(value) : pointers.normalise(value);
 }
 
 /**
@@ -130,10 +167,10 @@ function meaningOf(record: EventRecord, argsStart: number): Meaning | { unrecogn
 }
 
 /** Reads the VM pointer argument, whichever of the accepted names it is printed under. */
-function vmArg(args: ArgLookup): KernelPointer | undefined {
+function vmArg(args: ArgLookup, ctx: DecodeContext): KernelPointer | undefined {
   // An indexed loop: for-of over the names was the hottest line of decoding.
   for (let i = 0; i < vmArgNames.length; i++) {
-    const value = normalisePointer(args.get(vmArgNames[i] as string));
+    const value = pointerOf(args.get(vmArgNames[i] as string), ctx.pointers);
     if (value !== undefined) return value;
   }
   return undefined;
@@ -160,7 +197,8 @@ function parseBool(value: string | undefined): boolean | undefined {
 
 /** Fields of a `vmid-replay:` configuration line (header comment, marker or `vmid_config`). */
 function configFromArgs(base: EventBase, args: ArgLookup, origin: string): TraceEvent | string {
-  const smmu = smmuName(args.get('smmu'));
+  // Configuration lines are few: their pointers are not kept.
+  const smmu = smmuName(args.get('smmu'), undefined);
   const vmidBits = parseIntegerArg(args.get('vmid_bits'));
   if (args.has('vmid_bits') && (vmidBits === undefined || vmidBits < 2 || vmidBits > 16)) return 'vmid_bits= between 2 and 16';
   if (smmu !== undefined) {
@@ -286,7 +324,7 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, c
     case 'update':
     case 'update-decision':
     case 'update-return': {
-      const pointer = vmArg(args);
+      const pointer = vmArg(args, ctx);
       if (pointer === undefined && meaning === 'update') return 'the VM pointer as kvm_vmid=, vmid= or mmu=';
       const phase = meaning === 'update' ? 'entry' : meaning === 'update-decision' ? 'decision' : 'return';
       const observed = phase === 'entry' ? undefined : readObservation(args);
@@ -301,20 +339,20 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, c
       return { span, source, cpu, tsUs, tsNs, kind: 'vmid-clear-active' };
     case 'pin-get':
     case 'pin-get-return': {
-      const pointer = vmArg(args);
+      const pointer = vmArg(args, ctx);
       if (pointer === undefined && meaning === 'pin-get') return 'the VM pointer as kvm_vmid=, vmid= or mmu=';
       return { span, source, cpu, tsUs, tsNs, kind: 'pin-get', phase: meaning === 'pin-get' ? 'entry' : 'return', vm: pointer, observedRet: parseIntegerArg(args.get('ret')) };
     }
     case 'pin-put': {
-      const pointer = vmArg(args);
+      const pointer = vmArg(args, ctx);
       return pointer === undefined ? 'the VM pointer as kvm_vmid=, vmid= or mmu=' : { span, source, cpu, tsUs, tsNs, kind: 'pin-put', vm: pointer };
     }
     case 'vm-create': {
-      const pointer = vmArg(args);
+      const pointer = vmArg(args, ctx);
       return pointer === undefined ? 'the VM pointer as mmu= or kvm_vmid=' : { span, source, cpu, tsUs, tsNs, kind: 'vm-create', vm: pointer };
     }
     case 'vm-destroy': {
-      const pointer = vmArg(args);
+      const pointer = vmArg(args, ctx);
       return pointer === undefined
         ? 'the VM pointer as mmu= or kvm_vmid='
         : { span, source, cpu, tsUs, tsNs, kind: 'vm-destroy', vm: pointer, observedId: parseIntegerArg(args.get('id')) };
@@ -322,23 +360,23 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, c
     case 'rollover':
       return { span, source, cpu, tsUs, tsNs, kind: 'vmid-rollover', observedGeneration: parseIntegerArg(args.get('gen')) };
     case 'smmu-ste': {
-      const smmu = smmuName(args.get('smmu'));
+      const smmu = smmuName(args.get('smmu'), ctx.pointers);
       const sid = parseIntegerArg(args.get('sid'));
       if (smmu === undefined || sid === undefined) return 'smmu= and sid=';
       const fields = decodeSteFields(args);
       if (typeof fields === 'string') return fields;
-      const owner = normalisePointer(args.get('vm'));
+      const owner = pointerOf(args.get('vm'), ctx.pointers);
       return { span, source, cpu, tsUs, tsNs, kind: 'smmu-ste', smmu, sid, config: fields.config, s2vmid: fields.s2vmid, vm: owner };
     }
     case 'smmu-vmid-alloc':
     case 'smmu-vmid-free': {
-      const smmu = smmuName(args.get('smmu'));
+      const smmu = smmuName(args.get('smmu'), ctx.pointers);
       const vmid = parseIntegerArg(args.get('vmid'));
       if (smmu === undefined || vmid === undefined) return 'smmu= and vmid=';
       return { span, source, cpu, tsUs, tsNs, kind: meaning, smmu, vmid };
     }
     case 'smmu-cmd': {
-      const smmu = smmuName(args.get('smmu'));
+      const smmu = smmuName(args.get('smmu'), ctx.pointers);
       if (smmu === undefined) return 'smmu=';
       const decoded = decodeCommands(args);
       return typeof decoded === 'string' ? decoded : { span, source, cpu, tsUs, tsNs, kind: 'smmu-cmd', smmu, commands: decoded.commands, truncated: decoded.truncated };
@@ -353,7 +391,7 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, c
       if (op === 'ALLE1IS') return { span, source, cpu, tsUs, tsNs, kind: 'cpu-tlbi', op };
       const vmid = vmidIndexOf(args, ctx);
       if (vmid === undefined) return 'vmid= (the VMID index), or id= with a known VMID width';
-      return { span, source, cpu, tsUs, tsNs, kind: 'cpu-tlbi', op, vmid, vm: normalisePointer(args.get('mmu')), ipa: parseU64Arg(args.get('ipa')) };
+      return { span, source, cpu, tsUs, tsNs, kind: 'cpu-tlbi', op, vmid, vm: pointerOf(args.get('mmu'), ctx.pointers), ipa: parseU64Arg(args.get('ipa')) };
     }
   }
 }

@@ -7,7 +7,7 @@ import { Diagnostics, type DiagnosticCode } from '../diagnostics.js';
 import { VmidReplayError } from '../errors.js';
 import type { LineSource, ReadRecord, TraceRecord } from '../ingest/records.js';
 import { ProbeArgs } from '../ingest/probeBody.js';
-import { decodeEventRecord, decodeHeader, mayDecode, type DecodeContext, type DecodeOutcome } from '../events/decode.js';
+import { PointerTable, decodeEventRecord, decodeHeader, mayDecode, type DecodeContext, type DecodeOutcome } from '../events/decode.js';
 import { assertUnreachable, type TraceEvent } from '../events/index.js';
 import type { PinGetEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
 import { VmidAllocator } from '../model/vmidAllocator.js';
@@ -56,6 +56,8 @@ export class Replay {
   private decodeContextCache: DecodeContext | undefined;
   /** Where each event line's arguments are read, reused from line to line. */
   private readonly probeArgs = new ProbeArgs();
+  /** The trace's pointers, one string each, for every line's decoding. */
+  private readonly pointers = new PointerTable();
 
   constructor(private readonly options: ReplayOptions = {}) {
     this.resolver = new ConfigResolver(options, this.diagnostics);
@@ -115,7 +117,7 @@ export class Replay {
   private decodeContext(): DecodeContext {
     const vmidBits = this.allocator?.config.vmidBits ?? this.resolver.knownVmidBits();
     if (this.decodeContextCache === undefined || this.decodeContextCache.vmidBits !== vmidBits) {
-      this.decodeContextCache = { vmidBits, ...(this.options.probeMap === undefined ? {} : { probeMap: this.options.probeMap }) };
+      this.decodeContextCache = { vmidBits, pointers: this.pointers, ...(this.options.probeMap === undefined ? {} : { probeMap: this.options.probeMap }) };
     }
     return this.decodeContextCache;
   }
