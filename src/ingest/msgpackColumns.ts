@@ -6,6 +6,7 @@ import {
   columnWidths,
   recordTypeCodes,
 } from './msgpackFormat.js';
+import { utf8Text } from './bufferText.js';
 
 export type Doc = Record<string, unknown>;
 
@@ -168,7 +169,8 @@ export class BlockStrings {
   at(index: number): string {
     let text = this.decoded[index];
     if (text === undefined) {
-      text = this.blob.toString('utf8', this.start(index), this.ends[index]);
+      // Most of a dense block's strings are event bodies, each decoded once: straight to the decoder (bufferText.ts).
+      text = utf8Text(this.blob, this.start(index), this.ends[index] as number);
       this.decoded[index] = text;
     }
     return text;
