@@ -45,9 +45,9 @@ function digitsValue(buf: Buffer, start: number, end: number): number {
 export const skippedLine = null;
 
 /**
- * One parser per input. It keeps the event names it has seen (NameSkipping), so a line costs no
- * string for its name and no call of the filter once its name is known, and a line the
- * filter refuses costs no allocation at all.
+ * One parser per input. It keeps the event names it has seen (NameSkippingParser), so a line
+ * costs no string for its name and no call of the filter once its name is known, and a line
+ * the filter refuses costs no allocation at all.
  */
 export class FtraceByteParser extends NameSkippingParser {
   /** The columns of the line being read: found by `parse`, or loaded from what a skimmer found. */
@@ -70,10 +70,10 @@ export class FtraceByteParser extends NameSkippingParser {
   private recordAt(buf: Buffer, start: number, end: number, line: number, offset: number): ReadRecord | typeof skippedLine {
     const columns = this.columns;
     const nameEnd = columns.nameEnd;
-    const known = this.skipping.names.lookup(buf, columns.nameStart, nameEnd);
+    const known = this.names.lookup(buf, columns.nameStart, nameEnd);
     const bodyStart = nameEnd + 2;
     const opensWithLocation = bodyStart < end && buf[bodyStart] === charOpenParen;
-    if (this.wantEvent !== undefined && !this.skipping.names.wanted(known, opensWithLocation)) return this.skip(known, opensWithLocation, line, offset);
+    if (this.wantEvent !== undefined && !this.names.wanted(known, opensWithLocation)) return this.skip(known, opensWithLocation, line, offset);
     const span: SourceSpan = { file: this.file, line, offset };
     const text = utf8Text(buf, start, end);
     // Byte offsets are string indices only if every byte became one UTF-16 unit (ASCII, or a
@@ -99,7 +99,7 @@ export class FtraceByteParser extends NameSkippingParser {
    * with this inline: V8 inlines only below a size budget).
    */
   private skip(known: KnownName, opensWithLocation: boolean, line: number, offset: number): typeof skippedLine {
-    this.skipping.skip(known, opensWithLocation, line, offset);
+    this.skipLine(known, opensWithLocation, line, offset);
     return skippedLine;
   }
 

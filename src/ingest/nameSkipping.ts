@@ -10,45 +10,6 @@ import type { LineBytesParser } from './lineRecords.js';
 import type { WholeLinesReader } from './lineSplitter.js';
 import type { ReadRecord } from './records.js';
 
-export class NameSkipping {
-  /** The names met, the filter's answers for them, and the lines skipped by name. */
-  readonly names: KnownNames;
-  private readonly skimming: SkimmedNames | undefined;
-
-  /**
-   * `skimmer` (with a filter only) skips, in WebAssembly, the lines of names the parser
-   * skipped before, so most lines of a sparse trace never reach it. Unless `alwaysSkim`, it is
-   * left out for a while where it saves too little to pay. Without one, `onSkippedName` is told
-   * once per name and body flavor skipped: a skimmer in another thread learns so.
-   */
-  constructor(file: string, wantEvent: EventFilter | undefined, skimmer?: FtraceSkimmer, alwaysSkim = false, private readonly onSkippedName?: (name: Uint8Array, flavor: number) => void) {
-    this.names = new KnownNames(file, wantEvent);
-    this.skimming = skimmer === undefined ? undefined : new SkimmedNames(skimmer, this.names, alwaysSkim);
-  }
-
-  /** The reader for the next region's whole lines (LineSplitter.pushBytes), or undefined to have the parser read each. */
-  wholeLinesReader(): WholeLinesReader | undefined {
-    return this.skimming?.wholeLinesReader();
-  }
-
-  /** A line of `known` the parser skipped, numbered `line` at byte `offset`. */
-  skip(known: KnownName, opensWithLocation: boolean, line: number, offset: number): void {
-    this.names.countSkipped(known, 1);
-    this.names.noteSkippedLine(line, offset);
-    const flavor = opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain;
-    if (this.skimming !== undefined) this.skimming.teach(known, flavor);
-    else if (this.onSkippedName !== undefined && (known.skimFlavors & flavor) === 0) {
-      known.skimFlavors |= flavor;
-      this.onSkippedName(known.bytes, flavor);
-    }
-  }
-
-  /** The lines skipped since the last call, counted by name; undefined if none. */
-  takeUnused(): ReadRecord | undefined {
-    return this.names.takeUnused();
-  }
-}
-
 /**
  * The parser's use of the WebAssembly skimmer: it teaches the skimmer each name and body
  * flavor the parser skipped, reads whole regions with it, counts what it skipped under the
@@ -101,38 +62,55 @@ class SkimmedNames {
 
 /**
  * What both byte-level line parsers (ftraceBytes.ts, traceCmdBytes.ts) share: one input's
- * names and skipped lines (NameSkipping), the reader of whole regions it gives, and the counts
- * it hands on. Each grammar adds its own `parse`.
+ * names, the filter's answers for them and the lines skipped by name (`names`), the skimmer
+ * that skips their like from then on, the reader of whole regions it gives, and the counts
+ * handed on. Each grammar adds its own `parse`.
  */
 export abstract class NameSkippingParser implements LineBytesParser {
-  protected readonly skipping: NameSkipping;
+  /** The names met, the filter's answers for them, and the lines skipped by name. */
+  protected readonly names: KnownNames;
+  private readonly skimming: SkimmedNames | undefined;
 
   /**
    * `skimmer` (with a filter only, made for the parser's grammar) skips, in WebAssembly, the
    * lines of names this parser skipped before, so most lines of a sparse trace never reach
    * `parse`, and finds the columns of those it hands back. Unless `alwaysSkim`, it is left out
-   * for a while where it saves too little to pay.
+   * for a while where it saves too little to pay. Without a skimmer, `onSkippedName` is told
+   * once per name and body flavor skipped: a skimmer in another thread learns so
+   * (skimThread.ts).
    */
   constructor(
     protected readonly file: string,
     protected readonly wantEvent: EventFilter | undefined,
     skimmer?: FtraceSkimmer,
     alwaysSkim = false,
-    /** Told once per name and body flavor this parser skips: a skimmer in another thread learns so (skimThread.ts). */
-    onSkippedName?: (name: Uint8Array, flavor: number) => void,
+    private readonly onSkippedName?: (name: Uint8Array, flavor: number) => void,
   ) {
-    this.skipping = new NameSkipping(file, wantEvent, skimmer, alwaysSkim, onSkippedName);
+    this.names = new KnownNames(file, wantEvent);
+    this.skimming = skimmer === undefined ? undefined : new SkimmedNames(skimmer, this.names, alwaysSkim);
   }
 
   abstract parse(buf: Buffer, start: number, end: number, line: number, offset: number, columns?: Int32Array, columnsAt?: number): ReadRecord | null | undefined;
 
   /** The reader for the next region's whole lines (LineSplitter.pushBytes), or undefined to have `parse` read each. */
   wholeLinesReader(): WholeLinesReader | undefined {
-    return this.skipping.wholeLinesReader();
+    return this.skimming?.wholeLinesReader();
   }
 
   /** The lines skipped since the last call, counted by name; undefined if none. */
   takeUnused(): ReadRecord | undefined {
-    return this.skipping.takeUnused();
+    return this.names.takeUnused();
+  }
+
+  /** A line of `known` that `parse` skipped, numbered `line` at byte `offset`: counted, and taught. */
+  protected skipLine(known: KnownName, opensWithLocation: boolean, line: number, offset: number): void {
+    this.names.countSkipped(known, 1);
+    this.names.noteSkippedLine(line, offset);
+    const flavor = opensWithLocation ? skimFlavorWithLocation : skimFlavorPlain;
+    if (this.skimming !== undefined) this.skimming.teach(known, flavor);
+    else if (this.onSkippedName !== undefined && (known.skimFlavors & flavor) === 0) {
+      known.skimFlavors |= flavor;
+      this.onSkippedName(known.bytes, flavor);
+    }
   }
 }

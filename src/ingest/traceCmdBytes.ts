@@ -16,8 +16,8 @@
  *
  * With a filter, the WebAssembly skimmer (wasm/ftraceSkim.ts, in its trace-cmd form) makes the
  * same tests on whole regions and skips the lines of the names this parser taught it, so most
- * lines of a sparse report never reach `parse` (NameSkipping); the event lines it hands back
- * come with the columns it found, which `parse` takes instead of looking for them.
+ * lines of a sparse report never reach `parse` (NameSkippingParser); the event lines it hands
+ * back come with the columns it found, which `parse` takes instead of looking for them.
  */
 import { utf8Text } from './bufferText.js';
 import { NameSkippingParser } from './nameSkipping.js';
@@ -339,10 +339,9 @@ export class TraceCmdByteParser extends NameSkippingParser {
     const bytes = this.line;
     const loaded = columns !== undefined && columnsAt >= 0 && bytes.load(buf, start, end, columns, columnsAt);
     if (!loaded && !bytes.eventName(buf, start, end)) return undefined;
-    const names = this.skipping.names;
-    const known = names.lookup(buf, bytes.nameStart, bytes.nameEnd);
-    if (!names.wanted(known, bytes.opensWithLocation)) {
-      this.skipping.skip(known, bytes.opensWithLocation, line, offset);
+    const known = this.names.lookup(buf, bytes.nameStart, bytes.nameEnd);
+    if (!this.names.wanted(known, bytes.opensWithLocation)) {
+      this.skipLine(known, bytes.opensWithLocation, line, offset);
       return null;
     }
     const text = utf8Text(buf, start, end);
