@@ -1,9 +1,10 @@
 /**
  * The skim of a sparse ftrace trace (or `trace-cmd report`, by the same module), in
  * WebAssembly: most lines of such a trace are events the replay has no use for, and all it
- * needs of them is that they are well-formed event lines and their name. JavaScript reads those columns at about 200 ns a line; the module built from
- * wasm/ftraceSkim.ts (SIMD compares giving bit masks of each line's first 64 bytes) at about
- * 45 ns, the copy into its memory included.
+ * needs of them is that they are well-formed event lines and their name. JavaScript reads
+ * those columns at about 200 ns a line; the module built from wasm/ftraceSkim.ts (SIMD
+ * compares giving bit masks of each line's first 64 bytes) at about 45 ns, the copy into its
+ * memory included.
  *
  * The module skips only lines whose name it was taught (`learn`) by the byte parser after that
  * parser had skipped a line of that name itself, and only when the line passes the very
