@@ -69,6 +69,7 @@ const charSpace: u32 = 0x20;
 const charHash: u32 = 0x23;
 const charOpenParen: u32 = 0x28;
 const charCloseParen: u32 = 0x29;
+const charPlus: u32 = 0x2b;
 const charDash: u32 = 0x2d;
 const charDot: u32 = 0x2e;
 const char0: u32 = 0x30;
@@ -730,13 +731,6 @@ function colonSpaceFrom(at: usize, end: usize): isize {
   return -1;
 }
 
-/** `countIn` is not -1: digits, and few enough to be safe (more: `mustComputeColumn`). */
-@inline function safeCount(start: usize, end: usize): isize {
-  if (end <= start) return noColumn;
-  for (let at = start; at < end; at++) if (!isDigit(byteAt(at))) return noColumn;
-  return end - start > safeDigits ? mustComputeColumn : 0;
-}
-
 /** `timeColumnAt`: the index after the time column's `:`, `noColumn`, or `mustComputeColumn`. */
 function traceCmdTimeColumn(from: usize, lineEnd: usize): isize {
   const start = blanksEnd(from, lineEnd);
@@ -765,9 +759,8 @@ function traceCmdBracketColumns(first: usize, end: usize): isize {
     let pidStart = left;
     while (pidStart > first && isDigit(byteAt(pidStart - 1))) pidStart--;
     if (pidStart == left || pidStart <= first || byteAt(pidStart - 1) != charDash) return noColumn;
-    const pid = safeCount(pidStart, left);
-    const cpu = safeCount(open + 1, close);
-    if (pid == mustComputeColumn || cpu == mustComputeColumn) return mustComputeColumn;
+    // Both runs are digits, found so: only their length can make `countIn` compute.
+    if (left - pidStart > safeDigits || close - (open + 1) > safeDigits) return mustComputeColumn;
     setColumn(traceCmdDash, pidStart - 1);
     setColumn(traceCmdPidEnd, left);
     setColumn(traceCmdCpuStart, open + 1);
@@ -808,7 +801,7 @@ function traceCmdLatencyColumns(first: usize, end: usize): isize {
 /** `skipTsDiff`: past a `--ts-diff` column `(+12)`, if there is one. */
 function traceCmdSkipTsDiff(from: usize, end: usize): usize {
   const at = blanksEnd(from, end);
-  if (!(at + 1 < end && byteAt(at) == charOpenParen && byteAt(at + 1) == 0x2b)) return at;
+  if (!(at + 1 < end && byteAt(at) == charOpenParen && byteAt(at + 1) == charPlus)) return at;
   let j = at + 2;
   if (j < end && byteAt(j) == charDash) j++;
   const digitsStart = j;

@@ -331,7 +331,7 @@ test('once taught, the WebAssembly skim skips the refused lines of a report in e
   }
 });
 
-test('the WebAssembly skim hands back what only looks like a line of a taught name: headers, and stamps past 2^53', () => {
+test('the WebAssembly skim hands back what only looks like a line of a taught name: headers, and stamps, PIDs and CPUs past 2^53', () => {
   const parser = new TraceCmdByteParser('r', () => false, FtraceSkimmer.create(1 << 20, true), true);
   const teach = ['        CPU 0/KVM-4711  [002]    88.000002: kvm_entry: x', '        CPU 0/KVM-4711  [002]    88.000002: CPU 3 is empty: x'];
   const lookalikes = [
@@ -341,6 +341,11 @@ test('the WebAssembly skim hands back what only looks like a line of a taught na
     // Microseconds of 2^53 and more: not a safe integer, so no event.
     '        CPU 0/KVM-4711  [002] 9007199254.740992: kvm_entry: x',
     '        CPU 0/KVM-4711  [002] 90071992547409920: kvm_entry: x',
+    // A PID or CPU of 2^53 and more, in either shape: not a safe integer either.
+    '        CPU 0/KVM-99999999999999999  [002]    88.000002: kvm_entry: x',
+    '        CPU 0/KVM-4711  [99999999999999999]    88.000002: kvm_entry: x',
+    'CPU 0/KV-99999999999999999    2d....   88.000002: kvm_entry: x',
+    'CPU 0/KV-4711  99999999999999999d....   88.000002: kvm_entry: x',
   ];
   for (const text of lookalikes) assert.notEqual(parseTraceCmdLine(text, span).type, 'event', text);
   const rounds = [teach, teach, lookalikes].map((lines) => readRegion(parser, Buffer.from(`${lines.join('\n')}\n`)));
