@@ -173,7 +173,7 @@ export class Replay {
           // Its place in time was already replayed: what follows is unsure, what came before stays sure.
           const code = late === 'cpu-backwards' ? 'timestamp-backwards' : 'reorder-window-exceeded';
           this.diagnostics.add(code, { file: span.file, line: span.line, detail: late === 'cpu-backwards' ? `CPU ${cpu} went back in time by more than the reorder window` : `CPU ${cpu}: older than events of other CPUs already replayed, by more than the reorder window` });
-          this.pushLoss({ file: span.file, line: span.line, offset: outcome.event.span.offset }, source, cpu, undefined);
+          this.pushLoss(outcome.event.span, source, cpu, undefined);
         }
         this.stats.countEvent(outcome.event.kind, cpu < 0);
         this.sequencer.push(outcome.event);
