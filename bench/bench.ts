@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCaptures, ensureTrace, type Density } from './traces.js';
 import { timeAnalyze, timeShell, type AnalyzeRun } from './measure.js';
+import { judgeTargets, verdictTable, type MeasuredRow } from './targets.js';
 
 const distBench = fileURLToPath(new URL('.', import.meta.url));
 // What `bin` runs: the bundle (scripts/bundle.ts).
@@ -60,6 +61,7 @@ console.log(`traces in ${dir}; MiB/s counts the uncompressed trace bytes for eve
 console.log('| trace | format | MiB | analyze s | MiB/s | event lines/s | decoded events/s | peak RSS MiB | wc -l s | grep -c s | × wc -l | × grep -c |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
 const convert = hasConvert();
+const generatedRows: MeasuredRow[] = [];
 for (const size of sizes) {
   for (const density of densities) {
     const trace = await ensureTrace(cli, dir, density, size);
@@ -81,7 +83,9 @@ for (const size of sizes) {
       // Each input warmed just before its run: after the dense 1 GiB rows the MessagePack files
       // had been read cold (sparse 1 GiB MessagePack 2.2 s in the run, 1.4 s warm).
       timeShell(`cat '${file}' > /dev/null`);
-      printRow(`${density} ${size}`, format, inputBytes, timeAnalyze(cli, rssHook, file), wcSeconds, grepSeconds);
+      const run = timeAnalyze(cli, rssHook, file);
+      printRow(`${density} ${size}`, format, inputBytes, run, wcSeconds, grepSeconds);
+      generatedRows.push({ density, size, format, mibPerSecond: mib(inputBytes) / run.seconds, eventLinesPerSecond: run.eventLines / run.seconds, maxRssMiB: run.maxRssMiB, timesWcL: run.seconds / wcSeconds });
     }
   }
 }
@@ -106,3 +110,6 @@ function printRow(trace: string, format: string, bytes: number, run: AnalyzeRun,
   );
 }
 if (!convert) console.log('\nMessagePack: skipped, `vmid-replay convert` does not exist in this build yet.');
+// After the captures, so the verdicts close the output: they judge the generated rows only.
+console.log('\nIssue 4\'s targets, on the generated traces of this run (the issue assumes a 2-core machine):\n');
+for (const line of verdictTable(judgeTargets(generatedRows))) console.log(line);
