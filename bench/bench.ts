@@ -83,9 +83,8 @@ for (const size of sizes) {
       // Each input warmed just before its run: after the dense 1 GiB rows the MessagePack files
       // had been read cold (sparse 1 GiB MessagePack 2.2 s in the run, 1.4 s warm).
       timeShell(`cat '${file}' > /dev/null`);
-      const run = timeAnalyze(cli, rssHook, file);
-      printRow(`${density} ${size}`, format, inputBytes, run, wcSeconds, grepSeconds);
-      generatedRows.push({ density, size, format, mibPerSecond: mib(inputBytes) / run.seconds, eventLinesPerSecond: run.eventLines / run.seconds, maxRssMiB: run.maxRssMiB, timesWcL: run.seconds / wcSeconds });
+      const figures = printRow(`${density} ${size}`, format, inputBytes, timeAnalyze(cli, rssHook, file), wcSeconds, grepSeconds);
+      generatedRows.push({ density, size, format, ...figures });
     }
   }
 }
@@ -99,15 +98,18 @@ for (const capture of await ensureCaptures(capturesDir, dir, join(repo, 'traces'
   printRow(`capture ${capture.name}`, 'gzip', bytes, timeAnalyze(cli, rssHook, capture.gzip, capture.args), zwc, Number.NaN);
 }
 
-function printRow(trace: string, format: string, bytes: number, run: AnalyzeRun, wcSeconds: number, grepSeconds: number): void {
+/** Prints one table row; returns the figures it printed that the targets are judged on. */
+function printRow(trace: string, format: string, bytes: number, run: AnalyzeRun, wcSeconds: number, grepSeconds: number): Omit<MeasuredRow, 'density' | 'size' | 'format'> {
+  const figures = { mibPerSecond: mib(bytes) / run.seconds, eventLinesPerSecond: run.eventLines / run.seconds, maxRssMiB: run.maxRssMiB, timesWcL: run.seconds / wcSeconds };
   // The pipe is escaped: the row is a Markdown table row.
   const wcName = format === 'gzip' ? 'gzip -dc \\| wc -l' : 'wc -l';
   console.log(
-    `| ${trace} | ${format} | ${fixed(mib(bytes), 0)} | ${fixed(run.seconds, 2)} | ${fixed(mib(bytes) / run.seconds)} | ` +
-      `${fixed(run.eventLines / run.seconds / 1e6, 2)} M | ${fixed(run.decodedEvents / run.seconds / 1e6, 2)} M | ${fixed(run.maxRssMiB, 0)} | ` +
+    `| ${trace} | ${format} | ${fixed(mib(bytes), 0)} | ${fixed(run.seconds, 2)} | ${fixed(figures.mibPerSecond)} | ` +
+      `${fixed(figures.eventLinesPerSecond / 1e6, 2)} M | ${fixed(run.decodedEvents / run.seconds / 1e6, 2)} M | ${fixed(figures.maxRssMiB, 0)} | ` +
       `${fixed(wcSeconds, 2)} (${wcName}) | ${Number.isNaN(grepSeconds) ? '-' : fixed(grepSeconds, 2)} | ` +
-      `${fixed(run.seconds / wcSeconds)} | ${Number.isNaN(grepSeconds) ? '-' : fixed(run.seconds / grepSeconds)} |`,
+      `${fixed(figures.timesWcL)} | ${Number.isNaN(grepSeconds) ? '-' : fixed(run.seconds / grepSeconds)} |`,
   );
+  return figures;
 }
 if (!convert) console.log('\nMessagePack: skipped, `vmid-replay convert` does not exist in this build yet.');
 // After the captures, so the verdicts close the output: they judge the generated rows only.

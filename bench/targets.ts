@@ -1,8 +1,9 @@
 /**
  * Issue 4's speed and memory targets ("Speed", on a 2-core machine), judged against the rows
  * of one bench run, so the run itself says which are met instead of a reader comparing tables
- * by hand. Each verdict carries the row's ratio to `wc -l` on the same file in the same run:
- * the figure that stays put when the machine drifts.
+ * by hand. Each verdict carries the row's ratio to `wc -l` on the same file in the same run,
+ * which the issue asks to print beside it (it drifts too, though not in step with the times:
+ * bench/README.md, round 9).
  */
 
 import type { Density } from './traces.js';
