@@ -14,22 +14,44 @@
  */
 
 import type { TraceEvent } from '../events/index.js';
-import type { PinGetEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
+import type { PinGetEvent, VmidRolloverEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
+import type { CpuTlbiEvent } from '../events/cpuEvents.js';
 import { CpuSlots } from './cpuSlots.js';
 
 export type CallEvent = VmidUpdateEvent | PinGetEvent;
 export type CallFamily = CallEvent['kind'];
 type Mode = 'unknown' | 'entry' | 'return';
 
+/** What the kernel does inside an allocator call that a probe can show: the rollover. */
+export type InsideEvent = VmidRolloverEvent | CpuTlbiEvent;
+
+/**
+ * Whether `event` fires inside an allocator call running on its CPU rather than after it:
+ * a probe right after `flush_context()` (`vmid-rollover`), and on VHE the rollover's
+ * `TLBI ALLE1IS`: `flush_context()` calls `__kvm_flush_vm_context()` through `kvm_call_hyp()`,
+ * which is a plain function call when the kernel runs at EL2, so the `cpu_tlbi_all` probe fires
+ * between `kvm_arm_vmid_update()`'s entry and its return on the same CPU (`new_vmid()` runs
+ * with `cpu_vmid_lock` held, IRQs off). Every other by-VMID TLBI comes from page-table code,
+ * never from vmid.c.
+ */
+export function firesInsideAllocatorCall(event: TraceEvent): event is InsideEvent {
+  return event.kind === 'vmid-rollover' || (event.kind === 'cpu-tlbi' && event.op === 'ALLE1IS');
+}
+
 /** What the sequencer hands on: events to apply, with calls paired to their entry. */
 export type SequencedItem =
   | { readonly type: 'event'; readonly event: TraceEvent }
-  /** A later probe of a call already replayed: what it read is compared, nothing is applied. */
-  | { readonly type: 'observation'; readonly event: VmidUpdateEvent; readonly call: CallEvent }
+  /**
+   * A later probe of a call already replayed (a return or in-lock probe, or what fired inside
+   * it, such as its rollover's TLBI): what it read is compared, nothing is applied twice.
+   */
+  | { readonly type: 'observation'; readonly event: VmidUpdateEvent | InsideEvent; readonly call: CallEvent }
   | {
       readonly type: 'call';
       readonly entry: CallEvent | undefined;
       readonly decision: CallEvent;
+      /** What fired inside the call before the point it is replayed at (its rollover's probes), in order. */
+      readonly inside: readonly InsideEvent[];
       /** The entry's return never came: replayed at the entry. */
       readonly missingReturn: boolean;
       /** A return with no entry before it (the entry was lost or precedes the trace). */
@@ -37,6 +59,7 @@ export type SequencedItem =
     };
 
 export const lookaheadLimit = 100_000;
+const noInsideEvents: readonly InsideEvent[] = [];
 function isCall(event: TraceEvent): event is CallEvent {
   return event.kind === 'vmid-update' || event.kind === 'pin-get';
 }
@@ -49,8 +72,7 @@ function pinKey(event: CallEvent): string {
 /** Whether `event` shows that the caller of the pending `entry` moved on without returning. */
 function movesOn(entry: CallEvent, event: TraceEvent): boolean {
   if (event === entry) return false;
-  // A rollover probe fires inside the update (after flush_context()), not after it.
-  if (entry.kind === 'vmid-update') return event.cpu === entry.cpu && event.cpu >= 0 && event.kind !== 'vmid-rollover';
+  if (entry.kind === 'vmid-update') return event.cpu === entry.cpu && event.cpu >= 0 && !firesInsideAllocatorCall(event);
   return 'vm' in event && event.vm === entry.vm && !(event.kind === 'pin-get' && event.phase === 'return');
 }
 
@@ -64,6 +86,13 @@ export class CallSequencer {
    * the run loop's next call) may still come: they are observations of it.
    */
   private readonly replayedUpdate = new CpuSlots<CallEvent>();
+  /**
+   * Per CPU, the replayed update that is still inside `kvm_arm_vmid_update()`: replayed at an
+   * in-lock probe (or at its entry, with entry probes only) and not yet past a return probe.
+   */
+  private readonly replayedOpen = new CpuSlots<CallEvent>();
+  /** What fired inside each pending call so far, handed on with the call. */
+  private readonly insideOf = new Map<CallEvent, InsideEvent[]>();
   private held: TraceEvent[] = [];
 
   constructor(private readonly emit: (item: SequencedItem) => void) {}
@@ -101,7 +130,40 @@ export class CallSequencer {
   }
 
   private emitCall(entry: CallEvent | undefined, decision: CallEvent, missingReturn: boolean, orphanReturn: boolean): void {
-    this.emit({ type: 'call', entry, decision, missingReturn, orphanReturn });
+    let inside: readonly InsideEvent[] = noInsideEvents;
+    if (entry !== undefined && this.insideOf.size > 0) {
+      inside = this.insideOf.get(entry) ?? noInsideEvents;
+      this.insideOf.delete(entry);
+    }
+    this.emit({ type: 'call', entry, decision, inside, missingReturn, orphanReturn });
+  }
+
+  /**
+   * The call under way on `cpu` that an event fired inside belongs to: a pending update, or
+   * a pin whose entry was on that CPU (the lock is held with IRQs off from `new_vmid()` to the
+   * flush, so the pin cannot have migrated in between).
+   */
+  private pendingCallOn(cpu: number): CallEvent | undefined {
+    const update = this.pendingUpdates.get(cpu);
+    if (update !== undefined) return update;
+    for (const pin of this.pendingPins.values()) if (pin.cpu === cpu) return pin;
+    return undefined;
+  }
+
+  /** An event fired inside a call: held with the call still pending, or an observation of the one replayed. */
+  private routeInside(event: InsideEvent): boolean {
+    if (event.cpu < 0) return false;
+    const pending = this.pendingCallOn(event.cpu);
+    if (pending !== undefined) {
+      const list = this.insideOf.get(pending);
+      if (list === undefined) this.insideOf.set(pending, [event]);
+      else list.push(event);
+      return true;
+    }
+    const replayed = this.replayedOpen.get(event.cpu);
+    if (replayed === undefined) return false;
+    this.emit({ type: 'observation', event, call: replayed });
+    return true;
   }
 
   /** Decides the mode of a family from the held events, then replays them in order. */
@@ -131,25 +193,31 @@ export class CallSequencer {
     const isUpdate = kind === 'vmid-update';
     const phase = isUpdate || kind === 'pin-get' ? event.phase : undefined;
     if (this.pendingUpdates.size > 0 || this.pendingPins.size > 0) this.flushStalePending(event, kind, cpu, phase);
-    if (cpu >= 0 && !(isUpdate && phase !== 'entry') && kind !== 'vmid-rollover' && this.replayedUpdate.size > 0) {
+    const inside = firesInsideAllocatorCall(event);
+    if (cpu >= 0 && !(isUpdate && phase !== 'entry') && !inside && this.replayedUpdate.size > 0) {
       // The CPU moved on: later probes cannot belong to the update it replayed.
       this.replayedUpdate.delete(cpu);
+      if (this.replayedOpen.size > 0) this.replayedOpen.delete(cpu);
     }
     if (phase === undefined) {
-      this.emit({ type: 'event', event });
+      if (!inside || !this.routeInside(event)) this.emit({ type: 'event', event });
       return;
     }
     const call = event as CallEvent;
     const family = call.kind;
     if (phase === 'entry') {
-      if (this.mode[family] === 'entry') this.emitCall(call, call, false, false);
-      else if (isUpdate) this.pendingUpdates.set(cpu, call);
+      if (this.mode[family] === 'entry') {
+        this.emitCall(call, call, false, false);
+        // What fires inside it after this point (its rollover's TLBI) is an observation of it.
+        if (isUpdate) this.replayedOpen.set(cpu, call);
+      } else if (isUpdate) this.pendingUpdates.set(cpu, call);
       else this.pendingPins.set(pinKey(call), call);
       return;
     }
     if (isUpdate) {
       const replayed = this.replayedUpdate.get(cpu);
       if (replayed !== undefined && (call.vm === undefined || call.vm === replayed.vm)) {
+        if (phase === 'return' && this.replayedOpen.size > 0) this.replayedOpen.delete(cpu);
         this.emit({ type: 'observation', event: call as VmidUpdateEvent, call: replayed });
         return;
       }
@@ -167,7 +235,11 @@ export class CallSequencer {
       else if (pinKeyOf !== undefined) this.pendingPins.delete(pinKeyOf);
     }
     this.emitCall(matches ? entry : undefined, call, false, !matches);
-    if (isUpdate) this.replayedUpdate.set(cpu, matches ? entry : call);
+    if (isUpdate) {
+      const replayed = matches ? entry : call;
+      this.replayedUpdate.set(cpu, replayed);
+      if (phase === 'decision') this.replayedOpen.set(cpu, replayed);
+    }
   }
 
   /** A pin return without a pointer can only belong to the one pin under way, if one. */

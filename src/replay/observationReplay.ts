@@ -87,9 +87,19 @@ export class ObservationReplay {
     this.compare(allocator, decision.cpu, decision, outcome, at, vm);
   }
 
+  /** What the latest update on `cpu` did. */
+  lastOutcome(cpu: number): UpdateOutcome | undefined {
+    return this.lastOutcomeByCpu.get(cpu);
+  }
+
+  /** One more probe of a call already replayed. */
+  countLater(): void {
+    this.deps.stats.countObservation();
+  }
+
   /** A later probe of a call already replayed: compare, apply nothing. */
   compareLater(allocator: VmidAllocator, event: VmidUpdateEvent, vm: VmState | undefined, at: EventBase): void {
-    this.deps.stats.countObservation();
+    this.countLater();
     if (vm !== undefined && event.observedId !== undefined && event.observedId !== vm.kvmVmid.id) {
       this.deps.diverge(at, 'id-after', String(vm.kvmVmid.id), String(event.observedId), vm);
     }

@@ -14,7 +14,7 @@ import { VmidAllocator } from '../model/vmidAllocator.js';
 import { refOf, type EventRef } from '../model/eventRef.js';
 import { allChecks } from '../checks/index.js';
 import { formatMessage, type Check, type Finding } from '../checks/types.js';
-import { CallSequencer, type SequencedItem } from './callSequencer.js';
+import { CallSequencer, type InsideEvent, type SequencedItem } from './callSequencer.js';
 import { StepListeners } from './stepListeners.js';
 import { ConfigResolver } from './config.js';
 import type { ReplayOptions, ReplayResult } from './replayTypes.js';
@@ -275,6 +275,12 @@ export class Replay {
     if (item.type === 'observation') {
       const event = item.event;
       this.lastEvent = event;
+      if (event.kind !== 'vmid-update') {
+        const allocator = this.ensureAllocator(event);
+        this.observations.countLater();
+        this.checkInside([event], this.observations.lastOutcome(event.cpu)?.flushes ?? 0, allocator);
+        return;
+      }
       const pointer = event.vm ?? item.call.vm;
       this.observations.compareLater(this.ensureAllocator(event), event, pointer === undefined ? undefined : this.vms.live(pointer), event);
       return;
@@ -292,8 +298,8 @@ export class Replay {
           return;
         }
       }
-      if (item.decision.kind === 'vmid-update') this.applyUpdate(item.entry as VmidUpdateEvent | undefined, item.decision);
-      else this.applyPin(item.entry as PinGetEvent | undefined, item.decision);
+      if (item.decision.kind === 'vmid-update') this.applyUpdate(item.entry as VmidUpdateEvent | undefined, item.decision, item.inside);
+      else this.applyPin(item.entry as PinGetEvent | undefined, item.decision, item.inside);
       return;
     }
     const event = item.event;
@@ -301,7 +307,7 @@ export class Replay {
     this.applyEvent(event);
   }
 
-  private applyUpdate(entry: VmidUpdateEvent | undefined, decision: VmidUpdateEvent): void {
+  private applyUpdate(entry: VmidUpdateEvent | undefined, decision: VmidUpdateEvent, inside: readonly InsideEvent[]): void {
     const at = decision;
     this.lastEvent = at;
     const allocator = this.ensureAllocator(at);
@@ -326,7 +332,8 @@ export class Replay {
     const outcome = allocator.update(vm.kvmVmid, decision.cpu, idReadAtEntry);
     this.observations.afterAllocatorCall(allocator);
     if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
-    if (outcome.flushes > 0) this.rollover(at, outcome.flushes);
+    if (outcome.flushes > 0) this.rollover(at, outcome.flushes, inside);
+    this.checkInside(inside, outcome.flushes, allocator, vm);
     this.observations.compareCall(allocator, decision, vm, outcome, at);
     if (decision.phase !== 'entry' && decision.observedId !== undefined && decision.observedId !== outcome.idAfter) {
       this.diverge(at, 'id-after', String(outcome.idAfter), String(decision.observedId), vm);
@@ -348,7 +355,7 @@ export class Replay {
     });
   }
 
-  private applyPin(entry: PinGetEvent | undefined, decision: PinGetEvent): void {
+  private applyPin(entry: PinGetEvent | undefined, decision: PinGetEvent, inside: readonly InsideEvent[]): void {
     const at = decision;
     this.lastEvent = at;
     const allocator = this.ensureAllocator(at);
@@ -360,7 +367,8 @@ export class Replay {
     const outcome = allocator.pinGet(vm.kvmVmid);
     this.observations.afterAllocatorCall(allocator);
     if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
-    if (outcome.flushes > 0) this.rollover(at, outcome.flushes);
+    if (outcome.flushes > 0) this.rollover(at, outcome.flushes, inside);
+    this.checkInside(inside, outcome.flushes, allocator, vm);
     if (outcome.exhausted) vm.lastFailedPin = at;
     else if (vm.kvmVmid.pinned === 1) vm.pinnedBy = at;
     if (decision.phase === 'return' && decision.observedRet !== undefined && decision.observedRet !== outcome.ret) {
@@ -378,9 +386,31 @@ export class Replay {
     });
   }
 
-  private rollover(at: EventBase, flushes: number): void {
+  /** A rollover the model made in a call: its `TLBI ALLE1IS` is witnessed by the trace's own TLBI line when the call has one. */
+  private rollover(at: EventBase, flushes: number, inside: readonly InsideEvent[]): void {
     this.stats.countRollovers(flushes);
-    this.smmuSide.rolloverBroadcast(at);
+    this.smmuSide.rolloverBroadcast(inside.find((event) => event.kind === 'cpu-tlbi') ?? at);
+  }
+
+  /**
+   * What fired inside a call, against what the model did in it (`flushes` rollovers). A TLBI
+   * ALLE1IS the model has no rollover for still happened on the hardware: it is applied as the
+   * broadcast it was, after the divergence is reported.
+   */
+  private checkInside(inside: readonly InsideEvent[], flushes: number, allocator: VmidAllocator, vm?: VmState): void {
+    for (const event of inside) {
+      if (event.kind === 'vmid-rollover') {
+        if (flushes === 0) this.diverge(event, 'rollover', 'no rollover in this call', `a rollover${event.observedGeneration === undefined ? '' : ` to generation ${event.observedGeneration}`}`, vm);
+        else if (event.observedGeneration !== undefined && event.observedGeneration !== allocator.generation) {
+          this.diverge(event, 'rollover', String(allocator.generation), String(event.observedGeneration), vm);
+        }
+        continue;
+      }
+      if (flushes === 0) {
+        this.diverge(event, 'rollover', 'no rollover in this call', "the rollover's TLBI ALLE1IS (__kvm_flush_vm_context) inside it", vm);
+        this.smmuSide.apply(event);
+      }
+    }
   }
 
   private applyEvent(event: TraceEvent): void {

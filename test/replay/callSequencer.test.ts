@@ -58,11 +58,33 @@ test('a return without the VM pointer (kretprobe before 6.9) pairs with its entr
 });
 
 test('a rollover probe between an entry and its return does not split the call', async () => {
-  const rollover = line(0, 3, `vmid_rollover: (kvm_arm_vmid_update+0x28c/0x46c) gen=16`);
-  const trace = header + create(0, 1, vm1) + upd(0, 2, vm1, 0) + rollover + ret(0, 4, vm1, 9) + put(0, 5);
+  // 3-bit VMIDs: seven VMs take indexes 1..7 (ids 9..15) on CPU 0; the eighth finds no zero
+  // bit from cur_idx 7, so new_vmid() bumps vmid_generation to 16 and flush_context() runs
+  // (the probe after it reads gen=16); the search from 1 gives index 1: id 17. Lines: header
+  // 1, creates 2-9, the seven loads 10-30, the eighth's entry 31, rollover 32, return 33.
+  const pointers = Array.from({ length: 8 }, (_, i) => `0xffff0000100${i + 1}0000`);
+  let trace = header + pointers.map((vm, i) => create(0, i + 1, vm)).join('');
+  pointers.slice(0, 7).forEach((vm, i) => {
+    trace += upd(0, 10 + 3 * i, vm, 0) + ret(0, 11 + 3 * i, vm, 9 + i) + put(0, 12 + 3 * i);
+  });
+  const last = pointers[7] as string;
+  trace += upd(0, 40, last, 0) + line(0, 41, `vmid_rollover: (kvm_arm_vmid_update+0x28c/0x46c) gen=16`) + ret(0, 42, last, 17) + put(0, 43);
   const r = await report(trace);
   assert.equal(r.verdict, 'ok');
   assert.ok(!r.diagnostics.some((d) => d.code === 'missing-return'));
+  const loads = (await decisions(trace)).filter((d) => d['op'] === 'load');
+  assert.equal(loads.length, 8);
+  assert.deepEqual(loads.at(-1), { line: 33, op: 'load', vm: last, cpu: 0, vmid: 1, gen: 2, flushes: 1, slow: true, vm_id_after: '17' });
+});
+
+test('a rollover probe inside a call that cannot roll over is a divergence', async () => {
+  // A VM's first load with index 1 free takes it without a rollover: a probe placed after
+  // flush_context() cannot fire in that call.
+  const rollover = line(0, 3, `vmid_rollover: (kvm_arm_vmid_update+0x28c/0x46c) gen=16`);
+  const trace = header + create(0, 1, vm1) + upd(0, 2, vm1, 0) + rollover + ret(0, 4, vm1, 9) + put(0, 5);
+  const r = await report(trace);
+  assert.equal(r.verdict, 'findings');
+  assert.deepEqual(r.findings.map((f) => f.checkId), ['model-divergence']);
   assert.equal((await decisions(trace)).filter((d) => d['op'] === 'load').length, 1);
 });
 
