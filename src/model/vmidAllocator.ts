@@ -101,6 +101,26 @@ export class VmidAllocator {
     this.reservedVmids = new Array<number>(config.cpus).fill(0);
   }
 
+  /**
+   * An independent copy of this host's allocator state, for replaying a stretch of the trace in
+   * another order without touching this one (the replay's clock-skew search).
+   */
+  clone(): VmidAllocator {
+    const copy = new VmidAllocator(this.config);
+    copy.generation = this.generation;
+    copy.vmidMap.set(this.vmidMap);
+    if (this.pinnedVmidMap !== null) copy.pinnedVmidMap?.set(this.pinnedVmidMap);
+    copy.nrPinnedVmids = this.nrPinnedVmids;
+    for (let cpu = 0; cpu < this.config.cpus; cpu++) {
+      copy.activeVmids[cpu] = this.activeVmids[cpu] ?? 0;
+      copy.reservedVmids[cpu] = this.reservedVmids[cpu] ?? 0;
+    }
+    copy.curIdxValue = this.curIdxValue;
+    copy.lastFlush = this.lastFlush;
+    copy.rollovers = this.rollovers;
+    return copy;
+  }
+
   /** `new_vmid()`'s search start: the last index handed out. */
   get curIdx(): number {
     return this.curIdxValue;

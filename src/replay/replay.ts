@@ -11,6 +11,8 @@ import { PointerTable, decodeEventRecord, decodeHeader, mayDecode, type DecodeCo
 import { assertUnreachable, type TraceEvent } from '../events/index.js';
 import type { PinGetEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
 import { VmidAllocator } from '../model/vmidAllocator.js';
+import { AllocatorSide } from './allocatorSide.js';
+import { ReplaySideSink } from './replaySideSink.js';
 import { refOf, type EventRef } from '../model/eventRef.js';
 import { allChecks } from '../checks/index.js';
 import { formatMessage, type Check, type Finding } from '../checks/types.js';
@@ -24,7 +26,6 @@ import { ReplayStats } from './stats.js';
 import type { EventBase, KernelPointer } from '../events/common.js';
 import { SmmuReplay } from './smmuReplay.js';
 import { VmRegistry } from './vmRegistry.js';
-import { ObservationReplay } from './observationReplay.js';
 import { ReorderBuffer, defaultReorderMaxRecords, defaultReorderWindowUs, type LateReason } from './reorderBuffer.js';
 
 export type { Decision, ReplayOptions, ReplayResult } from './replayTypes.js';
@@ -43,6 +44,9 @@ export class Replay {
   private readonly listeners = new StepListeners();
   private readonly findings: Finding[] = [];
   private allocator: VmidAllocator | undefined;
+  /** The allocator model and what the trace observed of it, compared call by call. */
+  private side: AllocatorSide | undefined;
+  private sideSink: ReplaySideSink | undefined;
   private readonly vms: VmRegistry;
   /** Per CPU; filled in place (never replaced) so the state handed to checks stays current. */
   private readonly running: (RunningVm | undefined)[] = [];
@@ -52,8 +56,9 @@ export class Replay {
   private readonly reorder: ReorderBuffer;
   private finished = false;
   private readonly smmuSide: SmmuReplay;
-  private readonly observations: ObservationReplay;
   private decodeContextCache: DecodeContext | undefined;
+  /** The probe map names a probe right after flush_context(): every rollover must show. */
+  private readonly traceShowsRollovers: boolean;
   /** Where each event line's arguments are read, reused from line to line. */
   private readonly probeArgs = new ProbeArgs();
   /** The trace's pointers, one string each, for every line's decoding. */
@@ -80,15 +85,7 @@ export class Replay {
       ensureAllocator: (at) => this.ensureAllocator(at),
       vmAt: (pointer, at) => this.vms.at(pointer, at),
     });
-    this.observations = new ObservationReplay(
-      {
-        stats: this.stats,
-        diagnostics: this.diagnostics,
-        diverge: (at, kind, expected, observed, vm) => this.diverge(at, kind, expected, observed, vm),
-        cpusInsideUpdate: () => this.sequencer.cpusInsideUpdate(),
-      },
-      options.probeMap,
-    );
+    this.traceShowsRollovers = [...(options.probeMap?.events.values() ?? [])].some((mapped) => mapped.args.has('newgen'));
   }
 
   /** Which event lines the replay needs in full: those that can decode to anything but `unused`. */
@@ -218,7 +215,17 @@ export class Replay {
     if (this.allocator !== undefined) return this.allocator;
     const allocator = new VmidAllocator(this.resolver.allocatorConfig(at.span));
     this.allocator = allocator;
-    this.observations.start(allocator.config.cpus);
+    this.sideSink = new ReplaySideSink(
+      {
+        stats: this.stats,
+        diagnostics: this.diagnostics,
+        diverge: (where, kind, expected, observed, vm) => this.diverge(where, kind, expected, observed, vm),
+        cpusInsideUpdate: () => this.sequencer.cpusInsideUpdate(),
+      },
+      allocator.config.cpus,
+      0,
+    );
+    this.side = new AllocatorSide(allocator, this.vms, this.sideSink, { showsRollovers: this.traceShowsRollovers });
     this.running.length = 0;
     for (let cpu = 0; cpu < allocator.config.cpus; cpu++) this.running.push(undefined);
     const state = this.state(allocator);
@@ -275,14 +282,15 @@ export class Replay {
     if (item.type === 'observation') {
       const event = item.event;
       this.lastEvent = event;
-      if (event.kind !== 'vmid-update') {
-        const allocator = this.ensureAllocator(event);
-        this.observations.countLater();
-        this.checkInside([event], this.observations.lastOutcome(event.cpu)?.flushes ?? 0, allocator);
+      const side = this.ensureSide(event);
+      this.stats.countObservation();
+      if (event.kind === 'vmid-update') {
+        side.later(event, item.call);
         return;
       }
-      const pointer = event.vm ?? item.call.vm;
-      this.observations.compareLater(this.ensureAllocator(event), event, pointer === undefined ? undefined : this.vms.live(pointer), event);
+      side.laterInside(event);
+      // A TLBI the model has no rollover for still went out on the hardware.
+      if (event.kind === 'cpu-tlbi' && (side.lastOutcome(event.cpu)?.flushes ?? 0) === 0) this.smmuSide.apply(event);
       return;
     }
     if (item.type === 'call') {
@@ -307,37 +315,18 @@ export class Replay {
     this.applyEvent(event);
   }
 
+  private ensureSide(at: EventBase): AllocatorSide {
+    this.ensureAllocator(at);
+    return this.side as AllocatorSide;
+  }
+
   private applyUpdate(entry: VmidUpdateEvent | undefined, decision: VmidUpdateEvent, inside: readonly InsideEvent[]): void {
     const at = decision;
     this.lastEvent = at;
-    const allocator = this.ensureAllocator(at);
-    if (!this.checkCpu(decision.cpu, at, allocator)) return;
-    const vm = this.vms.at((decision.vm ?? entry?.vm) as KernelPointer, at);
-    const idBefore = vm.kvmVmid.id;
-    const observedBefore = entry?.observedId ?? (decision.phase === 'entry' ? decision.observedId : undefined);
-    let idReadAtEntry = idBefore;
-    if (observedBefore !== undefined) this.stats.countObservedField('idBefore');
-    if (observedBefore !== undefined && observedBefore !== idBefore) {
-      const previous = vm.previousId;
-      if (previous !== undefined && previous.id === observedBefore && previous.cpu !== decision.cpu) {
-        // Not a divergence: this call read the id before CPU `previous.cpu`'s call took the
-        // lock and changed it. The kernel then fails the fast-path test and re-reads under the lock.
-        const read = entry ?? at;
-        this.diagnostics.add('entry-race', { file: read.span.file, line: read.span.line, detail: `read id ${observedBefore} before CPU ${previous.cpu} changed it to ${idBefore}` });
-        idReadAtEntry = observedBefore;
-      } else {
-        this.diverge(entry ?? at, 'id-before', String(idBefore), String(observedBefore), vm);
-      }
-    }
-    const outcome = allocator.update(vm.kvmVmid, decision.cpu, idReadAtEntry);
-    this.observations.afterAllocatorCall(allocator);
-    if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
-    if (outcome.flushes > 0) this.rollover(at, outcome.flushes, inside);
-    this.checkInside(inside, outcome.flushes, allocator, vm);
-    this.observations.compareCall(allocator, decision, vm, outcome, at);
-    if (decision.phase !== 'entry' && decision.observedId !== undefined && decision.observedId !== outcome.idAfter) {
-      this.diverge(at, 'id-after', String(outcome.idAfter), String(decision.observedId), vm);
-    }
+    const side = this.ensureSide(at);
+    if (!this.checkCpu(decision.cpu, at, side.allocator)) return;
+    const { vm, idBefore, outcome } = side.update(entry, decision, inside);
+    this.afterRollover(outcome.flushes, at, inside);
     const previouslyRunning = this.running[decision.cpu];
     this.stats.countLoad(outcome.slow);
     this.step({ kind: 'load', event: decision, vm, cpu: decision.cpu, idBefore, outcome, previouslyRunning });
@@ -358,22 +347,14 @@ export class Replay {
   private applyPin(entry: PinGetEvent | undefined, decision: PinGetEvent, inside: readonly InsideEvent[]): void {
     const at = decision;
     this.lastEvent = at;
-    const allocator = this.ensureAllocator(at);
-    if (allocator.config.variant === 'mainline') {
+    const side = this.ensureSide(at);
+    if (side.allocator.config.variant === 'mainline') {
       throw new VmidReplayError('CONFIG_INVALID', 'the trace pins VMIDs, which mainline cannot: pass --variant rfc-v2 or rfc-v3 (or add variant= to the header)', at.span);
     }
-    const vm = this.vms.at((decision.vm ?? entry?.vm) as KernelPointer, at);
-    const idBefore = vm.kvmVmid.id;
-    const outcome = allocator.pinGet(vm.kvmVmid);
-    this.observations.afterAllocatorCall(allocator);
-    if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
-    if (outcome.flushes > 0) this.rollover(at, outcome.flushes, inside);
-    this.checkInside(inside, outcome.flushes, allocator, vm);
+    const { vm, outcome } = side.pin(entry, decision, inside);
+    this.afterRollover(outcome.flushes, at, inside);
     if (outcome.exhausted) vm.lastFailedPin = at;
     else if (vm.kvmVmid.pinned === 1) vm.pinnedBy = at;
-    if (decision.phase === 'return' && decision.observedRet !== undefined && decision.observedRet !== outcome.ret) {
-      this.diverge(at, 'pin-ret', String(outcome.ret), String(decision.observedRet), vm);
-    }
     this.step({ kind: 'pin', event: decision, vm, outcome });
     this.options.onDecision?.({
       line: decision.span.line,
@@ -386,30 +367,18 @@ export class Replay {
     });
   }
 
-  /** A rollover the model made in a call: its `TLBI ALLE1IS` is witnessed by the trace's own TLBI line when the call has one. */
-  private rollover(at: EventBase, flushes: number, inside: readonly InsideEvent[]): void {
-    this.stats.countRollovers(flushes);
-    this.smmuSide.rolloverBroadcast(inside.find((event) => event.kind === 'cpu-tlbi') ?? at);
-  }
-
   /**
-   * What fired inside a call, against what the model did in it (`flushes` rollovers). A TLBI
-   * ALLE1IS the model has no rollover for still happened on the hardware: it is applied as the
-   * broadcast it was, after the divergence is reported.
+   * A call's rollovers reach every BTM SMMU as the flush's `TLBI ALLE1IS`, witnessed by the
+   * trace's own TLBI line when one fired inside the call. A TLBI inside a call that the model
+   * does not roll over in still went out on the hardware (the side reported the mismatch).
    */
-  private checkInside(inside: readonly InsideEvent[], flushes: number, allocator: VmidAllocator, vm?: VmState): void {
-    for (const event of inside) {
-      if (event.kind === 'vmid-rollover') {
-        if (flushes === 0) this.diverge(event, 'rollover', 'no rollover in this call', `a rollover${event.observedGeneration === undefined ? '' : ` to generation ${event.observedGeneration}`}`, vm);
-        else if (event.observedGeneration !== undefined && event.observedGeneration !== allocator.generation) {
-          this.diverge(event, 'rollover', String(allocator.generation), String(event.observedGeneration), vm);
-        }
-        continue;
-      }
-      if (flushes === 0) {
-        this.diverge(event, 'rollover', 'no rollover in this call', "the rollover's TLBI ALLE1IS (__kvm_flush_vm_context) inside it", vm);
-        this.smmuSide.apply(event);
-      }
+  private afterRollover(flushes: number, at: EventBase, inside: readonly InsideEvent[]): void {
+    const tlbi = inside.find((event) => event.kind === 'cpu-tlbi');
+    if (flushes > 0) {
+      this.stats.countRollovers(flushes);
+      this.smmuSide.rolloverBroadcast(tlbi ?? at);
+    } else if (tlbi !== undefined) {
+      this.smmuSide.apply(tlbi);
     }
   }
 
@@ -425,27 +394,20 @@ export class Replay {
         this.markDataLoss(event);
         return;
       case 'vm-create': {
-        this.ensureAllocator(event);
-        this.vms.create(event.vm, event);
+        this.ensureSide(event).create(event.vm, event);
         this.options.onDecision?.({ line: event.span.line, op: 'create', vm: event.vm });
         return;
       }
       case 'vm-destroy': {
-        const allocator = this.ensureAllocator(event);
-        const vm = this.vms.live(event.vm);
+        const vm = this.ensureSide(event).destroy(event);
         if (vm === undefined) {
           this.diagnostics.add('unknown-vm', { file: event.span.file, line: event.span.line, detail: `${event.vm} destroyed but never seen alive` });
           return;
         }
-        if (event.observedId !== undefined && event.observedId !== vm.kvmVmid.id) {
-          this.diverge(event, 'destroy-id', String(vm.kvmVmid.id), String(event.observedId), vm);
-        }
         this.step({ kind: 'vm-destroy', event, vm });
-        vm.destroyed = true;
         this.running.forEach((running, cpu) => {
           if (running?.vm === vm) this.running[cpu] = undefined;
         });
-        void allocator;
         this.options.onDecision?.({ line: event.span.line, op: 'destroy', vm: event.vm });
         return;
       }
@@ -454,10 +416,9 @@ export class Replay {
         // Calls arrive through the sequencer as `call` items; a bare one here is a bug.
         throw new VmidReplayError('INTERNAL', `call event ${event.kind} reached applyEvent`, { file: event.span.file, line: event.span.line });
       case 'vmid-clear-active': {
-        const allocator = this.ensureAllocator(event);
-        if (!this.checkCpu(event.cpu, event, allocator)) return;
-        allocator.clearActive(event.cpu);
-        this.observations.afterAllocatorCall(allocator);
+        const side = this.ensureSide(event);
+        if (!this.checkCpu(event.cpu, event, side.allocator)) return;
+        side.put(event);
         const wasRunning = this.running[event.cpu];
         this.running[event.cpu] = undefined;
         this.step({ kind: 'put', event, cpu: event.cpu, wasRunning });
@@ -465,27 +426,15 @@ export class Replay {
         return;
       }
       case 'pin-put': {
-        const allocator = this.ensureAllocator(event);
-        const vm = this.vms.at(event.vm, event);
-        const outcome = allocator.pinPut(vm.kvmVmid);
+        const { vm, outcome } = this.ensureSide(event).unpin(event);
         if (outcome.released) vm.pinnedBy = undefined;
         this.step({ kind: 'unpin', event, vm, outcome });
         this.options.onDecision?.({ line: event.span.line, op: 'unpin', vm: vm.pointer, nr_pinned: outcome.nrPinned });
         return;
       }
-      case 'vmid-rollover': {
-        const allocator = this.ensureAllocator(event);
-        // Observed inside an update. Replayed at returns, that update comes after this line,
-        // so the model has yet to bump; replayed at entries, it already did.
-        if (event.observedGeneration !== undefined) {
-          const pending = this.sequencer.modeOf('vmid-update') !== 'entry';
-          const expected = pending ? allocator.generation + allocator.firstVersion : allocator.generation;
-          if (event.observedGeneration !== expected) {
-            this.diverge(event, 'rollover', String(expected), String(event.observedGeneration));
-          }
-        }
+      case 'vmid-rollover':
+        this.ensureSide(event).strayRollover(event, this.sequencer.modeOf('vmid-update') !== 'entry');
         return;
-      }
       case 'smmu-ste':
       case 'smmu-vmid-alloc':
       case 'smmu-vmid-free':
@@ -504,7 +453,7 @@ export class Replay {
       this.finished = true;
       this.reorder.flush();
       this.sequencer.finish();
-      this.observations.finish();
+      this.sideSink?.finish();
       if (this.allocator !== undefined) this.step({ kind: 'trace-end', at: this.lastEvent });
     }
     return {
