@@ -23,7 +23,7 @@ import type { ReplayOptions, ReplayResult } from './replayTypes.js';
 import type { ReplayStep, DivergenceKind } from './steps.js';
 import type { ReplayState, RunningVm, VmState } from './state.js';
 import { ReplayStats } from './stats.js';
-import type { EventBase, KernelPointer } from '../events/common.js';
+import type { EventBase } from '../events/common.js';
 import { SmmuReplay } from './smmuReplay.js';
 import { VmRegistry } from './vmRegistry.js';
 import { ReorderBuffer, defaultReorderMaxRecords, defaultReorderWindowUs, type LateReason } from './reorderBuffer.js';
