@@ -69,6 +69,7 @@ export interface ModelFlags {
   strict?: boolean;
   inputFormat?: TraceFormat | 'auto';
   reorderWindow?: number;
+  skewBound?: number;
 }
 
 export function addModelOptions(command: Command): Command {
@@ -82,7 +83,8 @@ export function addModelOptions(command: Command): Command {
     .option('--map <file>', "probe map (JSON) saying what a capture's own probe names mean, e.g. traces/captures-6.1.map.json (docs/trace-format.md)")
     .option('--csv-map <file>', "CSV map (JSON) saying how a CSV trace's columns read as the default CSV layout: renames, timestamp unit, argument columns (docs/trace-format.md, CSV)")
     .option('--strict', 'stop at the first malformed line with an error naming file and line, instead of counting it')
-    .option('--reorder-window <usecs>', 'merge records arriving up to this many microseconds out of timestamp order (at most 100000 records held); older ones make what follows inconclusive; 0 merges only records not yet passed (default: 1000)', integerIn(0, Number.MAX_SAFE_INTEGER, '--reorder-window'));
+    .option('--reorder-window <usecs>', 'merge records arriving up to this many microseconds out of timestamp order (at most 100000 records held); older ones make what follows inconclusive; 0 merges only records not yet passed (default: 1000)', integerIn(0, Number.MAX_SAFE_INTEGER, '--reorder-window'))
+    .option('--skew-bound <usecs>', "how far apart two CPUs' trace clocks may be: events of different CPUs this close are replayed in another order than stamped where the trace's in-lock observations show it (docs/trace-format.md); 0 never reorders (default: 10000)", integerIn(0, 1_000_000, '--skew-bound'));
 }
 
 /** Reads a JSON document named on the command line (`what` names it in errors, with the file). */
@@ -130,6 +132,7 @@ export async function replayOptionsFrom(flags: ModelFlags, io: CliIo): Promise<R
     ...(flags.strict === undefined ? {} : { strict: flags.strict }),
     ...(flags.inputFormat === undefined ? {} : { inputFormat: flags.inputFormat }),
     ...(flags.reorderWindow === undefined ? {} : { reorderWindowUs: flags.reorderWindow }),
+    ...(flags.skewBound === undefined ? {} : { skewBoundUs: flags.skewBound }),
     ...(probeMap === undefined ? {} : { probeMap }),
     ...(csvMap === undefined ? {} : { csvMap }),
   };

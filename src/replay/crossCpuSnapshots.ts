@@ -112,8 +112,9 @@ export class CrossCpuSnapshots {
     if (this.boundUs === 0) return;
     const held = this.recent[cpu] as HeldValue[];
     held.push({ value, tsUs });
+    // Keep the value held at the cutoff: drop an entry only when the next one is older too.
     let stale = 0;
-    while (stale < held.length - 1 && (held[stale] as HeldValue).tsUs < tsUs - 2 * this.boundUs) stale++;
+    while (stale < held.length - 1 && (held[stale + 1] as HeldValue).tsUs < tsUs - 2 * this.boundUs) stale++;
     if (stale > 0) held.splice(0, stale);
   }
 

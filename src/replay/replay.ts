@@ -27,6 +27,8 @@ import type { EventBase } from '../events/common.js';
 import { SmmuReplay } from './smmuReplay.js';
 import { VmRegistry } from './vmRegistry.js';
 import { ReorderBuffer, defaultReorderMaxRecords, defaultReorderWindowUs, type LateReason } from './reorderBuffer.js';
+import { SkewOrder, defaultSkewBoundUs } from './skew/skewOrder.js';
+import type { ShadowBase } from './skew/shadowReplay.js';
 
 export type { Decision, ReplayOptions, ReplayResult } from './replayTypes.js';
 
@@ -53,7 +55,13 @@ export class Replay {
   private dataLossAt: EventRef | undefined;
   /** The last event with a CPU that was applied: where the trace ends, for end-of-trace checks. */
   private lastEvent: EventBase | undefined;
+  /** When the latest decoded event of a CPU happened: a loss marker between lines takes it. */
+  private lastDecodedTsUs = 0;
   private readonly reorder: ReorderBuffer;
+  /** How far apart in time two CPUs' events may be stamped out of their real order (µs). */
+  private readonly skewBoundUs: number;
+  /** Holds events within the skew bound and adopts the order the trace's observations show. */
+  private readonly order: SkewOrder | undefined;
   private finished = false;
   private readonly smmuSide: SmmuReplay;
   private decodeContextCache: DecodeContext | undefined;
@@ -67,7 +75,10 @@ export class Replay {
   constructor(private readonly options: ReplayOptions = {}) {
     this.resolver = new ConfigResolver(options, this.diagnostics);
     this.vms = new VmRegistry(this.diagnostics);
-    this.sequencer = new CallSequencer((item) => this.apply(item));
+    this.skewBoundUs = options.skewBoundUs ?? defaultSkewBoundUs;
+    const order = this.skewBoundUs === 0 ? undefined : new SkewOrder(this.skewBoundUs, { apply: (item) => this.apply(item), shadowBase: () => this.shadowBase(), adopted: (at, detail) => this.diagnostics.add('cross-cpu-skew', { file: at.span.file, line: at.span.line, detail }) });
+    this.order = order;
+    this.sequencer = new CallSequencer(order === undefined ? (item) => this.apply(item) : (item) => order.push(item));
     this.reorder = new ReorderBuffer(
       { windowUs: options.reorderWindowUs ?? defaultReorderWindowUs, maxRecords: options.reorderMaxRecords ?? defaultReorderMaxRecords },
       {
@@ -173,6 +184,7 @@ export class Replay {
           this.pushLoss(outcome.event.span, source, cpu, undefined);
         }
         this.stats.countEvent(outcome.event.kind, cpu < 0);
+        if (cpu >= 0) this.lastDecodedTsUs = outcome.event.tsUs;
         this.sequencer.push(outcome.event);
         return;
       }
@@ -202,7 +214,7 @@ export class Replay {
    */
   private pushLoss(span: { file: string; line: number; offset: number }, source: LineSource, cpu: number, count: number | undefined): void {
     // Not tied to the CPU's own order (cpu -1): a lost marker says nothing about the pending call.
-    this.sequencer.push({ kind: 'lost-events', span, source, cpu: -1, tsUs: this.lastEvent?.tsUs ?? 0, tsNs: 0, ...(count === undefined ? {} : { count }), lostCpu: cpu });
+    this.sequencer.push({ kind: 'lost-events', span, source, cpu: -1, tsUs: this.lastDecodedTsUs, tsNs: 0, ...(count === undefined ? {} : { count }), lostCpu: cpu });
   }
 
   private markDataLoss(at: EventBase): void {
@@ -223,7 +235,7 @@ export class Replay {
         cpusInsideUpdate: () => this.sequencer.cpusInsideUpdate(),
       },
       allocator.config.cpus,
-      0,
+      this.skewBoundUs,
     );
     this.side = new AllocatorSide(allocator, this.vms, this.sideSink, { showsRollovers: this.traceShowsRollovers });
     this.running.length = 0;
@@ -253,6 +265,23 @@ export class Replay {
       this.listeners.add(listeners);
     }
     return allocator;
+  }
+
+  /** Where the skew search's shadows start: the state after everything applied so far. */
+  private shadowBase(): ShadowBase {
+    return {
+      side: this.side,
+      vms: this.vms.byPointer,
+      freshAllocator: () => {
+        try {
+          return new VmidAllocator(this.resolver.allocatorConfig({ file: '', line: 0 }));
+        } catch {
+          return undefined;
+        }
+      },
+      shape: { showsRollovers: this.traceShowsRollovers },
+      rolloverCallStillToCome: () => this.sequencer.modeOf('vmid-update') !== 'entry',
+    };
   }
 
   private state(allocator: VmidAllocator): ReplayState {
@@ -453,6 +482,7 @@ export class Replay {
       this.finished = true;
       this.reorder.flush();
       this.sequencer.finish();
+      this.order?.finish();
       this.sideSink?.finish();
       if (this.allocator !== undefined) this.step({ kind: 'trace-end', at: this.lastEvent });
     }

@@ -40,6 +40,11 @@ export interface ReplayOptions extends ConfigOverrides {
   readonly inputFormat?: TraceFormat | 'auto';
   /** How far back in time (µs) a record may arrive and still be merged into order (`--reorder-window`). */
   readonly reorderWindowUs?: number;
+  /**
+   * How far apart two CPUs' clocks may be (µs): events of different CPUs this close may be
+   * replayed in another order than stamped when the trace's observations show it. 0: never.
+   */
+  readonly skewBoundUs?: number;
   /** How many records the reorder buffer holds at most. */
   readonly reorderMaxRecords?: number;
 }

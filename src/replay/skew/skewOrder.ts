@@ -1,0 +1,304 @@
+/**
+ * The order the replay applies events in, when CPU clocks disagree. With the `local` trace
+ * clock (per-CPU sched_clock) two CPUs' timestamps can be milliseconds apart, so timestamp
+ * order is not the real order of what they did: a rollover on CPU 0 can be stamped after CPU
+ * 2's `kvm_arm_vmid_clear_active()` although the flush came first, and the rollover's own
+ * probe then shows CPU 2's VMID reserved. The lock-free operations
+ * (`kvm_arm_vmid_clear_active()`, the fast path's `cmpxchg`) race the locked section, and
+ * what the trace observed inside and after it (reservations, bitmap words, ids, generations,
+ * the keep branch) is evidence of the real interleaving.
+ *
+ * So events are held for a few skew bounds before the replay applies them, and a shadow of the
+ * allocator side replays them as they arrive. When the shadow finds an observation the model
+ * does not reproduce, the order is searched for a per-CPU clock correction of at most the
+ * bound (one CPU's events taken as that much earlier or later than stamped) under which the
+ * observation is reproduced and nothing else breaks; the smallest one is adopted (a
+ * `cross-cpu-skew` diagnostic names the lines) for the items held, and the replay goes on from
+ * the adopted order. Later items are ordered by their timestamps again (after what the
+ * correction moved on their own CPU): a correction is evidence about one stretch of the trace,
+ * not a clock model, and nothing unobserved is reordered on its strength. Where no correction explains it, the order stays,
+ * and the replay reports the divergence. A trace without such observations keeps its
+ * timestamp order: nothing says it is wrong.
+ */
+import type { EventBase } from '../../events/common.js';
+import type { SequencedItem } from '../callSequencer.js';
+import { ShadowReplay, type ShadowBase, type ShadowMismatch } from './shadowReplay.js';
+
+export interface SkewOrderDeps {
+  /** Hands an item to the replay, in the adopted order. */
+  apply(item: SequencedItem): void;
+  /** Where a shadow starts: the replay's state now (it has applied everything before the held items). */
+  shadowBase(): ShadowBase;
+  /** A correction was adopted: which observation it explains and which lines it moves. */
+  adopted(at: EventBase, detail: string): void;
+}
+
+interface HeldItem {
+  readonly item: SequencedItem;
+  readonly cpu: number;
+  /** An allocator call, a probe of one, or a put: what races the locked section. */
+  readonly racing: boolean;
+  /** The timestamp of the event the item is ordered by (µs). */
+  readonly tsUs: number;
+  /** The time it is ordered at: its timestamp plus its CPU's correction. */
+  adjUs: number;
+  /** Arrival order, for ties. */
+  readonly seq: number;
+}
+
+/**
+ * The default bound: the real captures (QEMU TCG, `local` clock) show snapshots 4 ms off, and
+ * emulated hosts 5 ms and more.
+ */
+export const defaultSkewBoundUs = 10_000;
+
+/** Candidate corrections tried per mismatch, at most: the search is bounded whatever the trace. */
+const searchBudget = 240;
+
+function orderingEvent(item: SequencedItem): EventBase {
+  return item.type === 'call' ? item.decision : item.event;
+}
+
+function byTime(a: HeldItem, b: HeldItem): number {
+  return a.adjUs - b.adjUs || a.seq - b.seq;
+}
+
+/**
+ * What may be ordered otherwise than stamped: the allocator's calls (the locked section, and
+ * the fast path's lock-free `cmpxchg`), the probes that fire in or after them, and
+ * `kvm_arm_vmid_clear_active()`. VM creation and destruction, pins released and SMMU work keep
+ * their stamped order: nothing the allocator records says when they happened.
+ */
+function isRacing(item: SequencedItem): boolean {
+  return item.type !== 'event' || item.event.kind === 'vmid-clear-active';
+}
+
+/** Config facts hold for the whole trace, whenever they were written. */
+function isTimeless(item: SequencedItem): boolean {
+  return item.type === 'event' && (item.event.kind === 'system-config' || item.event.kind === 'smmu-config');
+}
+
+export class SkewOrder {
+  /** Held items in the order they will be applied; `held[0]` is next. */
+  private held: HeldItem[] = [];
+  /** How many of `held` (from the front) the shadow has applied. */
+  private shadowed = 0;
+  private shadow: ShadowReplay | undefined;
+  /** The shadow could not be built (the trace's configuration is unknown): items pass through. */
+  private passThrough = false;
+  private newestUs = Number.NEGATIVE_INFINITY;
+  /** Per CPU, the time its latest held item is ordered at: its next one comes after it. */
+  private readonly lastAdjUs = new Map<number, number>();
+  private seq = 0;
+  /** Held items with a mismatch the search has not tried yet, in order. */
+  private pending: HeldItem[] = [];
+  /** Items whose mismatch was searched for: tried once. */
+  private readonly searched = new WeakSet<SequencedItem>();
+
+  constructor(
+    /** How far apart two CPUs' clocks may be (µs). */
+    private readonly boundUs: number,
+    private readonly deps: SkewOrderDeps,
+  ) {}
+
+  push(item: SequencedItem): void {
+    if (this.passThrough || isTimeless(item)) {
+      this.deps.apply(item);
+      return;
+    }
+    const event = orderingEvent(item);
+    if (event.cpu < 0) {
+      // A lost-events marker: what came before is settled as it stands, then the loss applies.
+      this.drain();
+      this.deps.apply(item);
+      return;
+    }
+    this.hold(item, event);
+    this.advance(false);
+  }
+
+  /** End of input: search what is left with the lookahead there is, then apply everything. */
+  finish(): void {
+    this.drain();
+  }
+
+  private drain(): void {
+    this.advance(true);
+    for (let i = 0; i < this.held.length; i++) this.deps.apply((this.held[i] as HeldItem).item);
+    this.held = [];
+    this.shadowed = 0;
+    this.pending = [];
+    this.shadow = undefined;
+  }
+
+  private hold(item: SequencedItem, event: EventBase): void {
+    const cpu = event.cpu;
+    if (event.tsUs > this.newestUs) this.newestUs = event.tsUs;
+    // A CPU's own events stay in their order, after any of its events a correction moved later.
+    const adjUs = Math.max(event.tsUs, this.lastAdjUs.get(cpu) ?? Number.NEGATIVE_INFINITY);
+    this.lastAdjUs.set(cpu, adjUs);
+    const entry: HeldItem = { item, cpu, racing: isRacing(item), tsUs: event.tsUs, adjUs, seq: this.seq++ };
+    let at = this.held.length;
+    while (at > this.shadowed && byTime(this.held[at - 1] as HeldItem, entry) > 0) at--;
+    this.held.splice(at, 0, entry);
+  }
+
+  private advance(atEnd: boolean): void {
+    if (this.held.length === 0) return;
+    if (this.shadow === undefined && !this.startShadow()) return;
+    // An item still to come is ordered at or after its own timestamp, so no later than the
+    // newest timestamp seen can anything still be put in front of what is held.
+    const finalUs = atEnd ? Number.POSITIVE_INFINITY : this.newestUs;
+    this.runShadow(finalUs);
+    while (this.pending.length > 0) {
+      const mismatched = this.pending[0] as HeldItem;
+      if (!atEnd && this.newestUs < mismatched.tsUs + 3 * this.boundUs) break;
+      this.pending.shift();
+      if (this.searched.has(mismatched.item)) continue;
+      this.searched.add(mismatched.item);
+      if (this.search(mismatched)) this.runShadow(finalUs);
+    }
+    if (atEnd) return;
+    const oldestPending = this.pending[0]?.adjUs ?? Number.POSITIVE_INFINITY;
+    const applyBefore = Math.min(finalUs - 4 * this.boundUs, oldestPending - 2 * this.boundUs);
+    let count = 0;
+    while (count < this.shadowed && (this.held[count] as HeldItem).adjUs < applyBefore) count++;
+    if (count === 0) return;
+    const applied = this.held.splice(0, count);
+    this.shadowed -= count;
+    for (const entry of applied) this.deps.apply(entry.item);
+  }
+
+  private startShadow(): boolean {
+    const shadow = new ShadowReplay(this.deps.shadowBase());
+    if (!shadow.usable) {
+      // Without the configuration nothing can be replayed; the replay itself says so.
+      this.passThrough = true;
+      this.drainWithoutShadow();
+      return false;
+    }
+    this.shadow = shadow;
+    this.shadowed = 0;
+    return true;
+  }
+
+  private drainWithoutShadow(): void {
+    const held = this.held;
+    this.held = [];
+    for (const entry of held) this.deps.apply(entry.item);
+  }
+
+  /** Applies held items up to `finalUs` to the shadow, noting the first mismatches. */
+  private runShadow(finalUs: number): void {
+    const shadow = this.shadow as ShadowReplay;
+    while (this.shadowed < this.held.length) {
+      const entry = this.held[this.shadowed] as HeldItem;
+      if (entry.adjUs > finalUs) break;
+      shadow.apply(entry.item);
+      this.shadowed++;
+      // Only what the allocator recorded in or after a call is evidence of the order.
+      if (entry.racing && entry.item.type !== 'event' && shadow.mismatches.has(entry.item) && !this.searched.has(entry.item)) this.pending.push(entry);
+    }
+  }
+
+  /** Replays the held items from the replay's state in `order`, up to `untilUs`. */
+  private evaluate(order: readonly HeldItem[], untilUs: number): ShadowReplay {
+    const shadow = new ShadowReplay(this.deps.shadowBase());
+    for (const entry of order) {
+      if (entry.tsUs > untilUs) continue;
+      shadow.apply(entry.item);
+    }
+    return shadow;
+  }
+
+  /**
+   * The held items with one CPU's racing items moved by `deltaUs`, in the order that gives; or
+   * undefined when that would reorder them with the CPU's other items (one CPU's clock orders
+   * its own events exactly).
+   */
+  private shifted(cpu: number, deltaUs: number): HeldItem[] | undefined {
+    const order = this.held.map((entry) => (entry.cpu === cpu && entry.racing ? { ...entry, adjUs: entry.adjUs + deltaUs } : entry)).sort(byTime);
+    let lastSeq = -1;
+    for (const entry of order) {
+      if (entry.cpu !== cpu) continue;
+      if (entry.seq < lastSeq) return undefined;
+      lastSeq = entry.seq;
+    }
+    return order;
+  }
+
+  /**
+   * Looks for the smallest per-CPU correction within the bound under which `mismatched`'s
+   * observation is reproduced and the held items show fewer mismatches; adopts it.
+   */
+  private search(mismatched: HeldItem): boolean {
+    const untilUs = mismatched.tsUs + 2 * this.boundUs;
+    const baseline = this.evaluate(this.held, untilUs);
+    if (!baseline.mismatches.has(mismatched.item)) return false;
+    for (const { cpu, deltaUs } of this.candidates(mismatched)) {
+      const order = this.shifted(cpu, deltaUs);
+      if (order === undefined) continue;
+      const trial = this.evaluate(order, untilUs);
+      if (trial.mismatches.has(mismatched.item) || trial.count >= baseline.count) continue;
+      this.adopt(mismatched, cpu, deltaUs, order, baseline.mismatches.get(mismatched.item) ?? []);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Corrections that change where `mismatched` falls among the other CPUs' items within the
+   * bound: one CPU's held items moved just past it, or its own CPU's moved just past one of
+   * theirs, smallest first, none moving any item further than the bound from its timestamp.
+   */
+  private candidates(mismatched: HeldItem): { cpu: number; deltaUs: number }[] {
+    const moved = new Map<number, { least: number; most: number }>();
+    for (const entry of this.held) {
+      const shift = entry.adjUs - entry.tsUs;
+      const range = moved.get(entry.cpu);
+      if (range === undefined) moved.set(entry.cpu, { least: shift, most: shift });
+      else {
+        range.least = Math.min(range.least, shift);
+        range.most = Math.max(range.most, shift);
+      }
+    }
+    const seen = new Set<string>();
+    const out: { cpu: number; deltaUs: number }[] = [];
+    const add = (cpu: number, deltaUs: number): void => {
+      const key = `${cpu}:${deltaUs}`;
+      const range = moved.get(cpu) ?? { least: 0, most: 0 };
+      if (seen.has(key) || range.most + deltaUs > this.boundUs || range.least + deltaUs < -this.boundUs) return;
+      seen.add(key);
+      out.push({ cpu, deltaUs });
+    };
+    const index = this.held.indexOf(mismatched);
+    this.held.forEach((other, at) => {
+      if (!other.racing || other.cpu === mismatched.cpu || Math.abs(other.adjUs - mismatched.adjUs) > this.boundUs) return;
+      // Half a microsecond past the other: timestamps are whole microseconds.
+      const across = at < index ? mismatched.adjUs - other.adjUs + 0.5 : mismatched.adjUs - other.adjUs - 0.5;
+      add(other.cpu, across);
+      add(mismatched.cpu, -across);
+    });
+    return out.sort((a, b) => Math.abs(a.deltaUs) - Math.abs(b.deltaUs) || a.cpu - b.cpu).slice(0, searchBudget);
+  }
+
+  private adopt(mismatched: HeldItem, cpu: number, deltaUs: number, order: HeldItem[], explained: readonly ShadowMismatch[]): void {
+    const before = new Set(this.held.slice(0, this.held.indexOf(mismatched)).map((entry) => entry.item));
+    const after = order.indexOf(order.find((entry) => entry.item === mismatched.item) as HeldItem);
+    const crossed = order.filter((entry, at) => entry.item !== mismatched.item && (entry.cpu === cpu || mismatched.cpu === cpu) && before.has(entry.item) !== at < after);
+    let lastAdjUs = Number.NEGATIVE_INFINITY;
+    for (const entry of order) if (entry.cpu === cpu && entry.adjUs > lastAdjUs) lastAdjUs = entry.adjUs;
+    if (lastAdjUs > (this.lastAdjUs.get(cpu) ?? Number.NEGATIVE_INFINITY)) this.lastAdjUs.set(cpu, lastAdjUs);
+    this.held = order;
+    this.shadow = new ShadowReplay(this.deps.shadowBase());
+    this.shadowed = 0;
+    this.pending = [];
+    const lines = crossed.map((entry) => orderingEvent(entry.item).span.line);
+    const event = orderingEvent(mismatched.item);
+    const shift = `${Math.abs(deltaUs) < 1 ? '<1' : Math.round(Math.abs(deltaUs))} µs ${deltaUs > 0 ? 'later' : 'earlier'}`;
+    this.deps.adopted(
+      event,
+      `CPU ${cpu}'s events near line ${event.span.line} taken as ${shift} than stamped: line ${event.span.line} (${explained[0]?.what ?? 'an observation'}) then agrees, with line${lines.length === 1 ? '' : 's'} ${lines.slice(0, 6).join(', ')}${lines.length > 6 ? ', ...' : ''} on the other side of it`,
+    );
+  }
+}
