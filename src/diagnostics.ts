@@ -4,7 +4,7 @@
  * from below `cli/`.
  */
 
-export type DiagnosticSeverity = 'info' | 'notice' | 'data-loss' | 'error';
+export type DiagnosticSeverity = 'info' | 'notice' | 'warning' | 'data-loss' | 'error';
 /** `trace`: the trace itself recorded it (a lost-event marker); `analysis`: we found it. */
 export type DiagnosticSource = 'trace' | 'analysis';
 
@@ -31,6 +31,7 @@ export const diagnosticSpecs = {
   'orphan-return': { severity: 'notice', source: 'analysis', description: 'a return probe without a matching entry on that CPU' },
   'unknown-vm': { severity: 'notice', source: 'analysis', description: 'an event for a VM pointer with no creation in the trace (the VM is assumed created before the trace began)' },
   'config-conflict': { severity: 'notice', source: 'analysis', description: 'the trace header and the command line disagree; the command line wins' },
+  'smmu-not-in-trace': { severity: 'warning', source: 'analysis', description: '--btm or --smmu-vmid-bits names an SMMU the trace never shows (a misspelt name?): that setting applied to nothing' },
   'cmdlist-truncated': { severity: 'data-loss', source: 'trace', description: 'an SMMU command list longer than the captured array: later commands are unknown' },
   'cpu-out-of-range': { severity: 'error', source: 'analysis', description: 'an allocator event on a CPU number not below the configured CPU count' },
 } as const satisfies Record<string, DiagnosticSpec>;

@@ -13,6 +13,8 @@ export const ExitCode = {
   badInput: 65,
   noInput: 66,
   internal: 70,
+  /** An output file or folder that cannot be created or written (EX_CANTCREAT): read-only, full, not a folder. */
+  cantCreate: 73,
   /** stdout was closed before the output was written (128 + SIGPIPE, as the shell shows a tool SIGPIPE killed). */
   brokenPipe: 141,
 } as const;
@@ -27,6 +29,8 @@ export type ErrorCode =
   | 'MALFORMED_LINE'
   | 'CONFIG_MISSING'
   | 'CONFIG_INVALID'
+  /** A file or folder the command writes cannot be created or written; the message names it and the system's reason. */
+  | 'OUTPUT_UNWRITABLE'
   | 'INTERNAL';
 
 const exitCodeFor: Record<ErrorCode, ExitCode> = {
@@ -37,6 +41,7 @@ const exitCodeFor: Record<ErrorCode, ExitCode> = {
   MALFORMED_LINE: ExitCode.badInput,
   CONFIG_MISSING: ExitCode.usage,
   CONFIG_INVALID: ExitCode.usage,
+  OUTPUT_UNWRITABLE: ExitCode.cantCreate,
   INTERNAL: ExitCode.internal,
 };
 
@@ -60,11 +65,20 @@ export class VmidReplayError extends Error {
   }
 }
 
-/**
- * Any error as a worker thread posts it to the thread that started it, which raises it again
- * as a VmidReplayError: a tool error keeps its code, anything else is internal, with its stack.
- */
-export function postableError(error: unknown): { readonly type: 'error'; readonly code: ErrorCode; readonly message: string } {
-  if (error instanceof VmidReplayError) return { type: 'error', code: error.code, message: error.message };
-  return { type: 'error', code: 'INTERNAL', message: (error as Error).stack ?? String(error) };
+/** An error as data: what a worker thread posts, and what `analyze` of several traces reports for a trace that failed. */
+export interface ErrorDescription {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly exitCode: ExitCode;
+}
+
+/** A tool error keeps its code and exit code; anything else is internal, with its stack. */
+export function describeError(error: unknown): ErrorDescription {
+  if (error instanceof VmidReplayError) return { code: error.code, message: error.message, exitCode: error.exitCode };
+  return { code: 'INTERNAL', message: (error as Error).stack ?? String(error), exitCode: exitCodeFor.INTERNAL };
+}
+
+/** Any error as a worker thread posts it to the thread that started it. */
+export function postableError(error: unknown): { readonly type: 'error' } & ErrorDescription {
+  return { type: 'error', ...describeError(error) };
 }

@@ -3,9 +3,10 @@
  * with several traces uses several cores.
  */
 import { Worker } from 'node:worker_threads';
-import { VmidReplayError } from '../errors.js';
+import { describeError, VmidReplayError } from '../errors.js';
 import type { ReplayOptions } from '../replay/replayTypes.js';
 import type { Report } from '../report/report.js';
+import type { TraceOutcome } from '../report/summary.js';
 import type { WorkerMessage } from './analyzeWorker.js';
 
 /**
@@ -15,39 +16,39 @@ import type { WorkerMessage } from './analyzeWorker.js';
  */
 const workerUrl = new URL('./analyzeWorker.js', import.meta.url);
 
-/** Runs one trace in a worker thread; progress comes back as messages. */
-function analyzeInWorker(file: string, options: ReplayOptions, onProgress: (bytes: number, records: number) => void): Promise<Report> {
-  return new Promise((resolve, reject) => {
+/**
+ * Runs one trace in a worker thread; progress comes back as messages. Never rejects: a trace
+ * that fails (its own error, or a worker that dies) has an error outcome, and the others go on.
+ */
+function analyzeInWorker(file: string, options: ReplayOptions, onProgress: (bytes: number, records: number) => void): Promise<TraceOutcome> {
+  return new Promise((resolve) => {
     const worker = new Worker(workerUrl, { workerData: { file, options } });
     let settled = false;
+    const settle = (outcome: TraceOutcome) => {
+      if (settled) return;
+      settled = true;
+      resolve(outcome);
+    };
+    const failed = (error: VmidReplayError) => settle({ file, error: describeError(error) });
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'progress') onProgress(message.bytes, message.records);
-      else if (message.type === 'report') {
-        settled = true;
-        resolve(message.report as Report);
-      } else {
-        settled = true;
-        reject(new VmidReplayError(message.code, message.message));
-      }
+      else if (message.type === 'report') settle({ file, report: message.report as Report });
+      else failed(new VmidReplayError(message.code, message.message));
     });
-    worker.on('error', (error) => {
-      if (!settled) reject(error);
-    });
-    worker.on('exit', (code) => {
-      if (!settled) reject(new VmidReplayError('INTERNAL', `the worker analysing ${file} stopped with code ${code}`));
-    });
+    worker.on('error', (error) => failed(new VmidReplayError('INTERNAL', `the worker analysing ${file} failed: ${error.stack ?? error.message}`)));
+    worker.on('exit', (code) => failed(new VmidReplayError('INTERNAL', `the worker analysing ${file} stopped with code ${code}`)));
   });
 }
 
-/** Reports in argument order, at most `jobs` traces at once in worker threads. */
-export async function analyzeInParallel(traces: readonly string[], options: ReplayOptions, jobs: number, onProgress: (index: number, bytes: number, records: number) => void): Promise<Report[]> {
-  const reports = new Array<Report>(traces.length);
+/** Outcomes in argument order, at most `jobs` traces at once in worker threads. */
+export async function analyzeInParallel(traces: readonly string[], options: ReplayOptions, jobs: number, onProgress: (index: number, bytes: number, records: number) => void): Promise<TraceOutcome[]> {
+  const outcomes = new Array<TraceOutcome>(traces.length);
   let next = 0;
   const lane = async () => {
     for (let index = next++; index < traces.length; index = next++) {
-      reports[index] = await analyzeInWorker(traces[index] as string, options, (bytes, records) => onProgress(index, bytes, records));
+      outcomes[index] = await analyzeInWorker(traces[index] as string, options, (bytes, records) => onProgress(index, bytes, records));
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, traces.length) }, lane));
-  return reports;
+  return outcomes;
 }

@@ -15,6 +15,8 @@ export interface CliIo {
   readonly stderrIsTty: boolean;
   /** Size of a file in bytes, undefined for stdin or when unknown (for the ETA). */
   fileSize(path: string): Promise<number | undefined>;
+  /** Device and inode of an existing file (links to it included), undefined when it does not exist. */
+  fileIdentity(path: string): Promise<string | undefined>;
   /** Milliseconds, monotonic. */
   now(): number;
 }

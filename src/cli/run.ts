@@ -4,7 +4,8 @@
  * lives in `commands/` and registers itself here.
  */
 import { Command, CommanderError } from 'commander';
-import { ExitCode, VmidReplayError } from '../errors.js';
+import { describeError, ExitCode } from '../errors.js';
+import { errorLine } from './errorLine.js';
 import type { CliIo } from './io.js';
 import type { CommandContext } from './context.js';
 import { registerAnalyze } from './commands/analyze.js';
@@ -41,12 +42,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       // --help and --version end here with code 0; anything else is a usage error.
       return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
-    if (error instanceof VmidReplayError) {
-      io.writeErr(`vmid-replay: ${error.message} [${error.code}]\n`);
-      return error.exitCode;
-    }
-    io.writeErr(`vmid-replay: internal error: ${(error as Error).stack ?? String(error)}\n`);
-    return ExitCode.internal;
+    const described = describeError(error);
+    io.writeErr(errorLine(described));
+    return described.exitCode;
   }
   return exitCode;
 }

@@ -39,15 +39,23 @@ export interface GenerateSummary {
   readonly skipped: readonly { readonly fault: FaultKind; readonly reason: string }[];
 }
 
+/** An output that already failed is not waited on: its 'drain' would never come. */
+function throwIfFailed(stream: Writable): void {
+  if (stream.errored !== null) throw stream.errored;
+}
+
 async function write(stream: Writable, text: string): Promise<void> {
+  throwIfFailed(stream);
   if (text.length === 0 || stream.write(text)) return;
   await once(stream, 'drain');
 }
 
 async function end(stream: Writable): Promise<void> {
+  throwIfFailed(stream);
   await new Promise<void>((resolve, reject) => {
     stream.once('error', reject);
-    stream.end(() => resolve());
+    // A failed last write (ENOSPC on a small file) reaches end()'s callback before 'error'.
+    stream.end((error?: Error | null) => (error === undefined || error === null ? resolve() : reject(error)));
   });
 }
 

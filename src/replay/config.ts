@@ -27,6 +27,8 @@ export class ConfigResolver {
   private cpus: ResolvedValue<number> | undefined;
   private variant: ResolvedValue<PinVariant> | undefined;
   private readonly smmus = new Map<string, { vmidBits?: ResolvedValue<number>; btm?: ResolvedValue<boolean> }>();
+  /** SMMUs the trace's events used (those of its header facts are the keys of `smmus`). */
+  private readonly smmusInEvents = new Set<string>();
 
   constructor(
     private readonly overrides: ConfigOverrides,
@@ -83,6 +85,7 @@ export class ConfigResolver {
 
   /** Settings of one SMMU: BTM off (mainline sets CR2.PTM) and KVM's width unless told. */
   smmuSettings(name: string, kvmVmidBits: number, at: { file: string; line: number }): SmmuSettings {
+    this.smmusInEvents.add(name);
     const entry = this.smmus.get(name);
     const btm = this.smmuSetting(name, this.overrides.btm, entry?.btm?.value, '--btm', 'BTM', (on) => (on ? 'on' : 'off'), at);
     const vmidBits = this.smmuSetting(name, this.overrides.smmuVmidBits, entry?.vmidBits?.value, '--smmu-vmid-bits', 'VMID bits', String, at);
@@ -108,6 +111,26 @@ export class ConfigResolver {
       });
     }
     return fromFlag ?? fromTrace;
+  }
+
+  /**
+   * At the end of the trace: an SMMU named by --btm or --smmu-vmid-bits that no header fact or
+   * event showed is a warning. A misspelt name (`smmu1` for a trace's `0xffff000004a1c080`)
+   * would otherwise leave the real SMMU at its default, unnoticed; the verdict stays as it is.
+   */
+  warnOfUnseenSmmus(end: { file: string; line: number }): void {
+    const seen = [...new Set([...this.smmus.keys(), ...this.smmusInEvents])].sort();
+    const named: [string, ReadonlyMap<string, unknown> | boolean | number | undefined][] = [
+      ['--btm', this.overrides.btm],
+      ['--smmu-vmid-bits', this.overrides.smmuVmidBits],
+    ];
+    for (const [flag, override] of named) {
+      if (typeof override !== 'object') continue;
+      for (const name of override.keys()) {
+        if (seen.includes(name)) continue;
+        this.diagnostics.add('smmu-not-in-trace', { file: end.file, line: end.line, detail: `${flag} names SMMU ${name}, which the trace never shows (its SMMUs: ${seen.join(', ') || 'none'})` });
+      }
+    }
   }
 
   origins(): Record<string, string> {

@@ -485,6 +485,7 @@ export class Replay {
       this.order?.finish();
       this.sideSink?.finish();
       if (this.allocator !== undefined) this.step({ kind: 'trace-end', at: this.lastEvent });
+      if (this.lastEvent !== undefined) this.resolver.warnOfUnseenSmmus(this.lastEvent.span);
     }
     return {
       findings: this.findings,

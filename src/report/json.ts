@@ -1,7 +1,18 @@
+import type { ErrorDescription } from '../errors.js';
 import type { Report } from './report.js';
+import type { SummaryEntry } from './summary.js';
 
-/** JSON form; bigints (IPA addresses) become hex strings so the output is always valid JSON. */
-/** JSON of a report, or of several reports with their summary. */
-export function renderJson(value: Report | { readonly reports: readonly Report[]; readonly summary: unknown }): string {
+/** What `analyze --out` writes for a trace that could not be analysed, in place of its report. */
+export interface FailedTrace {
+  readonly tool: 'vmid-replay';
+  readonly file: string;
+  readonly error: ErrorDescription;
+}
+
+/**
+ * JSON of a report, of several reports with their summary, or of a trace that failed; bigints
+ * (IPA addresses) become hex strings so the output is always valid JSON.
+ */
+export function renderJson(value: Report | FailedTrace | { readonly reports: readonly Report[]; readonly summary: readonly SummaryEntry[] }): string {
   return `${JSON.stringify(value, (_key, value: unknown) => (typeof value === 'bigint' ? `0x${value.toString(16)}` : value), 2)}\n`;
 }

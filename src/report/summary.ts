@@ -1,15 +1,51 @@
-import type { Report } from './report.js';
+import type { ErrorDescription } from '../errors.js';
+import type { Report, Verdict } from './report.js';
 
-/** The combined summary after several reports: one line per trace, worst verdict first. */
-export function renderSummary(reports: readonly Report[]): string {
-  const order = { findings: 0, inconclusive: 1, ok: 2 } as const;
-  const rows = [...reports]
-    .map((report, index) => ({ report, index }))
-    .sort((a, b) => order[a.report.verdict] - order[b.report.verdict] || a.index - b.index)
-    .map(({ report }) => {
-      const conclusive = report.findings.filter((finding) => !finding.inconclusive).length;
-      const inconclusive = report.findings.length - conclusive;
-      return `  ${report.verdict.padEnd(12)} ${report.file}  (${conclusive} findings${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''})`;
-    });
-  return `summary: ${reports.length} traces\n${rows.join('\n')}\n`;
+/** What `analyze` got for one trace of several: its report, or the error that stopped it. */
+export type TraceOutcome = { readonly file: string; readonly report: Report } | { readonly file: string; readonly error: ErrorDescription };
+
+/**
+ * How bad an outcome is, worst highest: a trace that could not be analysed says nothing about
+ * its system, so it outranks any verdict; a proven finding outranks "could not tell" (as within
+ * one trace, where a conclusive finding makes the verdict `findings` despite a data loss).
+ */
+const verdictRank: Record<Verdict, number> = { ok: 0, inconclusive: 1, findings: 2 };
+const errorRank = 3;
+
+function rankOf(outcome: TraceOutcome): number {
+  return 'error' in outcome ? errorRank : verdictRank[outcome.report.verdict];
+}
+
+/** Outcomes worst first; equals keep argument order, so the first is the one the exit code follows. */
+export function worstFirst(outcomes: readonly TraceOutcome[]): TraceOutcome[] {
+  return outcomes
+    .map((outcome, index) => ({ outcome, index }))
+    .sort((a, b) => rankOf(b.outcome) - rankOf(a.outcome) || a.index - b.index)
+    .map(({ outcome }) => outcome);
+}
+
+/** An internal error's message is its stack: the summary shows its first line. */
+function firstLine(text: string): string {
+  const end = text.indexOf('\n');
+  return end < 0 ? text : text.slice(0, end);
+}
+
+/** The combined summary after several traces: one line per trace, worst first. */
+export function renderSummary(outcomes: readonly TraceOutcome[]): string {
+  const rows = worstFirst(outcomes).map((outcome) => {
+    if ('error' in outcome) return `  ${'error'.padEnd(12)} ${outcome.file}  (${firstLine(outcome.error.message)} [${outcome.error.code}])`;
+    const { report } = outcome;
+    const conclusive = report.findings.filter((finding) => !finding.inconclusive).length;
+    const inconclusive = report.findings.length - conclusive;
+    return `  ${report.verdict.padEnd(12)} ${report.file}  (${conclusive} findings${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''})`;
+  });
+  const failed = outcomes.filter((outcome) => 'error' in outcome).length;
+  return `summary: ${outcomes.length} traces${failed > 0 ? `, ${failed} failed` : ''}\n${rows.join('\n')}\n`;
+}
+
+export type SummaryEntry = { readonly file: string; readonly verdict: Verdict } | { readonly file: string; readonly error: ErrorDescription };
+
+/** The JSON summary: one entry per trace in argument order, a verdict or the error. */
+export function summaryEntries(outcomes: readonly TraceOutcome[]): SummaryEntry[] {
+  return outcomes.map((outcome) => ('error' in outcome ? { file: outcome.file, error: outcome.error } : { file: outcome.file, verdict: outcome.report.verdict }));
 }

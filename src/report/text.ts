@@ -3,6 +3,7 @@
  * finding shaped like a lockdep report (title, the lines involved, the argument).
  */
 import type { Finding } from '../checks/types.js';
+import type { ErrorDescription } from '../errors.js';
 import type { Report } from './report.js';
 
 function clip(text: string, max = 160): string {
@@ -75,4 +76,9 @@ export function renderText(report: Report): string {
     }
   }
   return `${out.join('\n').replace(/\n+$/, '')}\n`;
+}
+
+/** What `analyze --out` writes for a trace that could not be analysed, in place of its report. */
+export function renderFailedTrace(file: string, error: ErrorDescription): string {
+  return `vmid-replay: ${file}\nerror: ${error.message} [${error.code}]\n`;
 }

@@ -5,13 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable, Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { run } from '../../src/cli/run.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import type { TraceRecord } from '../../src/ingest/records.js';
 import { inChunks, readAllRecords } from '../ingest/chunks.js';
 
@@ -19,45 +17,8 @@ const tracesDir = join(process.cwd(), 'traces');
 const work = mkdtempSync(join(tmpdir(), 'vmid-replay-convert-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
 
-interface Result {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the CLI in-process with real files (binary output must not go through a string). */
-async function cli(argv: readonly string[]): Promise<Result> {
-  let stdout = '';
-  let stderr = '';
-  const io = {
-    stdin: Readable.from([]),
-    writeOut: (text: string) => {
-      stdout += text;
-    },
-    writeErr: (text: string) => {
-      stderr += text;
-    },
-    writeFile: (path: string, content: string) => writeFile(path, content),
-    makeDir: async (path: string) => {
-      await mkdir(path, { recursive: true });
-    },
-    readText: (path: string) => readFile(path, 'utf8'),
-    openWritable: (path: string): Writable =>
-      path === '-'
-        ? new Writable({
-            write(chunk: Buffer, _encoding, done) {
-              stdout += chunk.toString('utf8');
-              done();
-            },
-          })
-        : createWriteStream(path),
-    stderrIsTty: false,
-    fileSize: async () => undefined,
-    now: () => 0,
-  };
-  const code = await run(argv, io);
-  return { code, stdout, stderr };
-}
+/** Runs the CLI in-process with real files: binary output must not go through a string. */
+const cli = (argv: readonly string[]): Promise<CliResult> => runCli(argv, '', { disk: true });
 
 const at = (name: string) => join(work, name);
 const trace = (name: string) => join(tracesDir, name);
@@ -71,7 +32,7 @@ function content(record: TraceRecord): unknown {
   return { ...record, text: undefined, span: record.span.line, ...(record.type === 'malformed' ? { expected: '' } : {}) };
 }
 
-async function convert(input: string, output: string, ...extra: string[]): Promise<Result> {
+async function convert(input: string, output: string, ...extra: string[]): Promise<CliResult> {
   const result = await cli(['convert', input, '-o', output, ...extra]);
   assert.equal(result.code, 0, `convert ${input} -o ${output}: ${result.stderr}`);
   return result;
@@ -173,6 +134,6 @@ test('the output format comes from --to or the output name', async () => {
   await convert(trace('mixed-hazards.trace'), at('as-text.msgpack'), '--to', 'ftrace');
   assert.ok(readFileSync(at('as-text.msgpack')).equals(readFileSync(trace('mixed-hazards.trace'))));
   const unwritable = await cli(['convert', trace('mixed-hazards.trace'), '-o', at('no-such-dir/out.msgpack')]);
-  assert.equal(unwritable.code, 64);
-  assert.match(unwritable.stderr, /no-such-dir\/out\.msgpack: cannot write the output \(ENOENT\)/);
+  assert.equal(unwritable.code, 73);
+  assert.match(unwritable.stderr, /no-such-dir\/out\.msgpack: cannot write the output \(ENOENT\) \[OUTPUT_UNWRITABLE\]\n$/);
 });

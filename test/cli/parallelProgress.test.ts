@@ -40,7 +40,7 @@ test('several traces as JSON: one document with the reports and the summary', as
   ]);
 });
 
-test('an error in a worker ends the run with its own code and message', async () => {
+test('an error in a worker keeps its own code and message', async () => {
   const result = await runCli(['analyze', clean, 'traces/no-such.trace', '--jobs', '2']);
   assert.equal(result.code, 66);
   assert.match(result.stderr, /traces\/no-such\.trace: no such file \[INPUT_NOT_FOUND\]/);

@@ -3,9 +3,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { faultCatalog, faultKinds } from '../../src/generate/faults.js';
 import { parseInjectList, parseRange, parseSize, parseSmmuSpec } from '../../src/generate/options.js';
-import { createWriteStream } from 'node:fs';
-import { Readable } from 'node:stream';
-import { run } from '../../src/cli/run.js';
 import { runCli } from '../helpers/cli.js';
 
 test('--help shows examples and every fault kind with the checks it triggers', async () => {
@@ -58,24 +55,10 @@ for (const [args, message] of usageErrors) {
   });
 }
 
-test('an output that cannot be written is a usage error naming the cause, not a crash', async () => {
-  let stderr = '';
-  const code = await run(['generate', '-o', '/nonexistent-dir/x.trace'], {
-    stdin: Readable.from([]),
-    writeOut: () => {},
-    writeErr: (text) => {
-      stderr += text;
-    },
-    writeFile: async () => {},
-    makeDir: async () => {},
-    readText: async () => '',
-    openWritable: (path) => createWriteStream(path),
-    stderrIsTty: false,
-    fileSize: async () => undefined,
-    now: () => 0,
-  });
-  assert.equal(code, 64);
-  assert.match(stderr, /cannot write the output \(ENOENT\)/);
+test('an output that cannot be written is an error naming the path and the cause, not a crash', async () => {
+  const result = await runCli(['generate', '-o', '/nonexistent-dir/x.trace'], '', { disk: true });
+  assert.equal(result.code, 73);
+  assert.equal(result.stderr, 'vmid-replay: /nonexistent-dir/x.trace: cannot write the output (ENOENT) [OUTPUT_UNWRITABLE]\n');
 });
 
 test('option parsers: sizes in binary units, ranges, SMMU specs, fault lists', () => {

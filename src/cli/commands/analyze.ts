@@ -1,16 +1,22 @@
 import { Option, type Command } from 'commander';
 import { availableParallelism } from 'node:os';
-import { basename, join } from 'node:path';
-import { ExitCode } from '../../errors.js';
-import { analyzeTrace } from '../../replay/analyze.js';
+import type { Readable } from 'node:stream';
+import { join } from 'node:path';
+import { describeError, ExitCode, VmidReplayError } from '../../errors.js';
+import { analyzeTrace, type IngestPlacement } from '../../replay/analyze.js';
+import type { ReplayOptions } from '../../replay/replayTypes.js';
 import type { Report } from '../../report/report.js';
 import { renderJson } from '../../report/json.js';
-import { renderSummary } from '../../report/summary.js';
-import { renderText } from '../../report/text.js';
+import { renderSummary, summaryEntries, worstFirst, type TraceOutcome } from '../../report/summary.js';
+import { renderFailedTrace, renderText } from '../../report/text.js';
 import { analyzeInParallel } from '../analyzeInParallel.js';
 import type { CommandContext } from '../context.js';
+import { errorLine } from '../errorLine.js';
+import type { CliIo } from '../io.js';
 import { addModelOptions, replayOptionsFrom, type ModelFlags } from '../options.js';
+import { makeOutputDir, refuseToOverwriteInputs, writeOutputFile } from '../output.js';
 import { ProgressLine } from '../progress.js';
+import { reportNames } from '../reportNames.js';
 
 const verdictExit: Record<Report['verdict'], ExitCode> = { ok: ExitCode.ok, findings: ExitCode.findings, inconclusive: ExitCode.inconclusive };
 
@@ -22,14 +28,69 @@ interface AnalyzeFlags extends ModelFlags {
   jobs?: number;
 }
 
+/** One trace after another on this thread (stdin, or one core): a trace that fails does not stop the others. */
+async function analyzeOneByOne(traces: readonly string[], stdin: Readable, options: ReplayOptions, onProgress: (index: number, bytes: number, records: number) => void, ingest: IngestPlacement): Promise<TraceOutcome[]> {
+  const outcomes: TraceOutcome[] = [];
+  for (const [index, file] of traces.entries()) {
+    try {
+      outcomes.push({ file, report: await analyzeTrace(file, stdin, options, (bytes, records) => onProgress(index, bytes, records), ingest) });
+    } catch (error) {
+      outcomes.push({ file, error: describeError(error) });
+    }
+  }
+  return outcomes;
+}
+
+/**
+ * Checks `--out` before any trace is read, so a long analysis does not end in an output it
+ * cannot write: report names unique per input, none of them an input, the folder created.
+ * Returns each input's report path without its extension.
+ */
+async function prepareOut(io: CliIo, dir: string, traces: readonly string[]): Promise<string[]> {
+  const stems = reportNames(traces).map((name) => join(dir, name));
+  await refuseToOverwriteInputs(io, stems.flatMap((stem) => [`${stem}.txt`, `${stem}.json`]), traces);
+  await makeOutputDir(io, dir);
+  return stems;
+}
+
+/** A failed trace gets files too, saying why: a report left by an earlier run must not pass for this one's. */
+async function writeOut(io: CliIo, stems: readonly string[], outcomes: readonly TraceOutcome[]): Promise<void> {
+  for (const [index, outcome] of outcomes.entries()) {
+    const stem = stems[index] as string;
+    const isError = 'error' in outcome;
+    await writeOutputFile(io, `${stem}.txt`, isError ? renderFailedTrace(outcome.file, outcome.error) : renderText(outcome.report));
+    await writeOutputFile(io, `${stem}.json`, renderJson(isError ? { tool: 'vmid-replay', file: outcome.file, error: outcome.error } : outcome.report));
+  }
+}
+
+function writeReports(io: CliIo, outcomes: readonly TraceOutcome[], format: AnalyzeFlags['format']): void {
+  const reports = outcomes.flatMap((outcome) => ('report' in outcome ? [outcome.report] : []));
+  if (format === 'json') {
+    if (outcomes.length > 1) io.writeOut(renderJson({ reports, summary: summaryEntries(outcomes) }));
+    else if (reports.length === 1) io.writeOut(renderJson(reports[0] as Report));
+  } else {
+    io.writeOut(reports.map((report) => renderText(report)).join('\n'));
+    if (outcomes.length > 1) io.writeOut(`${reports.length > 0 ? '\n' : ''}${renderSummary(outcomes)}`);
+  }
+  for (const outcome of outcomes) if ('error' in outcome) io.writeErr(errorLine(outcome.error));
+}
+
+/** The worst outcome's code (summary.ts ranks them: an error, then findings, inconclusive, ok); --exit-zero spares only verdicts. */
+function exitCodeOf(outcomes: readonly TraceOutcome[], exitZero: boolean): number {
+  const [worst] = worstFirst(outcomes);
+  if (worst === undefined) return ExitCode.ok;
+  if ('error' in worst) return worst.error.exitCode;
+  return exitZero ? ExitCode.ok : verdictExit[worst.report.verdict];
+}
+
 export function registerAnalyze(program: Command, ctx: CommandContext): void {
   addModelOptions(
     program
       .command('analyze')
       .description('Replay traces and report findings; exit 0 ok, 1 findings, 2 inconclusive (lost events)')
-      .argument('<trace...>', 'trace files (ftrace text, trace-cmd report, CSV or MessagePack; plain or gzip), or - for stdin')
+      .argument('<trace...>', 'trace files (ftrace text, trace-cmd report, CSV or MessagePack; plain or gzip), or - for stdin (once)')
       .addOption(new Option('--format <format>', 'report format on stdout and in --out').choices(['text', 'json']).default('text'))
-      .option('--out <dir>', 'also write <trace>.txt and <trace>.json reports into this directory')
+      .option('--out <dir>', 'also write <name>.txt and <name>.json reports into this directory, one pair per trace (names: see below)')
       .option('--exit-zero', 'exit 0 whatever the verdict once the run completed (errors still fail); the verdict stays in the report')
       .option('--quiet', 'no progress line on stderr (it is only drawn when stderr is a terminal)')
       .addOption(new Option('--jobs <n>', 'traces analysed at once, each in a worker thread (default: the number of cores)').argParser((value) => Math.max(1, Number.parseInt(value, 10) || 1))),
@@ -38,12 +99,20 @@ export function registerAnalyze(program: Command, ctx: CommandContext): void {
       'after',
       `
 Several traces are analysed in parallel worker threads; each gets its own report and verdict,
-followed by a combined summary, and the exit code is the worst verdict.
+or its error (on stderr), and a trace that fails does not stop the others. A combined summary
+follows, worst first: errors, then findings, inconclusive, ok. The exit code is that of the
+summary's first line: an error's own code, else the worst verdict's.
+
+--out names each trace's reports after its file name without .gz (stdin for -). Traces that
+share a name are told apart by as many of their last folders as differ (host1/trace.txt,
+host2/trace.txt: host1_trace.txt.txt, host2_trace.txt.txt), or by their position among the
+traces when their folders are the same (1_trace.txt.txt). A trace that failed gets files
+saying so. Nothing is written over an input.
 
 Exit status: 0 ok, 1 findings, 2 inconclusive (data was lost); 64 usage or configuration
 error, 65 bad data (a malformed line under --strict, a corrupt or truncated gzip or
-MessagePack file), 66 an input that cannot be opened, 70 internal error, 141 stdout closed
-before the report was written (as \`| head\` does).
+MessagePack file), 66 an input that cannot be opened, 70 internal error, 73 an output that
+cannot be written (--out), 141 stdout closed before the report was written (as \`| head\` does).
 
 Examples:
   $ vmid-replay analyze traces/mixed-hazards.trace --variant rfc-v2
@@ -53,7 +122,9 @@ Examples:
     )
     .action(async (traces: string[], flags: AnalyzeFlags) => {
       const { io } = ctx;
+      if (traces.filter((trace) => trace === '-').length > 1) throw new VmidReplayError('USAGE', 'stdin (-) can be read only once: give - once among the traces');
       const options = await replayOptionsFrom(flags, io);
+      const outStems = flags.out === undefined ? undefined : await prepareOut(io, flags.out, traces);
       const showProgress = io.stderrIsTty && flags.quiet !== true;
       const sizes = await Promise.all(traces.map((trace) => io.fileSize(trace)));
       const total = sizes.every((size) => size !== undefined) ? sizes.reduce<number>((sum, size) => sum + (size ?? 0), 0) : undefined;
@@ -73,30 +144,14 @@ Examples:
       const parallel = traces.length > 1 && !traces.includes('-') && cores > 1;
       // One trace at a time: a large ftrace or MessagePack file is read on a second core.
       const ingest = { readingThread: cores > 1 };
-      let reports: Report[];
+      let outcomes: TraceOutcome[];
       try {
-        reports = parallel
-          ? await analyzeInParallel(traces, options, cores, onProgress)
-          : await traces.reduce<Promise<Report[]>>(async (done, trace, index) => [...(await done), await analyzeTrace(trace, io.stdin, options, (bytes, records) => onProgress(index, bytes, records), ingest)], Promise.resolve([]));
+        outcomes = parallel ? await analyzeInParallel(traces, options, cores, onProgress) : await analyzeOneByOne(traces, io.stdin, options, onProgress, ingest);
       } finally {
         progress?.done();
       }
-      if (flags.format === 'json') {
-        io.writeOut(reports.length === 1 ? renderJson(reports[0] as Report) : renderJson({ reports, summary: reports.map((r) => ({ file: r.file, verdict: r.verdict })) }));
-      } else {
-        io.writeOut(reports.map((report) => renderText(report)).join('\n'));
-        if (reports.length > 1) io.writeOut(`\n${renderSummary(reports)}`);
-      }
-      if (flags.out !== undefined) {
-        await io.makeDir(flags.out);
-        for (const [index, report] of reports.entries()) {
-          const trace = traces[index] as string;
-          const stem = trace === '-' ? 'stdin' : basename(trace).replace(/\.gz$/, '');
-          await io.writeFile(join(flags.out, `${stem}.txt`), renderText(report));
-          await io.writeFile(join(flags.out, `${stem}.json`), renderJson(report));
-        }
-      }
-      const worst = Math.max(ExitCode.ok, ...reports.map((report) => verdictExit[report.verdict]));
-      ctx.setExitCode(flags.exitZero === true ? ExitCode.ok : worst);
+      writeReports(io, outcomes, flags.format);
+      if (outStems !== undefined) await writeOut(io, outStems, outcomes);
+      ctx.setExitCode(exitCodeOf(outcomes, flags.exitZero === true));
     });
 }

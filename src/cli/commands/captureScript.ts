@@ -3,6 +3,7 @@ import { unsupportedKernel } from '../../capture/probeSets.js';
 import { formatVersion, parseKernelVersion, type KernelVersion } from '../../capture/kernelVersion.js';
 import type { CommandContext } from '../context.js';
 import { integerIn } from '../options.js';
+import { writeOutputFile } from '../output.js';
 
 interface CaptureScriptFlags {
   kernel?: KernelVersion;
@@ -35,7 +36,7 @@ export function registerCaptureScript(program: Command, ctx: CommandContext): vo
     .option('--kernel <version>', 'carry only the probes for this kernel version (default: all, chosen by uname -r when the script runs)', kernelOption)
     .option('--duration <seconds>', 'how long the script records; 0 records until Ctrl-C', integerIn(0, 7 * 24 * 3600, '--duration'), 60)
     .option('--trace-cmd', 'record with trace-cmd record (a trace.dat) instead of reading trace_pipe into a text trace')
-    .option('-o, --output <file>', 'write the script to FILE instead of stdout')
+    .option('-o, --output <file>', 'write the script to FILE instead of stdout (exit 73 naming it if it cannot be written)')
     .addHelpText(
       'after',
       `
@@ -61,6 +62,6 @@ Examples:
         generatedBy: describe(flags),
       });
       if (flags.output === undefined) ctx.io.writeOut(script);
-      else await ctx.io.writeFile(flags.output, script);
+      else await writeOutputFile(ctx.io, flags.output, script);
     });
 }

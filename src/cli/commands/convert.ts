@@ -8,6 +8,7 @@ import type { TraceRecord } from '../../ingest/records.js';
 import { CsvTraceWriter, FtraceTextWriter, type DroppedCounts } from '../../ingest/textWriters.js';
 import type { CommandContext } from '../context.js';
 import { inputFormatOption, loadCsvMap } from '../options.js';
+import { refuseToOverwriteInputs, unwritableOutput } from '../output.js';
 
 const outputFormats = ['ftrace', 'csv', 'msgpack'] as const;
 type OutputFormat = (typeof outputFormats)[number];
@@ -34,28 +35,38 @@ function outputFormatOf(path: string, to: OutputFormat | undefined): OutputForma
  */
 async function writeAll(out: Writable, chunks: AsyncIterable<string | Uint8Array>, path: string): Promise<'written' | 'reader-gone'> {
   let failure: Error | undefined;
+  const fail = (error: Error) => {
+    failure ??= error;
+  };
   const failed = new Promise<never>((_, reject) => {
     out.once('error', (error) => {
-      failure = error;
+      fail(error);
       reject(error);
     });
   });
   failed.catch(() => {});
-  // As generate does: an output that cannot be written is the caller's to fix (exit 64).
-  const unwritable = (error: Error) => new VmidReplayError('USAGE', `cannot write the output (${(error as NodeJS.ErrnoException).code ?? error.message})`, { file: path });
+  // end()'s callback hears of a failed last write (ENOSPC on a small file) before 'error' does.
+  const ended = () =>
+    new Promise<void>((resolve, reject) =>
+      out.end((error?: Error | null) => {
+        if (error === undefined || error === null) return resolve();
+        fail(error);
+        reject(error);
+      }),
+    );
   try {
     for await (const chunk of chunks) {
       if (failure !== undefined) break;
       if (!out.write(chunk)) await Promise.race([new Promise((resolve) => out.once('drain', resolve)), failed]);
     }
-    if (failure === undefined) await Promise.race([new Promise<void>((resolve) => out.end(resolve)), failed]);
+    if (failure === undefined) await Promise.race([ended(), failed]);
   } catch (error) {
     // Only a failure of the output is handled here; the input's errors go on as they are.
     if (failure === undefined) throw error;
   }
   if (failure === undefined) return 'written';
   if ((failure as NodeJS.ErrnoException).code === 'EPIPE') return 'reader-gone';
-  throw unwritable(failure);
+  throw unwritableOutput(path, failure);
 }
 
 /** Text lines, one chunk per input batch. */
@@ -108,7 +119,8 @@ export function registerConvert(program: Command, ctx: CommandContext): void {
       'after',
       `
 Records that have no form in the output format (e.g. the CSV header row in ftrace text) are left
-out and counted on stderr. Examples:
+out and counted on stderr. An output that is the input (by name or through a link) is refused
+(exit 64); one that cannot be written exits 73. Examples:
   $ vmid-replay convert traces/mixed-hazards.trace -o mixed.msgpack
   $ vmid-replay convert mixed.msgpack -o mixed.csv
   $ vmid-replay analyze mixed.msgpack`,
@@ -116,6 +128,7 @@ out and counted on stderr. Examples:
     .action(async (trace: string, flags: ConvertFlags) => {
       const { io } = ctx;
       const format = outputFormatOf(flags.output, flags.to);
+      await refuseToOverwriteInputs(io, [flags.output], [trace]);
       const csvMap = await loadCsvMap(flags.csvMap, io);
       const inputFormat = flags.inputFormat === undefined || flags.inputFormat === 'auto' ? undefined : flags.inputFormat;
       const batches = recordsFromBytes(openTraceSource(trace, io.stdin), {

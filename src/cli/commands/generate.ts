@@ -18,6 +18,7 @@ import {
 } from '../../generate/options.js';
 import type { CommandContext } from '../context.js';
 import { integerIn } from '../options.js';
+import { unwritableOutput } from '../output.js';
 
 interface GenerateFlags {
   out: string;
@@ -157,6 +158,10 @@ pin-exhausted fills the pinned pool and needs --vmid-bits 12 or less. docs/gener
       const { generateTrace } = await import('../../generate/generate.js');
       const trace = io.openWritable(flags.out);
       const sidecar = sidecarPath === undefined ? undefined : io.openWritable(sidecarPath);
+      // A failure while nothing waits on that stream (the sidecar cannot be created while the
+      // trace is written) must not kill the process as an unheard 'error': generateTrace meets
+      // it through the stream's `errored` when it next writes there.
+      for (const stream of [trace, sidecar]) stream?.on('error', () => {});
       let summary;
       try {
         summary = await generateTrace(options, { trace, sidecar, traceName: flags.out });
@@ -164,7 +169,9 @@ pin-exhausted fills the pinned pool and needs --vmid-bits 12 or less. docs/gener
         const code = (error as NodeJS.ErrnoException).code;
         // `generate | head`: the reader had enough. Stop quietly, as a killed-by-SIGPIPE writer would.
         if (code === 'EPIPE') return;
-        if (typeof code === 'string') throw new VmidReplayError('USAGE', `cannot write the output (${code}): ${(error as Error).message}`);
+        // A write error carries no path: the stream that failed says which output it was.
+        const failed = sidecarPath !== undefined && sidecar !== undefined && sidecar.errored !== null && trace.errored === null ? sidecarPath : flags.out;
+        if (typeof code === 'string') throw unwritableOutput(failed, error);
         throw error;
       }
       for (const skipped of summary.skipped) io.writeErr(`vmid-replay generate: ${skipped.fault} not injected: ${skipped.reason}\n`);
