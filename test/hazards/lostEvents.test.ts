@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { analyze, findingsOf } from '../checks/harness.js';
-import { fixture, outcome } from './fixtures.js';
+import { fixture, outcome, replaceLine } from './fixtures.js';
 
 /**
  * lost-between-two-reuses.trace, all on CPU 0, smmu0 without BTM:
@@ -62,6 +62,14 @@ test('a finding printed before another CPU\'s lost marker, but after that CPU\'s
   const result = await analyze(fixture('lost-window-other-cpu.trace'));
   assert.deepEqual(outcome(result), { found: ['vmid-reuse-without-invalidation@11 inconclusive'], verdict: 'inconclusive', code: 2 });
   assert.equal(result.report.dataLossAt?.line, 12);
+});
+
+test('the same loss printed as CPU:1 [LOST EVENTS] (no count, the trace file\'s iterator) is a loss too', async () => {
+  const text = replaceLine(fixture('lost-window-other-cpu.trace'), 12, /^CPU:1 \[LOST 2 EVENTS\]$/, 'CPU:1 [LOST EVENTS]');
+  const result = await analyze(text);
+  assert.deepEqual(outcome(result), { found: ['vmid-reuse-without-invalidation@11 inconclusive'], verdict: 'inconclusive', code: 2 });
+  assert.equal(result.report.dataLossAt?.line, 12);
+  assert.deepEqual(result.report.diagnostics.map((d) => d.code), ['lost-events']);
 });
 
 /** lost-window-other-cpu-complete.trace: nothing lost, CPU 1 invalidates (line 8) and frees VMID 5 before CPU 0 reuses it: ok. */
