@@ -19,6 +19,8 @@ export interface LostEventsEvent extends EventBase {
   readonly count?: number;
   /** The CPU whose buffer lost them. */
   readonly lostCpu: number;
+  /** Not a ring buffer's loss but a record later than the reorder window, replayed here. */
+  readonly late?: true;
 }
 
 export type TraceMetaEvent = SystemConfigEvent | LostEventsEvent;

@@ -97,7 +97,8 @@ export async function generateTrace(options: GenerateOptions, outputs: GenerateO
     return true;
   };
   const burst = () => {
-    losses.push(sink.lost(prng.int(0, options.cpus - 1), prng.int(5, 60)));
+    // The CPU that printed last: its loss window opens at the marker (TraceSink.lost).
+    losses.push(sink.lost(sink.lastReplayedCpu ?? 0, prng.int(5, 60)));
   };
 
   // Count mode: the injections, in random order, at evenly spread points of the run; an

@@ -5,6 +5,7 @@
  * batches the text for the streaming writer. Holds at most one batch: the caller drains it
  * (`take()`) whenever `pendingBytes` passes its threshold.
  */
+import { mayDecode } from '../events/decode.js';
 import type { LineFormatter, LineSource } from './lineFormat.js';
 import type { Prng } from './prng.js';
 
@@ -28,6 +29,8 @@ export class TraceSink {
   private tsUs = TraceSink.startUs;
   /** Per CPU, how many more of its lines the current burst swallows. */
   private readonly swallowing = new Map<number, number>();
+  /** The CPU of the last line written that the analyzer replays (not kvm_entry, sched_switch, ...). */
+  lastReplayedCpu: number | undefined;
 
   constructor(
     readonly formatter: LineFormatter,
@@ -67,14 +70,17 @@ export class TraceSink {
       else this.swallowing.set(source.cpu, left - 1);
       return undefined;
     }
+    if (mayDecode(name, body.startsWith('('), undefined)) this.lastReplayedCpu = source.cpu;
     return this.raw(this.formatter.event(source, this.tsUs, name, body));
   }
 
   /**
    * `CPU:n [LOST m EVENTS]`, then the next `count` lines of that CPU are dropped. The marker
    * goes where the first lost event would have been rather than where ftrace would notice the
-   * gap (before that CPU's next surviving event): that way every line the loss can affect
-   * comes after the marker, and the analyzer's "inconclusive after a loss" is exact.
+   * gap (before that CPU's next surviving event). The analyzer, reading the marker as ftrace
+   * means it, takes the loss to start right after CPU n's last event; the caller loses events
+   * of the CPU that wrote the last replayed line (`lastReplayedCpu`), so that start is the
+   * marker too, and the analyzer's "inconclusive after a loss" is exact.
    */
   lost(cpu: number, count: number): LossMarker {
     const marker = { line: this.raw(this.formatter.lost(cpu, count)), cpu, count };

@@ -9,6 +9,7 @@
  *     CPU 0/KVM-4711    [002] ....  88.123456: kvm_entry: PC: 0x0000000040000018     (4.x: 4 flag chars)
  *         bash-1234  [001]  1520.114223: ...                                        (irq-info off)
  *   CPU:2 [LOST 123 EVENTS]
+ *   CPU:4 [LOST EVENTS]          (the `trace` file's iterator, passed by the writer: no count)
  *   ##### CPU 2 buffer started ####
  */
 
@@ -91,6 +92,9 @@ export function parseTimestamp(text: string, start: number, end: number): Timest
   return Number.isSafeInteger(us) ? { us, ns: subUs } : undefined;
 }
 
+/** Events lost when `print_trace_line()` prints `CPU:N [LOST EVENTS]`: at least one. */
+const unknownLostCount = 1;
+
 function parseLostMarker(text: string, span: SourceSpan): TraceRecord | undefined {
   // CPU:2 [LOST 123 EVENTS]
   if (!text.startsWith('CPU:')) return undefined;
@@ -98,6 +102,8 @@ function parseLostMarker(text: string, span: SourceSpan): TraceRecord | undefine
   const cpu = parseDigits(text, 4, space === -1 ? text.length : space);
   const lost = text.indexOf('[LOST ', space);
   if (cpu < 0 || lost === -1) return undefined;
+  // CPU:4 [LOST EVENTS]: lost_events == -1, the iterator was passed by the writer and could not count.
+  if (text.startsWith('[LOST EVENTS]', lost)) return { type: 'lost', span, text, cpu, count: unknownLostCount };
   const countEnd = text.indexOf(' ', lost + 6);
   const count = parseDigits(text, lost + 6, countEnd === -1 ? text.length : countEnd);
   if (count < 0) return undefined;

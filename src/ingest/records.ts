@@ -44,7 +44,7 @@ export interface HeaderRecord {
   readonly text: string;
 }
 
-/** `CPU:2 [LOST 123 EVENTS]`: the ring buffer of that CPU overflowed. */
+/** `CPU:2 [LOST 123 EVENTS]`: the ring buffer of that CPU overflowed (`[LOST EVENTS]`: count 1, a lower bound). */
 export interface LostEventsRecord {
   readonly type: 'lost';
   readonly span: SourceSpan;

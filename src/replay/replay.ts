@@ -53,6 +53,8 @@ export class Replay {
   /** Per CPU; filled in place (never replaced) so the state handed to checks stays current. */
   private readonly running: (RunningVm | undefined)[] = [];
   private dataLossAt: EventRef | undefined;
+  /** Per CPU, how many findings existed once its last event was applied (see `markLostWindow`). */
+  private readonly findingsAtLastEventOf: number[] = [];
   /** The last event with a CPU that was applied: where the trace ends, for end-of-trace checks. */
   private lastEvent: EventBase | undefined;
   /** When the latest decoded event of a CPU happened: a loss marker between lines takes it. */
@@ -152,12 +154,12 @@ export class Replay {
       }
       case 'lost': {
         this.diagnostics.add('lost-events', { file: record.span.file, line: record.span.line, detail: `CPU ${record.cpu}: ${record.count} events lost` }, record.count);
-        this.pushLoss(record.span, record, record.cpu, record.count);
+        this.pushLoss(record.span, record, record.cpu, record.count, false);
         return;
       }
       case 'buffer-started': {
         this.diagnostics.add('buffer-started', { file: record.span.file, line: record.span.line, detail: `CPU ${record.cpu}` });
-        this.pushLoss(record.span, record, record.cpu, undefined);
+        this.pushLoss(record.span, record, record.cpu, undefined, false);
         return;
       }
       case 'malformed':
@@ -181,7 +183,7 @@ export class Replay {
           // Its place in time was already replayed: what follows is unsure, what came before stays sure.
           const code = late === 'cpu-backwards' ? 'timestamp-backwards' : 'reorder-window-exceeded';
           this.diagnostics.add(code, { file: span.file, line: span.line, detail: late === 'cpu-backwards' ? `CPU ${cpu} went back in time by more than the reorder window` : `CPU ${cpu}: older than events of other CPUs already replayed, by more than the reorder window` });
-          this.pushLoss(outcome.event.span, source, cpu, undefined);
+          this.pushLoss(outcome.event.span, source, cpu, undefined, true);
         }
         this.stats.countEvent(outcome.event.kind, cpu < 0);
         if (cpu >= 0) this.lastDecodedTsUs = outcome.event.tsUs;
@@ -212,9 +214,24 @@ export class Replay {
    * A loss goes through the sequencer like any event, so events it still holds (read before
    * the loss) are applied before the loss takes effect.
    */
-  private pushLoss(span: { file: string; line: number; offset: number }, source: LineSource, cpu: number, count: number | undefined): void {
+  private pushLoss(span: { file: string; line: number; offset: number }, source: LineSource, cpu: number, count: number | undefined, late: boolean): void {
     // Not tied to the CPU's own order (cpu -1): a lost marker says nothing about the pending call.
-    this.sequencer.push({ kind: 'lost-events', span, source, cpu: -1, tsUs: this.lastDecodedTsUs, tsNs: 0, ...(count === undefined ? {} : { count }), lostCpu: cpu });
+    this.sequencer.push({ kind: 'lost-events', span, source, cpu: -1, tsUs: this.lastDecodedTsUs, tsNs: 0, ...(count === undefined ? {} : { count }), lostCpu: cpu, ...(late ? { late: true } : {}) });
+  }
+
+  /**
+   * A CPU's ring buffer loses events after the last one it printed: the kernel prints
+   * `CPU:N [LOST M EVENTS]` (or `##### CPU N buffer started ####`) with that CPU's next event
+   * (`print_trace_line()`), so events of other CPUs already replayed may have come after the
+   * lost ones. Findings made since CPU N's last event (since the start if it had none, or when
+   * the CPU is unknown) become inconclusive, as do all later ones (`dataLossAt`).
+   */
+  private markLostWindow(cpu: number): void {
+    const from = cpu >= 0 ? (this.findingsAtLastEventOf[cpu] ?? 0) : 0;
+    for (let i = from; i < this.findings.length; i++) {
+      const finding = this.findings[i] as Finding;
+      if (!finding.inconclusive) this.findings[i] = { ...finding, inconclusive: true };
+    }
   }
 
   private markDataLoss(at: EventBase): void {
@@ -308,6 +325,12 @@ export class Replay {
   // ---- applying events ---------------------------------------------------------------
 
   private apply(item: SequencedItem): void {
+    this.applyItem(item);
+    const cpu = item.type === 'call' ? item.decision.cpu : item.event.cpu;
+    if (cpu >= 0) this.findingsAtLastEventOf[cpu] = this.findings.length;
+  }
+
+  private applyItem(item: SequencedItem): void {
     if (item.type === 'observation') {
       const event = item.event;
       this.lastEvent = event;
@@ -421,6 +444,7 @@ export class Replay {
         return;
       case 'lost-events':
         this.markDataLoss(event);
+        if (event.late !== true) this.markLostWindow(event.lostCpu);
         return;
       case 'vm-create': {
         this.ensureSide(event).create(event.vm, event);

@@ -50,7 +50,7 @@ export function renderText(report: Report): string {
   const divergences = Object.entries(n.divergences);
   if (divergences.length > 0) out.push(`divergences: ${divergences.map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
   if (report.dataLossAt !== null) {
-    out.push(`data loss from ${report.dataLossAt.file}:${report.dataLossAt.line}: findings after it are inconclusive`);
+    out.push(`data loss from ${report.dataLossAt.file}:${report.dataLossAt.line}: findings after it are inconclusive, and so are those after the last event of a CPU that lost events`);
   }
   out.push('');
   out.push('checks:');

@@ -35,7 +35,10 @@ export interface JsonReport {
     readonly malformedEvents: number;
     readonly unrecognisedProbes: number;
     readonly divergences: Readonly<Record<string, number>>;
+    /** How many recorded values of each kind (`idBefore`, `idAfter`, ...) were compared with the model. */
+    readonly observedFields: Readonly<Record<string, number>>;
   };
+  readonly costs: { readonly loads: number; readonly slowLoads: number; readonly rollovers: number; readonly generation: number; readonly nrPinnedAtEnd: number | null };
   readonly dataLossAt: { readonly line: number } | null;
   readonly diagnostics: readonly { readonly code: string; readonly count: number; readonly samples: readonly { readonly line: number; readonly detail: string }[] }[];
 }

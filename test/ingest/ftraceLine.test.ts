@@ -269,6 +269,8 @@ test('markers: lost events, buffer started, stack continuation', () => {
     cpu: 15,
     count: 4_294_967_295,
   });
+  // Printed when the `trace` file's iterator was passed by the writer and cannot count: at least one.
+  assert.deepEqual(parseFtraceLine('CPU:4 [LOST EVENTS]', span), { type: 'lost', span, text: 'CPU:4 [LOST EVENTS]', cpu: 4, count: 1 });
   assert.deepEqual(parseFtraceLine('##### CPU 2 buffer started ####', span), { type: 'buffer-started', span, text: '##### CPU 2 buffer started ####', cpu: 2 });
   for (const text of [' => kvm_arch_vcpu_load+0x4c/0x1d4', '=> el0t_64_sync+0x18c/0x190', '  => <0000ffff8a2b3c4d>']) {
     assert.deepEqual(parseFtraceLine(text, span), { type: 'continuation', span, text });
