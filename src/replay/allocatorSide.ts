@@ -23,8 +23,8 @@ export interface VmLookup {
 
 /** Where the allocator side's findings go. */
 export interface SideSink {
-  /** The trace recorded something the model does not reproduce. */
-  mismatch(at: EventBase, kind: DivergenceKind, expected: string, observed: string, vm?: VmState): void;
+  /** The trace recorded something the model does not reproduce (`weight`: how far off, see `Disagreement`). */
+  mismatch(at: EventBase, kind: DivergenceKind, expected: string, observed: string, vm?: VmState, weight?: number): void;
   /** An entry read the id before another CPU's racing update changed it (not a mismatch). */
   entryRace(read: EventBase, observed: number, previousCpu: number, idNow: number): void;
   /** One comparison of an observed field with the model, for the report's counts. */
@@ -234,7 +234,7 @@ export class AllocatorSide {
     for (const field of Object.keys(observed)) this.sink.observedField(field);
     const others: OtherCpuMismatch[] = [];
     for (const disagreement of compareObservation(this.allocator, cpu, observed, outcome, noCpus, others)) {
-      this.sink.mismatch(event, disagreement.kind, disagreement.expected, disagreement.observed, vm);
+      this.sink.mismatch(event, disagreement.kind, disagreement.expected, disagreement.observed, vm, disagreement.weight);
     }
     if (observed.activeAll !== undefined) this.sink.sawSnapshot();
     for (const mismatch of others) this.sink.otherCpu(mismatch, event);

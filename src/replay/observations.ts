@@ -10,6 +10,12 @@ export interface Disagreement {
   readonly kind: DivergenceKind;
   readonly expected: string;
   readonly observed: string;
+  /**
+   * How far apart: the CPUs whose values differ in a per-CPU list, the bits that differ in the
+   * bitmap, else 1. A search for the order that explains an observation needs to see a closer
+   * miss as better.
+   */
+  readonly weight: number;
 }
 
 /** Another CPU's active VMID in a snapshot that differs from the model: maybe clock skew. */
@@ -21,12 +27,27 @@ export interface OtherCpuMismatch {
 
 function compareList(kind: DivergenceKind, what: string, expected: readonly number[], observed: readonly number[], skip: ReadonlySet<number>): Disagreement | undefined {
   const count = Math.min(expected.length, observed.length);
+  let first = -1;
+  let weight = 0;
   for (let cpu = 0; cpu < count; cpu++) {
-    if (!skip.has(cpu) && expected[cpu] !== observed[cpu]) {
-      return { kind, expected: `${what}[${cpu}]=${expected[cpu]} (all: ${expected.slice(0, count).join(',')})`, observed: `${what}[${cpu}]=${observed[cpu]} (all: ${observed.slice(0, count).join(',')})` };
-    }
+    if (skip.has(cpu) || expected[cpu] === observed[cpu]) continue;
+    if (first === -1) first = cpu;
+    weight += 1;
   }
-  return undefined;
+  if (first === -1) return undefined;
+  return {
+    kind,
+    expected: `${what}[${first}]=${expected[first]} (all: ${expected.slice(0, count).join(',')})`,
+    observed: `${what}[${first}]=${observed[first]} (all: ${observed.slice(0, count).join(',')})`,
+    weight,
+  };
+}
+
+/** Set bits of a 64-bit word. */
+function bitCount(word: bigint): number {
+  let count = 0;
+  for (let rest = word; rest !== 0n; rest &= rest - 1n) count++;
+  return count;
 }
 
 /**
@@ -47,16 +68,16 @@ export function compareObservation(
     if (item !== undefined) out.push(item);
   };
   if (observed.activeId !== undefined && observed.activeId !== allocator.activeVmids[cpu]) {
-    push({ kind: 'active', expected: `CPU ${cpu} active ${allocator.activeVmids[cpu]}`, observed: `CPU ${cpu} active ${observed.activeId}` });
+    push({ kind: 'active', expected: `CPU ${cpu} active ${allocator.activeVmids[cpu]}`, observed: `CPU ${cpu} active ${observed.activeId}`, weight: 1 });
   }
   if (observed.generation !== undefined && observed.generation !== allocator.generation) {
-    push({ kind: 'generation', expected: `vmid_generation ${allocator.generation}`, observed: `vmid_generation ${observed.generation}` });
+    push({ kind: 'generation', expected: `vmid_generation ${allocator.generation}`, observed: `vmid_generation ${observed.generation}`, weight: 1 });
   }
   if (observed.activeAll !== undefined) {
     // The probe's own CPU is exact; the others are racy snapshots, settled by the caller.
     const own = observed.activeAll[cpu];
     if (own !== undefined && own !== allocator.activeVmids[cpu]) {
-      push({ kind: 'per-cpu-active', expected: `active_vmids[${cpu}]=${allocator.activeVmids[cpu]}`, observed: `active_vmids[${cpu}]=${own}` });
+      push({ kind: 'per-cpu-active', expected: `active_vmids[${cpu}]=${allocator.activeVmids[cpu]}`, observed: `active_vmids[${cpu}]=${own}`, weight: 1 });
     }
     observed.activeAll.forEach((value, other) => {
       const expected = allocator.activeVmids[other];
@@ -67,9 +88,9 @@ export function compareObservation(
   const atFlush = observed.flushGeneration !== undefined;
   if (atFlush) {
     if (outcome !== undefined && outcome.flushes === 0) {
-      push({ kind: 'rollover', expected: 'no rollover in this call', observed: `a rollover to generation ${observed.flushGeneration}` });
+      push({ kind: 'rollover', expected: 'no rollover in this call', observed: `a rollover to generation ${observed.flushGeneration}`, weight: 1 });
     } else if (flush === undefined || flush.generation !== observed.flushGeneration) {
-      push({ kind: 'rollover', expected: `generation ${flush?.generation ?? 'none'} at the last rollover`, observed: `generation ${observed.flushGeneration}` });
+      push({ kind: 'rollover', expected: `generation ${flush?.generation ?? 'none'} at the last rollover`, observed: `generation ${observed.flushGeneration}`, weight: 1 });
     }
   }
   if (observed.reservedAll !== undefined) {
@@ -81,16 +102,17 @@ export function compareObservation(
     const words = VmidAllocator.bitmapWords(flush.map, observed.mapWords.length);
     const differs = words.findIndex((word, i) => word !== observed.mapWords?.[i]);
     if (differs !== -1) {
-      push({ kind: 'bitmap', expected: `vmid_map word ${differs} 0x${(words[differs] ?? 0n).toString(16)}`, observed: `0x${(observed.mapWords[differs] ?? 0n).toString(16)}` });
+      const weight = words.reduce((sum, word, i) => sum + bitCount(word ^ (observed.mapWords?.[i] ?? 0n)), 0);
+      push({ kind: 'bitmap', expected: `vmid_map word ${differs} 0x${(words[differs] ?? 0n).toString(16)}`, observed: `0x${(observed.mapWords[differs] ?? 0n).toString(16)}`, weight });
     }
   }
   if (observed.curIdx !== undefined && observed.curIdx !== allocator.curIdx) {
-    push({ kind: 'cur-idx', expected: `cur_idx ${allocator.curIdx}`, observed: `cur_idx ${observed.curIdx}` });
+    push({ kind: 'cur-idx', expected: `cur_idx ${allocator.curIdx}`, observed: `cur_idx ${observed.curIdx}`, weight: 1 });
   }
   if (observed.reservedHit !== undefined && outcome?.path !== undefined) {
     const modelHit = outcome.path === 'reserved' ? 1 : 0;
     if (modelHit !== observed.reservedHit || (outcome.path !== 'reserved' && outcome.path !== 'reuse')) {
-      push({ kind: 'keep-branch', expected: `new_vmid() branch ${outcome.path}`, observed: `keep with reserved_hit=${observed.reservedHit}` });
+      push({ kind: 'keep-branch', expected: `new_vmid() branch ${outcome.path}`, observed: `keep with reserved_hit=${observed.reservedHit}`, weight: 1 });
     }
   }
   return out;

@@ -16,6 +16,8 @@ import { ShadowVms } from './shadowVms.js';
 export interface ShadowMismatch {
   readonly at: EventBase;
   readonly what: string;
+  /** How far off (see `Disagreement`). */
+  readonly weight: number;
 }
 
 /** Where a shadow starts: the real replay's state, or a fresh host before it has one. */
@@ -39,7 +41,7 @@ export class ShadowReplay {
 
   constructor(private readonly base: ShadowBase) {
     const sink: SideSink = {
-      mismatch: (at, kind, expected, observed) => this.note(at, `${kind}: expected ${expected}, the trace has ${observed}`),
+      mismatch: (at, kind, expected, observed, _vm, weight) => this.note(at, `${kind}: expected ${expected}, the trace has ${observed}`, weight),
       entryRace: ignore,
       observedField: ignore,
       // Snapshots of other CPUs are racy by nature: the replay settles them by time.
@@ -47,7 +49,7 @@ export class ShadowReplay {
       sawSnapshot: ignore,
       afterCall: ignore,
     };
-    const vms = new ShadowVms(base.vms, (pointer, at) => this.note(at, `VM ${pointer} used after its destruction and before a new creation`));
+    const vms = new ShadowVms(base.vms, (pointer, at) => this.note(at, `VM ${pointer} used after its destruction and before a new creation`, 1));
     if (base.side !== undefined) {
       this.side = base.side.clone(base.side.allocator.clone(), vms, sink);
     } else {
@@ -61,18 +63,18 @@ export class ShadowReplay {
     return this.side !== undefined;
   }
 
-  /** The number of mismatches found so far. */
+  /** How far off the trace is from the model so far: the mismatches, each by its weight. */
   get count(): number {
     let total = 0;
-    for (const list of this.mismatches.values()) total += list.length;
+    for (const list of this.mismatches.values()) for (const mismatch of list) total += mismatch.weight;
     return total;
   }
 
-  private note(at: EventBase, what: string): void {
+  private note(at: EventBase, what: string, weight = 1): void {
     if (this.applying === undefined) return;
     const list = this.mismatches.get(this.applying);
-    if (list === undefined) this.mismatches.set(this.applying, [{ at, what }]);
-    else list.push({ at, what });
+    if (list === undefined) this.mismatches.set(this.applying, [{ at, what, weight }]);
+    else list.push({ at, what, weight });
   }
 
   apply(item: SequencedItem): void {

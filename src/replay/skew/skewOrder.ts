@@ -52,8 +52,20 @@ interface HeldItem {
  */
 export const defaultSkewBoundUs = 10_000;
 
-/** Candidate corrections tried per mismatch, at most: the search is bounded whatever the trace. */
+/** Candidate corrections tried per mismatch and round, at most: the search is bounded whatever the trace. */
 const searchBudget = 240;
+/** Mismatched items whose neighbourhoods are searched for one mismatch, at most. */
+const maxPivots = 4;
+/** Rounds of corrections combined for one mismatch, at most (one CPU's each). */
+const maxRounds = 4;
+/** How far apart two items of one CPU stay when a correction moves one onto the other (µs). */
+const tieUs = 1e-3;
+
+/** One correction: an item (with the run of its CPU's items it would overtake) moved in time. */
+interface Move {
+  readonly item: HeldItem;
+  readonly deltaUs: number;
+}
 
 function orderingEvent(item: SequencedItem): EventBase {
   return item.type === 'call' ? item.decision : item.event;
@@ -65,15 +77,23 @@ function byTime(a: HeldItem, b: HeldItem): number {
 
 /**
  * What may be ordered otherwise than stamped: the allocator's calls (the locked section, and
- * the fast path's lock-free `cmpxchg`), the probes that fire in or after them, and
- * `kvm_arm_vmid_clear_active()`. VM creation and destruction, pins released and SMMU work keep
- * their stamped order: nothing the allocator records says when they happened.
+ * the fast path's lock-free `cmpxchg`), the probes that fire in or after them,
+ * `kvm_arm_vmid_clear_active()`, and the CPU TLBIs issued beside them on the same CPUs (they
+ * move with their CPU's clock). VM creation and destruction, pins released and SMMU work keep
+ * their stamped order among the other CPUs' events: nothing the allocator records says when
+ * they happened.
  */
 function isRacing(item: SequencedItem): boolean {
-  return item.type !== 'event' || item.event.kind === 'vmid-clear-active';
+  return item.type !== 'event' || item.event.kind === 'vmid-clear-active' || item.event.kind === 'cpu-tlbi';
 }
 
 /** Config facts hold for the whole trace, whenever they were written. */
+/** Whether every item that disagrees in `trial` disagreed in `baseline` too. */
+function agreesWherever(trial: ShadowReplay, baseline: ShadowReplay): boolean {
+  for (const item of trial.mismatches.keys()) if (!baseline.mismatches.has(item)) return false;
+  return true;
+}
+
 function isTimeless(item: SequencedItem): boolean {
   return item.type === 'event' && (item.event.kind === 'system-config' || item.event.kind === 'smmu-config');
 }
@@ -212,93 +232,132 @@ export class SkewOrder {
   }
 
   /**
-   * The held items with one CPU's racing items moved by `deltaUs`, in the order that gives; or
-   * undefined when that would reorder them with the CPU's other items (one CPU's clock orders
-   * its own events exactly).
+   * `order` with one item taken as `deltaUs` later (or earlier) than it is ordered now, and the
+   * items of its CPU that would then be overtaken moved along just behind (or ahead of) it: a
+   * CPU's clock orders its own items exactly, so a correction moves a run of them, never one
+   * past another. Undefined when that moves something other than two racing items past each
+   * other (a VM's creation or destruction, SMMU work or a pin's release keeps its place among
+   * the other CPUs' items: nothing the allocator records says otherwise), or any item further
+   * than the bound from its timestamp.
    */
-  private shifted(cpu: number, deltaUs: number): HeldItem[] | undefined {
-    const order = this.held.map((entry) => (entry.cpu === cpu && entry.racing ? { ...entry, adjUs: entry.adjUs + deltaUs } : entry)).sort(byTime);
-    let lastSeq = -1;
-    for (const entry of order) {
-      if (entry.cpu !== cpu) continue;
-      if (entry.seq < lastSeq) return undefined;
-      lastSeq = entry.seq;
+  private warped(order: readonly HeldItem[], moved: HeldItem, deltaUs: number): HeldItem[] | undefined {
+    const next = order.slice();
+    const at = next.indexOf(moved);
+    const step = deltaUs > 0 ? 1 : -1;
+    let bound = moved.adjUs + deltaUs;
+    for (let index = at; index >= 0 && index < next.length; index += step) {
+      const entry = next[index] as HeldItem;
+      if (entry.cpu !== moved.cpu) continue;
+      // The first one moves by `deltaUs`; the others only as far as the one before them.
+      const target = index === at ? bound : deltaUs > 0 ? Math.max(entry.adjUs, bound + tieUs) : Math.min(entry.adjUs, bound - tieUs);
+      if (target === entry.adjUs) break;
+      if (Math.abs(target - entry.tsUs) > this.boundUs || !this.mayPass(next, index, target)) return undefined;
+      next[index] = { ...entry, adjUs: target };
+      bound = target;
     }
-    return order;
+    return next.sort(byTime);
+  }
+
+  /** Whether the item at `index` may move to `targetUs` past the other CPUs' items in between. */
+  private mayPass(order: readonly HeldItem[], index: number, targetUs: number): boolean {
+    const entry = order[index] as HeldItem;
+    const step = targetUs > entry.adjUs ? 1 : -1;
+    for (let other = index + step; other >= 0 && other < order.length; other += step) {
+      const passed = order[other] as HeldItem;
+      if (step > 0 ? passed.adjUs > targetUs : passed.adjUs < targetUs) return true;
+      if (passed.cpu !== entry.cpu && !(entry.racing && passed.racing)) return false;
+    }
+    return true;
   }
 
   /**
-   * Looks for the smallest per-CPU correction within the bound under which `mismatched`'s
-   * observation is reproduced and the held items show fewer mismatches; adopts it.
+   * Looks for the smallest per-CPU corrections within the bound under which `mismatched`'s
+   * observation is reproduced and the held items show fewer mismatches, and adopts them. One
+   * CPU's correction is tried first; when none explains the observation alone, the one that
+   * removes most mismatches is kept and another CPU's is searched on top of it (a rollover
+   * may have two CPUs' puts stamped on its wrong side), a few rounds at most.
    */
   private search(mismatched: HeldItem): boolean {
     const untilUs = mismatched.tsUs + 2 * this.boundUs;
-    const baseline = this.evaluate(this.held, untilUs);
-    if (!baseline.mismatches.has(mismatched.item)) return false;
-    for (const { cpu, deltaUs } of this.candidates(mismatched)) {
-      const order = this.shifted(cpu, deltaUs);
-      if (order === undefined) continue;
-      const trial = this.evaluate(order, untilUs);
-      if (trial.mismatches.has(mismatched.item) || trial.count >= baseline.count) continue;
-      this.adopt(mismatched, cpu, deltaUs, order, baseline.mismatches.get(mismatched.item) ?? []);
-      return true;
+    let order: readonly HeldItem[] = this.held;
+    const baseline = this.evaluate(order, untilUs);
+    let best = baseline;
+    const explained = best.mismatches.get(mismatched.item);
+    if (explained === undefined) return false;
+    const moves: Move[] = [];
+    for (let round = 0; round < maxRounds; round++) {
+      let partial: { order: HeldItem[]; trial: ShadowReplay; move: Move } | undefined;
+      for (const move of this.candidates(order, mismatched, best)) {
+        const next = this.warped(order, move.item, move.deltaUs);
+        if (next === undefined) continue;
+        const trial = this.evaluate(next, untilUs);
+        // Nothing that agreed may stop agreeing: a correction explains, it does not trade.
+        if (trial.count >= (partial?.trial.count ?? best.count) || !agreesWherever(trial, baseline)) continue;
+        if (!trial.mismatches.has(mismatched.item)) {
+          this.adopt(mismatched, [...moves, move], next, explained);
+          return true;
+        }
+        partial = { order: next, trial, move };
+      }
+      if (partial === undefined) return false;
+      order = partial.order;
+      best = partial.trial;
+      moves.push(partial.move);
     }
     return false;
   }
 
   /**
-   * Corrections that change where `mismatched` falls among the other CPUs' items within the
-   * bound: one CPU's held items moved just past it, or its own CPU's moved just past one of
-   * theirs, smallest first, none moving any item further than the bound from its timestamp.
+   * Corrections that change where a mismatched item falls among the other CPUs' racing items
+   * within the bound: another CPU's item moved just past it (with the run of that CPU's items
+   * it overtakes), or it moved just past one of theirs, smallest first. The items tried as
+   * pivots are `mismatched` and the others that disagree in the same stretch (`trial`): a put
+   * stamped on the wrong side of a rollover shows at the rollover's own probe, and at the loads
+   * after it.
    */
-  private candidates(mismatched: HeldItem): { cpu: number; deltaUs: number }[] {
-    const moved = new Map<number, { least: number; most: number }>();
-    for (const entry of this.held) {
-      const shift = entry.adjUs - entry.tsUs;
-      const range = moved.get(entry.cpu);
-      if (range === undefined) moved.set(entry.cpu, { least: shift, most: shift });
-      else {
-        range.least = Math.min(range.least, shift);
-        range.most = Math.max(range.most, shift);
-      }
-    }
+  private candidates(order: readonly HeldItem[], mismatched: HeldItem, trial: ShadowReplay): Move[] {
     const seen = new Set<string>();
-    const out: { cpu: number; deltaUs: number }[] = [];
-    const add = (cpu: number, deltaUs: number): void => {
-      const key = `${cpu}:${deltaUs}`;
-      const range = moved.get(cpu) ?? { least: 0, most: 0 };
-      if (seen.has(key) || range.most + deltaUs > this.boundUs || range.least + deltaUs < -this.boundUs) return;
+    const out: Move[] = [];
+    const add = (item: HeldItem, deltaUs: number): void => {
+      const key = `${item.seq}:${deltaUs}`;
+      if (seen.has(key)) return;
       seen.add(key);
-      out.push({ cpu, deltaUs });
+      out.push({ item, deltaUs });
     };
-    const index = this.held.indexOf(mismatched);
-    this.held.forEach((other, at) => {
-      if (!other.racing || other.cpu === mismatched.cpu || Math.abs(other.adjUs - mismatched.adjUs) > this.boundUs) return;
-      // Half a microsecond past the other: timestamps are whole microseconds.
-      const across = at < index ? mismatched.adjUs - other.adjUs + 0.5 : mismatched.adjUs - other.adjUs - 0.5;
-      add(other.cpu, across);
-      add(mismatched.cpu, -across);
-    });
-    return out.sort((a, b) => Math.abs(a.deltaUs) - Math.abs(b.deltaUs) || a.cpu - b.cpu).slice(0, searchBudget);
+    const pivots = order.filter((entry) => entry.item === mismatched.item || (entry.racing && trial.mismatches.has(entry.item)));
+    for (const pivot of pivots.slice(0, maxPivots)) {
+      const index = order.indexOf(pivot);
+      order.forEach((other, at) => {
+        if (!other.racing || other.cpu === pivot.cpu || Math.abs(other.adjUs - pivot.adjUs) > this.boundUs) return;
+        // Half a microsecond past the other: timestamps are whole microseconds.
+        const across = at < index ? pivot.adjUs - other.adjUs + 0.5 : pivot.adjUs - other.adjUs - 0.5;
+        add(other, across);
+        add(pivot, -across);
+      });
+    }
+    return out.sort((a, b) => Math.abs(a.deltaUs) - Math.abs(b.deltaUs) || a.item.seq - b.item.seq).slice(0, searchBudget);
   }
 
-  private adopt(mismatched: HeldItem, cpu: number, deltaUs: number, order: HeldItem[], explained: readonly ShadowMismatch[]): void {
+  private adopt(mismatched: HeldItem, moves: readonly Move[], order: HeldItem[], explained: readonly ShadowMismatch[]): void {
+    const movedCpus = new Set(moves.map((move) => move.item.cpu));
     const before = new Set(this.held.slice(0, this.held.indexOf(mismatched)).map((entry) => entry.item));
-    const after = order.indexOf(order.find((entry) => entry.item === mismatched.item) as HeldItem);
-    const crossed = order.filter((entry, at) => entry.item !== mismatched.item && (entry.cpu === cpu || mismatched.cpu === cpu) && before.has(entry.item) !== at < after);
-    let lastAdjUs = Number.NEGATIVE_INFINITY;
-    for (const entry of order) if (entry.cpu === cpu && entry.adjUs > lastAdjUs) lastAdjUs = entry.adjUs;
-    if (lastAdjUs > (this.lastAdjUs.get(cpu) ?? Number.NEGATIVE_INFINITY)) this.lastAdjUs.set(cpu, lastAdjUs);
+    const after = order.findIndex((entry) => entry.item === mismatched.item);
+    const crossed = order.filter((entry, at) => entry.item !== mismatched.item && (movedCpus.has(entry.cpu) || movedCpus.has(mismatched.cpu)) && before.has(entry.item) !== at < after);
+    for (const cpu of movedCpus) {
+      let lastAdjUs = Number.NEGATIVE_INFINITY;
+      for (const entry of order) if (entry.cpu === cpu && entry.adjUs > lastAdjUs) lastAdjUs = entry.adjUs;
+      if (lastAdjUs > (this.lastAdjUs.get(cpu) ?? Number.NEGATIVE_INFINITY)) this.lastAdjUs.set(cpu, lastAdjUs);
+    }
     this.held = order;
     this.shadow = new ShadowReplay(this.deps.shadowBase());
     this.shadowed = 0;
     this.pending = [];
     const lines = crossed.map((entry) => orderingEvent(entry.item).span.line);
     const event = orderingEvent(mismatched.item);
-    const shift = `${Math.abs(deltaUs) < 1 ? '<1' : Math.round(Math.abs(deltaUs))} µs ${deltaUs > 0 ? 'later' : 'earlier'}`;
+    const shifts = moves.map(({ item, deltaUs }) => `CPU ${item.cpu}'s line ${orderingEvent(item.item).span.line} taken as ${Math.abs(deltaUs) < 1 ? '<1' : Math.round(Math.abs(deltaUs))} µs ${deltaUs > 0 ? 'later' : 'earlier'} than stamped`);
     this.deps.adopted(
       event,
-      `CPU ${cpu}'s events near line ${event.span.line} taken as ${shift} than stamped: line ${event.span.line} (${explained[0]?.what ?? 'an observation'}) then agrees, with line${lines.length === 1 ? '' : 's'} ${lines.slice(0, 6).join(', ')}${lines.length > 6 ? ', ...' : ''} on the other side of it`,
+      `${shifts.join(', and ')}: line ${event.span.line} (${explained[0]?.what ?? 'an observation'}) then agrees, with line${lines.length === 1 ? '' : 's'} ${lines.slice(0, 6).join(', ')}${lines.length > 6 ? ', ...' : ''} on the other side of it`,
     );
   }
 }
