@@ -309,6 +309,8 @@ export class FaultInjector {
     const second = host.idleCpu([first]);
     const { outcome, returnLine } = host.load(vm, 1, second);
     if (outcome.vmid === vmid) throw internal('the unpinned stale VM kept its VMID on the second CPU');
+    // The hazard is the two CPUs running the VM at once: the first goes on running it a while.
+    host.sink.pause();
     host.put(first);
     host.put(second);
     host.destroyVm(vm);

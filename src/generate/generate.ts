@@ -15,6 +15,7 @@ import { commandLineOf, type GenerateOptions } from './options.js';
 import { Prng } from './prng.js';
 import { SidecarWriter } from './sidecar.js';
 import { TraceSink, type LossMarker } from './traceSink.js';
+import { SkewedClocks } from './skewedClocks.js';
 import { Workload } from './workload.js';
 
 /** Batches handed to the stream: big enough to keep syscalls rare, small enough not to matter. */
@@ -62,7 +63,8 @@ async function end(stream: Writable): Promise<void> {
 export async function generateTrace(options: GenerateOptions, outputs: GenerateOutputs): Promise<GenerateSummary> {
   const prng = new Prng(options.seed);
   const formatter = new LineFormatter(options.shape);
-  const sink = new TraceSink(formatter, prng);
+  const clocks = options.clockSkew === undefined ? undefined : new SkewedClocks(options.clockSkew, options.cpus, options.seed);
+  const sink = new TraceSink(formatter, prng, clocks);
   const host = new SimHost(options, sink, prng);
   const workload = new Workload(host, prng, options);
   const injector = new FaultInjector(host, prng, options);
@@ -80,11 +82,30 @@ export async function generateTrace(options: GenerateOptions, outputs: GenerateO
   let expectedFindings = 0;
   let conclusiveFindings = 0;
   const losses: LossMarker[] = [];
+  /** Hazards whose lines are still held for their stamps (skewed clocks): the sidecar gives written numbers. */
+  let unwritten: InjectedHazard[] = [];
+  const writtenHazard = (hazard: InjectedHazard): InjectedHazard | undefined => {
+    const firstLine = sink.writtenNumber(hazard.firstLine);
+    const lastLine = sink.writtenNumber(hazard.lastLine);
+    const expected = hazard.expected.map((finding) => ({ ...finding, line: finding.line === null ? null : sink.writtenNumber(finding.line) }));
+    if (firstLine === undefined || lastLine === undefined || expected.some((finding) => finding.line === undefined)) return undefined;
+    return { ...hazard, firstLine: Math.min(firstLine, lastLine), lastLine: Math.max(firstLine, lastLine), expected: expected as InjectedHazard['expected'] };
+  };
+  const writeHazards = () => {
+    const waiting: InjectedHazard[] = [];
+    for (const hazard of unwritten) {
+      const written = writtenHazard(hazard);
+      if (written === undefined) waiting.push(hazard);
+      else sidecar.hazard(written, false);
+    }
+    unwritten = waiting;
+  };
   const record = (hazard: InjectedHazard, lossBefore: boolean) => {
     hazards += 1;
     expectedFindings += hazard.expected.length;
     if (!lossBefore) conclusiveFindings += hazard.expected.length;
-    sidecar.hazard(hazard, lossBefore);
+    if (!sink.skewed) sidecar.hazard(hazard, lossBefore);
+    else unwritten.push(hazard);
   };
   const skipped: { fault: FaultKind; reason: string }[] = [];
   /** False when the fault has to wait for a later step; an episode that gives up midway is skipped. */
@@ -122,6 +143,7 @@ export async function generateTrace(options: GenerateOptions, outputs: GenerateO
   outputs.sidecar?.on('error', onError);
   const drain = async () => {
     if (failure !== undefined) throw failure;
+    if (unwritten.length > 0) writeHazards();
     if (sink.pendingBytes >= batchBytes) await write(outputs.trace, sink.take());
     if (sidecar.pendingBytes >= batchBytes) {
       const text = sidecar.take();
@@ -167,6 +189,9 @@ export async function generateTrace(options: GenerateOptions, outputs: GenerateO
     }
   }
 
+  sink.flush();
+  writeHazards();
+  if (unwritten.length > 0) throw new Error('internal: a hazard line was never written');
   const summary: GenerateSummary = { lines: sink.lines, bytes: sink.bytes, hazards, expectedFindings, conclusiveFindings, losses, skipped };
   sidecar.finish({ losses, skipped, summary: { lines: sink.lines, bytes: sink.bytes, hazards, expectedFindings, conclusiveFindings, firstLossLine: sink.firstLoss?.line ?? null } });
   await write(outputs.trace, sink.take());

@@ -160,13 +160,13 @@ export class SimHost {
   }
 
   private vmmSource(vm: SimVm, cpu: number): LineSource {
-    return { task: 'qemu-system-aar', pid: vm.qemuPid, tgid: vm.qemuPid, cpu, irqsOff: true };
+    return { task: 'qemu-system-aar', pid: vm.qemuPid, tgid: vm.qemuPid, cpu, irqsOff: true, hostThread: true };
   }
 
   /** VMM or driver work happens on a CPU with no vCPU loaded: a loaded vCPU would have been put first. */
   hostSource(vm: SimVm | undefined, avoid: readonly number[] = []): LineSource {
     const cpu = this.idleCpu(avoid);
-    return vm === undefined ? { ...kworker, tgid: kworker.pid, cpu, irqsOff: true } : this.vmmSource(vm, cpu);
+    return vm === undefined ? { ...kworker, tgid: kworker.pid, cpu, irqsOff: true, hostThread: true } : this.vmmSource(vm, cpu);
   }
 
   /** An idle CPU not in `avoid`; when every one is busy, one of them puts its vCPU first. */
@@ -212,11 +212,26 @@ export class SimHost {
     const outcome = this.allocator.update(vm.kvmVmid, cpu);
     const { formatter } = this.sink;
     const entryLine = this.sink.event(source, 'vmid_update', `${formatter.location(kfn.vmidUpdate)} kvm_vmid=${vm.mmu} id=${misrecord.idBefore === true ? misrecorded(before) : before}`);
+    if (this.sink.skewed && outcome.flushes > 0) this.rolloverProbe(source, vm);
     const after = misrecord.idAfter === true ? misrecorded(outcome.idAfter) : outcome.idAfter;
     const returnLine = this.sink.event(source, 'vmid_update_ret', `${formatter.returnLocation(kfn.vcpuLoad, kfn.vmidUpdate)} kvm_vmid=${vm.mmu} id=${after}`);
     this.cpus[cpu] = { vm, vcpu, vmid: outcome.vmid };
     vm.vcpuCpu[vcpu] = cpu;
     return { outcome, entryLine, returnLine };
+  }
+
+  /**
+   * The in-lock probe right after `flush_context()` that the full 6.1 captures have: the new
+   * generation, every CPU's reservation and the start of `vmid_map`. A trace whose CPUs' clocks
+   * disagree needs it: only there does the kernel record which CPUs were running what when it
+   * flushed, so a put stamped on the wrong side of the rollover can be put right.
+   */
+  private rolloverProbe(source: LineSource, vm: SimVm): void {
+    const flush = this.allocator.lastFlush;
+    if (flush === undefined) throw new Error('internal: a rollover without a flush');
+    const words = VmidAllocator.bitmapWords(flush.map, Math.min(4, Math.ceil(this.allocator.numUserVmids / 64))).map((word) => `0x${word.toString(16)}`);
+    const body = `${this.sink.formatter.location(kfn.afterFlushContext)} kvm_vmid=${vm.mmu} newgen=${flush.generation} res={${flush.reserved.join(',')}} map={${words.join(',')}}`;
+    this.sink.event(source, 'vmid_update_decision', body);
   }
 
   /** `kvm_arch_vcpu_put()` ends with `kvm_arm_vmid_clear_active()`. */

@@ -48,6 +48,8 @@ export const kfn = {
   freeStage2: fn(7, 'kvm_free_stage2_pgd', 0x0, 0xdc),
   tlbFlushVmid: fn(8, '__kvm_tlb_flush_vmid', 0x0, 0x64),
   tlbFlushIpa: fn(9, '__kvm_tlb_flush_vmid_ipa', 0x0, 0x7c),
+  /** Inside `kvm_arm_vmid_update()`, right after the inlined `flush_context()`. */
+  afterFlushContext: fn(0, 'kvm_arm_vmid_update', 0x11c, 0x1d0),
 } as const;
 
 /** Who printed a line. */
@@ -58,6 +60,8 @@ export interface LineSource {
   readonly cpu: number;
   /** Interrupts were off (a kprobe handler runs so): `d` in the irq-info column. */
   readonly irqsOff: boolean;
+  /** A VMM or kernel-worker thread rather than a vCPU: work that no allocator probe orders. */
+  readonly hostThread?: boolean;
 }
 
 function hex(address: bigint): string {

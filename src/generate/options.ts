@@ -41,6 +41,18 @@ export interface InjectRequest {
   readonly count: number;
 }
 
+/**
+ * Per-CPU trace clocks that disagree, as the `local` clock's can: each CPU's lines are stamped
+ * with its own offset from the true time, and the file is written in stamped order (ftrace
+ * merges the CPUs' buffers by timestamp).
+ */
+export interface ClockSkew {
+  /** A constant offset per CPU (µs); CPUs not named have none. */
+  readonly offsetsUs: ReadonlyMap<number, number>;
+  /** Each CPU's offset also wanders by a random walk within this many µs of its constant one. */
+  readonly driftUs: number;
+}
+
 export interface GenerateOptions {
   readonly seed: number;
   readonly vmidBits: number;
@@ -70,6 +82,8 @@ export interface GenerateOptions {
   readonly sizeBytes: number | undefined;
   /** kvm_entry/kvm_exit pairs each time a running vCPU is looked at. */
   readonly noise: number;
+  /** Per-CPU clocks that disagree; undefined: one clock for all CPUs. */
+  readonly clockSkew: ClockSkew | undefined;
 }
 
 export function defaultSmmus(variant: PinVariant, vmidBits: number): SmmuSpec[] {
@@ -101,6 +115,7 @@ export function defaultOptions(variant: PinVariant = 'rfc-v2', vmidBits = 8): Ge
     shape: defaultShape,
     sizeBytes: undefined,
     noise: 1,
+    clockSkew: undefined,
   };
 }
 
@@ -145,6 +160,38 @@ export function parseSmmuSpec(text: string, kvmVmidBits: number): SmmuSpec {
   if (btm !== undefined && btm !== 'on' && btm !== 'off') throw new RangeError(`BTM "on" or "off" (got "${btm}" in "${text}")`);
   if (role !== undefined && role !== 'kvm' && role !== 'own') throw new RangeError(`role "kvm" or "own" (got "${role}" in "${text}")`);
   return { name, vmidBits, btm: btm === 'on', role: role ?? 'own' };
+}
+
+/** The largest clock offset accepted (µs): a second, far beyond any skew a replay allows. */
+export const maxClockOffsetUs = 1_000_000;
+
+/** `1=3000,2=-1500`: CPU=USECS pairs, each CPU at most once. */
+export function parseClockOffsets(text: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const part of text.split(',').map((item) => item.trim()).filter((item) => item.length > 0)) {
+    const match = /^(\d+)=(-?\d+)$/.exec(part);
+    const cpu = match === null ? NaN : Number(match[1]);
+    const offset = match === null ? NaN : Number(match[2]);
+    if (!Number.isSafeInteger(cpu) || !Number.isSafeInteger(offset) || Math.abs(offset) > maxClockOffsetUs) {
+      throw new RangeError(`CPU=USECS pairs such as 1=3000,2=-1500, offsets within ±${maxClockOffsetUs} (got "${part}")`);
+    }
+    if (out.has(cpu)) throw new RangeError(`each CPU once (CPU ${cpu} is given twice)`);
+    out.set(cpu, offset);
+  }
+  if (out.size === 0) throw new RangeError(`CPU=USECS pairs such as 1=3000,2=-1500 (got "${text}")`);
+  return out;
+}
+
+/** The largest difference between two CPUs' stamps for one instant (µs). */
+export function clockSpreadUs(skew: ClockSkew, cpus: number): number {
+  let least = 0;
+  let most = 0;
+  for (let cpu = 0; cpu < cpus; cpu++) {
+    const offset = skew.offsetsUs.get(cpu) ?? 0;
+    least = Math.min(least, offset - skew.driftUs);
+    most = Math.max(most, offset + skew.driftUs);
+  }
+  return most - least;
 }
 
 /** `missing-s12-vmall,leak-pin=3` or `all`: each kind once unless a count is given. */
@@ -241,6 +288,14 @@ export function optionProblems(options: GenerateOptions): string[] {
     problems.push('--inject-rate needs --inject to say which faults');
   }
   if (options.sizeBytes !== undefined && options.sizeBytes < 16 * 1024) problems.push('--size must be at least 16K');
+  const skew = options.clockSkew;
+  if (skew !== undefined) {
+    for (const cpu of skew.offsetsUs.keys()) if (cpu >= options.cpus) problems.push(`--clock-skew names CPU ${cpu}, but the host has CPUs 0 to ${options.cpus - 1}`);
+    if (!Number.isSafeInteger(skew.driftUs) || skew.driftUs < 0 || skew.driftUs > maxClockOffsetUs) problems.push(`--clock-drift must be 0 to ${maxClockOffsetUs} µs`);
+    // ftrace prints a lost-events marker with its CPU's next event; under skewed clocks that
+    // line is not where the loss began, and the sidecar could not say which findings it covers.
+    if (options.lostBursts > 0) problems.push('--lost-bursts cannot be combined with --clock-skew or --clock-drift');
+  }
   return [...new Set(problems)];
 }
 
@@ -269,6 +324,9 @@ export function commandLineOf(options: GenerateOptions): string {
     ...(options.injectRate === undefined ? [] : [`--inject-rate ${options.injectRate}`]),
     ...(options.lostBursts === 0 ? [] : [`--lost-bursts ${options.lostBursts}`]),
     `--noise ${options.noise}`,
+    ...(options.clockSkew === undefined
+      ? []
+      : [`--clock-skew ${[...options.clockSkew.offsetsUs].map(([cpu, offset]) => `${cpu}=${offset}`).join(',')}`, ...(options.clockSkew.driftUs === 0 ? [] : [`--clock-drift ${options.clockSkew.driftUs}`])]),
     `--flags ${options.shape.flags}`,
     ...(options.shape.tgid ? ['--tgid'] : []),
     `--pid-width ${options.shape.pidWidth}`,

@@ -8,6 +8,7 @@
 import { mayDecode } from '../events/decode.js';
 import type { LineFormatter, LineSource } from './lineFormat.js';
 import type { Prng } from './prng.js';
+import type { SkewedClocks } from './skewedClocks.js';
 
 export interface LossMarker {
   readonly line: number;
@@ -16,7 +17,10 @@ export interface LossMarker {
 }
 
 export class TraceSink {
-  /** Lines written so far; the next line is `lines + 1`. */
+  /**
+   * Lines produced so far; the next line is `lines + 1`. With one clock that is its number in
+   * the file; with skewed clocks lines are written in stamped order (`writtenNumber`).
+   */
   lines = 0;
   /** Bytes written so far (the text is ASCII, so characters are bytes). */
   bytes = 0;
@@ -35,7 +39,37 @@ export class TraceSink {
   constructor(
     readonly formatter: LineFormatter,
     private readonly prng: Prng,
+    private readonly clocks?: SkewedClocks,
   ) {}
+
+  /** Whether CPUs stamp lines with clocks of their own (`--clock-skew`, `--clock-drift`). */
+  get skewed(): boolean {
+    return this.clocks !== undefined;
+  }
+
+  /** Where the line produced as `line` is in the file, once written; the same with one clock. */
+  writtenNumber(line: number): number | undefined {
+    return this.clocks === undefined ? line : this.clocks.writtenNumber(line);
+  }
+
+  /**
+   * Lets time pass, so that what comes next on one CPU cannot be stamped before what came so
+   * far on another: for steps whose cross-CPU order a finding depends on and nothing the
+   * allocator records pins down. Nothing with one clock.
+   */
+  pause(): void {
+    if (this.clocks !== undefined) this.tsUs += this.clocks.isolationUs;
+  }
+
+  /** Writes every line still held for its stamp (the end of the trace). */
+  flush(): void {
+    this.clocks?.releaseAll(this.append);
+  }
+
+  private readonly append = (text: string): void => {
+    this.batch.push(text, '\n');
+    this.batchBytes += text.length + 1;
+  };
 
   get pendingBytes(): number {
     return this.batchBytes;
@@ -52,9 +86,12 @@ export class TraceSink {
   /** A line written as is (headers); returns its number. */
   raw(text: string): number {
     this.lines += 1;
-    this.batch.push(text, '\n');
-    this.batchBytes += text.length + 1;
     this.bytes += text.length + 1;
+    if (this.clocks === undefined) this.append(text);
+    else {
+      this.clocks.hold(Number.NEGATIVE_INFINITY, this.lines, () => text);
+      this.clocks.release(this.tsUs, this.append);
+    }
     return this.lines;
   }
 
@@ -71,7 +108,28 @@ export class TraceSink {
       return undefined;
     }
     if (mayDecode(name, body.startsWith('('), undefined)) this.lastReplayedCpu = source.cpu;
-    return this.raw(this.formatter.event(source, this.tsUs, name, body));
+    const clocks = this.clocks;
+    if (clocks === undefined) return this.raw(this.formatter.event(source, this.tsUs, name, body));
+    return this.skewedEvent(clocks, source, name, body);
+  }
+
+  /**
+   * An event stamped by its CPU's own clock. A host thread's line (VMM or driver work) stands
+   * apart in time from every other CPU's by more than the clocks disagree: nothing the
+   * allocator records says how such work and a vCPU on another CPU interleaved, so a trace
+   * made to be reordered must not leave that in doubt.
+   */
+  private skewedEvent(clocks: SkewedClocks, source: LineSource, name: string, body: string): number {
+    if (source.hostThread === true) this.tsUs += clocks.isolationUs;
+    this.lines += 1;
+    const produced = this.lines;
+    const stampUs = clocks.stamp(source.cpu, this.tsUs);
+    const text = this.formatter.event(source, stampUs, name, body);
+    this.bytes += text.length + 1;
+    clocks.hold(stampUs, produced, () => text);
+    if (source.hostThread === true) this.tsUs += clocks.isolationUs;
+    clocks.release(this.tsUs, this.append);
+    return produced;
   }
 
   /**

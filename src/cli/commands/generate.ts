@@ -6,6 +6,7 @@ import {
   defaultOptions,
   defaultSmmus,
   optionProblems,
+  parseClockOffsets,
   parseInjectList,
   parseProbability,
   parseRange,
@@ -46,6 +47,8 @@ interface GenerateFlags {
   style: 'ftrace' | 'trace-cmd';
   size?: number;
   quiet?: boolean;
+  clockSkew?: Map<number, number>;
+  clockDrift?: number;
 }
 
 /** Turns a parser's RangeError into commander's "option '--x' argument ... is invalid. ..." usage error. */
@@ -100,6 +103,7 @@ function optionsFrom(flags: GenerateFlags): GenerateOptions {
     shape: { flags: flags.flags, tgid: flags.tgid === true, pidWidth: flags.pidWidth === '5' ? 5 : 7, style: flags.style },
     sizeBytes: flags.size,
     noise: flags.noise,
+    clockSkew: flags.clockSkew === undefined && flags.clockDrift === undefined ? undefined : { offsetsUs: flags.clockSkew ?? new Map(), driftUs: flags.clockDrift ?? 0 },
   };
 }
 
@@ -132,6 +136,8 @@ export function registerGenerate(program: Command, ctx: CommandContext): void {
     .addOption(new Option('--pid-width <n>', 'PID column width: 7, or 5 as older kernels print it').choices(['5', '7']).default('7'))
     .addOption(new Option('--style <style>', 'tracefs text (ftrace), or trace-cmd report output').choices(['ftrace', 'trace-cmd']).default('ftrace'))
     .option('--size <size>', 'target output size for benchmarks, e.g. 256M or 1G (VMs keep coming until it is reached)', argument(parseSize))
+    .option('--clock-skew <offsets>', "per-CPU trace clocks that disagree, CPU=USECS,... (e.g. 1=3000,2=-1500): each CPU's lines stamped that much off the true time and the file written in stamped order, as the local clock can; 0=0 gives the same trace with one clock (docs/generate.md)", argument(parseClockOffsets))
+    .option('--clock-drift <usecs>', "each CPU's offset also wanders by a random walk within this many µs", integerIn(0, 1_000_000, '--clock-drift'))
     .option('--quiet', 'no summary on stderr')
     .addHelpText(
       'after',
@@ -141,6 +147,7 @@ Examples:
   $ vmid-replay generate --seed 7 --inject leak-pin,early-unpin=2 -o bad.trace   # + bad.trace.hazards.json
   $ vmid-replay generate --variant mainline --smmu smmu0:16:off:own --flags 4 --tgid --pid-width 5 | vmid-replay analyze -
   $ vmid-replay generate --inject all --inject-rate 0.001 --size 256M -o bench.trace
+  $ vmid-replay generate --seed 7 --clock-skew 1=3000,3=-2000 --clock-drift 500 -o skewed.trace
 
 Fault kinds and the checks they must trigger (the sidecar gives the exact lines):
 ${faultTable}
