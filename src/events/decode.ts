@@ -12,7 +12,7 @@
  */
 
 import type { EventRecord, HeaderRecord } from '../ingest/records.js';
-import { hasReturnLocation, parseIntegerArg, parseProbeBody, parseSafeArray, parseU64Arg, parseU64Array, probeArgsStart, probeLocation, ProbeArgs, type ArgLookup } from '../ingest/probeBody.js';
+import { hasReturnLocation, parseIntegerArg, parseProbeBody, parseSafeArray, parseU64Arg, parseU64Array, probeArgsStart, probeLocation, ProbeArgs, type ArgLookup, type ProbeLocation } from '../ingest/probeBody.js';
 import type { EventBase, KernelPointer } from './common.js';
 import type { TraceEvent } from './index.js';
 import type { CpuTlbiOp } from './cpuEvents.js';
@@ -27,7 +27,8 @@ import { remapArgs, type ProbeMap } from './probeMap.js';
 export type DecodeOutcome =
   | { readonly type: 'event'; readonly event: TraceEvent }
   | { readonly type: 'unused'; readonly name: string }
-  | { readonly type: 'unrecognised-probe'; readonly name: string; readonly detail: string }
+  /** `location` is where the probe sits, which is what recognises a known probe set (knownProbeSets.ts). */
+  | { readonly type: 'unrecognised-probe'; readonly name: string; readonly detail: string; readonly location: ProbeLocation }
   | { readonly type: 'malformed'; readonly expected: string };
 
 /** Kernel functions whose entry (offset 0) has a meaning; returns map via `returnMeaning`. */
@@ -143,7 +144,7 @@ function fprobeMeaning(name: string): Meaning | undefined {
 }
 
 /** `argsStart` is `probeArgsStart(record.body)`: the caller needs it too (its search was 7 % of decoding, made twice). */
-function meaningOf(record: EventRecord, argsStart: number): Meaning | { unrecognised: string } | undefined {
+function meaningOf(record: EventRecord, argsStart: number): Meaning | { unrecognised: string; location: ProbeLocation } | undefined {
   // Tool names first: they are most lines of most traces (no tool name ends in __entry/__exit).
   const byName = meaningByEventName.get(record.name);
   if (byName !== undefined) {
@@ -157,12 +158,12 @@ function meaningOf(record: EventRecord, argsStart: number): Meaning | { unrecogn
   const where = probeLocation(record.body);
   if (where === undefined) return undefined;
   const byFunction = meaningByFunction.get(where.func);
-  if (byFunction === undefined) return { unrecognised: `probe on ${where.func}` };
+  if (byFunction === undefined) return { unrecognised: `probe on ${where.func}`, location: where };
   if (where.isReturn) {
     const onReturn = returnMeaning[byFunction];
-    return onReturn ?? { unrecognised: `return probe on ${where.func}` };
+    return onReturn ?? { unrecognised: `return probe on ${where.func}`, location: where };
   }
-  if (where.offset !== 0) return { unrecognised: `probe inside ${where.func} at +0x${where.offset.toString(16)}` };
+  if (where.offset !== 0) return { unrecognised: `probe inside ${where.func} at +0x${where.offset.toString(16)}`, location: where };
   return byFunction;
 }
 
@@ -434,7 +435,7 @@ export function decodeEventRecord(record: EventRecord, ctx: DecodeContext, args:
   const argsStart = probeArgsStart(record.body);
   const meaning = meaningOf(record, argsStart);
   if (meaning === undefined) return { type: 'unused', name: record.name };
-  if (typeof meaning !== 'string') return { type: 'unrecognised-probe', name: record.name, detail: meaning.unrecognised };
+  if (typeof meaning !== 'string') return { type: 'unrecognised-probe', name: record.name, detail: meaning.unrecognised, location: meaning.location };
   const event = decodeMeaning(meaning, record, args.read(record.body, argsStart), ctx);
   return typeof event === 'string' ? { type: 'malformed', expected: `${record.name}: ${event}` } : { type: 'event', event };
 }

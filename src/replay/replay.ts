@@ -26,6 +26,7 @@ import { ReplayStats } from './stats.js';
 import type { EventBase } from '../events/common.js';
 import { SmmuReplay } from './smmuReplay.js';
 import { VmRegistry } from './vmRegistry.js';
+import { ProbeInventory } from './probeInventory.js';
 import { ReorderBuffer, defaultReorderMaxRecords, defaultReorderWindowUs, type LateReason } from './reorderBuffer.js';
 import { SkewOrder, defaultSkewBoundUs } from './skew/skewOrder.js';
 import type { ShadowBase } from './skew/shadowReplay.js';
@@ -71,6 +72,7 @@ export class Replay {
   private readonly probeArgs = new ProbeArgs();
   /** The trace's pointers, one string each, for every line's decoding. */
   private readonly pointers = new PointerTable();
+  private readonly probes = new ProbeInventory();
 
   constructor(private readonly options: ReplayOptions = {}) {
     this.resolver = new ConfigResolver(options, this.diagnostics);
@@ -195,6 +197,7 @@ export class Replay {
         this.diagnostics.add('unrecognised-probe', { file: span.file, line: span.line, detail: `${name}: ${outcome.detail}` });
         this.diagnostics.countUnused(name);
         this.stats.countUnrecognised();
+        this.probes.note(name, outcome.location, span);
         return;
       case 'malformed':
         if (this.options.strict === true) {
@@ -486,6 +489,7 @@ export class Replay {
       this.sideSink?.finish();
       if (this.allocator !== undefined) this.step({ kind: 'trace-end', at: this.lastEvent });
       if (this.lastEvent !== undefined) this.resolver.warnOfUnseenSmmus(this.lastEvent.span);
+      if (this.options.probeMap === undefined) this.probes.suggestMaps(this.diagnostics);
     }
     return {
       findings: this.findings,
@@ -495,6 +499,7 @@ export class Replay {
       configOrigins: this.resolver.origins(),
       dataLossAt: this.dataLossAt,
       lastRef: this.lastEvent === undefined ? undefined : refOf(this.lastEvent),
+      probes: this.probes,
     };
   }
 }
