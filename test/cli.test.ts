@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ExitCode } from '../src/errors.js';
 import { runCli } from './helpers/cli.js';
 import { TraceWriter, vmPointer } from './helpers/traceWriter.js';
 
@@ -140,6 +141,17 @@ test('--version and -V print the version of package.json and exit 0', async () =
     assert.equal(result.stdout, `${version}\n`);
   }
   assert.match((await runCli(['--help'])).stdout, /-V, --version/);
+});
+
+test('every exit code is documented: analyze --help, the README and docs/trace-format.md', async () => {
+  const codes = Object.values(ExitCode);
+  assert.ok(codes.includes(3) && codes.length >= 9);
+  const help = /Exit status:([\s\S]*?)\n\n/.exec((await runCli(['analyze', '--help'])).stdout)?.[1] ?? '';
+  const readme = /Verdicts and exit codes:([\s\S]*?)\n\n/.exec(readFileSync('README.md', 'utf8'))?.[1] ?? '';
+  const traceFormat = /### Errors and exit codes([\s\S]*?)\n## /.exec(readFileSync('docs/trace-format.md', 'utf8'))?.[1] ?? '';
+  for (const [where, text] of [['analyze --help', help], ['README.md', readme], ['docs/trace-format.md', traceFormat]] as const) {
+    for (const code of codes) assert.match(text, new RegExp(`(?<![\\d.])${code}(?![\\d.%])`), `${where} does not list exit code ${code}`);
+  }
 });
 
 test('--help of each command explains every option with an example', async () => {

@@ -169,6 +169,7 @@ export class Replay {
           throw new VmidReplayError('MALFORMED_LINE', `expected ${record.expected}, found "${record.text.slice(0, 120)}"`, { file: record.span.file, line: record.span.line });
         }
         this.diagnostics.add(code, { file: record.span.file, line: record.span.line, detail: record.type === 'malformed' ? `expected ${record.expected}` : record.text.slice(0, 80) });
+        if (record.type === 'malformed') this.stats.countMalformedLine(record.text);
         return;
       }
       default:

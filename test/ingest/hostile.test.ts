@@ -19,6 +19,7 @@ import type { ReplayOptions } from '../../src/replay/replayTypes.js';
 import { runCli } from '../helpers/cli.js';
 import { inChunks, readAllRecords } from './chunks.js';
 import { toTraceCmdReport } from '../helpers/traceCmdReport.js';
+import { pseudoRandomBytes } from '../helpers/randomBytes.js';
 
 const tracePath = resolve(process.cwd(), 'traces', 'mixed-hazards.trace');
 const traceBytes = readFileSync(tracePath);
@@ -41,19 +42,6 @@ function diagnostic(report: Report, code: string): { count: number; lines: numbe
 const findingKeys = (report: Report) => report.findings.map((f) => `${f.checkId}@${f.line}${f.inconclusive ? '?' : ''} ${f.message}`);
 
 const baseline = await run(traceBytes);
-
-/** A deterministic byte generator (xorshift32), so the random-bytes case is the same every run. */
-function pseudoRandomBytes(length: number, seed: number): Buffer {
-  const out = Buffer.alloc(length);
-  let x = seed;
-  for (let i = 0; i < length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 test('random bytes: the run completes, every line is counted, the ones not ftrace are malformed-line', async () => {
   const bytes = pseudoRandomBytes(256 * 1024, 0x9e3779b9);
