@@ -27,6 +27,7 @@ import type { EventBase } from '../events/common.js';
 import { SmmuReplay } from './smmuReplay.js';
 import { VmRegistry } from './vmRegistry.js';
 import { ProbeInventory } from './probeInventory.js';
+import { judgeUnreadable, type UnreadableFrom } from './unreadable.js';
 import { ReorderBuffer, defaultReorderMaxRecords, defaultReorderWindowUs, type LateReason } from './reorderBuffer.js';
 import { SkewOrder, defaultSkewBoundUs } from './skew/skewOrder.js';
 import type { ShadowBase } from './skew/shadowReplay.js';
@@ -73,6 +74,7 @@ export class Replay {
   /** The trace's pointers, one string each, for every line's decoding. */
   private readonly pointers = new PointerTable();
   private readonly probes = new ProbeInventory();
+  private unreadableFrom: UnreadableFrom | undefined;
 
   constructor(private readonly options: ReplayOptions = {}) {
     this.resolver = new ConfigResolver(options, this.diagnostics);
@@ -169,7 +171,7 @@ export class Replay {
           throw new VmidReplayError('MALFORMED_LINE', `expected ${record.expected}, found "${record.text.slice(0, 120)}"`, { file: record.span.file, line: record.span.line });
         }
         this.diagnostics.add(code, { file: record.span.file, line: record.span.line, detail: record.type === 'malformed' ? `expected ${record.expected}` : record.text.slice(0, 80) });
-        if (record.type === 'malformed') this.stats.countMalformedLine(record.text);
+        if (record.type === 'malformed') this.stats.countMalformedLine(record.span, record.text);
         return;
       }
       default:
@@ -205,7 +207,7 @@ export class Replay {
           throw new VmidReplayError('MALFORMED_LINE', `expected ${outcome.expected}, found "${source.text.slice(0, 120)}"`, span);
         }
         this.diagnostics.add('malformed-event', { file: span.file, line: span.line, detail: `expected ${outcome.expected}` });
-        if (cpu >= 0) this.stats.countMalformedEvent();
+        if (cpu >= 0) this.stats.countMalformedEvent(span);
         return;
       default:
         assertUnreachable(outcome, 'decode outcome');
@@ -491,6 +493,7 @@ export class Replay {
       if (this.allocator !== undefined) this.step({ kind: 'trace-end', at: this.lastEvent });
       if (this.lastEvent !== undefined) this.resolver.warnOfUnseenSmmus(this.lastEvent.span);
       if (this.options.probeMap === undefined) this.probes.suggestMaps(this.diagnostics);
+      this.unreadableFrom = judgeUnreadable(this.stats, this.diagnostics);
     }
     return {
       findings: this.findings,
@@ -500,6 +503,7 @@ export class Replay {
       configOrigins: this.resolver.origins(),
       dataLossAt: this.dataLossAt,
       lastRef: this.lastEvent === undefined ? undefined : refOf(this.lastEvent),
+      unreadableFrom: this.unreadableFrom,
       probes: this.probes,
     };
   }

@@ -24,6 +24,8 @@ export class ReplayStats {
   malformedEvents = 0;
   /** Malformed lines (not trace lines at all) that hold binary data. */
   binaryLines = 0;
+  /** The earliest line, by line number, that could not be read: a malformed line or event. */
+  firstUnreadable: { readonly file: string; readonly line: number } | undefined;
   loads = 0;
   slowLoads = 0;
   rollovers = 0;
@@ -52,12 +54,17 @@ export class ReplayStats {
   countUnrecognised(): void {
     this.unrecognisedProbes += 1;
   }
-  countMalformedEvent(): void {
+  countMalformedEvent(span: { readonly file: string; readonly line: number }): void {
     this.malformedEvents += 1;
+    this.noteUnreadable(span);
   }
   /** A line that is no trace line (its record is counted by `countRecord`). */
-  countMalformedLine(text: string): void {
+  countMalformedLine(span: { readonly file: string; readonly line: number }, text: string): void {
     if (isBinaryText(text)) this.binaryLines += 1;
+    this.noteUnreadable(span);
+  }
+  private noteUnreadable(span: { readonly file: string; readonly line: number }): void {
+    if (this.firstUnreadable === undefined || span.line < this.firstUnreadable.line) this.firstUnreadable = { file: span.file, line: span.line };
   }
   /** Later probes of already-replayed calls, compared with the model. */
   observations = 0;

@@ -4,10 +4,16 @@
  */
 import type { Finding } from '../checks/types.js';
 import type { ErrorDescription } from '../errors.js';
+import { counted } from '../plural.js';
+import { unreadableLimitText } from '../replay/unreadable.js';
 import type { Report } from './report.js';
 
 function clip(text: string, max = 160): string {
   return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+}
+
+function sumOf(counts: Readonly<Record<string, number>>): number {
+  return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
 function renderFinding(finding: Finding, index: number): string[] {
@@ -23,6 +29,22 @@ function renderFinding(finding: Finding, index: number): string[] {
   for (const step of finding.explanation) lines.push(`    ${step}`);
   if (finding.needed !== undefined) lines.push(`    needed: ${finding.needed}`);
   return lines;
+}
+
+/**
+ * Every line that should be an event, in one sum: event lines and malformed lines on one
+ * side; used, unused, unrecognised and malformed on the other.
+ */
+function renderEventCounts(report: Report): string[] {
+  const n = report.counts;
+  const fromLines = sumOf(n.eventsByKind) - n.eventsFromHeaders;
+  const unused = sumOf(n.unusedByName) - n.unrecognisedProbes;
+  const sides =
+    `events: ${counted(n.records['event'] ?? 0, 'event line')} + ${counted(n.malformedLines, 'malformed line')}: ` +
+    `${fromLines} used, ${unused} unused, ${counted(n.unrecognisedProbes, 'unrecognised probe')}, ${n.malformedEvents + n.malformedLines} malformed`;
+  const used = Object.entries(n.eventsByKind).map(([kind, count]) => `${kind} ${count}`).join(', ');
+  const fromHeaders = n.eventsFromHeaders > 0 ? ` (${n.eventsFromHeaders} of them from header lines)` : '';
+  return [`${sides}; all accounted: ${n.allEventsAccounted ? 'yes' : 'NO'}`, `used: ${used || 'none'}${fromHeaders}`];
 }
 
 export function renderText(report: Report): string {
@@ -42,15 +64,16 @@ export function renderText(report: Report): string {
       (k.nrPinnedAtEnd === null ? '' : `, ${k.nrPinnedAtEnd} pinned at end`),
   );
   const n = report.counts;
-  const used = Object.entries(n.eventsByKind).map(([kind, count]) => `${kind} ${count}`).join(', ');
-  const unused = Object.values(n.unusedByName).reduce((a, b) => a + b, 0);
-  out.push(`events: ${n.records['event'] ?? 0} event lines; used: ${used || 'none'}; unused ${unused}, malformed ${n.malformedEvents}; all accounted: ${n.allEventsAccounted ? 'yes' : 'NO'}`);
+  out.push(...renderEventCounts(report));
   const observed = Object.entries(n.observedFields);
   if (observed.length > 0) out.push(`compared with the model: ${observed.map(([field, count]) => `${field} ${count}`).join(', ')}`);
   const divergences = Object.entries(n.divergences);
   if (divergences.length > 0) out.push(`divergences: ${divergences.map(([kind, count]) => `${kind} ${count}`).join(', ')}`);
   if (report.dataLossAt !== null) {
     out.push(`data loss from ${report.dataLossAt.file}:${report.dataLossAt.line}: findings after it are inconclusive`);
+  }
+  if (report.unreadableFrom !== null) {
+    out.push(`unreadable lines from ${report.unreadableFrom.file}:${report.unreadableFrom.line}: more than ${unreadableLimitText} of the lines could not be read, findings from there on are inconclusive`);
   }
   out.push('');
   out.push('checks:');

@@ -109,11 +109,12 @@ host2/trace.txt: host1_trace.txt.txt, host2_trace.txt.txt), or by their position
 traces when their folders are the same (1_trace.txt.txt). A trace that failed gets files
 saying so. Nothing is written over an input.
 
-Exit status: 0 ok, 1 findings, 2 inconclusive (data was lost); 3 no events to replay (nothing
-was judged: the message says what the trace held instead, e.g. probes that need --map); 64
-usage or configuration error, 65 bad data (a malformed line under --strict, a corrupt or
-truncated gzip or MessagePack file), 66 an input that cannot be opened, 70 internal error, 73
-an output that cannot be written (--out), 141 stdout closed before the report was written (as
+Exit status: 0 ok, 1 findings, 2 inconclusive (data was lost, or more than 1 % of the lines
+could not be read); 3 no events to replay (nothing was judged: the message says what the trace
+held instead, e.g. probes that need --map); 64 usage or configuration error, 65 bad data (a
+malformed line under --strict, a corrupt or truncated gzip or MessagePack file), 66 an input
+that cannot be opened, 70 internal error, 73 an output that cannot be written (--out), 141
+stdout closed before the report was written (as
 \`| head\` does).
 
 Examples:
