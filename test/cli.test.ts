@@ -130,7 +130,7 @@ test('a gzip-compressed trace is recognised by content', async () => {
   writeFileSync(path, gzipSync(Buffer.from(clean)));
   const result = await runCli(['analyze', path]);
   assert.equal(result.code, 0, result.stderr);
-  assert.match(result.stdout, /1 loads/);
+  assert.match(result.stdout, /^allocator: 1 load \(/m);
   assert.equal(readFileSync(path)[0], 0x1f);
 });
 

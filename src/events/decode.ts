@@ -16,7 +16,7 @@ import { hasReturnLocation, parseIntegerArg, parseProbeBody, parseSafeArray, par
 import type { EventBase, KernelPointer } from './common.js';
 import type { TraceEvent } from './index.js';
 import type { CpuTlbiOp } from './cpuEvents.js';
-import type { PinVariant } from './traceEvents.js';
+import { configOrigins, type PinVariant } from './traceEvents.js';
 import type { AllocatorObservation } from './kvmEvents.js';
 import { commandFromFields, decodeSmmuCommand, type SmmuCommand } from './smmuCommand.js';
 import { decodeSte, steConfigs } from './ste.js';
@@ -228,13 +228,13 @@ export function decodeHeader(record: HeaderRecord): DecodeOutcome | undefined {
   const base: EventBase = { span: record.span, source: record, cpu: -1, tsUs: 0, tsNs: 0 };
   const at = text.indexOf(configPrefix);
   if (at !== -1) {
-    const event = configFromArgs(base, parseProbeBody(text.slice(at + configPrefix.length).trim()).args, 'vmid-replay header');
+    const event = configFromArgs(base, parseProbeBody(text.slice(at + configPrefix.length).trim()).args, configOrigins.header);
     return typeof event === 'string' ? { type: 'malformed', expected: event } : { type: 'event', event };
   }
   const cpusAt = text.indexOf('#P:');
   if (cpusAt !== -1) {
     const cpus = parseIntegerArg(text.slice(cpusAt + 3).trim());
-    if (cpus !== undefined && cpus > 0) return { type: 'event', event: { ...base, kind: 'system-config', cpus, origin: 'ftrace #P header' } };
+    if (cpus !== undefined && cpus > 0) return { type: 'event', event: { ...base, kind: 'system-config', cpus, origin: configOrigins.cpuCountHeader } };
   }
   return undefined;
 }
@@ -384,7 +384,7 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, c
     }
     case 'smmu-config':
     case 'system-config':
-      return configFromArgs(baseOf(record), args, 'vmid_config event');
+      return configFromArgs(baseOf(record), args, configOrigins.configEvent);
     case 'cpu-tlbi-vmid':
     case 'cpu-tlbi-ipa':
     case 'cpu-tlbi-all': {
@@ -419,7 +419,7 @@ export function decodeEventRecord(record: EventRecord, ctx: DecodeContext, args:
     // echo 'vmid-replay: vmid_bits=8 cpus=4' > /sys/kernel/tracing/trace_marker
     const at = record.body.indexOf(configPrefix);
     if (at === -1) return { type: 'unused', name: record.name };
-    const event = configFromArgs(baseOf(record), parseProbeBody(record.body.slice(at + configPrefix.length).trim()).args, 'trace marker');
+    const event = configFromArgs(baseOf(record), parseProbeBody(record.body.slice(at + configPrefix.length).trim()).args, configOrigins.marker);
     return typeof event === 'string' ? { type: 'malformed', expected: event } : { type: 'event', event };
   }
   const mapped = ctx.probeMap?.events.get(record.name);

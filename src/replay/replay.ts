@@ -28,6 +28,7 @@ import { SmmuReplay } from './smmuReplay.js';
 import { VmRegistry } from './vmRegistry.js';
 import { ProbeInventory } from './probeInventory.js';
 import { judgeUnreadable, type UnreadableFrom } from './unreadable.js';
+import { counted } from '../plural.js';
 import { ReorderBuffer, defaultReorderMaxRecords, defaultReorderWindowUs, type LateReason } from './reorderBuffer.js';
 import { SkewOrder, defaultSkewBoundUs } from './skew/skewOrder.js';
 import type { ShadowBase } from './skew/shadowReplay.js';
@@ -155,7 +156,7 @@ export class Replay {
         return;
       }
       case 'lost': {
-        this.diagnostics.add('lost-events', { file: record.span.file, line: record.span.line, detail: `CPU ${record.cpu}: ${record.count} events lost` }, record.count);
+        this.diagnostics.add('lost-events', { file: record.span.file, line: record.span.line, detail: `CPU ${record.cpu}: ${counted(record.count, 'event')} lost` }, record.count);
         this.pushLoss(record.span, record, record.cpu, record.count);
         return;
       }
@@ -301,7 +302,7 @@ export class Replay {
 
   private checkCpu(cpu: number, at: EventBase, allocator: VmidAllocator): boolean {
     if (cpu >= 0 && cpu < allocator.config.cpus) return true;
-    this.diagnostics.add('cpu-out-of-range', { file: at.span.file, line: at.span.line, detail: `CPU ${cpu} with ${allocator.config.cpus} CPUs configured` });
+    this.diagnostics.add('cpu-out-of-range', { file: at.span.file, line: at.span.line, detail: `CPU ${cpu} with ${counted(allocator.config.cpus, 'CPU')} configured` });
     if (this.options.strict === true) throw new VmidReplayError('MALFORMED_LINE', `CPU ${cpu} is not below the configured CPU count ${allocator.config.cpus}`, at.span);
     return false;
   }
