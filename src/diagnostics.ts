@@ -25,6 +25,8 @@ export const diagnosticSpecs = {
   'reordered': { severity: 'info', source: 'analysis', description: 'a record that arrived out of timestamp order and was merged back within the reorder window' },
   'unused-event': { severity: 'info', source: 'analysis', description: 'an event the tool does not use (counted by name)' },
   'unrecognised-probe': { severity: 'notice', source: 'analysis', description: 'a dynamic event at a probe location the tool has no meaning for' },
+  'probe-map-fits': { severity: 'notice', source: 'analysis', description: 'the unrecognised probes are a known probe set (names at the same functions and offsets): the shipped probe map named reads them (`--map NAME`)' },
+  'unreadable-lines': { severity: 'data-loss', source: 'analysis', description: 'more than 1 % of the lines that should be events could not be read (malformed lines and events): the replay may have missed what they held, so findings from the first of them on are inconclusive' },
   'missing-return': { severity: 'data-loss', source: 'analysis', description: 'an allocator call whose return probe never came; it was replayed at its entry' },
   'entry-race': { severity: 'info', source: 'analysis', description: 'an update read the VM\'s id before another CPU\'s racing update changed it (entry probes see the pre-lock value); replayed as the kernel does: slow path, id re-read under the lock' },
   'cross-cpu-skew': { severity: 'info', source: 'analysis', description: "a probe's snapshot of another CPU's active VMID shows that CPU's previous or next value: the trace clock does not order CPUs exactly (e.g. the per-CPU `local` clock)" },

@@ -4,11 +4,17 @@
  * was expected, what was found and where, and the exit code the CLI should use.
  */
 
-/** Exit codes of the CLI; verdict codes first, then failures (sysexits.h numbering). */
+/**
+ * Exit codes of the CLI; verdict codes first, then failures (sysexits.h numbering). A trace
+ * with nothing to replay is a failure, but it sits beside the verdicts because it answers the
+ * same question, "what did the tool conclude about this host?", with "nothing": a script that
+ * treats 0 as a clean host must never get 0 for it, and sysexits has no code that means it.
+ */
 export const ExitCode = {
   ok: 0,
   findings: 1,
   inconclusive: 2,
+  noEvents: 3,
   usage: 64,
   badInput: 65,
   noInput: 66,
@@ -27,6 +33,8 @@ export type ErrorCode =
   /** The input opened but its bytes are not what they claim: a corrupt or truncated gzip or MessagePack file. */
   | 'INPUT_CORRUPT'
   | 'MALFORMED_LINE'
+  /** The trace held no event the replay could use: empty, not a trace, or a capture read without its map or format. */
+  | 'NO_EVENTS'
   | 'CONFIG_MISSING'
   | 'CONFIG_INVALID'
   /** A file or folder the command writes cannot be created or written; the message names it and the system's reason. */
@@ -39,6 +47,7 @@ const exitCodeFor: Record<ErrorCode, ExitCode> = {
   INPUT_UNREADABLE: ExitCode.noInput,
   INPUT_CORRUPT: ExitCode.badInput,
   MALFORMED_LINE: ExitCode.badInput,
+  NO_EVENTS: ExitCode.noEvents,
   CONFIG_MISSING: ExitCode.usage,
   CONFIG_INVALID: ExitCode.usage,
   OUTPUT_UNWRITABLE: ExitCode.cantCreate,

@@ -1,3 +1,4 @@
+import { counted } from '../plural.js';
 import { defineCheck } from './types.js';
 
 /**
@@ -37,7 +38,7 @@ export const modelDivergence = defineCheck({
           data: { vm: step.vm?.label ?? '', observed: step.observed, expected: step.expected },
           witnesses: [{ role: 'first divergence of this kind', event: step.at }],
           explanation: [
-            `The model, configured as ${ctx.state.allocator.config.variant} with ${ctx.state.allocator.config.vmidBits}-bit VMIDs and ${ctx.state.allocator.config.cpus} CPUs, computes ${step.expected} here; the trace recorded ${step.observed}.`,
+            `The model, configured as ${ctx.state.allocator.config.variant} with ${ctx.state.allocator.config.vmidBits}-bit VMIDs and ${counted(ctx.state.allocator.config.cpus, 'CPU')}, computes ${step.expected} here; the trace recorded ${step.observed}.`,
             'Either the configuration differs from the captured kernel (variant, VMID width, CPU count), events were lost or reordered before this line, or the kernel does something the model does not.',
           ],
         });

@@ -1,3 +1,4 @@
+import { counted } from '../plural.js';
 import { defineCheck } from './types.js';
 
 /** Hazard 1: `kvm_arm_pinned_vmid_get()` found `nr_pinned_vmids >= max_pinned_vmids`. */
@@ -23,7 +24,7 @@ export const pinExhausted = defineCheck({
           data: { vm: step.vm.label, nrPinned: step.outcome.nrPinned, maxPinned: maxPinnedVmids, ret: step.outcome.ret },
           witnesses: [{ role: 'pin refused', event: at }],
           explanation: [
-            `Let max_pinned_vmids = 2^${config.vmidBits} - ${config.cpus} CPUs - 2 = ${maxPinnedVmids}.`,
+            `Let max_pinned_vmids = 2^${config.vmidBits} - ${counted(config.cpus, 'CPU')} - 2 = ${maxPinnedVmids}.`,
             `Then at line ${at.span.line} nr_pinned_vmids = ${step.outcome.nrPinned}, so the pin of ${step.vm.label} is refused (ret ${step.outcome.ret}).`,
             v3
               ? 'The caller gets an error: the device cannot be bound to this VM now.'

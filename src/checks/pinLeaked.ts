@@ -1,3 +1,4 @@
+import { counted } from '../plural.js';
 import { defineCheck } from './types.js';
 
 /**
@@ -12,7 +13,7 @@ export const pinLeaked = defineCheck({
     severity: 'error',
     messages: {
       destroyed: '{vm} destroyed with its VMID {vmid} still pinned (refcount {refcount}): the pinned pool loses it for good ({nrPinned} of {maxPinned} now held)',
-      traceEnd: '{count} VM(s) still hold pinned VMIDs when the trace ends ({nrPinned} of {maxPinned} pinned): {vms}',
+      traceEnd: '{held} when the trace ends ({nrPinned} of {maxPinned} pinned): {vms}',
     },
   },
   create(ctx) {
@@ -41,13 +42,15 @@ export const pinLeaked = defineCheck({
         const held = [...ctx.state.vmsByPointer.values()].filter((vm) => !vm.destroyed && vm.kvmVmid.pinned > 0);
         if (held.length === 0) return;
         const described = held.map((vm) => `${vm.label} (VMID ${allocator.indexOf(vm.kvmVmid.id)})`);
+        const holding = held.length === 1 ? 'still holds a pinned VMID' : 'still hold pinned VMIDs';
         ctx.report(step.at, {
           messageId: 'traceEnd',
           severity: 'notice',
-          data: { count: held.length, vms: described.join(', '), nrPinned: allocator.nrPinnedVmids, maxPinned: allocator.maxPinnedVmids },
-          witnesses: held.flatMap((vm) => (vm.pinnedBy === undefined ? [] : [{ role: `${vm.label} pinned`, event: vm.pinnedBy }])),
+          data: { count: held.length, held: `${counted(held.length, 'VM')} ${holding}`, vms: described.join(', '), nrPinned: allocator.nrPinnedVmids, maxPinned: allocator.maxPinnedVmids },
+          // One role for all: the message names each VM, and the report folds the lines under one quote.
+          witnesses: held.flatMap((vm) => (vm.pinnedBy === undefined ? [] : [{ role: 'pinned', event: vm.pinnedBy }])),
           explanation: [
-            `${held.length} live VM(s) hold pinned VMIDs and no unpin follows before the trace ends: ${described.join(', ')}.`,
+            `${counted(held.length, 'live VM')} ${holding} and no unpin follows before the trace ends: ${described.join(', ')}.`,
             `nr_pinned_vmids is ${allocator.nrPinnedVmids} of ${allocator.maxPinnedVmids}. If these VMs are destroyed without kvm_arm_pinned_vmid_put(), the pins leak.`,
           ],
         });

@@ -2,6 +2,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { PinVariant } from '../events/traceEvents.js';
 import { parseProbeMap, type ProbeMap } from '../events/probeMap.js';
+import { shippedProbeMap } from '../events/knownProbeSets.js';
+import { fileURLToPath } from 'node:url';
 import { parseCsvMap, type CsvMap } from '../ingest/csvMap.js';
 import { VmidReplayError } from '../errors.js';
 import type { TraceFormat } from '../ingest/importer.js';
@@ -80,7 +82,7 @@ export function addModelOptions(command: Command): Command {
     .option('--cpus <n>', 'num_possible_cpus() of the traced host', integerIn(1, 4096, '--cpus'))
     .option('--btm <state>', 'whether SMMUs obey broadcast TLBIs: on, off, or per SMMU "smmu0=on,smmu1=off" (default: header, else off)', parseBtm)
     .option('--smmu-vmid-bits <bits>', 'VMID width of the SMMUs (IDR0.VMID16: 16, else 8): one width, or per SMMU "smmu0=8,smmu1=16" (default: header, else KVM\'s)', parseSmmuVmidBits)
-    .option('--map <file>', "probe map (JSON) saying what a capture's own probe names mean, e.g. traces/captures-6.1.map.json (docs/trace-format.md)")
+    .option('--map <file>', "probe map (JSON) saying what a capture's own probe names mean, or the name of one shipped with the tool: captures-6.1 (traces/captures-6.1.map.json; docs/trace-format.md)")
     .option('--csv-map <file>', "CSV map (JSON) saying how a CSV trace's columns read as the default CSV layout: renames, timestamp unit, argument columns (docs/trace-format.md, CSV)")
     .option('--strict', 'stop at the first malformed line with an error naming file and line, instead of counting it')
     .option('--reorder-window <usecs>', 'merge records arriving up to this many microseconds out of timestamp order (at most 100000 records held); older ones make what follows inconclusive; 0 merges only records not yet passed (default: 1000)', integerIn(0, Number.MAX_SAFE_INTEGER, '--reorder-window'))
@@ -103,10 +105,21 @@ async function readJsonDocument(path: string, io: CliIo, what: string): Promise<
   }
 }
 
-/** Reads and validates `--map FILE`; errors name the file. */
+/**
+ * Where `--map NAME` finds a map shipped in the package's `traces/` folder: three folders up
+ * from this module, in the compiled tree (dist/src/cli/) and in the bundle (dist/bundle/cli/)
+ * alike, as for package.json (version.ts). So the name works from any directory.
+ */
+function shippedMapPath(name: string): string | undefined {
+  const shipped = shippedProbeMap(name);
+  return shipped === undefined ? undefined : fileURLToPath(new URL(`../../../${shipped.file}`, import.meta.url));
+}
+
+/** Reads and validates `--map FILE` (or the name of a shipped map); errors name the file. */
 export async function loadProbeMap(path: string | undefined, io: CliIo): Promise<ProbeMap | undefined> {
   if (path === undefined) return undefined;
-  return parseProbeMap(await readJsonDocument(path, io, 'probe map'), path);
+  const file = shippedMapPath(path) ?? path;
+  return parseProbeMap(await readJsonDocument(file, io, 'probe map'), file);
 }
 
 /** Reads and validates `--csv-map FILE`; errors name the file and the key. */

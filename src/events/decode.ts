@@ -12,11 +12,11 @@
  */
 
 import type { EventRecord, HeaderRecord } from '../ingest/records.js';
-import { hasReturnLocation, parseIntegerArg, parseProbeBody, parseSafeArray, parseU64Arg, parseU64Array, probeArgsStart, probeLocation, ProbeArgs, type ArgLookup } from '../ingest/probeBody.js';
+import { hasReturnLocation, parseIntegerArg, parseProbeBody, parseSafeArray, parseU64Arg, parseU64Array, probeArgsStart, probeLocation, ProbeArgs, type ArgLookup, type ProbeLocation } from '../ingest/probeBody.js';
 import type { EventBase, KernelPointer } from './common.js';
 import type { TraceEvent } from './index.js';
 import type { CpuTlbiOp } from './cpuEvents.js';
-import type { PinVariant } from './traceEvents.js';
+import { configOrigins, type PinVariant } from './traceEvents.js';
 import type { AllocatorObservation } from './kvmEvents.js';
 import { commandFromFields, decodeSmmuCommand, type SmmuCommand } from './smmuCommand.js';
 import { decodeSte, steConfigs } from './ste.js';
@@ -27,7 +27,8 @@ import { remapArgs, type ProbeMap } from './probeMap.js';
 export type DecodeOutcome =
   | { readonly type: 'event'; readonly event: TraceEvent }
   | { readonly type: 'unused'; readonly name: string }
-  | { readonly type: 'unrecognised-probe'; readonly name: string; readonly detail: string }
+  /** `location` is where the probe sits, which is what recognises a known probe set (knownProbeSets.ts). */
+  | { readonly type: 'unrecognised-probe'; readonly name: string; readonly detail: string; readonly location: ProbeLocation }
   | { readonly type: 'malformed'; readonly expected: string };
 
 /** Kernel functions whose entry (offset 0) has a meaning; returns map via `returnMeaning`. */
@@ -143,7 +144,7 @@ function fprobeMeaning(name: string): Meaning | undefined {
 }
 
 /** `argsStart` is `probeArgsStart(record.body)`: the caller needs it too (its search was 7 % of decoding, made twice). */
-function meaningOf(record: EventRecord, argsStart: number): Meaning | { unrecognised: string } | undefined {
+function meaningOf(record: EventRecord, argsStart: number): Meaning | { unrecognised: string; location: ProbeLocation } | undefined {
   // Tool names first: they are most lines of most traces (no tool name ends in __entry/__exit).
   const byName = meaningByEventName.get(record.name);
   if (byName !== undefined) {
@@ -157,12 +158,12 @@ function meaningOf(record: EventRecord, argsStart: number): Meaning | { unrecogn
   const where = probeLocation(record.body);
   if (where === undefined) return undefined;
   const byFunction = meaningByFunction.get(where.func);
-  if (byFunction === undefined) return { unrecognised: `probe on ${where.func}` };
+  if (byFunction === undefined) return { unrecognised: `probe on ${where.func}`, location: where };
   if (where.isReturn) {
     const onReturn = returnMeaning[byFunction];
-    return onReturn ?? { unrecognised: `return probe on ${where.func}` };
+    return onReturn ?? { unrecognised: `return probe on ${where.func}`, location: where };
   }
-  if (where.offset !== 0) return { unrecognised: `probe inside ${where.func} at +0x${where.offset.toString(16)}` };
+  if (where.offset !== 0) return { unrecognised: `probe inside ${where.func} at +0x${where.offset.toString(16)}`, location: where };
   return byFunction;
 }
 
@@ -227,13 +228,13 @@ export function decodeHeader(record: HeaderRecord): DecodeOutcome | undefined {
   const base: EventBase = { span: record.span, source: record, cpu: -1, tsUs: 0, tsNs: 0 };
   const at = text.indexOf(configPrefix);
   if (at !== -1) {
-    const event = configFromArgs(base, parseProbeBody(text.slice(at + configPrefix.length).trim()).args, 'vmid-replay header');
+    const event = configFromArgs(base, parseProbeBody(text.slice(at + configPrefix.length).trim()).args, configOrigins.header);
     return typeof event === 'string' ? { type: 'malformed', expected: event } : { type: 'event', event };
   }
   const cpusAt = text.indexOf('#P:');
   if (cpusAt !== -1) {
     const cpus = parseIntegerArg(text.slice(cpusAt + 3).trim());
-    if (cpus !== undefined && cpus > 0) return { type: 'event', event: { ...base, kind: 'system-config', cpus, origin: 'ftrace #P header' } };
+    if (cpus !== undefined && cpus > 0) return { type: 'event', event: { ...base, kind: 'system-config', cpus, origin: configOrigins.cpuCountHeader } };
   }
   return undefined;
 }
@@ -383,7 +384,7 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, c
     }
     case 'smmu-config':
     case 'system-config':
-      return configFromArgs(baseOf(record), args, 'vmid_config event');
+      return configFromArgs(baseOf(record), args, configOrigins.configEvent);
     case 'cpu-tlbi-vmid':
     case 'cpu-tlbi-ipa':
     case 'cpu-tlbi-all': {
@@ -418,7 +419,7 @@ export function decodeEventRecord(record: EventRecord, ctx: DecodeContext, args:
     // echo 'vmid-replay: vmid_bits=8 cpus=4' > /sys/kernel/tracing/trace_marker
     const at = record.body.indexOf(configPrefix);
     if (at === -1) return { type: 'unused', name: record.name };
-    const event = configFromArgs(baseOf(record), parseProbeBody(record.body.slice(at + configPrefix.length).trim()).args, 'trace marker');
+    const event = configFromArgs(baseOf(record), parseProbeBody(record.body.slice(at + configPrefix.length).trim()).args, configOrigins.marker);
     return typeof event === 'string' ? { type: 'malformed', expected: event } : { type: 'event', event };
   }
   const mapped = ctx.probeMap?.events.get(record.name);
@@ -434,7 +435,7 @@ export function decodeEventRecord(record: EventRecord, ctx: DecodeContext, args:
   const argsStart = probeArgsStart(record.body);
   const meaning = meaningOf(record, argsStart);
   if (meaning === undefined) return { type: 'unused', name: record.name };
-  if (typeof meaning !== 'string') return { type: 'unrecognised-probe', name: record.name, detail: meaning.unrecognised };
+  if (typeof meaning !== 'string') return { type: 'unrecognised-probe', name: record.name, detail: meaning.unrecognised, location: meaning.location };
   const event = decodeMeaning(meaning, record, args.read(record.body, argsStart), ctx);
   return typeof event === 'string' ? { type: 'malformed', expected: `${record.name}: ${event}` } : { type: 'event', event };
 }

@@ -2,13 +2,24 @@ import type { EventBase } from './common.js';
 
 export type PinVariant = 'mainline' | 'rfc-v2' | 'rfc-v3';
 
+/**
+ * Where a system fact came from, as the report names it beside the value ("8-bit VMIDs ...
+ * from the "# vmid-replay:" header"). The `#P:` count is only a fallback for the CPU count.
+ */
+export const configOrigins = {
+  header: 'the "# vmid-replay:" header',
+  marker: 'a "vmid-replay:" trace marker',
+  configEvent: 'a vmid_config event',
+  cpuCountHeader: 'ftrace\'s "#P:" header',
+} as const;
+
 /** System facts recorded in the trace (a `# vmid-replay:` header line or a marker write). */
 export interface SystemConfigEvent extends EventBase {
   readonly kind: 'system-config';
   readonly vmidBits?: number;
   readonly cpus?: number;
   readonly variant?: PinVariant;
-  /** Where it came from, for the report: `vmid-replay header` or `ftrace #P header`. */
+  /** Where it came from, for the report: one of `configOrigins`. */
   readonly origin: string;
 }
 

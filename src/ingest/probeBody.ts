@@ -15,6 +15,8 @@ export interface ProbeLocation {
   readonly func: string;
   /** Offset into `func` for an entry or in-function probe; 0 for a return probe. */
   readonly offset: number;
+  /** The size of `func` as printed after the offset (`+0x28c/0x46c`): with the offset, it names one kernel build. */
+  readonly size?: number;
   /** True for `(caller+off/size <- func)`. */
   readonly isReturn: boolean;
   /** For a return probe, the caller it returned into. */
@@ -26,15 +28,19 @@ export interface ProbeBody {
   readonly args: ReadonlyMap<string, string>;
 }
 
-function parseSymbolOffset(text: string): { func: string; offset: number } | undefined {
+function parseNumber(text: string): number {
+  return Number.parseInt(text, text.startsWith('0x') ? 16 : 10);
+}
+
+function parseSymbolOffset(text: string): { func: string; offset: number; size?: number } | undefined {
   // kvm_arm_vmid_update+0x0/0x1d0, or a bare symbol
   const plus = text.lastIndexOf('+');
   if (plus === -1) return text.length > 0 ? { func: text, offset: 0 } : undefined;
   const slash = text.indexOf('/', plus);
-  const offsetText = text.slice(plus + 1, slash === -1 ? text.length : slash);
-  const offset = Number.parseInt(offsetText, offsetText.startsWith('0x') ? 16 : 10);
+  const offset = parseNumber(text.slice(plus + 1, slash === -1 ? text.length : slash));
   if (!Number.isFinite(offset)) return undefined;
-  return { func: text.slice(0, plus), offset };
+  const size = slash === -1 ? Number.NaN : parseNumber(text.slice(slash + 1));
+  return Number.isFinite(size) ? { func: text.slice(0, plus), offset, size } : { func: text.slice(0, plus), offset };
 }
 
 function parseLocation(inner: string): ProbeLocation | undefined {
@@ -45,7 +51,7 @@ function parseLocation(inner: string): ProbeLocation | undefined {
     return func.length > 0 ? { func, offset: 0, isReturn: true, caller } : undefined;
   }
   const symbol = parseSymbolOffset(inner.trim());
-  return symbol === undefined ? undefined : { func: symbol.func, offset: symbol.offset, isReturn: false };
+  return symbol === undefined ? undefined : { ...symbol, isReturn: false };
 }
 
 /** Reading a probe's arguments by name: what the decoder needs of them. */

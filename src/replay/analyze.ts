@@ -7,6 +7,7 @@ import { defaultReadingThreadMinBytes } from '../ingest/readingThread.js';
 import { readWithSkimThread, skimThreadPlan } from '../ingest/skimThread.js';
 import { buildReport, type Report } from '../report/report.js';
 import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
+import { requireEvents } from './nothingToReplay.js';
 
 /** Bytes read and records replayed so far, for a progress display. */
 export type ProgressCallback = (bytes: number, records: number) => void;
@@ -77,6 +78,9 @@ export async function replayFile(file: string, stdin: Readable, options: ReplayO
   return replayFrom(openTraceSource(file, stdin), readOptions, replay, onProgress);
 }
 
+/** The report of one trace; a trace with nothing to replay is a `NO_EVENTS` error, never an `ok` report. */
 export async function analyzeTrace(file: string, stdin: Readable, options: ReplayOptions, onProgress?: ProgressCallback, ingest?: IngestPlacement): Promise<Report> {
-  return buildReport(file, await replayFile(file, stdin, options, onProgress, ingest));
+  const result = await replayFile(file, stdin, options, onProgress, ingest);
+  requireEvents(file, result, options);
+  return buildReport(file, result);
 }

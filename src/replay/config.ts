@@ -1,6 +1,6 @@
 import { VmidReplayError } from '../errors.js';
 import type { Diagnostics } from '../diagnostics.js';
-import type { PinVariant, SystemConfigEvent } from '../events/traceEvents.js';
+import { configOrigins, type PinVariant, type SystemConfigEvent } from '../events/traceEvents.js';
 import type { SmmuConfigEvent } from '../events/smmuEvents.js';
 import { allocatorConfigProblem, type AllocatorConfig } from '../model/config.js';
 import type { SmmuSettings } from '../model/smmu.js';
@@ -44,8 +44,8 @@ export class ConfigResolver {
     if (current === undefined) return { value, origin };
     if (current.value !== value) {
       // The ftrace `#P:` count is a fallback: a vmid-replay header says what it means.
-      if (current.origin === 'ftrace #P header') return { value, origin };
-      if (origin === 'ftrace #P header') return current;
+      if (current.origin === configOrigins.cpuCountHeader) return { value, origin };
+      if (origin === configOrigins.cpuCountHeader) return current;
       this.diagnostics.add('config-conflict', { file: event.span.file, line: event.span.line, detail: `${what}: ${current.origin} says ${String(current.value)}, ${origin} says ${String(value)}; using ${String(current.value)}` });
     }
     return current;
@@ -59,8 +59,8 @@ export class ConfigResolver {
 
   addSmmu(event: SmmuConfigEvent): void {
     const entry = this.smmus.get(event.smmu) ?? {};
-    const vmidBits = this.merge(entry.vmidBits, event.vmidBits, 'trace', `SMMU ${event.smmu} VMID bits`, event);
-    const btm = this.merge(entry.btm, event.btm, 'trace', `SMMU ${event.smmu} BTM`, event);
+    const vmidBits = this.merge(entry.vmidBits, event.vmidBits, 'the trace', `SMMU ${event.smmu} VMID bits`, event);
+    const btm = this.merge(entry.btm, event.btm, 'the trace', `SMMU ${event.smmu} BTM`, event);
     this.smmus.set(event.smmu, { ...(vmidBits === undefined ? {} : { vmidBits }), ...(btm === undefined ? {} : { btm }) });
   }
 

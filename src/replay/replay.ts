@@ -26,6 +26,9 @@ import { ReplayStats } from './stats.js';
 import type { EventBase } from '../events/common.js';
 import { SmmuReplay } from './smmuReplay.js';
 import { VmRegistry } from './vmRegistry.js';
+import { ProbeInventory } from './probeInventory.js';
+import { judgeUnreadable, type UnreadableFrom } from './unreadable.js';
+import { counted } from '../plural.js';
 import { ReorderBuffer, defaultReorderMaxRecords, defaultReorderWindowUs, type LateReason } from './reorderBuffer.js';
 import { SkewOrder, defaultSkewBoundUs } from './skew/skewOrder.js';
 import type { ShadowBase } from './skew/shadowReplay.js';
@@ -73,6 +76,8 @@ export class Replay {
   private readonly probeArgs = new ProbeArgs();
   /** The trace's pointers, one string each, for every line's decoding. */
   private readonly pointers = new PointerTable();
+  private readonly probes = new ProbeInventory();
+  private unreadableFrom: UnreadableFrom | undefined;
 
   constructor(private readonly options: ReplayOptions = {}) {
     this.resolver = new ConfigResolver(options, this.diagnostics);
@@ -153,7 +158,7 @@ export class Replay {
         return;
       }
       case 'lost': {
-        this.diagnostics.add('lost-events', { file: record.span.file, line: record.span.line, detail: `CPU ${record.cpu}: ${record.count} events lost` }, record.count);
+        this.diagnostics.add('lost-events', { file: record.span.file, line: record.span.line, detail: `CPU ${record.cpu}: ${counted(record.count, 'event')} lost` }, record.count);
         this.pushLoss(record.span, record, record.cpu, record.count, false);
         return;
       }
@@ -169,6 +174,7 @@ export class Replay {
           throw new VmidReplayError('MALFORMED_LINE', `expected ${record.expected}, found "${record.text.slice(0, 120)}"`, { file: record.span.file, line: record.span.line });
         }
         this.diagnostics.add(code, { file: record.span.file, line: record.span.line, detail: record.type === 'malformed' ? `expected ${record.expected}` : record.text.slice(0, 80) });
+        if (record.type === 'malformed') this.stats.countMalformedLine(record.span, record.text);
         return;
       }
       default:
@@ -197,13 +203,14 @@ export class Replay {
         this.diagnostics.add('unrecognised-probe', { file: span.file, line: span.line, detail: `${name}: ${outcome.detail}` });
         this.diagnostics.countUnused(name);
         this.stats.countUnrecognised();
+        this.probes.note(name, outcome.location, span);
         return;
       case 'malformed':
         if (this.options.strict === true) {
           throw new VmidReplayError('MALFORMED_LINE', `expected ${outcome.expected}, found "${source.text.slice(0, 120)}"`, span);
         }
         this.diagnostics.add('malformed-event', { file: span.file, line: span.line, detail: `expected ${outcome.expected}` });
-        if (cpu >= 0) this.stats.countMalformedEvent();
+        if (cpu >= 0) this.stats.countMalformedEvent(span);
         return;
       default:
         assertUnreachable(outcome, 'decode outcome');
@@ -312,7 +319,7 @@ export class Replay {
 
   private checkCpu(cpu: number, at: EventBase, allocator: VmidAllocator): boolean {
     if (cpu >= 0 && cpu < allocator.config.cpus) return true;
-    this.diagnostics.add('cpu-out-of-range', { file: at.span.file, line: at.span.line, detail: `CPU ${cpu} with ${allocator.config.cpus} CPUs configured` });
+    this.diagnostics.add('cpu-out-of-range', { file: at.span.file, line: at.span.line, detail: `CPU ${cpu} with ${counted(allocator.config.cpus, 'CPU')} configured` });
     if (this.options.strict === true) throw new VmidReplayError('MALFORMED_LINE', `CPU ${cpu} is not below the configured CPU count ${allocator.config.cpus}`, at.span);
     return false;
   }
@@ -510,6 +517,8 @@ export class Replay {
       this.sideSink?.finish();
       if (this.allocator !== undefined) this.step({ kind: 'trace-end', at: this.lastEvent });
       if (this.lastEvent !== undefined) this.resolver.warnOfUnseenSmmus(this.lastEvent.span);
+      if (this.options.probeMap === undefined) this.probes.suggestMaps(this.diagnostics);
+      this.unreadableFrom = judgeUnreadable(this.stats, this.diagnostics);
     }
     return {
       findings: this.findings,
@@ -519,6 +528,8 @@ export class Replay {
       configOrigins: this.resolver.origins(),
       dataLossAt: this.dataLossAt,
       lastRef: this.lastEvent === undefined ? undefined : refOf(this.lastEvent),
+      unreadableFrom: this.unreadableFrom,
+      probes: this.probes,
     };
   }
 }

@@ -8,6 +8,8 @@ import type { EventRef } from '../model/eventRef.js';
 import type { ConfigOverrides } from './config.js';
 import type { ReplayState } from './state.js';
 import type { ReplayStats } from './stats.js';
+import type { ProbeInventory } from './probeInventory.js';
+import type { UnreadableFrom } from './unreadable.js';
 
 /** One allocator decision, as `vmid-replay replay` prints it (fields as in the oracle). */
 export type Decision =
@@ -57,4 +59,8 @@ export interface ReplayResult {
   readonly configOrigins: Record<string, string>;
   readonly dataLossAt: EventRef | undefined;
   readonly lastRef: EventRef | undefined;
+  /** Where unreadable lines begin, when there are more of them than a conclusive verdict allows. */
+  readonly unreadableFrom: UnreadableFrom | undefined;
+  /** The probes the decoder had no meaning for, by name and place. */
+  readonly probes: ProbeInventory;
 }

@@ -10,6 +10,7 @@ import type { SmmuCommandsEvent, SmmuVmidAllocEvent, SmmuVmidFreeEvent, SteWrite
 import { describeCommand, type SmmuCommand } from '../events/smmuCommand.js';
 import { usesStage2 } from '../events/ste.js';
 import { SmmuModel } from '../model/smmu.js';
+import { counted } from '../plural.js';
 import type { VmidAllocator } from '../model/vmidAllocator.js';
 import type { ConfigResolver } from './config.js';
 import type { VmState } from './state.js';
@@ -75,7 +76,7 @@ export class SmmuReplay {
         const smmu = this.smmu(event.smmu, at);
         for (const command of event.commands) this.applyCommand(smmu, command, at);
         if (event.truncated) {
-          this.deps.diagnostics.add('cmdlist-truncated', { file: at.span.file, line: at.span.line, detail: `${event.commands.length} commands captured` });
+          this.deps.diagnostics.add('cmdlist-truncated', { file: at.span.file, line: at.span.line, detail: `${counted(event.commands.length, 'command')} captured` });
           this.deps.markDataLoss(at);
         }
         return;

@@ -1,4 +1,5 @@
 import type { TraceRecord } from '../ingest/records.js';
+import { isBinaryText } from '../ingest/binaryText.js';
 import type { EventKind } from '../events/index.js';
 import type { DivergenceKind } from './steps.js';
 
@@ -21,6 +22,10 @@ export class ReplayStats {
   unusedEvents = 0;
   unrecognisedProbes = 0;
   malformedEvents = 0;
+  /** Malformed lines (not trace lines at all) that hold binary data. */
+  binaryLines = 0;
+  /** The earliest line, by line number, that could not be read: a malformed line or event. */
+  firstUnreadable: { readonly file: string; readonly line: number } | undefined;
   loads = 0;
   slowLoads = 0;
   rollovers = 0;
@@ -49,8 +54,17 @@ export class ReplayStats {
   countUnrecognised(): void {
     this.unrecognisedProbes += 1;
   }
-  countMalformedEvent(): void {
+  countMalformedEvent(span: { readonly file: string; readonly line: number }): void {
     this.malformedEvents += 1;
+    this.noteUnreadable(span);
+  }
+  /** A line that is no trace line (its record is counted by `countRecord`). */
+  countMalformedLine(span: { readonly file: string; readonly line: number }, text: string): void {
+    if (isBinaryText(text)) this.binaryLines += 1;
+    this.noteUnreadable(span);
+  }
+  private noteUnreadable(span: { readonly file: string; readonly line: number }): void {
+    if (this.firstUnreadable === undefined || span.line < this.firstUnreadable.line) this.firstUnreadable = { file: span.file, line: span.line };
   }
   /** Later probes of already-replayed calls, compared with the model. */
   observations = 0;
@@ -74,6 +88,13 @@ export class ReplayStats {
   }
   countDivergence(kind: DivergenceKind): void {
     this.divergences.set(kind, (this.divergences.get(kind) ?? 0) + 1);
+  }
+
+  /** Events that give the replay something to do: every decoded event but configuration. */
+  replayableEvents(): number {
+    let total = 0;
+    for (const [kind, cell] of this.kindCounts) if (kind !== 'system-config' && kind !== 'smmu-config') total += cell.count;
+    return total;
   }
 
   /** Event lines that became typed events (config lines from headers included). */

@@ -34,6 +34,10 @@ export interface Report {
     readonly unusedByName: Record<string, number>;
     readonly unrecognisedProbes: number;
     readonly malformedEvents: number;
+    /** Lines that are no trace line at all (`records.malformed`), beside the event lines. */
+    readonly malformedLines: number;
+    /** Configuration events read from header lines: in `eventsByKind`, but not event lines. */
+    readonly eventsFromHeaders: number;
     readonly allEventsAccounted: boolean;
     /** Every divergence by kind (the model-divergence check reports the first of each). */
     readonly divergences: Record<string, number>;
@@ -51,6 +55,8 @@ export interface Report {
   readonly findings: readonly Finding[];
   readonly diagnostics: readonly DiagnosticCount[];
   readonly dataLossAt: EventRef | null;
+  /** Where unreadable lines begin, when more than 1 % of the lines could not be read: findings from there on are inconclusive. */
+  readonly unreadableFrom: { readonly file: string; readonly line: number } | null;
 }
 
 /** Severities that make a verdict `findings`; notices are facts, listed but not held against the trace. */
@@ -66,14 +72,20 @@ function sortedRecord(map: ReadonlyMap<string, number>): Record<string, number> 
   return Object.fromEntries([...map.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/** Findings from the first unreadable line on are not asserted, as after lost events: the lines may have held what refutes them. */
+function afterUnreadable(findings: readonly Finding[], from: ReplayResult['unreadableFrom']): Finding[] {
+  if (from === undefined) return [...findings];
+  return findings.map((finding) => (finding.inconclusive || finding.line < from.line ? finding : { ...finding, inconclusive: true }));
+}
+
 export function buildReport(file: string, result: ReplayResult): Report {
   const state = result.state;
   const allocator = state?.allocator;
-  const findings = [...result.findings].sort((a, b) => a.line - b.line || a.checkId.localeCompare(b.checkId));
+  const findings = afterUnreadable(result.findings, result.unreadableFrom).sort((a, b) => a.line - b.line || a.checkId.localeCompare(b.checkId));
   return {
     tool: 'vmid-replay',
     file,
-    verdict: verdictOf(findings, result.dataLossAt !== undefined),
+    verdict: verdictOf(findings, result.dataLossAt !== undefined || result.unreadableFrom !== undefined),
     config: {
       vmidBits: allocator?.config.vmidBits ?? null,
       cpus: allocator?.config.cpus ?? null,
@@ -88,6 +100,8 @@ export function buildReport(file: string, result: ReplayResult): Report {
       unusedByName: sortedRecord(result.diagnostics.unusedByName),
       unrecognisedProbes: result.stats.unrecognisedProbes,
       malformedEvents: result.stats.malformedEvents,
+      malformedLines: result.stats.records.malformed,
+      eventsFromHeaders: result.stats.headerEvents,
       allEventsAccounted: result.stats.accounted(),
       divergences: sortedRecord(result.stats.divergences),
       observedFields: sortedRecord(result.stats.observedFields),
@@ -106,5 +120,6 @@ export function buildReport(file: string, result: ReplayResult): Report {
     findings,
     diagnostics: result.diagnostics.list(),
     dataLossAt: result.dataLossAt ?? null,
+    unreadableFrom: result.unreadableFrom ?? null,
   };
 }

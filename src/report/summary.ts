@@ -1,4 +1,5 @@
 import type { ErrorDescription } from '../errors.js';
+import { counted } from '../plural.js';
 import type { Report, Verdict } from './report.js';
 
 /** What `analyze` got for one trace of several: its report, or the error that stopped it. */
@@ -37,10 +38,10 @@ export function renderSummary(outcomes: readonly TraceOutcome[]): string {
     const { report } = outcome;
     const conclusive = report.findings.filter((finding) => !finding.inconclusive).length;
     const inconclusive = report.findings.length - conclusive;
-    return `  ${report.verdict.padEnd(12)} ${report.file}  (${conclusive} findings${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''})`;
+    return `  ${report.verdict.padEnd(12)} ${report.file}  (${counted(conclusive, 'finding')}${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''})`;
   });
   const failed = outcomes.filter((outcome) => 'error' in outcome).length;
-  return `summary: ${outcomes.length} traces${failed > 0 ? `, ${failed} failed` : ''}\n${rows.join('\n')}\n`;
+  return `summary: ${counted(outcomes.length, 'trace')}${failed > 0 ? `, ${failed} failed` : ''}\n${rows.join('\n')}\n`;
 }
 
 export type SummaryEntry = { readonly file: string; readonly verdict: Verdict } | { readonly file: string; readonly error: ErrorDescription };

@@ -14,7 +14,7 @@ function plain(body: ProbeBody): { location: unknown; args: [string, string][] }
 
 test('kprobe entry: function, offset 0, arguments in order', () => {
   assert.deepEqual(plain(parseProbeBody('(kvm_arm_vmid_update+0x0/0x1d0) kvm_vmid=0xffff00081d3c0a58 id=0x10012')), {
-    location: { func: 'kvm_arm_vmid_update', offset: 0, isReturn: false },
+    location: { func: 'kvm_arm_vmid_update', offset: 0, size: 0x1d0, isReturn: false },
     args: [
       ['kvm_vmid', '0xffff00081d3c0a58'],
       ['id', '0x10012'],
@@ -22,7 +22,7 @@ test('kprobe entry: function, offset 0, arguments in order', () => {
   });
   // Real, from the 6.1 capture: a probe without arguments.
   assert.deepEqual(plain(parseProbeBody('(kvm_arm_vmid_clear_active+0x0/0x34)')), {
-    location: { func: 'kvm_arm_vmid_clear_active', offset: 0, isReturn: false },
+    location: { func: 'kvm_arm_vmid_clear_active', offset: 0, size: 0x34, isReturn: false },
     args: [],
   });
 });
@@ -65,24 +65,26 @@ test('in-function probes keep their offset (real lines of the full captures)', (
     ]],
   ];
   for (const [body, offset, args] of cases) {
-    assert.deepEqual(plain(parseProbeBody(body)), { location: { func: 'kvm_arm_vmid_update', offset, isReturn: false }, args }, body);
+    assert.deepEqual(plain(parseProbeBody(body)), { location: { func: 'kvm_arm_vmid_update', offset, size: 0x46c, isReturn: false }, args }, body);
   }
   // A module symbol: the " [module]" suffix is not part of the function or the offset.
   assert.deepEqual(parseProbeBody('(arm_smmu_write_ste+0x1c/0x2f4 [arm_smmu_v3]) ste0=0x1').location, {
     func: 'arm_smmu_write_ste',
     offset: 0x1c,
+    size: 0x2f4,
     isReturn: false,
   });
   assert.deepEqual(parseProbeBody('(__kvm_tlb_flush_vmid.isra.0+0x10/0x64) vmid=3').location, {
     func: '__kvm_tlb_flush_vmid.isra.0',
     offset: 0x10,
+    size: 0x64,
     isReturn: false,
   });
 });
 
 test('string arguments: quoted, may hold blanks, "=" and parentheses', () => {
   assert.deepEqual(plain(parseProbeBody('(do_sys_openat2+0x0/0xd0) comm="CPU 0/KVM" path="/dev/kvm (x=1)" flags=0x80002')), {
-    location: { func: 'do_sys_openat2', offset: 0, isReturn: false },
+    location: { func: 'do_sys_openat2', offset: 0, size: 0xd0, isReturn: false },
     args: [
       ['comm', 'CPU 0/KVM'],
       ['path', '/dev/kvm (x=1)'],
@@ -201,7 +203,7 @@ test('property: printed arguments parse back, whatever their order and values', 
     fc.property(fc.uniqueArray(fc.tuple(key, value), { selector: ([k]) => k, maxLength: 8 }), fc.integer({ min: 0, max: 0xfff }), (args, offset) => {
       const body = `(some_func+0x${offset.toString(16)}/0x1000)${args.map(([k, v]) => ` ${k}=${v}`).join('')}`;
       const parsed = plain(parseProbeBody(body));
-      assert.deepEqual(parsed.location, { func: 'some_func', offset, isReturn: false });
+      assert.deepEqual(parsed.location, { func: 'some_func', offset, size: 0x1000, isReturn: false });
       assert.deepEqual(
         parsed.args,
         args.map(([k, v]) => [k, v.startsWith('"') ? v.slice(1, -1) : v]),

@@ -87,7 +87,7 @@ export function registerAnalyze(program: Command, ctx: CommandContext): void {
   addModelOptions(
     program
       .command('analyze')
-      .description('Replay traces and report findings; exit 0 ok, 1 findings, 2 inconclusive (lost events)')
+      .description('Replay traces and report findings; exit 0 ok, 1 findings, 2 inconclusive (lost events), 3 nothing to replay')
       .argument('<trace...>', 'trace files (ftrace text, trace-cmd report, CSV or MessagePack; plain or gzip), or - for stdin (once)')
       .addOption(new Option('--format <format>', 'report format on stdout and in --out').choices(['text', 'json']).default('text'))
       .option('--out <dir>', 'also write <name>.txt and <name>.json reports into this directory, one pair per trace (names: see below)')
@@ -109,10 +109,13 @@ host2/trace.txt: host1_trace.txt.txt, host2_trace.txt.txt), or by their position
 traces when their folders are the same (1_trace.txt.txt). A trace that failed gets files
 saying so. Nothing is written over an input.
 
-Exit status: 0 ok, 1 findings, 2 inconclusive (data was lost); 64 usage or configuration
-error, 65 bad data (a malformed line under --strict, a corrupt or truncated gzip or
-MessagePack file), 66 an input that cannot be opened, 70 internal error, 73 an output that
-cannot be written (--out), 141 stdout closed before the report was written (as \`| head\` does).
+Exit status: 0 ok, 1 findings, 2 inconclusive (data was lost, or more than 1 % of the lines
+could not be read); 3 no events to replay (nothing was judged: the message says what the trace
+held instead, e.g. probes that need --map); 64 usage or configuration error, 65 bad data (a
+malformed line under --strict, a corrupt or truncated gzip or MessagePack file), 66 an input
+that cannot be opened, 70 internal error, 73 an output that cannot be written (--out), 141
+stdout closed before the report was written (as
+\`| head\` does).
 
 Examples:
   $ vmid-replay analyze traces/mixed-hazards.trace --variant rfc-v2

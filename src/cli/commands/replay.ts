@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { openTraceSource } from '../../ingest/readTrace.js';
 import { replayBytes } from '../../replay/analyze.js';
+import { requireEvents } from '../../replay/nothingToReplay.js';
 import type { CommandContext } from '../context.js';
 import { addModelOptions, replayOptionsFrom, type ModelFlags } from '../options.js';
 
@@ -22,6 +23,10 @@ Each line is one allocator call, e.g.
   {"line":12,"op":"load","vm":"0xffff000012340000","cpu":1,"vmid":3,"gen":2,"flushes":1,"slow":true,"vm_id_after":"19"}
 ops: create, destroy, load, put, pin, unpin. The last line is {"summary":{"flushes":N,"generation":G[,"nr_pinned":P]}}.
 
+Exit status: 0 replayed, 2 inconclusive (events were lost, or more than 1 % of the lines could
+not be read), 3 no events to replay (the message says what the trace held instead), and the
+error codes of analyze (64, 65, 66, 70, 141).
+
 Example:
   $ vmid-replay replay traces/churn-8bit-rollovers.trace.gz | grep '"flushes":1'`,
     )
@@ -41,6 +46,7 @@ Example:
         },
       });
       flush();
+      requireEvents(trace, result, options);
       const allocator = result.state?.allocator;
       const summary: Record<string, number> = {
         flushes: result.stats.rollovers,
@@ -48,6 +54,6 @@ Example:
       };
       if (allocator !== undefined && allocator.config.variant !== 'mainline') summary['nr_pinned'] = allocator.nrPinnedVmids;
       io.writeOut(`${JSON.stringify({ summary })}\n`);
-      ctx.setExitCode(result.dataLossAt === undefined ? ExitCode.ok : ExitCode.inconclusive);
+      ctx.setExitCode(result.dataLossAt === undefined && result.unreadableFrom === undefined ? ExitCode.ok : ExitCode.inconclusive);
     });
 }
