@@ -29,7 +29,22 @@ export const diagnosticSpecs = {
   'unreadable-lines': { severity: 'data-loss', source: 'analysis', description: 'more than 1 % of the lines that should be events could not be read (malformed lines and events): the replay may have missed what they held, so findings from the first of them on are inconclusive' },
   'missing-return': { severity: 'data-loss', source: 'analysis', description: 'an allocator call whose return probe never came; it was replayed at its entry' },
   'entry-race': { severity: 'info', source: 'analysis', description: 'an update read the VM\'s id before another CPU\'s racing update changed it (entry probes see the pre-lock value); replayed as the kernel does: slow path, id re-read under the lock' },
-  'cross-cpu-skew': { severity: 'info', source: 'analysis', description: "a probe's snapshot of another CPU's active VMID shows that CPU's previous or next value: the trace clock does not order CPUs exactly (e.g. the per-CPU `local` clock)" },
+  'cross-cpu-skew': {
+    severity: 'info',
+    source: 'analysis',
+    description:
+      "the allocator's own observations show two CPUs' racing events in another order than stamped (the trace clock, e.g. the per-CPU `local` one, does not order CPUs exactly); the replay adopted that order",
+  },
+  'snapshot-skew': {
+    severity: 'info',
+    source: 'analysis',
+    description: "a probe's snapshot of another CPU's active VMID shows a value that CPU held within the skew bound of it, not the one it held at that point of the replay: that value is written without the lock, and the trace clock does not order CPUs exactly",
+  },
+  'skew-unresolved': {
+    severity: 'data-loss',
+    source: 'analysis',
+    description: "an observation of the allocator that the model reproduces in no order of the CPUs' events the search tried, though another order within the skew bound comes closer: the clocks cannot say whether the kernel or the timestamps are at odds with the model, so what follows is inconclusive (with a trusted clock, --skew-bound 0 makes it a divergence)",
+  },
   'orphan-return': { severity: 'notice', source: 'analysis', description: 'a return probe without a matching entry on that CPU' },
   'unknown-vm': { severity: 'notice', source: 'analysis', description: 'an event for a VM pointer with no creation in the trace (the VM is assumed created before the trace began)' },
   'config-conflict': { severity: 'notice', source: 'analysis', description: 'the trace header and the command line disagree; the command line wins' },

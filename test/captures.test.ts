@@ -87,7 +87,7 @@ for (const capture of captures) {
       assert.ok((observed['activeAll'] ?? 0) >= report.costs.loads, 'active VMIDs compared at every update');
     }
     // Racy snapshots of other CPUs are explained, never silently dropped: few and counted.
-    const skew = report.diagnostics.find((d) => d.code === 'cross-cpu-skew')?.count ?? 0;
+    const skew = report.diagnostics.find((d) => d.code === 'snapshot-skew')?.count ?? 0;
     assert.ok(skew < 50, `${skew} clock-skewed snapshots`);
   });
 }

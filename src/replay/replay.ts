@@ -30,7 +30,7 @@ import { ProbeInventory } from './probeInventory.js';
 import { judgeUnreadable, type UnreadableFrom } from './unreadable.js';
 import { counted } from '../plural.js';
 import { ReorderBuffer, defaultReorderMaxRecords, defaultReorderWindowUs, type LateReason } from './reorderBuffer.js';
-import { SkewOrder, defaultSkewBoundUs } from './skew/skewOrder.js';
+import { SkewOrder, skewBoundForClock } from './skew/skewOrder.js';
 import type { ShadowBase } from './skew/shadowReplay.js';
 
 export type { Decision, ReplayOptions, ReplayResult } from './replayTypes.js';
@@ -63,10 +63,10 @@ export class Replay {
   /** When the latest decoded event of a CPU happened: a loss marker between lines takes it. */
   private lastDecodedTsUs = 0;
   private readonly reorder: ReorderBuffer;
-  /** How far apart in time two CPUs' events may be stamped out of their real order (µs). */
-  private readonly skewBoundUs: number;
   /** Holds events within the skew bound and adopts the order the trace's observations show. */
   private readonly order: SkewOrder | undefined;
+  /** Items whose observation depends on an order the clocks cannot settle: what follows them is unsure. */
+  private readonly unresolvedOrder = new Map<SequencedItem, string>();
   private finished = false;
   private readonly smmuSide: SmmuReplay;
   private decodeContextCache: DecodeContext | undefined;
@@ -82,8 +82,16 @@ export class Replay {
   constructor(private readonly options: ReplayOptions = {}) {
     this.resolver = new ConfigResolver(options, this.diagnostics);
     this.vms = new VmRegistry(this.diagnostics);
-    this.skewBoundUs = options.skewBoundUs ?? defaultSkewBoundUs;
-    const order = this.skewBoundUs === 0 ? undefined : new SkewOrder(this.skewBoundUs, { apply: (item) => this.apply(item), shadowBase: () => this.shadowBase(), adopted: (at, detail) => this.diagnostics.add('cross-cpu-skew', { file: at.span.file, line: at.span.line, detail }) });
+    const order =
+      options.skewBoundUs === 0
+        ? undefined
+        : new SkewOrder({
+            boundUs: () => this.skewBoundUs(),
+            apply: (item) => this.apply(item),
+            shadowBase: () => this.shadowBase(),
+            adopted: (at, detail) => this.diagnostics.add('cross-cpu-skew', { file: at.span.file, line: at.span.line, detail }),
+            unresolved: (item, detail) => this.unresolvedOrder.set(item, detail),
+          });
     this.order = order;
     this.sequencer = new CallSequencer(order === undefined ? (item) => this.apply(item) : (item) => order.push(item));
     this.reorder = new ReorderBuffer(
@@ -259,7 +267,7 @@ export class Replay {
         cpusInsideUpdate: () => this.sequencer.cpusInsideUpdate(),
       },
       allocator.config.cpus,
-      this.skewBoundUs,
+      this.skewBoundUs(),
     );
     this.side = new AllocatorSide(allocator, this.vms, this.sideSink, { showsRollovers: this.traceShowsRollovers });
     this.running.length = 0;
@@ -289,6 +297,11 @@ export class Replay {
       this.listeners.add(listeners);
     }
     return allocator;
+  }
+
+  /** How far apart in time two CPUs' events may be stamped out of their real order (µs): the flag, else what the trace's clock allows. */
+  private skewBoundUs(): number {
+    return this.options.skewBoundUs ?? skewBoundForClock(this.resolver.knownTraceClock());
   }
 
   /** Where the skew search's shadows start: the state after everything applied so far. */
@@ -332,9 +345,20 @@ export class Replay {
   // ---- applying events ---------------------------------------------------------------
 
   private apply(item: SequencedItem): void {
+    if (this.unresolvedOrder.size > 0) this.noteUnresolvedOrder(item);
     this.applyItem(item);
     const cpu = item.type === 'call' ? item.decision.cpu : item.event.cpu;
     if (cpu >= 0) this.findingsAtLastEventOf[cpu] = this.findings.length;
+  }
+
+  /** An observation whose answer the trace's clocks cannot settle: from it on, findings are inconclusive. */
+  private noteUnresolvedOrder(item: SequencedItem): void {
+    const detail = this.unresolvedOrder.get(item);
+    if (detail === undefined) return;
+    this.unresolvedOrder.delete(item);
+    const event = item.type === 'call' ? item.decision : item.event;
+    this.diagnostics.add('skew-unresolved', { file: event.span.file, line: event.span.line, detail });
+    this.markDataLoss(event);
   }
 
   private applyItem(item: SequencedItem): void {

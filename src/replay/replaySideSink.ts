@@ -70,7 +70,7 @@ export class ReplaySideSink implements SideSink {
   private readonly settle = (resolution: SkewResolution): void => {
     const detail = `CPU ${resolution.cpu}: snapshot shows ${resolution.observed}, the replay has ${resolution.expected} there`;
     if (resolution.kind === 'skew') {
-      this.deps.diagnostics.add('cross-cpu-skew', { file: resolution.at.span.file, line: resolution.at.span.line, detail });
+      this.deps.diagnostics.add('snapshot-skew', { file: resolution.at.span.file, line: resolution.at.span.line, detail });
       return;
     }
     this.deps.diverge(

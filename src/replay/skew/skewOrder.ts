@@ -25,12 +25,16 @@ import type { SequencedItem } from '../callSequencer.js';
 import { ShadowReplay, type ShadowBase, type ShadowMismatch } from './shadowReplay.js';
 
 export interface SkewOrderDeps {
+  /** How far apart two CPUs' clocks may be (µs), asked when the first event is held: the trace's header says which clock it used. */
+  boundUs(): number;
   /** Hands an item to the replay, in the adopted order. */
   apply(item: SequencedItem): void;
   /** Where a shadow starts: the replay's state now (it has applied everything before the held items). */
   shadowBase(): ShadowBase;
   /** A correction was adopted: which observation it explains and which lines it moves. */
   adopted(at: EventBase, detail: string): void;
+  /** An observation no order tried explains, though its answer depends on the order (see `unresolved`). */
+  unresolved(item: SequencedItem, detail: string): void;
 }
 
 interface HeldItem {
@@ -47,10 +51,23 @@ interface HeldItem {
 }
 
 /**
- * The default bound: the real captures (QEMU TCG, `local` clock) show snapshots 4 ms off, and
- * emulated hosts 5 ms and more.
+ * The bound for a trace whose clock may disagree across CPUs: the real captures (QEMU TCG,
+ * `local` clock) show snapshots 4 ms off, and emulated hosts 5 ms and more.
  */
 export const defaultSkewBoundUs = 10_000;
+
+/**
+ * ftrace clocks that every CPU reads alike (kernel/trace/trace.c `trace_clocks[]`: `global`,
+ * `counter`, `mono`, `mono_raw`, `boot`, `tai`): their order is the real one. `local` and
+ * `perf` are per-CPU, `uptime` counts jiffies (events of one tick tie), `x86-tsc` is not
+ * arm64's; a trace that does not name its clock may be any of them.
+ */
+const sharedClocks: ReadonlySet<string> = new Set(['global', 'counter', 'mono', 'mono_raw', 'boot', 'tai']);
+
+/** The skew bound a trace recorded with `clock` needs (µs). */
+export function skewBoundForClock(clock: string | undefined): number {
+  return clock !== undefined && sharedClocks.has(clock) ? 0 : defaultSkewBoundUs;
+}
 
 /** Candidate corrections tried per mismatch and round, at most: the search is bounded whatever the trace. */
 const searchBudget = 240;
@@ -60,6 +77,13 @@ const maxPivots = 4;
 const maxRounds = 4;
 /** How far apart two items of one CPU stay when a correction moves one onto the other (µs). */
 const tieUs = 1e-3;
+
+/** An order tried: the correction that made it, and how the shadow fared. */
+interface Trial {
+  readonly order: HeldItem[];
+  readonly trial: ShadowReplay;
+  readonly move: Move;
+}
 
 /** One correction: an item (with the run of its CPU's items it would overtake) moved in time. */
 interface Move {
@@ -88,6 +112,13 @@ function isRacing(item: SequencedItem): boolean {
 }
 
 /** Config facts hold for the whole trace, whenever they were written. */
+/** How far off an item is (its disagreements' weights; 0 when it agrees). */
+function weightOf(mismatches: readonly ShadowMismatch[] | undefined): number {
+  let weight = 0;
+  for (const mismatch of mismatches ?? []) weight += mismatch.weight;
+  return weight;
+}
+
 /** Whether every item that disagrees in `trial` disagreed in `baseline` too. */
 function agreesWherever(trial: ShadowReplay, baseline: ShadowReplay): boolean {
   for (const item of trial.mismatches.keys()) if (!baseline.mismatches.has(item)) return false;
@@ -115,11 +146,10 @@ export class SkewOrder {
   /** Items whose mismatch was searched for: tried once. */
   private readonly searched = new WeakSet<SequencedItem>();
 
-  constructor(
-    /** How far apart two CPUs' clocks may be (µs). */
-    private readonly boundUs: number,
-    private readonly deps: SkewOrderDeps,
-  ) {}
+  /** How far apart two CPUs' clocks may be (µs); known once the first event is held. */
+  private boundUs = 0;
+
+  constructor(private readonly deps: SkewOrderDeps) {}
 
   push(item: SequencedItem): void {
     if (this.passThrough || isTimeless(item)) {
@@ -132,6 +162,15 @@ export class SkewOrder {
       this.drain();
       this.deps.apply(item);
       return;
+    }
+    if (this.seq === 0) {
+      this.boundUs = this.deps.boundUs();
+      if (this.boundUs === 0) {
+        // One clock for every CPU: the stamped order is the real one.
+        this.passThrough = true;
+        this.deps.apply(item);
+        return;
+      }
     }
     this.hold(item, event);
     this.advance(false);
@@ -285,26 +324,55 @@ export class SkewOrder {
     const explained = best.mismatches.get(mismatched.item);
     if (explained === undefined) return false;
     const moves: Move[] = [];
+    const missBy = weightOf(explained);
+    /**
+     * Some order within the bound brings the observation closer to agreeing (though not
+     * without breaking another): the clocks, not the kernel, may be what is off.
+     */
+    let sensitive = false;
     for (let round = 0; round < maxRounds; round++) {
-      let partial: { order: HeldItem[]; trial: ShadowReplay; move: Move } | undefined;
+      // Every candidate is weighed, not the first that will do: of the orders that explain the
+      // observation, the one that leaves least disagreement elsewhere is the trace's.
+      let explaining: Trial | undefined;
+      let partial: Trial | undefined;
       for (const move of this.candidates(order, mismatched, best)) {
         const next = this.warped(order, move.item, move.deltaUs);
         if (next === undefined) continue;
         const trial = this.evaluate(next, untilUs);
+        if (round === 0 && weightOf(trial.mismatches.get(mismatched.item)) < missBy) sensitive = true;
         // Nothing that agreed may stop agreeing: a correction explains, it does not trade.
-        if (trial.count >= (partial?.trial.count ?? best.count) || !agreesWherever(trial, baseline)) continue;
+        if (trial.count >= best.count || !agreesWherever(trial, baseline)) continue;
+        const candidate = { order: next, trial, move };
         if (!trial.mismatches.has(mismatched.item)) {
-          this.adopt(mismatched, [...moves, move], next, explained);
-          return true;
+          if (explaining === undefined || trial.count < explaining.trial.count) explaining = candidate;
+        } else if (partial === undefined || trial.count < partial.trial.count) {
+          partial = candidate;
         }
-        partial = { order: next, trial, move };
       }
-      if (partial === undefined) return false;
+      if (explaining !== undefined) {
+        this.adopt(mismatched, [...moves, explaining.move], explaining.order, explained);
+        return true;
+      }
+      if (partial === undefined) break;
       order = partial.order;
       best = partial.trial;
       moves.push(partial.move);
     }
+    if (sensitive) this.unresolved(mismatched, explained);
     return false;
+  }
+
+  /**
+   * No order the search tried explains the observation, yet some order within the bound comes
+   * closer: whether the kernel or the clocks are at odds with the model, the trace cannot say,
+   * and what the replay computes from here is unsure.
+   */
+  private unresolved(mismatched: HeldItem, explained: readonly ShadowMismatch[]): void {
+    const event = orderingEvent(mismatched.item);
+    this.deps.unresolved(
+      mismatched.item,
+      `line ${event.span.line} (${explained[0]?.what ?? 'an observation'}) comes closer to the model when other CPUs' events within ${this.boundUs} µs are taken in another order, but no order tried explains it`,
+    );
   }
 
   /**
