@@ -175,6 +175,7 @@ write_header() {
   if [ -n "$VMID_BITS" ]; then FACTS="$FACTS vmid_bits=$VMID_BITS"; fi
   if [ -n "$CPUS" ]; then FACTS="$FACTS cpus=$CPUS"; fi
   if [ -n "$VARIANT_FACT" ]; then FACTS="$FACTS variant=$VARIANT_FACT"; fi
+  FACTS="$FACTS trace_clock=$TRACE_CLOCK"
   {
     if [ -n "$FACTS" ]; then printf '# vmid-replay:%s\n' "$FACTS"; fi
     if [ -z "$VMID_BITS" ]; then printf '# vmid_bits unknown: %s; pass --vmid-bits to analyze\n' "$VMID_BITS_WHY"; fi

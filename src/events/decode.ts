@@ -212,7 +212,9 @@ function configFromArgs(base: EventBase, args: ArgLookup, origin: string): Trace
   const variantText = args.get('variant');
   const variant = variantText === undefined ? undefined : variantNames[variantText];
   if (variantText !== undefined && variant === undefined) return 'variant=mainline, rfc-v2 or rfc-v3';
-  return { ...base, kind: 'system-config', vmidBits, cpus, variant, origin };
+  const traceClock = args.get('trace_clock');
+  if (traceClock !== undefined && !/^[a-z][a-z0-9_-]*$/.test(traceClock)) return 'trace_clock= a clock name such as local or global';
+  return { ...base, kind: 'system-config', vmidBits, cpus, variant, traceClock, origin };
 }
 
 const configPrefix = 'vmid-replay:';
@@ -317,6 +319,13 @@ function readObservation(args: ArgLookup): AllocatorObservation | string | undef
   return observation;
 }
 
+/** What an entry probe read besides the id: `vmid_generation` (`gen=`), a lock-free read. */
+function entryObservation(args: ArgLookup): AllocatorObservation | string | undefined {
+  if (!args.has('gen')) return undefined;
+  const generation = parseIntegerArg(args.get('gen'));
+  return generation === undefined ? 'gen= an integer' : { generation };
+}
+
 function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, ctx: DecodeContext): TraceEvent | string {
   // The record is the event's source: its text, which a reader may make on demand, is not read here.
   const { span, cpu, tsUs, tsNs } = record;
@@ -328,7 +337,7 @@ function decodeMeaning(meaning: Meaning, record: EventRecord, args: ArgLookup, c
       const pointer = vmArg(args, ctx);
       if (pointer === undefined && meaning === 'update') return 'the VM pointer as kvm_vmid=, vmid= or mmu=';
       const phase = meaning === 'update' ? 'entry' : meaning === 'update-decision' ? 'decision' : 'return';
-      const observed = phase === 'entry' ? undefined : readObservation(args);
+      const observed = phase === 'entry' ? entryObservation(args) : readObservation(args);
       if (typeof observed === 'string') return observed;
       const observedId = parseIntegerArg(args.get('id'));
       // Literals, not spreads: this runs for most lines of a dense trace, and spreads are slow.

@@ -19,6 +19,8 @@ export interface SystemConfigEvent extends EventBase {
   readonly vmidBits?: number;
   readonly cpus?: number;
   readonly variant?: PinVariant;
+  /** The trace clock the capture used (`/sys/kernel/tracing/trace_clock`: `local`, `global`, ...). */
+  readonly traceClock?: string;
   /** Where it came from, for the report: one of `configOrigins`. */
   readonly origin: string;
 }

@@ -26,6 +26,7 @@ export class ConfigResolver {
   private vmidBits: ResolvedValue<number> | undefined;
   private cpus: ResolvedValue<number> | undefined;
   private variant: ResolvedValue<PinVariant> | undefined;
+  private traceClock: ResolvedValue<string> | undefined;
   private readonly smmus = new Map<string, { vmidBits?: ResolvedValue<number>; btm?: ResolvedValue<boolean> }>();
   /** SMMUs the trace's events used (those of its header facts are the keys of `smmus`). */
   private readonly smmusInEvents = new Set<string>();
@@ -55,6 +56,12 @@ export class ConfigResolver {
     this.vmidBits = this.merge(this.vmidBits, event.vmidBits, event.origin, 'VMID bits', event);
     this.cpus = this.merge(this.cpus, event.cpus, event.origin, 'CPUs', event);
     this.variant = this.merge(this.variant, event.variant, event.origin, 'variant', event);
+    this.traceClock = this.merge(this.traceClock, event.traceClock, event.origin, 'trace clock', event);
+  }
+
+  /** The trace clock the trace says it was recorded with, if it says. */
+  knownTraceClock(): string | undefined {
+    return this.traceClock?.value;
   }
 
   addSmmu(event: SmmuConfigEvent): void {

@@ -91,7 +91,7 @@ test('5.18 to 6.4 (Debian 6.1, nVHE, as the real captures): register kprobes, re
     "echo '1' > events/iommu/attach_device_to_domain/enable",
     "echo '1' > events/iommu/io_page_fault/enable",
     "echo '1' > tracing_on",
-    "echo 'vmid-replay: vmid_bits=8 cpus=4 variant=mainline' >> trace_marker",
+    "echo 'vmid-replay: vmid_bits=8 cpus=4 variant=mainline trace_clock=global' >> trace_marker",
     "echo '0' > tracing_on",
     "echo '0' > tracing_on",
     ...[...events].reverse().map((name) => `echo '0' > events/vmid/${name}/enable`),
@@ -105,7 +105,7 @@ test('5.18 to 6.4 (Debian 6.1, nVHE, as the real captures): register kprobes, re
 
   const capture = host.read('out/capture.txt');
   assert.deepEqual(stableHeader(capture), [
-    '# vmid-replay: vmid_bits=8 cpus=4 variant=mainline',
+    '# vmid-replay: vmid_bits=8 cpus=4 variant=mainline trace_clock=global',
     `# no SMMUv3 in ${host.root}/sys/class/iommu`,
     '# kernel 6.1.0-56-arm64; probe set 5.18 to 6.4; KVM mode nvhe (dmesg)',
     '# kvm_arm_vmid_update() is called from kvm_arch_vcpu_ioctl_run() (the KVM_RUN loop) on this kernel',
@@ -124,7 +124,7 @@ test('5.18 to 6.4 (Debian 6.1, nVHE, as the real captures): register kprobes, re
   ]);
   // The trace follows the header, then the notes on losses (kprobe_profile says 3 misses).
   assert.ok(capture.endsWith(lines(...defaultTracePipe, '# capture end: 0 events lost in the ring buffer (overrun+dropped per CPU: cpu0=0+0 cpu1=0+0)', '# capture end: probe hits missed (kprobe_profile): vmid_update_ret=3')));
-  assert.equal(host.read('tracefs/trace_marker'), 'vmid-replay: vmid_bits=8 cpus=4 variant=mainline\n');
+  assert.equal(host.read('tracefs/trace_marker'), 'vmid-replay: vmid_bits=8 cpus=4 variant=mainline trace_clock=global\n');
   // Said up front, before anything is changed.
   const upFront = run.stderr.slice(0, run.stderr.indexOf('+ echo'));
   for (const what of ['unavailable: pin checks', 'unavailable: SMMU checks', 'unavailable: CPU broadcast TLBIs']) assert.ok(upFront.includes(what), what);
@@ -151,7 +151,7 @@ test('6.5: vm_create as an fprobe with a BTF argument name; SMMUv3 driver as a m
     lines(...oneShot, ...[kprobe.vmDestroy, kprobe.update, kprobe.clearActive, kprobe.smmuCmdBefore612, ...kprobe.tlbi], ...['cpu_tlbi_all', 'cpu_tlbi_ipa', 'cpu_tlbi_vmid', 'smmu_cmd', 'vmid_clear_active', 'vmid_update', 'vm_destroy'].map((name) => `-:vmid/${name}`)),
   );
   assert.deepEqual(stableHeader(host.read('out/capture.txt')), [
-    '# vmid-replay: vmid_bits=16 cpus=64 variant=mainline',
+    '# vmid-replay: vmid_bits=16 cpus=64 variant=mainline trace_clock=global',
     `# smmu ${smmuSysfs}: vmid_bits unknown, btm unknown`,
     ...smmuNote,
     '# kernel 6.5.13; probe set 6.5; KVM mode vhe (dmesg)',
@@ -206,10 +206,10 @@ test('6.6.59 and later 6.6.y: $arg1 in kretprobes (backport); RFC pin functions 
   );
   const header = stableHeader(host.read('out/capture.txt'));
   assert.deepEqual(header.slice(0, 2), [
-    '# vmid-replay: vmid_bits=8 cpus=4',
+    '# vmid-replay: vmid_bits=8 cpus=4 trace_clock=global',
     '# variant unknown: kvm_arm_pinned_vmid_get is in kallsyms, so this kernel carries the RFC pinned-VMID series (rfc-v2 or rfc-v3): set VARIANT, or pass --variant to analyze',
   ]);
-  assert.equal(host.read('tracefs/trace_marker'), 'vmid-replay: vmid_bits=8 cpus=4\n');
+  assert.equal(host.read('tracefs/trace_marker'), 'vmid-replay: vmid_bits=8 cpus=4 trace_clock=global\n');
   assertRestored(host);
 });
 
@@ -230,7 +230,7 @@ test('6.9 to 6.11: fprobe return with BTF names, STE writes, pins with $arg1; VA
     lines(...oneShot, ...createdThenRemoved([kprobe.clearActive, kprobe.pin, kprobe.pinRet, kprobe.unpin, kprobe.smmuCmdBefore612, kprobe.smmuSte, ...kprobe.tlbi])),
   );
   const header = stableHeader(host.read('out/capture.txt'));
-  assert.equal(header[0], '# vmid-replay: vmid_bits=16 cpus=4 variant=rfc-v2');
+  assert.equal(header[0], '# vmid-replay: vmid_bits=16 cpus=4 variant=rfc-v2 trace_clock=global');
   assert.deepEqual(
     header.filter((line) => line.includes('unavailable')),
     [],
@@ -299,7 +299,7 @@ test('VARIANT=rfc-v3: pin probes are left out (its pin takes a struct kvm *), an
   assert.equal(run.status, 0, run.stderr);
   assert.deepEqual(probeLog(host, 'kprobe_events').created, ['vmid_config', 'vm_create', 'vm_destroy', 'vmid_update', 'vmid_update_ret', 'vmid_clear_active']);
   const header = stableHeader(host.read('out/capture.txt'));
-  assert.equal(header[0], '# vmid-replay: vmid_bits=8 cpus=4 variant=rfc-v3');
+  assert.equal(header[0], '# vmid-replay: vmid_bits=8 cpus=4 variant=rfc-v3 trace_clock=global');
   assert.ok(header.includes("#   vmid_pin: VARIANT=rfc-v3: its kvm_arm_pinned_vmid_get() takes a struct kvm *, not the struct kvm_vmid * the tool names VMs by"));
   assertRestored(host);
 });
@@ -319,18 +319,18 @@ test('unknown facts are left out of the vmid-replay line and said in plain comme
   const noSymbol = makeFakeHost({ release: '6.1.0', functions: kvmFunctions, kvmMode: 'nvhe', vmidBitsSymbol: false, possibleCpus: null, recordedVmidBits: 8 });
   assert.equal(runScript(noSymbol).status, 0);
   assert.deepEqual(stableHeader(noSymbol.read('out/capture.txt')).slice(0, 3), [
-    '# vmid-replay: variant=mainline',
+    '# vmid-replay: variant=mainline trace_clock=global',
     `# vmid_bits unknown: kvm_arm_vmid_bits is not in ${noSymbol.root}/proc/kallsyms (data symbols need CONFIG_KALLSYMS_ALL); pass --vmid-bits to analyze`,
     `# cpus unknown: ${noSymbol.root}/sys/devices/system/cpu/possible is missing or unreadable; pass --cpus to analyze`,
   ]);
   assert.ok(!noSymbol.read('tracefs/kprobe_events').includes('vmid_config'), 'no one-shot probe without the symbol');
-  assert.equal(noSymbol.read('tracefs/trace_marker'), 'vmid-replay: variant=mainline\n');
+  assert.equal(noSymbol.read('tracefs/trace_marker'), 'vmid-replay: variant=mainline trace_clock=global\n');
   assertRestored(noSymbol);
 
   const nothingRecorded = makeFakeHost({ release: '6.1.0', functions: kvmFunctions, kvmMode: 'nvhe', recordedVmidBits: undefined });
   assert.equal(runScript(nothingRecorded).status, 0);
   assert.deepEqual(stableHeader(nothingRecorded.read('out/capture.txt')).slice(0, 2), [
-    '# vmid-replay: cpus=4 variant=mainline',
+    '# vmid-replay: cpus=4 variant=mainline trace_clock=global',
     '# vmid_bits unknown: the one-shot probe on __arm64_sys_newuname recorded no vmid_bits; pass --vmid-bits to analyze',
   ]);
   assertRestored(nothingRecorded);
@@ -368,9 +368,9 @@ test('--trace-cmd: trace-cmd record gets the events, buffer and clock; the heade
   );
   assert.equal(host.read('out/capture.dat'), 'fake trace.dat\n');
   const header = host.read('out/capture.dat.header.txt');
-  assert.equal(stableHeader(header)[0], '# vmid-replay: vmid_bits=8 cpus=4 variant=mainline');
+  assert.equal(stableHeader(header)[0], '# vmid-replay: vmid_bits=8 cpus=4 variant=mainline trace_clock=global');
   assert.match(header, /# capture end: 0 events lost/);
-  assert.equal(host.read('tracefs/trace_marker'), 'vmid-replay: vmid_bits=8 cpus=4 variant=mainline\n');
+  assert.equal(host.read('tracefs/trace_marker'), 'vmid-replay: vmid_bits=8 cpus=4 variant=mainline trace_clock=global\n');
   // trace-cmd enables the events itself: before it starts, the script enables none but the one-shot.
   const beforeTraceCmd = run.writes.slice(0, run.writes.findIndex((write) => write.includes('trace-cmd record')));
   assert.ok(beforeTraceCmd.length > 0);

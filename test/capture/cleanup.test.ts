@@ -100,7 +100,7 @@ test('SIGINT while recording ends the recording normally: exit 0, the capture co
   assert.equal(run.status, 0, run.stderr);
   assert.match(run.stderr, /SIGINT: stopping the recording/);
   const capture = host.read('out/capture.txt');
-  assert.equal(stableHeader(capture)[0], '# vmid-replay: vmid_bits=8 cpus=4 variant=mainline');
+  assert.equal(stableHeader(capture)[0], '# vmid-replay: vmid_bits=8 cpus=4 variant=mainline trace_clock=global');
   assert.match(capture, /# capture end: 0 events lost/);
   assertRestored(host);
 });
