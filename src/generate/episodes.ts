@@ -254,12 +254,12 @@ export class FaultInjector {
     // The VM is not running when the rollover comes (so no CPU reserves its index), and a
     // throw-away VM takes the index afterwards: the VM's next load must find another one.
     this.forceRollover(cpu, vmid);
-    const { outcome, returnLine } = this.host.load(vm, 0, cpu);
+    const { outcome, decisionLine } = this.host.load(vm, 0, cpu);
     if (outcome.vmid === vmid) throw internal('the unpinned VM kept its VMID across the forced rollover');
     this.host.put(cpu);
     this.host.unshareKvmVmid(vm, device);
     this.host.destroyVm(vm);
-    return { lines: [returnLine], detail: `VM ${vm.mmu} shares VMID ${vmid} with SMMU ${smmu.name} SID ${device.sid} unpinned; after a rollover it runs with VMID ${outcome.vmid}` };
+    return { lines: [decisionLine], detail: `VM ${vm.mmu} shares VMID ${vmid} with SMMU ${smmu.name} SID ${device.sid} unpinned; after a rollover it runs with VMID ${outcome.vmid}` };
   }
 
   private leakPin(): EpisodeResult {
@@ -307,14 +307,14 @@ export class FaultInjector {
     if (device !== undefined) host.unshareKvmVmid(vm, device, [first]);
     host.unpin(vm, [first]);
     const second = host.idleCpu([first]);
-    const { outcome, returnLine } = host.load(vm, 1, second);
+    const { outcome, decisionLine } = host.load(vm, 1, second);
     if (outcome.vmid === vmid) throw internal('the unpinned stale VM kept its VMID on the second CPU');
     // The hazard is the two CPUs running the VM at once: the first goes on running it a while.
     host.sink.pause();
     host.put(first);
     host.put(second);
     host.destroyVm(vm);
-    return { lines: [returnLine], detail: `VM ${vm.mmu}: unpinned with a stale id while CPU ${first} runs it with VMID ${vmid}; CPU ${second} then loads it with VMID ${outcome.vmid}` };
+    return { lines: [decisionLine], detail: `VM ${vm.mmu}: unpinned with a stale id while CPU ${first} runs it with VMID ${vmid}; CPU ${second} then loads it with VMID ${outcome.vmid}` };
   }
 
   /** A pinned two-vCPU VM for episodes that need no SMMU. */

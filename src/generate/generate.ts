@@ -73,7 +73,8 @@ export async function generateTrace(options: GenerateOptions, outputs: GenerateO
   const sidecar = new SidecarWriter({ tool: 'vmid-replay generate', format: 1, seed: options.seed, command, trace: outputs.traceName, options, faults });
 
   const facts = [
-    `vmid_bits=${options.vmidBits} cpus=${options.cpus} variant=${options.variant}`,
+    // One clock for every CPU unless asked otherwise: the analyzer then trusts the stamped order.
+    `vmid_bits=${options.vmidBits} cpus=${options.cpus} variant=${options.variant} trace_clock=${options.clockSkew === undefined ? 'global' : 'local'}`,
     ...options.smmus.map((smmu) => `smmu=${smmu.name} vmid_bits=${smmu.vmidBits} btm=${smmu.btm ? 'on' : 'off'}`),
   ];
   for (const line of formatter.header(options.cpus, facts, command, TraceSink.startUs)) sink.raw(line);

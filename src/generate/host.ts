@@ -120,6 +120,8 @@ export interface LoadResult {
   readonly outcome: UpdateOutcome;
   readonly entryLine: number | undefined;
   readonly returnLine: number | undefined;
+  /** The line the analyzer replays the call at: the rollover's in-lock probe when there is one, else the return. */
+  readonly decisionLine: number | undefined;
 }
 
 /** Lines that record something other than what the kernel computed (`wrong-recorded-id`). */
@@ -212,12 +214,12 @@ export class SimHost {
     const outcome = this.allocator.update(vm.kvmVmid, cpu);
     const { formatter } = this.sink;
     const entryLine = this.sink.event(source, 'vmid_update', `${formatter.location(kfn.vmidUpdate)} kvm_vmid=${vm.mmu} id=${misrecord.idBefore === true ? misrecorded(before) : before}`);
-    if (this.sink.skewed && outcome.flushes > 0) this.rolloverProbe(source, vm);
+    const probeLine = this.sink.skewed && outcome.flushes > 0 ? this.rolloverProbe(source, vm) : undefined;
     const after = misrecord.idAfter === true ? misrecorded(outcome.idAfter) : outcome.idAfter;
     const returnLine = this.sink.event(source, 'vmid_update_ret', `${formatter.returnLocation(kfn.vcpuLoad, kfn.vmidUpdate)} kvm_vmid=${vm.mmu} id=${after}`);
     this.cpus[cpu] = { vm, vcpu, vmid: outcome.vmid };
     vm.vcpuCpu[vcpu] = cpu;
-    return { outcome, entryLine, returnLine };
+    return { outcome, entryLine, returnLine, decisionLine: probeLine ?? returnLine };
   }
 
   /**
@@ -226,12 +228,12 @@ export class SimHost {
    * disagree needs it: only there does the kernel record which CPUs were running what when it
    * flushed, so a put stamped on the wrong side of the rollover can be put right.
    */
-  private rolloverProbe(source: LineSource, vm: SimVm): void {
+  private rolloverProbe(source: LineSource, vm: SimVm): number | undefined {
     const flush = this.allocator.lastFlush;
     if (flush === undefined) throw new Error('internal: a rollover without a flush');
     const words = VmidAllocator.bitmapWords(flush.map, Math.min(4, Math.ceil(this.allocator.numUserVmids / 64))).map((word) => `0x${word.toString(16)}`);
     const body = `${this.sink.formatter.location(kfn.afterFlushContext)} kvm_vmid=${vm.mmu} newgen=${flush.generation} res={${flush.reserved.join(',')}} map={${words.join(',')}}`;
-    this.sink.event(source, 'vmid_update_decision', body);
+    return this.sink.event(source, 'vmid_update_decision', body);
   }
 
   /** `kvm_arch_vcpu_put()` ends with `kvm_arm_vmid_clear_active()`. */

@@ -52,7 +52,7 @@ test('trace-cmd report style: cpus=N first, markers, raw kprobe addresses, its o
     const { trace, sidecar } = await generate([...workload, '--lost-bursts', '1', '--style', 'trace-cmd', '--flags', flags]);
     const lines = trace.split('\n');
     assert.equal(lines[0], 'cpus=4');
-    assert.match(lines[1] ?? '', /print: {16}tracing_mark_write: vmid-replay: vmid_bits=5 cpus=4 variant=rfc-v2$/);
+    assert.match(lines[1] ?? '', /print: {16}tracing_mark_write: vmid-replay: vmid_bits=5 cpus=4 variant=rfc-v2 trace_clock=global$/);
     assert.equal(events(trace).length, events(ftrace.trace).length, 'one line per event, as in the ftrace shape');
     assert.ok(lines.some((line) => looks.test(line)), `--flags ${flags}: no line looks like ${looks}`);
     assert.ok(lines.some((line) => /vmid_update_ret: +\(ffff[0-9a-f]{12} <- ffff[0-9a-f]{12}\) kvm_vmid=0x/.test(line)));
