@@ -29,6 +29,7 @@ import { VmRegistry } from './vmRegistry.js';
 import { ProbeInventory } from './probeInventory.js';
 import { judgeUnreadable, type UnreadableFrom } from './unreadable.js';
 import { counted } from '../plural.js';
+import type { CpuRunDetector } from '../ingest/runs/detect.js';
 import { ReorderBuffer, defaultReorderMaxRecords, defaultReorderWindowUs, type LateReason } from './reorderBuffer.js';
 import { SkewOrder, defaultSkewBoundUs } from './skew/skewOrder.js';
 import type { ShadowBase } from './skew/shadowReplay.js';
@@ -110,6 +111,11 @@ export class Replay {
       vmAt: (pointer, at) => this.vms.at(pointer, at),
     });
     this.traceShowsRollovers = [...(options.probeMap?.events.values() ?? [])].some((mapped) => mapped.args.has('newgen'));
+  }
+
+  /** What tells the per-CPU runs of the input: it sees the records the replay orders, in input order. */
+  get inputRuns(): CpuRunDetector {
+    return this.reorder.runs;
   }
 
   /** Which event lines the replay needs in full: those that can decode to anything but `unused`. */
