@@ -239,3 +239,20 @@ test('property: CPUs grouped into files in any way and order give the sorted tra
     { numRuns: 12 },
   );
 });
+
+test('per-CPU files with the first pasted again at the end: not per-CPU after all, replayed windowed, nothing after the disorder asserted', async () => {
+  const pasted = concatenatePerCpu(sortedText);
+  const lines = pasted.text.replace(/\n$/, '').split('\n');
+  const again = lines.slice(0, (pasted.fileStarts[1] as number) - 1);
+  const text = `${[...lines, ...again].join('\n')}\n`;
+  const report = await fromFile('twice.trace', text);
+  // The runs look per-CPU until CPU 0's file comes again: its first event goes back in time.
+  const firstEventAgain = lines.length + again.findIndex((line) => !line.startsWith('#')) + 1;
+  const unmerged = report.diagnostics.find((d) => d.code === 'per-cpu-runs-unmerged');
+  assert.equal(unmerged?.count, pasted.cpus.length + 1);
+  assert.match(unmerged.samples[0]?.detail ?? '', new RegExp(`a CPU goes back in time.*\\(CPU ${pasted.cpus[0]} at line ${firstEventAgain}\\)$`));
+  assert.equal(diagnosticCount(report, 'per-cpu-runs-merged'), 0);
+  assert.ok(report.findings.length > 0);
+  assert.ok(report.findings.every((finding) => finding.tsUs >= oldestLateUs(pasted)));
+  for (const finding of report.findings) assert.equal(finding.inconclusive, true, `${finding.checkId}@${finding.line}`);
+});
