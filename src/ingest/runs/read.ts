@@ -6,8 +6,9 @@
  * reading can start at any line: ftrace text (`per_cpu/cpuN/trace` pasted together is the case
  * this is for) and `trace-cmd report` text (reports of single CPUs, `--cpu N`, pasted
  * together). Not CSV: its header row names the columns, and a run starting further down has
- * none. Not MessagePack: records sit in blocks of thousands, a run may start inside one, and it
- * is written from records in their input order by `convert`, which a sorted input avoids.
+ * none. Not MessagePack: records sit in blocks of thousands and a run may start inside one;
+ * `convert` writes records in the order it read them, so runs appear there only when it was
+ * given per-CPU files, and converting a sorted trace avoids them.
  */
 import type { Importer, ReadOptions, TraceFormat } from '../importer.js';
 import { openTraceRange } from '../readTrace.js';
