@@ -2,7 +2,9 @@
 import type { Readable } from 'node:stream';
 import { buildReport, type Report } from '../report/report.js';
 import { ReplayFeed, readIntoReplay, readOptionsFor, replayFrom, type IngestPlacement, type ProgressCallback } from './feed.js';
+import { samplesGoBack } from '../ingest/runs/sample.js';
 import { mergeableSource, noteUnmergedRuns, replayMergedRuns } from './perCpuRuns.js';
+import { defaultReorderWindowUs } from './reorderBuffer.js';
 import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
 import { requireEvents } from './nothingToReplay.js';
 
@@ -26,7 +28,9 @@ export async function replayFile(file: string, stdin: Readable, options: ReplayO
   const source = await mergeableSource(file, options);
   const replay = new Replay(options);
   const feed = new ReplayFeed(replay, onProgress, typeof source !== 'string');
-  await readIntoReplay(file, stdin, readOptionsFor(file, options, replay), feed, ingest);
+  const readOptions = readOptionsFor(file, options, replay);
+  if (typeof source !== 'string' && !source.gzip) feed.scanningForRuns = await samplesGoBack(file, source.importer, readOptions, options.reorderWindowUs ?? defaultReorderWindowUs);
+  await readIntoReplay(file, stdin, readOptions, feed, ingest);
   if (!feed.scanningForRuns || typeof source === 'string') {
     const result = replay.finish();
     noteUnmergedRuns(result, file, replay.inputRuns.verdict(), source);
@@ -34,8 +38,8 @@ export async function replayFile(file: string, stdin: Readable, options: ReplayO
   }
   const runs = replay.inputRuns.verdict();
   if (runs.kind === 'per-cpu-runs') return replayMergedRuns(file, source, runs.runs, options, feed);
-  // A CPU went back in time after the runs began: not per-CPU files after all. The replay was
-  // left at the first run's end, so the file is replayed again, windowed.
+  // A CPU went back in time after the runs began (or the samples misled): not per-CPU files
+  // after all. The replay was left where the runs began, so the file is replayed again, windowed.
   const windowed = new Replay(options);
   await readIntoReplay(file, stdin, readOptionsFor(file, options, windowed), new ReplayFeed(windowed, feed.laterPass()), ingest);
   const result = windowed.finish();

@@ -36,7 +36,7 @@ export function readOptionsFor(file: string, options: ReplayOptions, replay: Rep
 export class ReplayFeed {
   bytes = 0;
   records = 0;
-  /** Whether the replay was left for the run detector. */
+  /** Whether the replay was left for the run detector (from the start: when samples of the file showed runs). */
   scanningForRuns = false;
 
   constructor(

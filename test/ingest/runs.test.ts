@@ -15,6 +15,8 @@ import { openTraceRange, openTraceSource, readRecords, rereadableFile } from '..
 import { plainRecord, type EventRecord, type ReadRecord, type TraceRecord } from '../../src/ingest/records.js';
 import { CpuRunDetector } from '../../src/ingest/runs/detect.js';
 import { mergeRuns } from '../../src/ingest/runs/merge.js';
+import { samplesGoBack } from '../../src/ingest/runs/sample.js';
+import { concatenatePerCpu } from '../helpers/perCpuFiles.js';
 
 function withDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'vmid-runs-'));
@@ -125,6 +127,20 @@ test('records read from a line\'s start on carry the spans the whole file gives 
     const options = { file, from: { line: from.span.line, offset: from.span.offset } };
     for await (const batch of ftraceImporter.records(openTraceRange(file, false, from.span.offset, to.span.offset), options)) part.push(...(batch as TraceRecord[]));
     assert.deepEqual(part.map(plainRecord), whole.slice(2000, 4000).map(plainRecord));
+  });
+});
+
+test('samples of a plain file: per-CPU files pasted together go back in time, the sorted trace does not', async () => {
+  await withDir(async (dir) => {
+    const sorted = join(dir, 'sorted.trace');
+    const pasted = join(dir, 'pasted.trace');
+    writeFileSync(sorted, traceText);
+    writeFileSync(pasted, concatenatePerCpu(traceText).text);
+    const options = { file: sorted, wantEvent: () => true };
+    assert.equal(await samplesGoBack(sorted, ftraceImporter, options, 1000), false);
+    assert.equal(await samplesGoBack(pasted, ftraceImporter, options, 1000), true);
+    // Back by less than the window between samples is no disorder: the trace lasts 77 ms.
+    assert.equal(await samplesGoBack(pasted, ftraceImporter, options, 100_000), false);
   });
 });
 
