@@ -22,6 +22,8 @@ export const diagnosticSpecs = {
   'buffer-started': { severity: 'notice', source: 'trace', description: 'a per-CPU buffer started mid-trace (`##### CPU N buffer started ####`): older events of that CPU were overwritten' },
   'timestamp-backwards': { severity: 'data-loss', source: 'analysis', description: 'an event older than an already replayed event of the same CPU, by more than the reorder window: what follows is inconclusive' },
   'reorder-window-exceeded': { severity: 'data-loss', source: 'analysis', description: 'an event older than already replayed events of other CPUs, by more than the reorder window (e.g. per-CPU files concatenated): what follows is inconclusive' },
+  'per-cpu-runs-merged': { severity: 'info', source: 'analysis', description: 'runs whose timestamps restart far back (per-CPU files pasted together), too far apart for the reorder window, read each from its place in the file and merged by timestamp (counted per run)' },
+  'per-cpu-runs-unmerged': { severity: 'notice', source: 'analysis', description: 'runs whose timestamps restart far back that could not be merged (stdin, a CPU going back in time, CSV or MessagePack): the detail says why and what to do; what the late events touched is inconclusive (counted per run)' },
   'reordered': { severity: 'info', source: 'analysis', description: 'a record that arrived out of timestamp order and was merged back within the reorder window' },
   'unused-event': { severity: 'info', source: 'analysis', description: 'an event the tool does not use (counted by name)' },
   'unrecognised-probe': { severity: 'notice', source: 'analysis', description: 'a dynamic event at a probe location the tool has no meaning for' },

@@ -85,7 +85,7 @@ export function addModelOptions(command: Command): Command {
     .option('--map <file>', "probe map (JSON) saying what a capture's own probe names mean, or the name of one shipped with the tool: captures-6.1 (traces/captures-6.1.map.json; docs/trace-format.md)")
     .option('--csv-map <file>', "CSV map (JSON) saying how a CSV trace's columns read as the default CSV layout: renames, timestamp unit, argument columns (docs/trace-format.md, CSV)")
     .option('--strict', 'stop at the first malformed line with an error naming file and line, instead of counting it')
-    .option('--reorder-window <usecs>', 'merge records arriving up to this many microseconds out of timestamp order (at most 100000 records held); older ones make what follows inconclusive; 0 merges only records not yet passed (default: 1000)', integerIn(0, Number.MAX_SAFE_INTEGER, '--reorder-window'))
+    .option('--reorder-window <usecs>', 'merge records arriving up to this many microseconds out of timestamp order (at most 100000 records held); an older one makes what was decided from its time on inconclusive (a file of per-CPU runs is merged instead); 0 merges only records not yet passed (default: 1000)', integerIn(0, Number.MAX_SAFE_INTEGER, '--reorder-window'))
     .option('--skew-bound <usecs>', "how far apart two CPUs' trace clocks may be: events of different CPUs this close are replayed in another order than stamped where the trace's in-lock observations show it (docs/trace-format.md); 0 never reorders (default: 10000)", integerIn(0, 1_000_000, '--skew-bound'));
 }
 

@@ -7,17 +7,30 @@ import { endSource } from './endSource.js';
 const gzipMagic0 = 0x1f;
 const gzipMagic1 = 0x8b;
 
-/** Yields the bytes of `source`, gunzipped when they start with the gzip magic. */
-export async function* decompressIfGzip(source: AsyncIterable<Uint8Array>, file: string): AsyncGenerator<Uint8Array> {
+export function isGzipMagic(head: Uint8Array): boolean {
+  return head[0] === gzipMagic0 && head[1] === gzipMagic1;
+}
+
+/**
+ * Up to 4 MiB inflated ahead of the reader: zlib works on the thread pool, so it overlaps with
+ * parsing only when it may run that far ahead.
+ */
+const defaultInflateAheadBytes = 1 << 22;
+
+/**
+ * Yields the bytes of `source`, gunzipped when they start with the gzip magic, with up to
+ * `inflateAheadBytes` inflated before they are asked for (less when many streams are inflated at once).
+ */
+export async function* decompressIfGzip(source: AsyncIterable<Uint8Array>, file: string, inflateAheadBytes = defaultInflateAheadBytes): AsyncGenerator<Uint8Array> {
   const iterator = source[Symbol.asyncIterator]();
   try {
-    yield* inflateIfGzip(iterator, file);
+    yield* inflateIfGzip(iterator, file, inflateAheadBytes);
   } finally {
     await endSource(iterator);
   }
 }
 
-async function* inflateIfGzip(iterator: AsyncIterator<Uint8Array>, file: string): AsyncGenerator<Uint8Array> {
+async function* inflateIfGzip(iterator: AsyncIterator<Uint8Array>, file: string, inflateAheadBytes: number): AsyncGenerator<Uint8Array> {
   // The two magic bytes may arrive in separate chunks (a pipe or socket can deliver one byte,
   // or an empty chunk, first): gather at least two bytes before deciding.
   let head: Uint8Array = new Uint8Array(0);
@@ -30,10 +43,8 @@ async function* inflateIfGzip(iterator: AsyncIterator<Uint8Array>, file: string)
     // A short head is kept across the next read, so it is copied: the source may reuse its buffer.
     head = head.length === 0 && next.value.length >= 2 ? next.value : Buffer.concat([head, next.value]);
   }
-  if (head[0] === gzipMagic0 && head[1] === gzipMagic1) {
-    // Large output chunks, and up to 4 MiB inflated ahead of the reader: zlib works on the thread
-    // pool, so it overlaps with parsing only when it may run that far ahead.
-    const options: ZlibOptions & TransformOptions = { chunkSize: 1 << 16, readableHighWaterMark: 1 << 22 };
+  if (isGzipMagic(head)) {
+    const options: ZlibOptions & TransformOptions = { chunkSize: 1 << 16, readableHighWaterMark: inflateAheadBytes };
     const gunzip = createGunzip(options);
     const feed = (async () => {
       // zlib reads a written chunk later, on its own thread, while this loop already pulls the

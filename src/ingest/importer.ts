@@ -4,6 +4,7 @@
  * by content (`sniff`), the file name being only a hint.
  */
 import type { CsvMap } from './csvMap.js';
+import type { InputPosition } from './lineSplitter.js';
 import type { ReadRecord } from './records.js';
 
 export type TraceFormat = 'ftrace' | 'trace-cmd' | 'csv' | 'msgpack';
@@ -32,6 +33,11 @@ export interface ReadOptions {
    * tests compare them.
    */
   readonly wasmSkim?: boolean | 'always';
+  /**
+   * Where the bytes start in the input, when they are a part of it from a line's start on
+   * (one per-CPU run): spans count on from there. Only line-oriented importers take it.
+   */
+  readonly from?: InputPosition;
 }
 
 export interface Importer {

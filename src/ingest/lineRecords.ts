@@ -71,7 +71,7 @@ const batchBytes = 1 << 16;
 
 export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions, grammar: LineGrammar): AsyncGenerator<ReadRecord[]> {
   const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes;
-  const splitter = new LineSplitter(maxLineBytes);
+  const splitter = new LineSplitter(maxLineBytes, options.from);
   const bytesParser = grammar.bytesParser?.(options);
   const maker = new LineRecordMaker(options.file, grammar.parseText, bytesParser, maxLineBytes);
   let batch: ReadRecord[] = [];

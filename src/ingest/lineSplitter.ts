@@ -38,17 +38,30 @@ export type WholeLinesReader = (
 
 export const defaultMaxLineBytes = 1 << 20;
 
+/** A line's start in the input: its 1-based number and byte offset. */
+export interface InputPosition {
+  readonly line: number;
+  readonly offset: number;
+}
+
 const newline = 0x0a;
 const carriageReturn = 0x0d;
 
 export class LineSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private lineNumber = 0;
-  private lineOffset = 0;
+  private lineNumber: number;
+  private lineOffset: number;
   private skippingOverlong = false;
 
-  constructor(private readonly maxLineBytes = defaultMaxLineBytes) {}
+  /** `start`: where the bytes begin in the input (a line's start), when not at its beginning. */
+  constructor(
+    private readonly maxLineBytes = defaultMaxLineBytes,
+    start: InputPosition = { line: 1, offset: 0 },
+  ) {
+    this.lineNumber = start.line - 1;
+    this.lineOffset = start.offset;
+  }
 
   /** Feeds one chunk; calls `emit` for every line it completes, decoded as UTF-8. */
   push(chunk: Uint8Array, emit: (line: RawLine) => void): void {

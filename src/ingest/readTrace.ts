@@ -9,7 +9,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { VmidReplayError } from '../errors.js';
 import { endSource } from './endSource.js';
-import { decompressIfGzip } from './gzip.js';
+import { decompressIfGzip, isGzipMagic } from './gzip.js';
 import { ftraceImporter } from './ftraceImporter.js';
 import { csvImporter } from './csvImporter.js';
 import { traceCmdImporter } from './traceCmdImporter.js';
@@ -94,6 +94,13 @@ export async function sniffTrace(source: AsyncIterable<Uint8Array>, options: Rea
   return { importer: chooseImporter(head.toString('latin1'), options), bytes };
 }
 
+/** The importer for a regular file (plain or `gzip`), from its first bytes. */
+export async function sniffFile(file: string, gzip: boolean, options: ReadOptions): Promise<Importer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of openTraceRange(file, gzip, 0, sniffBytes)) chunks.push(Buffer.from(chunk));
+  return chooseImporter(Buffer.concat(chunks).toString('latin1'), options);
+}
+
 /** Every record in full (for conversion and tests): no filter, so no `unused-events` counts. */
 export function recordsFromBytes(source: AsyncIterable<Uint8Array>, options: Omit<ReadOptions, 'wantEvent'>): AsyncGenerator<TraceRecord[]> {
   return readRecords(source, options) as AsyncGenerator<TraceRecord[]>;
@@ -110,16 +117,77 @@ export async function* countingBytes(source: AsyncIterable<Uint8Array>, count: (
 /** Opens a path (or `-` for the given stdin) as a byte stream, with a clear error when it cannot. */
 export function openTraceSource(file: string, stdin: Readable): AsyncIterable<Uint8Array> {
   if (file === '-') return stdin;
-  return readFileAhead(file);
+  return readFileAhead(file, wholeFile);
+}
+
+/** Which bytes of a file to read, in reads of what size, how many under way at once. */
+interface FileReads {
+  readonly from: number;
+  /** Where to stop (exclusive); Infinity: the end of the file. */
+  readonly to: number;
+  readonly readBytes: number;
+  readonly readsAhead: number;
 }
 
 /**
- * 1 MiB reads: fewer trips to the thread pool than the 64 KiB default. Importers cut them into
- * smaller record batches (lineRecords.ts says why).
+ * 1 MiB reads: fewer trips to the thread pool than the 64 KiB default (importers cut them into
+ * smaller record batches, lineRecords.ts says why), two under way: the next is already read
+ * while a chunk is parsed.
  */
-const readBytes = 1 << 20;
-/** Reads under way at once on a regular file: the next is already read while a chunk is parsed. */
-const readsAhead = 2;
+const wholeFile: FileReads = { from: 0, to: Infinity, readBytes: 1 << 20, readsAhead: 2 };
+
+/**
+ * One of several readers of a file under way at once (one per per-CPU run): small reads, so
+ * memory stays small whatever the number of readers.
+ */
+const oneOfMany = { readBytes: 1 << 16, readsAhead: 1 };
+/**
+ * How far each of several gzip readers inflates ahead: zlib works on the thread pool, and with
+ * a quarter of this a merge of four runs left the main thread idle a quarter of its time.
+ */
+const oneOfManyInflateAhead = 1 << 20;
+
+/** Whether `file` is a regular file (it can be read again, from any position), and whether it is gzip. */
+export async function rereadableFile(file: string): Promise<{ readonly gzip: boolean } | undefined> {
+  if (file === '-') return undefined;
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!(await handle.stat()).isFile()) return undefined;
+    const magic = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(magic, 0, 2, 0);
+    return { gzip: bytesRead === 2 && isGzipMagic(magic) };
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The decompressed bytes `[from, to)` of a regular file, plain or gzip. A plain file is read
+ * from `from` on; a gzip stream can only be inflated from its start, so the bytes before `from`
+ * are inflated and dropped.
+ */
+export function openTraceRange(file: string, gzip: boolean, from: number, to: number): AsyncIterable<Uint8Array> {
+  if (!gzip) return readFileAhead(file, { from, to, ...oneOfMany });
+  return sliceBytes(decompressIfGzip(readFileAhead(file, { from: 0, to: Infinity, ...oneOfMany }), file, oneOfManyInflateAhead), from, to);
+}
+
+/** The bytes `[from, to)` of a stream. */
+async function* sliceBytes(source: AsyncIterable<Uint8Array>, from: number, to: number): AsyncGenerator<Uint8Array> {
+  let at = 0;
+  for await (const chunk of source) {
+    const end = at + chunk.length;
+    if (end > from) yield chunk.subarray(Math.max(0, from - at), Math.min(chunk.length, to - at));
+    at = end;
+    if (at >= to) return;
+  }
+}
 
 function readError(error: unknown, file: string): VmidReplayError {
   const code = (error as NodeJS.ErrnoException).code;
@@ -140,10 +208,11 @@ function readError(error: unknown, file: string): VmidReplayError {
  * every importer copies what it keeps, and the ingest tests read every format through one
  * buffer overwritten for each chunk (`inReusedBuffer`).
  */
-async function* readFileAhead(file: string): AsyncGenerator<Uint8Array> {
+async function* readFileAhead(file: string, reads: FileReads): AsyncGenerator<Uint8Array> {
+  const { readBytes, readsAhead, to } = reads;
   let handle: FileHandle;
   let regular: boolean;
-  const reading: { position: number; buffer: Buffer; read: Promise<Buffer> }[] = [];
+  const reading: { position: number; length: number; buffer: Buffer; read: Promise<Buffer> }[] = [];
   /** Buffers no read and no chunk handed out uses any more. */
   const free: Buffer[] = [];
   try {
@@ -158,6 +227,7 @@ async function* readFileAhead(file: string): AsyncGenerator<Uint8Array> {
       throw readError(error, file);
     }
     if (!regular) {
+      if (reads !== wholeFile) throw new VmidReplayError('INPUT_UNREADABLE', 'is not a regular file, so it cannot be read from a position', { file });
       try {
         for await (const chunk of handle.createReadStream({ highWaterMark: readBytes, autoClose: false })) yield chunk as Buffer;
       } catch (error) {
@@ -165,16 +235,17 @@ async function* readFileAhead(file: string): AsyncGenerator<Uint8Array> {
       }
       return;
     }
-    let next = 0;
+    let next = reads.from;
     /** Starts reads from `next` on until `readsAhead` are under way. */
     const readAhead = (): void => {
-      while (reading.length < readsAhead) {
+      while (reading.length < readsAhead && next < to) {
         const buffer = free.pop() ?? Buffer.allocUnsafe(readBytes);
-        const read = handle.read(buffer, 0, readBytes, next).then(({ bytesRead }) => buffer.subarray(0, bytesRead));
+        const length = Math.min(readBytes, to - next);
+        const read = handle.read(buffer, 0, length, next).then(({ bytesRead }) => buffer.subarray(0, bytesRead));
         // Awaited in turn below; until then a failed read must not count as unhandled.
         read.catch(() => undefined);
-        reading.push({ position: next, buffer, read });
-        next += readBytes;
+        reading.push({ position: next, length, buffer, read });
+        next += length;
       }
     };
     readAhead();
@@ -186,7 +257,7 @@ async function* readFileAhead(file: string): AsyncGenerator<Uint8Array> {
         throw readError(error, file);
       }
       if (chunk.length === 0) return;
-      if (chunk.length < readBytes) {
+      if (chunk.length < head.length) {
         // A short read before the end (the file changed under us): the reads after it started
         // at the wrong place, so read on from where this one stopped.
         await Promise.allSettled(reading.map((ahead) => ahead.read));

@@ -28,6 +28,7 @@
  */
 
 import type { TraceRecord } from '../ingest/records.js';
+import { CpuRunDetector } from '../ingest/runs/detect.js';
 
 /** 1 ms: covers cross-CPU skew of the per-CPU `local` clock by far, and holds few records. */
 export const defaultReorderWindowUs = 1000;
@@ -209,17 +210,24 @@ export class ReorderBuffer {
   private readonly lastUsByCpu: number[] = new Array<number>(cpuSlots).fill(-Infinity);
   private readonly lastNsByCpu: number[] = new Array<number>(cpuSlots).fill(0);
 
+  /** The input's per-CPU runs, seen on the way: what the window cannot merge, a second pass may. */
+  readonly runs: CpuRunDetector;
+
   constructor(
     private readonly limits: ReorderLimits,
     private readonly sink: ReorderSink,
-  ) {}
+  ) {
+    this.runs = new CpuRunDetector(limits.windowUs);
+  }
 
   push(record: TraceRecord): void {
     if (record.type !== 'event') {
+      this.runs.untimed(record);
       if (record.type === 'header') this.sink.inOrder(record);
       else this.untimed.push(record);
       return;
     }
+    this.runs.event(record);
     const us = record.tsUs;
     const ns = record.tsNs;
     if (us < this.releasedUs || (us === this.releasedUs && ns < this.releasedNs)) {

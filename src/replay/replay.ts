@@ -29,6 +29,7 @@ import { VmRegistry } from './vmRegistry.js';
 import { ProbeInventory } from './probeInventory.js';
 import { judgeUnreadable, type UnreadableFrom } from './unreadable.js';
 import { counted } from '../plural.js';
+import type { CpuRunDetector } from '../ingest/runs/detect.js';
 import { ReorderBuffer, defaultReorderMaxRecords, defaultReorderWindowUs, type LateReason } from './reorderBuffer.js';
 import { SkewOrder, skewBoundForClock } from './skew/skewOrder.js';
 import type { ShadowBase } from './skew/shadowReplay.js';
@@ -58,6 +59,12 @@ export class Replay {
   private dataLossAt: EventRef | undefined;
   /** Per CPU, how many findings existed once its last event was applied (see `markLostWindow`). */
   private readonly findingsAtLastEventOf: number[] = [];
+  /** The newest timestamp replayed so far: what a finding reported now was decided on. */
+  private replayedUpToUs = -Infinity;
+  /** Per finding, `replayedUpToUs` when it was reported (so never decreasing). */
+  private readonly findingDecidedAtUs: number[] = [];
+  /** The oldest event that arrived after newer ones were replayed: findings decided at or after it lacked it. */
+  private lateFromUs = Infinity;
   /** The last event with a CPU that was applied: where the trace ends, for end-of-trace checks. */
   private lastEvent: EventBase | undefined;
   /** When the latest decoded event of a CPU happened: a loss marker between lines takes it. */
@@ -112,6 +119,11 @@ export class Replay {
       vmAt: (pointer, at) => this.vms.at(pointer, at),
     });
     this.traceShowsRollovers = [...(options.probeMap?.events.values() ?? [])].some((mapped) => mapped.args.has('newgen'));
+  }
+
+  /** What tells the per-CPU runs of the input: it sees the records the replay orders, in input order. */
+  get inputRuns(): CpuRunDetector {
+    return this.reorder.runs;
   }
 
   /** Which event lines the replay needs in full: those that can decode to anything but `unused`. */
@@ -198,6 +210,7 @@ export class Replay {
           const code = late === 'cpu-backwards' ? 'timestamp-backwards' : 'reorder-window-exceeded';
           this.diagnostics.add(code, { file: span.file, line: span.line, detail: late === 'cpu-backwards' ? `CPU ${cpu} went back in time by more than the reorder window` : `CPU ${cpu}: older than events of other CPUs already replayed, by more than the reorder window` });
           this.pushLoss(outcome.event.span, source, cpu, undefined, true);
+          this.lateFromUs = Math.min(this.lateFromUs, outcome.event.tsUs);
         }
         this.stats.countEvent(outcome.event.kind, cpu < 0);
         if (cpu >= 0) this.lastDecodedTsUs = outcome.event.tsUs;
@@ -249,6 +262,19 @@ export class Replay {
     }
   }
 
+  /**
+   * A late event belongs before findings already reported: those decided on a replay that had
+   * reached its time lacked it, so they are unsure too, wherever their lines are in the input
+   * (per-CPU files pasted one after another: the first file's findings were decided without the
+   * other CPUs). Decision times never decrease, so they are the last findings.
+   */
+  private markFindingsDecidedWithoutLateEvents(): void {
+    for (let i = this.findings.length - 1; i >= 0 && (this.findingDecidedAtUs[i] as number) >= this.lateFromUs; i--) {
+      const finding = this.findings[i] as Finding;
+      if (!finding.inconclusive) this.findings[i] = { ...finding, inconclusive: true };
+    }
+  }
+
   private markDataLoss(at: EventBase): void {
     this.dataLossAt ??= refOf(at);
   }
@@ -278,6 +304,7 @@ export class Replay {
         state,
         report: (where, draft) => {
           const template = check.meta.messages[draft.messageId] ?? draft.messageId;
+          this.findingDecidedAtUs.push(this.replayedUpToUs);
           this.findings.push({
             checkId: check.meta.id,
             severity: draft.severity ?? check.meta.severity,
@@ -346,6 +373,8 @@ export class Replay {
 
   private apply(item: SequencedItem): void {
     if (this.unresolvedOrder.size > 0) this.noteUnresolvedOrder(item);
+    const tsUs = item.type === 'call' ? item.decision.tsUs : item.event.tsUs;
+    if (tsUs > this.replayedUpToUs) this.replayedUpToUs = tsUs;
     this.applyItem(item);
     const cpu = item.type === 'call' ? item.decision.cpu : item.event.cpu;
     if (cpu >= 0) this.findingsAtLastEventOf[cpu] = this.findings.length;
@@ -543,6 +572,7 @@ export class Replay {
       if (this.lastEvent !== undefined) this.resolver.warnOfUnseenSmmus(this.lastEvent.span);
       if (this.options.probeMap === undefined) this.probes.suggestMaps(this.diagnostics);
       this.unreadableFrom = judgeUnreadable(this.stats, this.diagnostics);
+      this.markFindingsDecidedWithoutLateEvents();
     }
     return {
       findings: this.findings,
