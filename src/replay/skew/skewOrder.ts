@@ -112,6 +112,13 @@ function isRacing(item: SequencedItem): boolean {
 }
 
 /** Config facts hold for the whole trace, whenever they were written. */
+/** The VM a call or its probe is about. */
+function vmOf(item: SequencedItem): string | undefined {
+  if (item.type === 'call') return item.decision.vm ?? item.entry?.vm;
+  if (item.type === 'observation') return item.call.vm;
+  return undefined;
+}
+
 /** How far off an item is (its disagreements' weights; 0 when it agrees). */
 function weightOf(mismatches: readonly ShadowMismatch[] | undefined): number {
   let weight = 0;
@@ -385,12 +392,13 @@ export class SkewOrder {
    */
   private candidates(order: readonly HeldItem[], mismatched: HeldItem, trial: ShadowReplay): Move[] {
     const seen = new Set<string>();
-    const out: Move[] = [];
-    const add = (item: HeldItem, deltaUs: number): void => {
+    const out: (Move & { readonly related: boolean })[] = [];
+    const vm = vmOf(mismatched.item);
+    const add = (item: HeldItem, deltaUs: number, other: HeldItem): void => {
       const key = `${item.seq}:${deltaUs}`;
       if (seen.has(key)) return;
       seen.add(key);
-      out.push({ item, deltaUs });
+      out.push({ item, deltaUs, related: vm !== undefined && vmOf(other.item) === vm });
     };
     const pivots = order.filter((entry) => entry.item === mismatched.item || (entry.racing && trial.mismatches.has(entry.item)));
     for (const pivot of pivots.slice(0, maxPivots)) {
@@ -399,11 +407,13 @@ export class SkewOrder {
         if (!other.racing || other.cpu === pivot.cpu || Math.abs(other.adjUs - pivot.adjUs) > this.boundUs) return;
         // Half a microsecond past the other: timestamps are whole microseconds.
         const across = at < index ? pivot.adjUs - other.adjUs + 0.5 : pivot.adjUs - other.adjUs - 0.5;
-        add(other, across);
-        add(pivot, -across);
+        add(other, across, other);
+        add(pivot, -across, other);
       });
     }
-    return out.sort((a, b) => Math.abs(a.deltaUs) - Math.abs(b.deltaUs) || a.item.seq - b.item.seq).slice(0, searchBudget);
+    // Another CPU's call on the same VM first (the likeliest misorder behind an id that
+    // disagrees), then by how far the correction moves; the budget keeps the search bounded.
+    return out.sort((a, b) => Number(b.related) - Number(a.related) || Math.abs(a.deltaUs) - Math.abs(b.deltaUs) || a.item.seq - b.item.seq).slice(0, searchBudget);
   }
 
   private adopt(mismatched: HeldItem, moves: readonly Move[], order: HeldItem[], explained: readonly ShadowMismatch[]): void {
