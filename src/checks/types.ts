@@ -1,10 +1,9 @@
 import type { EventBase } from '../events/common.js';
-import type { EventRef } from '../model/eventRef.js';
-import type { ReplayStep } from '../replay/steps.js';
-import type { ReplayState } from '../replay/state.js';
+import type { ReplayStep } from '../steps/step.js';
+import type { ReplayState } from '../steps/state.js';
+import type { FindingDraft, Severity } from '../steps/finding.js';
 
-/** `error`: a correctness bug; `warning`: a hazard or cost worth a reviewer's eyes; `notice`: a fact. */
-export type Severity = 'error' | 'warning' | 'notice';
+export type { Finding, FindingDraft, Severity, Witness, WitnessDraft } from '../steps/finding.js';
 
 /** Metadata of a check, shared by its code, its tests and its doc page (`docs/checks/<id>.md`). */
 export interface CheckMeta<MessageId extends string = string> {
@@ -14,48 +13,6 @@ export interface CheckMeta<MessageId extends string = string> {
   readonly severity: Severity;
   /** Message templates with `{placeholder}`s filled from the finding's data. */
   readonly messages: Readonly<Record<MessageId, string>>;
-}
-
-export interface Witness {
-  /** What this line proves in the finding: `pin failed`, `STE installed`, ... */
-  readonly role: string;
-  readonly ref: EventRef;
-}
-
-/** One finding: data, not text (renderers decide how it reads). */
-export interface Finding {
-  readonly checkId: string;
-  readonly severity: Severity;
-  readonly messageId: string;
-  readonly message: string;
-  /** The line the finding is reported at (its last witness, where it became true). */
-  readonly file: string;
-  readonly line: number;
-  readonly tsUs: number;
-  /** The minimal lines that prove it, in trace order. */
-  readonly witnesses: readonly Witness[];
-  /** The argument, step by step ("Let ... Then ... However ..."). */
-  readonly explanation: readonly string[];
-  /** What the kernel/driver should have done, when there is a single answer. */
-  readonly needed?: string;
-  /** Found after lost or unordered events: reported, never asserted. */
-  readonly inconclusive: boolean;
-  readonly data: Readonly<Record<string, string | number>>;
-}
-
-/** A witness as a check names it: the event itself (the replay makes the quoted ref). */
-export interface WitnessDraft {
-  readonly role: string;
-  readonly event: EventBase;
-}
-
-export interface FindingDraft<MessageId extends string> {
-  readonly messageId: MessageId;
-  readonly data: Readonly<Record<string, string | number>>;
-  readonly witnesses: readonly WitnessDraft[];
-  readonly explanation: readonly string[];
-  readonly needed?: string;
-  readonly severity?: Severity;
 }
 
 export interface CheckContext<MessageId extends string> {

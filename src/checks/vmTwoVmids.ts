@@ -1,4 +1,4 @@
-import type { RunningVm } from '../replay/state.js';
+import type { RunningVm } from '../steps/state.js';
 import { defineCheck, type CheckContext, type StepOf } from './types.js';
 
 /**

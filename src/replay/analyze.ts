@@ -4,7 +4,7 @@ import { buildReport, type Report } from '../report/report.js';
 import { ReplayFeed, readIntoReplay, readOptionsFor, replayFrom, type IngestPlacement, type ProgressCallback } from './feed.js';
 import { samplesGoBack } from '../ingest/runs/sample.js';
 import { mergeableSource, noteUnmergedRuns, replayMergedRuns } from './perCpuRuns.js';
-import { defaultReorderWindowUs } from './reorderBuffer.js';
+import { defaultReorderWindowUs } from './reorder/reorderBuffer.js';
 import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
 import { requireEvents } from './nothingToReplay.js';
 

@@ -6,9 +6,9 @@ import type { TraceFormat } from '../ingest/importer.js';
 import type { Check, Finding } from '../checks/types.js';
 import type { EventRef } from '../model/eventRef.js';
 import type { ConfigOverrides } from './config.js';
-import type { ReplayState } from './state.js';
+import type { ReplayState } from '../steps/state.js';
 import type { ReplayStats } from './stats.js';
-import type { ProbeInventory } from './probeInventory.js';
+import type { ProbeInventory } from './decode/probeInventory.js';
 import type { UnreadableFrom } from './unreadable.js';
 
 /** One allocator decision, as `vmid-replay replay` prints it (fields as in the oracle). */

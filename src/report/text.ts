@@ -7,7 +7,7 @@ import type { Finding, Witness } from '../checks/types.js';
 import type { ErrorDescription } from '../errors.js';
 import type { AllocatorObservation } from '../events/kvmEvents.js';
 import { counted } from '../plural.js';
-import type { DivergenceKind } from '../replay/steps.js';
+import type { DivergenceKind } from '../steps/step.js';
 import { unreadableLimitText } from '../replay/unreadable.js';
 import type { Report } from './report.js';
 

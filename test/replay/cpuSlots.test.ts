@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CpuSlots } from '../../src/replay/cpuSlots.js';
+import { CpuSlots } from '../../src/replay/sequence/cpuSlots.js';
 
 test('CpuSlots keeps insertion order across array slots and out-of-range CPU numbers, as a Map does', () => {
   const slots = new CpuSlots<{ name: string }>();

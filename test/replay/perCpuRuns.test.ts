@@ -13,7 +13,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { analyzeTrace, replayBytes } from '../../src/replay/analyze.js';
-import { defaultReorderWindowUs } from '../../src/replay/reorderBuffer.js';
+import { defaultReorderWindowUs } from '../../src/replay/reorder/reorderBuffer.js';
 import { buildReport, type Report } from '../../src/report/report.js';
 import { concatenatePerCpu, type PerCpuConcatenation } from '../helpers/perCpuFiles.js';
 import { runCli } from '../helpers/cli.js';

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ReorderBuffer, defaultReorderWindowUs, type LateReason } from '../../src/replay/reorderBuffer.js';
+import { ReorderBuffer, defaultReorderWindowUs, type LateReason } from '../../src/replay/reorder/reorderBuffer.js';
 import { replayBytes } from '../../src/replay/analyze.js';
 import { buildReport, type Report } from '../../src/report/report.js';
 import type { ReplayOptions } from '../../src/replay/replayTypes.js';

@@ -7,9 +7,9 @@
 import type { EventBase, KernelPointer } from '../../events/common.js';
 import type { PinGetEvent, VmidUpdateEvent } from '../../events/kvmEvents.js';
 import type { VmidAllocator } from '../../model/vmidAllocator.js';
-import { AllocatorSide, type SideSink, type TraceShape } from '../allocatorSide.js';
-import type { SequencedItem } from '../callSequencer.js';
-import type { VmState } from '../state.js';
+import { AllocatorSide, type SideSink, type TraceShape } from '../models/allocatorSide.js';
+import type { SequencedItem } from '../sequence/callSequencer.js';
+import type { VmState } from '../../steps/state.js';
 import { ShadowVms } from './shadowVms.js';
 
 /** One thing the trace recorded that the model, in this order, does not reproduce. */

@@ -4,8 +4,8 @@
  * state the checks see.
  */
 import type { EventBase, KernelPointer } from '../../events/common.js';
-import type { VmLookup } from '../allocatorSide.js';
-import type { VmState } from '../state.js';
+import type { VmLookup } from '../models/allocatorSide.js';
+import type { VmState } from '../../steps/state.js';
 
 export class ShadowVms implements VmLookup {
   private readonly own = new Map<KernelPointer, VmState>();

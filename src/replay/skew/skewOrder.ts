@@ -21,7 +21,7 @@
  * timestamp order: nothing says it is wrong.
  */
 import type { EventBase } from '../../events/common.js';
-import type { SequencedItem } from '../callSequencer.js';
+import type { SequencedItem } from '../sequence/callSequencer.js';
 import { ShadowReplay, type ShadowBase, type ShadowMismatch } from './shadowReplay.js';
 
 export interface SkewOrderDeps {

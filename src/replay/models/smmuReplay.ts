@@ -2,19 +2,19 @@
  * The SMMU side of the replay: STE writes, the SMMUs' own VMIDs, command-queue invalidations
  * and CPU broadcasts, applied to one `SmmuModel` per instance, each turned into a step.
  */
-import type { Diagnostics } from '../diagnostics.js';
-import type { EventBase, KernelPointer } from '../events/common.js';
-import type { CpuTlbiEvent } from '../events/cpuEvents.js';
-import { assertUnreachable } from '../events/common.js';
-import type { SmmuCommandsEvent, SmmuVmidAllocEvent, SmmuVmidFreeEvent, SteWriteEvent } from '../events/smmuEvents.js';
-import { describeCommand, type SmmuCommand } from '../events/smmuCommand.js';
-import { usesStage2 } from '../events/ste.js';
-import { SmmuModel } from '../model/smmu.js';
-import { counted } from '../plural.js';
-import type { VmidAllocator } from '../model/vmidAllocator.js';
-import type { ConfigResolver } from './config.js';
-import type { VmState } from './state.js';
-import type { ReplayStep } from './steps.js';
+import type { Diagnostics } from '../../diagnostics.js';
+import type { EventBase, KernelPointer } from '../../events/common.js';
+import type { CpuTlbiEvent } from '../../events/cpuEvents.js';
+import { assertUnreachable } from '../../events/common.js';
+import type { SmmuCommandsEvent, SmmuVmidAllocEvent, SmmuVmidFreeEvent, SteWriteEvent } from '../../events/smmuEvents.js';
+import { describeCommand, type SmmuCommand } from '../../events/smmuCommand.js';
+import { usesStage2 } from '../../events/ste.js';
+import { SmmuModel } from '../../model/smmu.js';
+import { counted } from '../../plural.js';
+import type { VmidAllocator } from '../../model/vmidAllocator.js';
+import type { ConfigResolver } from '../config.js';
+import type { VmState } from '../../steps/state.js';
+import type { ReplayStep } from '../../steps/step.js';
 
 export type SmmuSideEvent = SteWriteEvent | SmmuVmidAllocEvent | SmmuVmidFreeEvent | SmmuCommandsEvent | CpuTlbiEvent;
 

@@ -27,8 +27,8 @@
  * handed on at once: they carry the system facts every event needs.
  */
 
-import type { TraceRecord } from '../ingest/records.js';
-import { CpuRunDetector } from '../ingest/runs/detect.js';
+import type { TraceRecord } from '../../ingest/records.js';
+import { CpuRunDetector } from '../../ingest/runs/detect.js';
 
 /** 1 ms: covers cross-CPU skew of the per-CPU `local` clock by far, and holds few records. */
 export const defaultReorderWindowUs = 1000;

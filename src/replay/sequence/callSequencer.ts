@@ -13,9 +13,9 @@
  * ioctl context and may return on another CPU, so pins pair by VM.
  */
 
-import type { TraceEvent } from '../events/index.js';
-import type { PinGetEvent, VmidRolloverEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
-import type { CpuTlbiEvent } from '../events/cpuEvents.js';
+import type { TraceEvent } from '../../events/index.js';
+import type { PinGetEvent, VmidRolloverEvent, VmidUpdateEvent } from '../../events/kvmEvents.js';
+import type { CpuTlbiEvent } from '../../events/cpuEvents.js';
 import { CpuSlots } from './cpuSlots.js';
 
 export type CallEvent = VmidUpdateEvent | PinGetEvent;

@@ -12,7 +12,7 @@
  * value or the next one it takes. It is counted as clock skew. Anything else is a divergence,
  * reported at the snapshot's line once the CPU's changes have passed the bound without it.
  */
-import type { EventBase } from '../events/common.js';
+import type { EventBase } from '../../events/common.js';
 
 export interface SkewResolution {
   readonly kind: 'skew' | 'divergence';

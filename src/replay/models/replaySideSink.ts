@@ -3,15 +3,15 @@
  * comparisons are counted, and snapshots of other CPUs' active VMIDs, which are racy, are
  * settled by `CrossCpuSnapshots` before they are called skew or divergence.
  */
-import type { Diagnostics } from '../diagnostics.js';
-import type { EventBase, KernelPointer } from '../events/common.js';
-import type { VmidAllocator } from '../model/vmidAllocator.js';
+import type { Diagnostics } from '../../diagnostics.js';
+import type { EventBase, KernelPointer } from '../../events/common.js';
+import type { VmidAllocator } from '../../model/vmidAllocator.js';
 import type { SideSink } from './allocatorSide.js';
 import { CrossCpuSnapshots, type SkewResolution } from './crossCpuSnapshots.js';
 import type { OtherCpuMismatch } from './observations.js';
-import type { VmState } from './state.js';
-import type { ReplayStats } from './stats.js';
-import type { DivergenceKind } from './steps.js';
+import type { VmState } from '../../steps/state.js';
+import type { ReplayStats } from '../stats.js';
+import type { DivergenceKind } from '../../steps/step.js';
 
 export interface ReplaySinkDeps {
   readonly stats: ReplayStats;

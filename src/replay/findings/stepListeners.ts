@@ -2,8 +2,8 @@
  * The checks' listeners by step kind (checks/types.ts, CheckListeners), so that a step goes
  * only to the checks that listen to its kind, in the order the checks were given.
  */
-import type { CheckListeners } from '../checks/types.js';
-import type { ReplayStep } from './steps.js';
+import type { CheckListeners } from '../../checks/types.js';
+import type { ReplayStep } from '../../steps/step.js';
 
 type Listener = (step: ReplayStep) => void;
 

@@ -2,9 +2,9 @@
  * Compares what a probe read of the allocator's state with the model at the same point in the
  * replay. Pure: returns the disagreements, the replay reports them as divergences.
  */
-import type { AllocatorObservation } from '../events/kvmEvents.js';
-import { VmidAllocator, type UpdateOutcome } from '../model/vmidAllocator.js';
-import type { DivergenceKind } from './steps.js';
+import type { AllocatorObservation } from '../../events/kvmEvents.js';
+import { VmidAllocator, type UpdateOutcome } from '../../model/vmidAllocator.js';
+import type { DivergenceKind } from '../../steps/step.js';
 
 export interface Disagreement {
   readonly kind: DivergenceKind;

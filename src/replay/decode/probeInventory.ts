@@ -2,9 +2,9 @@
  * The unrecognised probes of one trace, each name at each place once, with its lines: what a
  * report says instead of "nothing found", and what names a shipped probe map that reads them.
  */
-import type { Diagnostics } from '../diagnostics.js';
-import { probeSetsFitting, type KnownProbeSet, type SeenProbe } from '../events/knownProbeSets.js';
-import type { ProbeLocation } from '../ingest/probeBody.js';
+import type { Diagnostics } from '../../diagnostics.js';
+import { probeSetsFitting, type KnownProbeSet, type SeenProbe } from '../../events/knownProbeSets.js';
+import type { ProbeLocation } from '../../ingest/probeBody.js';
 
 interface Place {
   readonly probe: SeenProbe;

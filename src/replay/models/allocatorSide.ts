@@ -5,13 +5,13 @@
  * what it finds goes to a `SideSink`. The replay drives one; the clock-skew search drives
  * copies of it (`clone()`) to try other orders of the same calls.
  */
-import type { EventBase, KernelPointer } from '../events/common.js';
-import type { PinGetEvent, PinPutEvent, VmDestroyEvent, VmidRolloverEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
-import type { PinOutcome, UnpinOutcome, UpdateOutcome, VmidAllocator } from '../model/vmidAllocator.js';
-import type { InsideEvent } from './callSequencer.js';
+import type { EventBase, KernelPointer } from '../../events/common.js';
+import type { PinGetEvent, PinPutEvent, VmDestroyEvent, VmidRolloverEvent, VmidUpdateEvent } from '../../events/kvmEvents.js';
+import type { PinOutcome, UnpinOutcome, UpdateOutcome, VmidAllocator } from '../../model/vmidAllocator.js';
+import type { InsideEvent } from '../sequence/callSequencer.js';
 import { compareObservation, type OtherCpuMismatch } from './observations.js';
-import type { VmState } from './state.js';
-import type { DivergenceKind } from './steps.js';
+import type { VmState } from '../../steps/state.js';
+import type { DivergenceKind } from '../../steps/step.js';
 
 /** VMs by pointer, one lifetime each (`VmRegistry`, or a copy-on-write view of one). */
 export interface VmLookup {

@@ -2,10 +2,10 @@
  * VMs by pointer. A `struct kvm_vmid` pointer is reused once its VM is freed, so a VM is the
  * pointer plus one lifetime of it, from its creation (or first sight) to its destruction.
  */
-import type { Diagnostics } from '../diagnostics.js';
-import type { EventBase, KernelPointer } from '../events/common.js';
-import { newKvmVmid } from '../model/vmidAllocator.js';
-import type { VmState } from './state.js';
+import type { Diagnostics } from '../../diagnostics.js';
+import type { EventBase, KernelPointer } from '../../events/common.js';
+import { newKvmVmid } from '../../model/vmidAllocator.js';
+import type { VmState } from '../../steps/state.js';
 
 export class VmRegistry {
   readonly byPointer = new Map<KernelPointer, VmState>();
