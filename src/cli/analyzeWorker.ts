@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
 import { postableError, type ErrorCode } from '../errors.js';
-import { analyzeTrace } from '../replay/analyze.js';
+import { analyzeTrace } from './analyzeTrace.js';
 import type { ReplayOptions } from '../replay/replayTypes.js';
 
 export interface WorkerRequest {

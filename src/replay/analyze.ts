@@ -1,14 +1,12 @@
 /** Runs one trace through ingest and replay: the path every command and test uses. */
 import type { Readable } from 'node:stream';
-import { buildReport, type Report } from '../report/report.js';
-import { ReplayFeed, readIntoReplay, readOptionsFor, replayFrom, type IngestPlacement, type ProgressCallback } from './feed.js';
+import { ReplayFeed, readIntoReplay, readOptionsFor, replayFrom, type IngestPlacement, type ProgressCallback } from './read/feed.js';
 import { samplesGoBack } from '../ingest/runs/sample.js';
-import { mergeableSource, noteUnmergedRuns, replayMergedRuns } from './perCpuRuns.js';
+import { mergeableSource, noteUnmergedRuns, replayMergedRuns } from './read/perCpuRuns.js';
 import { defaultReorderWindowUs } from './reorder/reorderBuffer.js';
 import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
-import { requireEvents } from './nothingToReplay.js';
 
-export type { IngestPlacement, ProgressCallback } from './feed.js';
+export type { IngestPlacement, ProgressCallback } from './read/feed.js';
 
 /** Replays a byte stream in one pass: per-CPU runs it holds are not merged (a stream is read once). */
 export async function replayBytes(source: AsyncIterable<Uint8Array>, file: string, options: ReplayOptions, onProgress?: ProgressCallback): Promise<ReplayResult> {
@@ -45,11 +43,4 @@ export async function replayFile(file: string, stdin: Readable, options: ReplayO
   const result = windowed.finish();
   noteUnmergedRuns(result, file, windowed.inputRuns.verdict(), source);
   return result;
-}
-
-/** The report of one trace; a trace with nothing to replay is a `NO_EVENTS` error, never an `ok` report. */
-export async function analyzeTrace(file: string, stdin: Readable, options: ReplayOptions, onProgress?: ProgressCallback, ingest?: IngestPlacement): Promise<Report> {
-  const result = await replayFile(file, stdin, options, onProgress, ingest);
-  requireEvents(file, result, options);
-  return buildReport(file, result);
 }

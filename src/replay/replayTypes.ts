@@ -7,33 +7,17 @@ import type { Check, Finding } from '../checks/types.js';
 import type { EventRef } from '../model/eventRef.js';
 import type { ConfigOverrides } from './config.js';
 import type { ReplayState } from '../steps/state.js';
-import type { ReplayStats } from './stats.js';
+import type { StepObserver } from '../steps/step.js';
+import type { ReplayStats } from './result/stats.js';
 import type { ProbeInventory } from './decode/probeInventory.js';
-import type { UnreadableFrom } from './unreadable.js';
-
-/** One allocator decision, as `vmid-replay replay` prints it (fields as in the oracle). */
-export type Decision =
-  | { readonly line: number; readonly op: 'create' | 'destroy'; readonly vm: string }
-  | { readonly line: number; readonly op: 'put'; readonly cpu: number }
-  | {
-      readonly line: number;
-      readonly op: 'load';
-      readonly vm: string;
-      readonly cpu: number;
-      readonly vmid: number;
-      readonly gen: number;
-      readonly flushes: number;
-      readonly slow: boolean;
-      readonly vm_id_after: string;
-    }
-  | { readonly line: number; readonly op: 'pin'; readonly vm: string; readonly ret: number; readonly flushes: number; readonly vm_id_after: string; readonly nr_pinned: number }
-  | { readonly line: number; readonly op: 'unpin'; readonly vm: string; readonly nr_pinned: number };
+import type { UnreadableFrom } from './result/unreadable.js';
 
 export interface ReplayOptions extends ConfigOverrides {
   /** Malformed input is an error naming file and line, instead of a counted skip. */
   readonly strict?: boolean;
   readonly checks?: readonly Check[];
-  readonly onDecision?: (decision: Decision) => void;
+  /** Whoever else follows the replay step by step, after the checks (the `replay` command's JSON Lines, a timeline). */
+  readonly stepObservers?: readonly StepObserver[];
   /** How to read a capture's own probe names (`--map`). */
   readonly probeMap?: ProbeMap;
   /** How a CSV trace's columns read as the default CSV layout (`--csv-map`). */

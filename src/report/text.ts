@@ -8,7 +8,7 @@ import type { ErrorDescription } from '../errors.js';
 import type { AllocatorObservation } from '../events/kvmEvents.js';
 import { counted } from '../plural.js';
 import type { DivergenceKind } from '../steps/step.js';
-import { unreadableLimitText } from '../replay/unreadable.js';
+import { unreadableLimitText } from '../replay/result/unreadable.js';
 import type { Report } from './report.js';
 
 function clip(text: string, max = 160): string {

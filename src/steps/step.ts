@@ -2,7 +2,7 @@
  * What the replay tells the checks: one step per applied event, with the model's answer and
  * what it replaced. Checks never see raw records.
  */
-import type { PinGetEvent, PinPutEvent, VmDestroyEvent, VmidClearActiveEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
+import type { PinGetEvent, PinPutEvent, VmCreateEvent, VmDestroyEvent, VmidClearActiveEvent, VmidUpdateEvent } from '../events/kvmEvents.js';
 import type { SteWriteEvent, SmmuVmidFreeEvent } from '../events/smmuEvents.js';
 import type { EventBase } from '../events/common.js';
 import type { CachedOwner, SmmuModel, SteBinding } from '../model/smmu.js';
@@ -38,6 +38,7 @@ export type ReplayStep =
   | { readonly kind: 'put'; readonly event: VmidClearActiveEvent; readonly cpu: number; readonly wasRunning: RunningVm | undefined }
   | { readonly kind: 'pin'; readonly event: PinGetEvent; readonly vm: VmState; readonly outcome: PinOutcome }
   | { readonly kind: 'unpin'; readonly event: PinPutEvent; readonly vm: VmState; readonly outcome: UnpinOutcome }
+  | { readonly kind: 'vm-create'; readonly event: VmCreateEvent; readonly vm: VmState }
   | { readonly kind: 'vm-destroy'; readonly event: VmDestroyEvent; readonly vm: VmState }
   | {
       readonly kind: 'ste-write';
@@ -67,3 +68,6 @@ export type ReplayStep =
       readonly vm?: VmState;
     }
   | { readonly kind: 'trace-end'; readonly at: EventBase | undefined };
+
+/** Whoever else follows the replay step by step (the `replay` command's JSON Lines, a timeline). */
+export type StepObserver = (step: ReplayStep) => void;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadOptions } from '../../src/ingest/importer.js';
-import { analyzeTrace } from '../../src/replay/analyze.js';
+import { analyzeTrace } from '../../src/cli/analyzeTrace.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
 
 const mixed = readFileSync(join(process.cwd(), 'traces', 'mixed-hazards.trace'), 'utf8').split('\n').filter((line) => line.length > 0);

@@ -16,7 +16,7 @@ import { encodeMsgpackTrace } from '../../src/ingest/msgpackWriter.js';
 import { msgpackThreadPlan, readMsgpackWithThread } from '../../src/ingest/msgpackThread.js';
 import { openTraceSource, readRecords, recordsFromBytes } from '../../src/ingest/readTrace.js';
 import type { ReadRecord } from '../../src/ingest/records.js';
-import { analyzeTrace } from '../../src/replay/analyze.js';
+import { analyzeTrace } from '../../src/cli/analyzeTrace.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
 import { assertSameReportWithThread, inTempDir, sparse, withReadingThread } from '../helpers/sparseTrace.js';
 

@@ -16,7 +16,7 @@ import { skimFlavorPlain } from '../../src/ingest/ftraceSkim.js';
 import { InFlightBudget, transferredBytes } from '../../src/ingest/inFlightBudget.js';
 import type { ReadRecord } from '../../src/ingest/records.js';
 import { readWithSkimThread, skimThreadPlan } from '../../src/ingest/skimThread.js';
-import { analyzeTrace } from '../../src/replay/analyze.js';
+import { analyzeTrace } from '../../src/cli/analyzeTrace.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
 import { assertSameReportWithThread, inTempDir, sparse, withReadingThread } from '../helpers/sparseTrace.js';
 import { toTraceCmdReport } from '../helpers/traceCmdReport.js';

@@ -3,7 +3,8 @@ import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { describeError, ExitCode, VmidReplayError } from '../../errors.js';
-import { analyzeTrace, type IngestPlacement } from '../../replay/analyze.js';
+import { planThreads, type IngestPlacement } from '../../replay/read/threads.js';
+import { analyzeTrace } from '../analyzeTrace.js';
 import type { ReplayOptions } from '../../replay/replayTypes.js';
 import type { Report } from '../../report/report.js';
 import { renderJson } from '../../report/json.js';
@@ -143,13 +144,10 @@ Examples:
           recordsByTrace.reduce((a, b) => a + b, 0),
         );
       };
-      const cores = flags.jobs ?? availableParallelism();
-      const parallel = traces.length > 1 && !traces.includes('-') && cores > 1;
-      // One trace at a time: a large ftrace or MessagePack file is read on a second core.
-      const ingest = { readingThread: cores > 1 };
+      const threads = planThreads(traces, flags.jobs ?? availableParallelism());
       let outcomes: TraceOutcome[];
       try {
-        outcomes = parallel ? await analyzeInParallel(traces, options, cores, onProgress) : await analyzeOneByOne(traces, io.stdin, options, onProgress, ingest);
+        outcomes = threads.workers > 1 ? await analyzeInParallel(traces, options, threads.workers, onProgress) : await analyzeOneByOne(traces, io.stdin, options, onProgress, threads.placement);
       } finally {
         progress?.done();
       }

@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { openTraceSource } from '../../ingest/readTrace.js';
 import { replayBytes } from '../../replay/analyze.js';
-import { requireEvents } from '../../replay/nothingToReplay.js';
+import { requireEvents } from '../../replay/result/nothingToReplay.js';
 import type { CommandContext } from '../context.js';
+import { decisionLines } from '../decisionLines.js';
 import { addModelOptions, replayOptionsFrom, type ModelFlags } from '../options.js';
 
 /** Decisions are written in batches: one write per line would dominate on large traces. */
@@ -40,10 +41,12 @@ Example:
       const options = await replayOptionsFrom(flags, io);
       const result = await replayBytes(openTraceSource(trace, io.stdin), trace, {
         ...options,
-        onDecision: (decision) => {
-          lines.push(`${JSON.stringify(decision)}\n`);
-          if (lines.length >= linesPerWrite) flush();
-        },
+        stepObservers: [
+          decisionLines((line) => {
+            lines.push(line);
+            if (lines.length >= linesPerWrite) flush();
+          }),
+        ],
       });
       flush();
       requireEvents(trace, result, options);

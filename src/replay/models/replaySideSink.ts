@@ -10,7 +10,7 @@ import type { SideSink } from './allocatorSide.js';
 import { CrossCpuSnapshots, type SkewResolution } from './crossCpuSnapshots.js';
 import type { OtherCpuMismatch } from './observations.js';
 import type { VmState } from '../../steps/state.js';
-import type { ReplayStats } from '../stats.js';
+import type { ReplayStats } from '../result/stats.js';
 import type { DivergenceKind } from '../../steps/step.js';
 
 export interface ReplaySinkDeps {

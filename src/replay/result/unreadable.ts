@@ -3,7 +3,7 @@
  * invalidation, a rollover), so above a small share of them the verdict cannot be `ok` and
  * findings from the first of them on are not asserted: as after lost events.
  */
-import type { Diagnostics } from '../diagnostics.js';
+import type { Diagnostics } from '../../diagnostics.js';
 import type { ReplayStats } from './stats.js';
 
 /**

@@ -7,10 +7,10 @@
  * "Nothing to replay" means no event other than configuration: the `# vmid-replay:` header and
  * `vmid_config` lines say what the host is, not what it did.
  */
-import { VmidReplayError } from '../errors.js';
-import { counted } from '../plural.js';
-import type { DiagnosticCode } from '../diagnostics.js';
-import type { ReplayOptions, ReplayResult } from './replayTypes.js';
+import { VmidReplayError } from '../../errors.js';
+import { counted } from '../../plural.js';
+import type { DiagnosticCode } from '../../diagnostics.js';
+import type { ReplayOptions, ReplayResult } from '../replayTypes.js';
 
 /** Names listed with their counts before the rest are summed up. */
 const namesShown = 3;

@@ -5,12 +5,12 @@
  * a CPU going back in time) the windowed replay stands, what the late events touched
  * inconclusive, and a diagnostic says why and what would fix it.
  */
-import type { Importer } from '../ingest/importer.js';
-import { rereadableFile, sniffFile } from '../ingest/readTrace.js';
-import { maxRuns, type CpuRun, type RunsVerdict } from '../ingest/runs/detect.js';
-import { mergeableFormats, readMergedRuns } from '../ingest/runs/read.js';
+import type { Importer } from '../../ingest/importer.js';
+import { rereadableFile, sniffFile } from '../../ingest/readTrace.js';
+import { maxRuns, type CpuRun, type RunsVerdict } from '../../ingest/runs/detect.js';
+import { mergeableFormats, readMergedRuns } from '../../ingest/runs/read.js';
 import { ReplayFeed, readOptionsFor } from './feed.js';
-import { Replay, type ReplayOptions, type ReplayResult } from './replay.js';
+import { Replay, type ReplayOptions, type ReplayResult } from '../replay.js';
 
 /** Why per-CPU runs were not merged, and what the user can do about it. */
 const unmergedBecause = {

@@ -1,25 +1,14 @@
 /** Reading a trace into a replay: the readers, and the feed that hands their batches on. */
 import type { Readable } from 'node:stream';
-import { countingBytes, openTraceSource, readRecords, type ReadOptions } from '../ingest/readTrace.js';
-import type { ReadRecord } from '../ingest/records.js';
-import { msgpackThreadPlan, readMsgpackWithThread } from '../ingest/msgpackThread.js';
-import { defaultReadingThreadMinBytes } from '../ingest/readingThread.js';
-import { readWithSkimThread, skimThreadPlan } from '../ingest/skimThread.js';
-import type { Replay, ReplayOptions } from './replay.js';
+import { countingBytes, openTraceSource, readRecords, type ReadOptions } from '../../ingest/readTrace.js';
+import type { ReadRecord } from '../../ingest/records.js';
+import { readOnThread, type IngestPlacement } from './threads.js';
+import type { Replay, ReplayOptions } from '../replay.js';
 
 /** Bytes read and records replayed so far, for a progress display. */
 export type ProgressCallback = (bytes: number, records: number) => void;
 
-/**
- * Whether a large file may be read on a second thread (not when the cores are taken already,
- * as by `analyze` of several traces): a sparse ftrace or trace-cmd file is skimmed there, a
- * MessagePack file checked and filtered there.
- */
-export interface IngestPlacement {
-  readonly readingThread: boolean;
-  /** The smallest file read so; tests lower it. */
-  readonly minBytes?: number;
-}
+export type { IngestPlacement } from './threads.js';
 
 export function readOptionsFor(file: string, options: ReplayOptions, replay: Replay): ReadOptions {
   const format = options.inputFormat === 'auto' ? undefined : options.inputFormat;
@@ -76,20 +65,12 @@ export async function replayFrom(source: AsyncIterable<Uint8Array>, readOptions:
   for await (const batch of readRecords(counted, readOptions)) feed.push(batch);
 }
 
-/** Reads a trace file (or `-` for `stdin`) into `feed`, on a second thread for a large file when `ingest` allows it. */
-export async function readIntoReplay(file: string, stdin: Readable, readOptions: ReadOptions, feed: ReplayFeed, ingest: IngestPlacement): Promise<void> {
-  if (ingest.readingThread) {
-    const minBytes = ingest.minBytes ?? defaultReadingThreadMinBytes;
-    const consume = (batch: ReadRecord[]): void => feed.push(batch);
-    const onRead = (read: number): void => {
-      feed.bytes = read;
-    };
-    if (msgpackThreadPlan(file, readOptions, minBytes)) {
-      await readMsgpackWithThread(file, readOptions, consume, onRead);
-      return;
-    }
-    const plan = skimThreadPlan(file, readOptions, minBytes);
-    if (plan !== undefined && (await readWithSkimThread(file, readOptions, plan, consume, onRead)) === 'done') return;
-  }
+/** Reads a trace file (or `-` for `stdin`) into `feed`, on a second thread when `placement` allows it (threads.ts). */
+export async function readIntoReplay(file: string, stdin: Readable, readOptions: ReadOptions, feed: ReplayFeed, placement: IngestPlacement): Promise<void> {
+  const consume = (batch: ReadRecord[]): void => feed.push(batch);
+  const onRead = (read: number): void => {
+    feed.bytes = read;
+  };
+  if (await readOnThread(file, readOptions, placement, consume, onRead)) return;
   await replayFrom(openTraceSource(file, stdin), readOptions, feed);
 }

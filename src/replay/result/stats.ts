@@ -1,7 +1,7 @@
-import type { TraceRecord } from '../ingest/records.js';
-import { isBinaryText } from '../ingest/binaryText.js';
-import type { EventKind } from '../events/index.js';
-import type { DivergenceKind } from '../steps/step.js';
+import type { TraceRecord } from '../../ingest/records.js';
+import { isBinaryText } from '../../ingest/binaryText.js';
+import type { EventKind } from '../../events/index.js';
+import type { DivergenceKind } from '../../steps/step.js';
 
 /**
  * The replay's proof that it read the whole trace: every record is counted once under its
