@@ -240,3 +240,14 @@ export class AllocatorSide {
     for (const mismatch of others) this.sink.otherCpu(mismatch, event);
   }
 }
+
+/** Where a copy of the allocator side starts (the skew search's shadows): the replay's state now, or a fresh host before it has one. */
+export interface ShadowBase {
+  readonly side: AllocatorSide | undefined;
+  readonly vms: ReadonlyMap<KernelPointer, VmState> | undefined;
+  /** A fresh allocator for the trace's configuration, when the real replay has none yet. */
+  readonly freshAllocator: () => VmidAllocator | undefined;
+  readonly shape: TraceShape;
+  /** Whether a stray rollover probe's call is still to come (calls replayed at returns). */
+  readonly rolloverCallStillToCome: () => boolean;
+}

@@ -4,12 +4,10 @@
  * collected per item instead of reported. The clock-skew order runs one ahead of the replay
  * and more to try other orders; none of them reaches the checks.
  */
-import type { EventBase, KernelPointer } from '../../events/common.js';
+import type { EventBase } from '../../events/common.js';
 import type { PinGetEvent, VmidUpdateEvent } from '../../events/kvmEvents.js';
-import type { VmidAllocator } from '../../model/vmidAllocator.js';
-import { AllocatorSide, type SideSink, type TraceShape } from '../models/allocatorSide.js';
+import { AllocatorSide, type ShadowBase, type SideSink } from '../models/allocatorSide.js';
 import type { SequencedItem } from '../sequence/callSequencer.js';
-import type { VmState } from '../../steps/state.js';
 import { ShadowVms } from './shadowVms.js';
 
 /** One thing the trace recorded that the model, in this order, does not reproduce. */
@@ -18,17 +16,6 @@ export interface ShadowMismatch {
   readonly what: string;
   /** How far off (see `Disagreement`). */
   readonly weight: number;
-}
-
-/** Where a shadow starts: the real replay's state, or a fresh host before it has one. */
-export interface ShadowBase {
-  readonly side: AllocatorSide | undefined;
-  readonly vms: ReadonlyMap<KernelPointer, VmState> | undefined;
-  /** A fresh allocator for the trace's configuration, when the real replay has none yet. */
-  readonly freshAllocator: () => VmidAllocator | undefined;
-  readonly shape: TraceShape;
-  /** Whether a stray rollover probe's call is still to come (calls replayed at returns). */
-  readonly rolloverCallStillToCome: () => boolean;
 }
 
 const ignore = (): void => {};

@@ -22,7 +22,8 @@
  */
 import type { EventBase } from '../../events/common.js';
 import type { SequencedItem } from '../sequence/callSequencer.js';
-import { ShadowReplay, type ShadowBase, type ShadowMismatch } from './shadowReplay.js';
+import { ShadowReplay, type ShadowMismatch } from './shadowReplay.js';
+import type { ShadowBase } from '../models/allocatorSide.js';
 
 export interface SkewOrderDeps {
   /** How far apart two CPUs' clocks may be (µs), asked when the first event is held: the trace's header says which clock it used. */
