@@ -5,6 +5,7 @@
  * lines the documented probes print for it (docs/trace-format.md) and returns their line
  * numbers, which is how fault episodes know where the analyzer must report them.
  */
+import { flushSnapshotAfter, type FlushSnapshot } from '../replay/models/flushSnapshot.js';
 import { VmidAllocator, newKvmVmid, type KvmVmid, type PinOutcome, type UpdateOutcome } from '../model/vmidAllocator.js';
 import type { SteConfig } from '../events/smmuEvents.js';
 import { kfn, type LineSource } from './lineFormat.js';
@@ -214,7 +215,7 @@ export class SimHost {
     const outcome = this.allocator.update(vm.kvmVmid, cpu);
     const { formatter } = this.sink;
     const entryLine = this.sink.event(source, 'vmid_update', `${formatter.location(kfn.vmidUpdate)} kvm_vmid=${vm.mmu} id=${misrecord.idBefore === true ? misrecorded(before) : before}`);
-    const probeLine = this.sink.skewed && outcome.flushes > 0 ? this.rolloverProbe(source, vm) : undefined;
+    const probeLine = this.sink.skewed && outcome.flushes > 0 ? this.rolloverProbe(source, vm, flushSnapshotAfter(this.allocator, outcome.vmid)) : undefined;
     const after = misrecord.idAfter === true ? misrecorded(outcome.idAfter) : outcome.idAfter;
     const returnLine = this.sink.event(source, 'vmid_update_ret', `${formatter.returnLocation(kfn.vcpuLoad, kfn.vmidUpdate)} kvm_vmid=${vm.mmu} id=${after}`);
     this.cpus[cpu] = { vm, vcpu, vmid: outcome.vmid };
@@ -228,9 +229,7 @@ export class SimHost {
    * disagree needs it: only there does the kernel record which CPUs were running what when it
    * flushed, so a put stamped on the wrong side of the rollover can be put right.
    */
-  private rolloverProbe(source: LineSource, vm: SimVm): number | undefined {
-    const flush = this.allocator.lastFlush;
-    if (flush === undefined) throw new Error('internal: a rollover without a flush');
+  private rolloverProbe(source: LineSource, vm: SimVm, flush: FlushSnapshot): number | undefined {
     const words = VmidAllocator.bitmapWords(flush.map, Math.min(4, Math.ceil(this.allocator.numUserVmids / 64))).map((word) => `0x${word.toString(16)}`);
     const body = `${this.sink.formatter.location(kfn.afterFlushContext)} kvm_vmid=${vm.mmu} newgen=${flush.generation} res={${flush.reserved.join(',')}} map={${words.join(',')}}`;
     return this.sink.event(source, 'vmid_update_decision', body);

@@ -1,15 +1,15 @@
 /**
- * The KVM/arm64 VMID allocator, function by function after `arch/arm64/kvm/vmid.c`
- * (mainline since v5.18, Shameer Kolothum's allocator modelled on arm64's ASID allocator;
- * `kvm_arm_vmid_update()` returns void again since fa808ed4e199),
- * with the pinned-VMID patch of the RFC "iommu/arm-smmu-v3: Use pinned KVM VMID for stage 2"
- * (v2, 2024-02-08) as a configuration: `pinned_vmid_map`, `nr_pinned_vmids`,
- * `max_pinned_vmids`, `kvm_arm_pinned_vmid_get()/put()`.
+ * The KVM/arm64 VMID allocator, function by function after `arch/arm64/kvm/vmid.c` as of
+ * torvalds/linux 100b4f092f87 (mainline since v5.18, Shameer Kolothum's allocator modelled on
+ * arm64's ASID allocator; `kvm_arm_vmid_update()` returns void again since fa808ed4e199), with
+ * the pinned-VMID patch of the RFC "iommu/arm-smmu-v3: Use pinned KVM VMID for stage 2" (v2,
+ * 2024-02-08) as a configuration: `pinned_vmid_map`, `nr_pinned_vmids`, `max_pinned_vmids`,
+ * `kvm_arm_pinned_vmid_get()/put()`. Method names, branch order and comments follow the C.
  *
- * One instance is one host's allocator state: it holds what the kernel keeps in statics and
- * per-CPU variables, so two traces never share one. VMIDs are JavaScript numbers: a full id is
- * `generation | index` with the generation a multiple of `1 << bits`, far below 2^53 for any
- * trace that could exist.
+ * One instance is one host's allocator state: what the kernel keeps in statics and per-CPU
+ * variables, and nothing else; others read it, only the kernel's functions change it. VMIDs are
+ * JavaScript numbers: a full id is `generation | index` with the generation a multiple of
+ * `1 << bits`, far below 2^53 for any trace that could exist.
  */
 
 import type { AllocatorConfig } from './config.js';
@@ -73,32 +73,75 @@ export class VmidAllocator {
   readonly maxPinnedVmids: number;
 
   /** `vmid_generation`. */
-  generation: number;
+  private vmidGeneration: number;
   /** `vmid_map`, one byte per index. */
-  readonly vmidMap: Uint8Array;
+  private readonly vmidMap: Uint8Array;
   /** RFC: `pinned_vmid_map`; null in mainline (the kernel's NULL map disables pinning). */
-  readonly pinnedVmidMap: Uint8Array | null;
-  nrPinnedVmids = 0;
+  private readonly pinnedVmidMap: Uint8Array | null;
+  /** RFC: `nr_pinned_vmids`. */
+  private nrPinned = 0;
   /** Per-CPU `active_vmids` and `reserved_vmids`, both zero at boot. */
-  readonly activeVmids: number[];
-  readonly reservedVmids: number[];
+  private readonly active: number[];
+  private readonly reserved: number[];
   /** `new_vmid()`'s `static u32 cur_idx = 1`. */
   private curIdxValue = 1;
-  /** What the latest `flush_context()` left: for comparing with a probe placed right after it. */
-  lastFlush: { readonly generation: number; readonly reserved: readonly number[]; readonly map: Uint8Array } | undefined;
-  /** Rollovers so far (generation bumps). */
-  rollovers = 0;
+  /** Generation bumps so far (each one a `flush_context()`). */
+  private flushes = 0;
 
   constructor(config: AllocatorConfig) {
     this.config = config;
     this.numUserVmids = 2 ** config.vmidBits;
     this.firstVersion = this.numUserVmids;
     this.maxPinnedVmids = this.numUserVmids - config.cpus - 2;
-    this.generation = this.firstVersion;
+    this.vmidGeneration = this.firstVersion;
     this.vmidMap = new Uint8Array(this.numUserVmids);
     this.pinnedVmidMap = config.variant === 'mainline' ? null : new Uint8Array(this.numUserVmids);
-    this.activeVmids = new Array<number>(config.cpus).fill(0);
-    this.reservedVmids = new Array<number>(config.cpus).fill(0);
+    this.active = new Array<number>(config.cpus).fill(0);
+    this.reserved = new Array<number>(config.cpus).fill(0);
+  }
+
+  /** `vmid_generation`. */
+  get generation(): number {
+    return this.vmidGeneration;
+  }
+
+  /** Per-CPU `active_vmids`, CPU 0 first. */
+  get activeVmids(): readonly number[] {
+    return this.active;
+  }
+
+  /** Per-CPU `reserved_vmids`, CPU 0 first. */
+  get reservedVmids(): readonly number[] {
+    return this.reserved;
+  }
+
+  /** RFC `nr_pinned_vmids` (0 in mainline). */
+  get nrPinnedVmids(): number {
+    return this.nrPinned;
+  }
+
+  /** Rollovers so far: generation bumps, each with its `flush_context()`. */
+  get rollovers(): number {
+    return this.flushes;
+  }
+
+  /** `new_vmid()`'s search start: the last index handed out. */
+  get curIdx(): number {
+    return this.curIdxValue;
+  }
+
+  /** A copy of `vmid_map`, one byte per index. */
+  vmidMapCopy(): Uint8Array {
+    return this.vmidMap.slice();
+  }
+
+  /** The indexes set in `pinned_vmid_map` (none in mainline). */
+  pinnedIndexes(): number[] {
+    const out: number[] = [];
+    this.pinnedVmidMap?.forEach((bit, idx) => {
+      if (bit === 1) out.push(idx);
+    });
+    return out;
   }
 
   /**
@@ -107,23 +150,17 @@ export class VmidAllocator {
    */
   clone(): VmidAllocator {
     const copy = new VmidAllocator(this.config);
-    copy.generation = this.generation;
+    copy.vmidGeneration = this.vmidGeneration;
     copy.vmidMap.set(this.vmidMap);
     if (this.pinnedVmidMap !== null) copy.pinnedVmidMap?.set(this.pinnedVmidMap);
-    copy.nrPinnedVmids = this.nrPinnedVmids;
+    copy.nrPinned = this.nrPinned;
     for (let cpu = 0; cpu < this.config.cpus; cpu++) {
-      copy.activeVmids[cpu] = this.activeVmids[cpu] ?? 0;
-      copy.reservedVmids[cpu] = this.reservedVmids[cpu] ?? 0;
+      copy.active[cpu] = this.active[cpu] ?? 0;
+      copy.reserved[cpu] = this.reserved[cpu] ?? 0;
     }
     copy.curIdxValue = this.curIdxValue;
-    copy.lastFlush = this.lastFlush;
-    copy.rollovers = this.rollovers;
+    copy.flushes = this.flushes;
     return copy;
-  }
-
-  /** `new_vmid()`'s search start: the last index handed out. */
-  get curIdx(): number {
-    return this.curIdxValue;
   }
 
   /** The first `count` 64-bit words of a bitmap, as `bitmap_*` lays them out (bit 0 = index 0). */
@@ -149,7 +186,7 @@ export class VmidAllocator {
 
   /** `vmid_gen_match()`: the id belongs to the current generation. */
   private genMatch(id: number): boolean {
-    return Math.floor(id / this.numUserVmids) === Math.floor(this.generation / this.numUserVmids);
+    return Math.floor(id / this.numUserVmids) === Math.floor(this.vmidGeneration / this.numUserVmids);
   }
 
   /** `find_next_zero_bit(vmid_map, NUM_USER_VMIDS, start)`. */
@@ -163,14 +200,13 @@ export class VmidAllocator {
     if (this.pinnedVmidMap !== null) this.vmidMap.set(this.pinnedVmidMap);
     else this.vmidMap.fill(0);
     for (let cpu = 0; cpu < this.config.cpus; cpu++) {
-      let vmid = this.activeVmids[cpu] ?? 0;
-      this.activeVmids[cpu] = 0;
-      // Preserve the reserved VMID of a CPU that ran nothing since the previous rollover.
-      if (vmid === 0) vmid = this.reservedVmids[cpu] ?? 0;
+      let vmid = this.active[cpu] ?? 0;
+      this.active[cpu] = 0;
+      // Preserve reserved VMID
+      if (vmid === 0) vmid = this.reserved[cpu] ?? 0;
       this.vmidMap[this.indexOf(vmid)] = 1;
-      this.reservedVmids[cpu] = vmid;
+      this.reserved[cpu] = vmid;
     }
-    this.lastFlush = { generation: this.generation, reserved: [...this.reservedVmids], map: this.vmidMap.slice() };
     // kvm_call_hyp(__kvm_flush_vm_context): TLBI ALLE1IS, counted by the caller via `rollovers`.
   }
 
@@ -178,9 +214,9 @@ export class VmidAllocator {
   private checkUpdateReservedVmid(vmid: number, newVmid: number): boolean {
     let hit = false;
     for (let cpu = 0; cpu < this.config.cpus; cpu++) {
-      if (this.reservedVmids[cpu] === vmid) {
+      if (this.reserved[cpu] === vmid) {
         hit = true;
-        this.reservedVmids[cpu] = newVmid;
+        this.reserved[cpu] = newVmid;
       }
     }
     return hit;
@@ -189,7 +225,7 @@ export class VmidAllocator {
   /** `new_vmid()`; returns the id and which branch chose it. Called with the lock held. */
   private newVmid(kvmVmid: KvmVmid): { id: number; path: NewVmidPath } {
     const vmid = kvmVmid.id;
-    let generation = this.generation;
+    let generation = this.vmidGeneration;
     if (vmid !== 0) {
       const newVmid = generation + this.indexOf(vmid);
       if (this.checkUpdateReservedVmid(vmid, newVmid)) {
@@ -208,10 +244,11 @@ export class VmidAllocator {
     }
     let idx = this.findNextZero(this.curIdxValue);
     if (idx === this.numUserVmids) {
-      // Out of VMIDs: bump the generation and flush. The search does not wrap first.
-      this.generation += this.firstVersion;
-      generation = this.generation;
-      this.rollovers += 1;
+      // We're out of VMIDs, so increment the global generation count. (The search does not
+      // wrap to the indexes below cur_idx first.)
+      this.vmidGeneration += this.firstVersion;
+      generation = this.vmidGeneration;
+      this.flushes += 1;
       this.flushContext();
       idx = this.findNextZero(1);
     }
@@ -224,7 +261,7 @@ export class VmidAllocator {
 
   /** `kvm_arm_vmid_clear_active()`: the vCPU was put; keep the fast path, reserve nothing. */
   clearActive(cpu: number): void {
-    this.activeVmids[cpu] = this.firstVersion; // VMID_ACTIVE_INVALID
+    this.active[cpu] = this.firstVersion; // VMID_ACTIVE_INVALID
   }
 
   /**
@@ -233,11 +270,11 @@ export class VmidAllocator {
    * so this call fails the fast-path test and takes the lock, where it re-reads the id.
    */
   update(kvmVmid: KvmVmid, cpu: number, idReadAtEntry: number = kvmVmid.id): UpdateOutcome {
-    const rolloversBefore = this.rollovers;
-    const oldActive = this.activeVmids[cpu] ?? 0;
+    const rolloversBefore = this.flushes;
+    const oldActive = this.active[cpu] ?? 0;
     // Lock-free fast path: a CPU zeroed by a rollover (active 0) must take the lock.
     if (oldActive !== 0 && this.genMatch(idReadAtEntry) && idReadAtEntry === kvmVmid.id) {
-      this.activeVmids[cpu] = kvmVmid.id;
+      this.active[cpu] = kvmVmid.id;
       return this.updateOutcome(kvmVmid, cpu, rolloversBefore, false, undefined);
     }
     let vmid = kvmVmid.id;
@@ -247,19 +284,17 @@ export class VmidAllocator {
       vmid = chosen.id;
       path = chosen.path;
     }
-    this.activeVmids[cpu] = vmid;
+    this.active[cpu] = vmid;
     return this.updateOutcome(kvmVmid, cpu, rolloversBefore, true, path);
   }
 
   private updateOutcome(kvmVmid: KvmVmid, cpu: number, rolloversBefore: number, slow: boolean, path: NewVmidPath | undefined): UpdateOutcome {
-    const activeId = this.activeVmids[cpu] ?? 0;
-    // One shape for every outcome, `path` undefined on the fast path: a second shape with a
-    // spread made every reader of an outcome polymorphic.
+    const activeId = this.active[cpu] ?? 0;
     return {
       activeId,
       vmid: this.indexOf(activeId),
       gen: this.generationOf(activeId),
-      flushes: this.rollovers - rolloversBefore,
+      flushes: this.flushes - rolloversBefore,
       slow,
       idAfter: kvmVmid.id,
       path,
@@ -268,13 +303,13 @@ export class VmidAllocator {
 
   /** RFC `kvm_arm_pinned_vmid_get()`. */
   pinGet(kvmVmid: KvmVmid): PinOutcome {
-    const rolloversBefore = this.rollovers;
+    const rolloversBefore = this.flushes;
     const outcome = (ret: number, exhausted: boolean): PinOutcome => ({
       ret,
       exhausted,
-      flushes: this.rollovers - rolloversBefore,
+      flushes: this.flushes - rolloversBefore,
       idAfter: kvmVmid.id,
-      nrPinned: this.nrPinnedVmids,
+      nrPinned: this.nrPinned,
     });
     if (this.pinnedVmidMap === null) return outcome(0, true);
     let vmid = kvmVmid.id;
@@ -282,12 +317,12 @@ export class VmidAllocator {
       kvmVmid.pinned += 1; // refcount_inc_not_zero()
       return outcome(this.indexOf(vmid), false);
     }
-    if (this.nrPinnedVmids >= this.maxPinnedVmids) {
+    if (this.nrPinned >= this.maxPinnedVmids) {
       return outcome(this.config.variant === 'rfc-v3' ? -EINVAL : 0, true);
     }
     // A VM that went through rollovers since it last ran gets a current id first.
     if (!this.genMatch(vmid)) vmid = this.newVmid(kvmVmid).id;
-    this.nrPinnedVmids += 1;
+    this.nrPinned += 1;
     this.pinnedVmidMap[this.indexOf(vmid)] = 1;
     kvmVmid.pinned = 1;
     return outcome(this.indexOf(vmid), false);
@@ -297,14 +332,14 @@ export class VmidAllocator {
   pinPut(kvmVmid: KvmVmid): UnpinOutcome {
     const vmid = this.indexOf(kvmVmid.id);
     if (this.pinnedVmidMap === null || kvmVmid.pinned === 0) {
-      return { nrPinned: this.nrPinnedVmids, released: false, vmid };
+      return { nrPinned: this.nrPinned, released: false, vmid };
     }
     kvmVmid.pinned -= 1;
     if (kvmVmid.pinned === 0) {
       this.pinnedVmidMap[vmid] = 0;
-      this.nrPinnedVmids -= 1;
-      return { nrPinned: this.nrPinnedVmids, released: true, vmid };
+      this.nrPinned -= 1;
+      return { nrPinned: this.nrPinned, released: true, vmid };
     }
-    return { nrPinned: this.nrPinnedVmids, released: false, vmid };
+    return { nrPinned: this.nrPinned, released: false, vmid };
   }
 }

@@ -10,6 +10,7 @@ import type { PinGetEvent, PinPutEvent, VmDestroyEvent, VmidRolloverEvent, VmidU
 import type { PinOutcome, UnpinOutcome, UpdateOutcome, VmidAllocator } from '../../model/vmidAllocator.js';
 import type { InsideEvent } from '../sequence/callSequencer.js';
 import { compareObservation, type OtherCpuMismatch } from './observations.js';
+import { flushSnapshotAfter, type FlushSnapshot } from './flushSnapshot.js';
 import type { VmState } from '../../steps/state.js';
 import type { DivergenceKind } from '../../steps/step.js';
 
@@ -63,6 +64,8 @@ export class AllocatorSide {
   /** The trace has a probe right after flush_context(): a rollover without one is a mismatch. */
   private traceShowsRollovers: boolean;
   private sawInLockProbe: boolean;
+  /** What the latest rollover's `flush_context()` left, for a probe placed right after it. */
+  private lastFlush: FlushSnapshot | undefined;
 
   constructor(
     readonly allocator: VmidAllocator,
@@ -74,6 +77,7 @@ export class AllocatorSide {
     this.lastOutcomeByCpu = new Map(copyOf?.lastOutcomeByCpu);
     this.traceShowsRollovers = copyOf?.traceShowsRollovers ?? shape.showsRollovers;
     this.sawInLockProbe = copyOf?.sawInLockProbe ?? false;
+    this.lastFlush = copyOf?.lastFlush;
   }
 
   /** An independent copy with its own allocator, VMs and sink: the state the trace would reach in another order. */
@@ -107,6 +111,7 @@ export class AllocatorSide {
     }
     const entryGeneration = entry?.observed?.generation;
     const outcome = allocator.update(vm.kvmVmid, decision.cpu, idReadAtEntry);
+    if (outcome.flushes > 0) this.lastFlush = flushSnapshotAfter(allocator, allocator.indexOf(outcome.idAfter));
     this.sink.afterCall(allocator, decision);
     if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
     if (entry !== undefined && entryGeneration !== undefined) this.compareEntryGeneration(entry, entryGeneration, vm);
@@ -123,6 +128,7 @@ export class AllocatorSide {
     const vm = this.vms.at((decision.vm ?? entry?.vm) as KernelPointer, decision);
     const idBefore = vm.kvmVmid.id;
     const outcome = this.allocator.pinGet(vm.kvmVmid);
+    if (outcome.flushes > 0) this.lastFlush = flushSnapshotAfter(this.allocator, this.allocator.indexOf(outcome.idAfter));
     this.sink.afterCall(this.allocator, decision);
     if (outcome.idAfter !== idBefore) vm.previousId = { id: idBefore, cpu: decision.cpu };
     this.checkInside(inside, outcome.flushes, vm);
@@ -233,7 +239,7 @@ export class AllocatorSide {
     if (observed === undefined) return;
     for (const field of Object.keys(observed)) this.sink.observedField(field);
     const others: OtherCpuMismatch[] = [];
-    for (const disagreement of compareObservation(this.allocator, cpu, observed, outcome, noCpus, others)) {
+    for (const disagreement of compareObservation(this.allocator, cpu, observed, outcome, this.lastFlush, noCpus, others)) {
       this.sink.mismatch(event, disagreement.kind, disagreement.expected, disagreement.observed, vm, disagreement.weight);
     }
     if (observed.activeAll !== undefined) this.sink.sawSnapshot();

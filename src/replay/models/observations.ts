@@ -5,6 +5,7 @@
 import type { AllocatorObservation } from '../../events/kvmEvents.js';
 import { VmidAllocator, type UpdateOutcome } from '../../model/vmidAllocator.js';
 import type { DivergenceKind } from '../../steps/step.js';
+import type { FlushSnapshot } from './flushSnapshot.js';
 
 export interface Disagreement {
   readonly kind: DivergenceKind;
@@ -59,6 +60,8 @@ export function compareObservation(
   cpu: number,
   observed: AllocatorObservation,
   outcome: UpdateOutcome | undefined,
+  /** What the latest rollover's `flush_context()` left (undefined before the first). */
+  flush: FlushSnapshot | undefined,
   /** CPUs whose active VMID is being written right now (inside an update not yet replayed). */
   inFlux: ReadonlySet<number> = new Set(),
   otherCpus: OtherCpuMismatch[] = [],
@@ -84,7 +87,6 @@ export function compareObservation(
       if (other !== cpu && !inFlux.has(other) && expected !== undefined && value !== expected) otherCpus.push({ cpu: other, observed: value, expected });
     });
   }
-  const flush = allocator.lastFlush;
   const atFlush = observed.flushGeneration !== undefined;
   if (atFlush) {
     if (outcome !== undefined && outcome.flushes === 0) {
