@@ -12,74 +12,51 @@
  *
  * This class only wires them and answers for the whole: what to read, and the result.
  */
-import { Diagnostics } from '../diagnostics.js';
 import type { ReadRecord } from '../ingest/records.js';
 import type { CpuRunDetector } from '../ingest/runs/detect.js';
-import { allChecks } from '../checks/index.js';
-import { refOf } from '../model/eventRef.js';
-import type { ReplayStep, StepObserver } from '../steps/step.js';
-import { ConfigResolver } from './config.js';
 import { DecodeStage } from './decode/decodeStage.js';
-import { FindingCollector } from './findings/findingCollector.js';
-import { StepListeners } from './findings/stepListeners.js';
-import { ModelStage } from './models/modelStage.js';
+import { ModelsAndChecks } from './modelsAndChecks.js';
 import { ReorderBuffer, defaultReorderMaxRecords, defaultReorderWindowUs } from './reorder/reorderBuffer.js';
 import type { ReplayOptions, ReplayResult } from './replayTypes.js';
 import { CallSequencer, type SequencedItem } from './sequence/callSequencer.js';
 import { SkewOrder, skewBoundForClock } from './skew/skewOrder.js';
-import { ReplayStats } from './result/stats.js';
+import type { ReplayStats } from './result/stats.js';
 import { judgeUnreadable } from './result/unreadable.js';
 
 export type { ReplayOptions, ReplayResult } from './replayTypes.js';
 
-const noObservers: readonly StepObserver[] = [];
+const noItemObservers: readonly ((item: SequencedItem) => void)[] = [];
 
 export class Replay {
-  private readonly diagnostics = new Diagnostics();
-  readonly stats = new ReplayStats();
-  private readonly resolver: ConfigResolver;
   private readonly reorder: ReorderBuffer;
   private readonly decode: DecodeStage;
   private readonly sequencer: CallSequencer;
   /** Holds events within the skew bound; absent when the caller trusts the stamps (`skewBoundUs: 0`). */
   private readonly order: SkewOrder | undefined;
-  private readonly models: ModelStage;
-  private readonly listeners = new StepListeners();
-  private readonly collector: FindingCollector;
-  private readonly observers: readonly StepObserver[];
+  private readonly back: ModelsAndChecks;
+  private readonly itemObservers: readonly ((item: SequencedItem) => void)[];
   private result: ReplayResult | undefined;
 
   constructor(private readonly options: ReplayOptions = {}) {
-    const { diagnostics, stats } = this;
-    this.resolver = new ConfigResolver(options, diagnostics);
-    this.collector = new FindingCollector(options.checks ?? allChecks);
-    this.observers = options.stepObservers ?? noObservers;
-    this.models = new ModelStage(
+    this.back = new ModelsAndChecks(
+      { ...options, traceShowsRollovers: [...(options.probeMap?.events.values() ?? [])].some((mapped) => mapped.args.has('newgen')) },
       {
-        resolver: this.resolver,
-        diagnostics,
-        stats,
-        loss: this.collector,
-        step: (step) => this.step(step),
-        started: (state) => this.collector.start(state, this.listeners),
         modeOf: (family) => this.sequencer.modeOf(family),
         cpusInsideUpdate: () => this.sequencer.cpusInsideUpdate(),
         skewBoundUs: () => this.skewBoundUs(),
       },
-      {
-        ...(options.strict === undefined ? {} : { strict: options.strict }),
-        traceShowsRollovers: [...(options.probeMap?.events.values() ?? [])].some((mapped) => mapped.args.has('newgen')),
-      },
     );
+    this.itemObservers = options.itemObservers ?? noItemObservers;
+    const { diagnostics, stats, collector, models } = this.back;
     const order =
       options.skewBoundUs === 0
         ? undefined
         : new SkewOrder({
             boundUs: () => this.skewBoundUs(),
             apply: (item) => this.apply(item),
-            shadowBase: () => this.models.shadowBase(),
+            shadowBase: () => models.shadowBase(),
             adopted: (at, detail) => diagnostics.add('cross-cpu-skew', { file: at.span.file, line: at.span.line, detail }),
-            unresolved: (item, detail) => this.models.noteUnresolved(item, detail),
+            unresolved: (item, detail) => models.noteUnresolved(item, detail),
           });
     this.order = order;
     this.sequencer = new CallSequencer(order === undefined ? (item) => this.apply(item) : (item) => order.push(item));
@@ -87,8 +64,8 @@ export class Replay {
       {
         stats,
         diagnostics,
-        loss: this.collector,
-        vmidBits: () => this.models.allocator?.config.vmidBits ?? this.resolver.knownVmidBits(),
+        loss: collector,
+        vmidBits: () => models.allocator?.config.vmidBits ?? this.back.resolver.knownVmidBits(),
         emit: (event) => this.sequencer.push(event),
       },
       options,
@@ -101,6 +78,10 @@ export class Replay {
         reordered: (record) => diagnostics.add('reordered', { file: record.span.file, line: record.span.line, detail: 'merged back into timestamp order' }),
       },
     );
+  }
+
+  get stats(): ReplayStats {
+    return this.back.stats;
   }
 
   /** What tells the per-CPU runs of the input: it sees the records the replay orders, in input order. */
@@ -138,39 +119,22 @@ export class Replay {
     this.reorder.flush();
     this.sequencer.finish();
     this.order?.finish();
-    this.models.finish();
+    this.back.finishModels();
     this.decode.finish();
-    const unreadableFrom = judgeUnreadable(this.stats, this.diagnostics);
-    this.collector.finish();
-    const last = this.models.lastEvent;
-    this.result = {
-      findings: this.collector.findings,
-      diagnostics: this.diagnostics,
-      stats: this.stats,
-      state: this.models.state(),
-      configOrigins: this.resolver.origins(),
-      dataLossAt: this.collector.dataLossAt,
-      lastRef: last === undefined ? undefined : refOf(last),
-      unreadableFrom,
-      probes: this.decode.probes,
-    };
+    const { diagnostics, stats, resolver } = this.back;
+    const unreadableFrom = judgeUnreadable(stats, diagnostics);
+    const { findings, dataLossAt, state, lastRef } = this.back.finishFindings();
+    this.result = { findings, diagnostics, stats, state, configOrigins: resolver.origins(), dataLossAt, lastRef, unreadableFrom, probes: this.decode.probes };
     return this.result;
   }
 
   /** How far apart in time two CPUs' events may be stamped out of their real order (µs): the flag, else what the trace's clock allows. */
   private skewBoundUs(): number {
-    return this.options.skewBoundUs ?? skewBoundForClock(this.resolver.knownTraceClock());
+    return this.options.skewBoundUs ?? skewBoundForClock(this.back.resolver.knownTraceClock());
   }
 
   private apply(item: SequencedItem): void {
-    const event = item.type === 'call' ? item.decision : item.event;
-    this.collector.beforeApply(event.tsUs);
-    this.models.apply(item);
-    this.collector.afterApply(event.cpu);
-  }
-
-  private step(step: ReplayStep): void {
-    this.listeners.dispatch(step);
-    for (let i = 0; i < this.observers.length; i++) (this.observers[i] as StepObserver)(step);
+    this.back.apply(item);
+    for (let i = 0; i < this.itemObservers.length; i++) (this.itemObservers[i] as (item: SequencedItem) => void)(item);
   }
 }

@@ -8,6 +8,7 @@ import type { EventRef } from '../model/eventRef.js';
 import type { ConfigOverrides } from './config.js';
 import type { ReplayState } from '../steps/state.js';
 import type { StepObserver } from '../steps/step.js';
+import type { SequencedItem } from './sequence/callSequencer.js';
 import type { ReplayStats } from './result/stats.js';
 import type { ProbeInventory } from './decode/probeInventory.js';
 import type { UnreadableFrom } from './result/unreadable.js';
@@ -18,6 +19,8 @@ export interface ReplayOptions extends ConfigOverrides {
   readonly checks?: readonly Check[];
   /** Whoever else follows the replay step by step, after the checks (the `replay` command's JSON Lines, a timeline). */
   readonly stepObservers?: readonly StepObserver[];
+  /** Whoever else takes the sequenced items, in the order they are applied (the what-if's workload). */
+  readonly itemObservers?: readonly ((item: SequencedItem) => void)[];
   /** How to read a capture's own probe names (`--map`). */
   readonly probeMap?: ProbeMap;
   /** How a CSV trace's columns read as the default CSV layout (`--csv-map`). */
