@@ -2,6 +2,7 @@ import type { EventBase } from '../events/common.js';
 import type { EventRef } from '../model/eventRef.js';
 import type { ReplayStep } from '../replay/steps.js';
 import type { ReplayState } from '../replay/state.js';
+import type { Party, Remedy, ScenarioStep } from './findingParts.js';
 
 /** `error`: a correctness bug; `warning`: a hazard or cost worth a reviewer's eyes; `notice`: a fact. */
 export type Severity = 'error' | 'warning' | 'notice';
@@ -38,6 +39,12 @@ export interface Finding {
   readonly explanation: readonly string[];
   /** What the kernel/driver should have done, when there is a single answer. */
   readonly needed?: string;
+  /** Who is involved: the VMs, VMIDs, SMMUs and StreamIDs (lockdep's two locks). */
+  readonly parties: readonly Party[];
+  /** Who did what, in which order (lockdep's CPU0/CPU1 table); empty when there is no interleaving to show. */
+  readonly scenario: readonly ScenarioStep[];
+  /** `needed` as data, when it is exact: the commands or calls and between which lines. */
+  readonly remedy?: Remedy;
   /** Found after lost or unordered events: reported, never asserted. */
   readonly inconclusive: boolean;
   readonly data: Readonly<Record<string, string | number>>;
@@ -55,6 +62,9 @@ export interface FindingDraft<MessageId extends string> {
   readonly witnesses: readonly WitnessDraft[];
   readonly explanation: readonly string[];
   readonly needed?: string;
+  readonly parties: readonly Party[];
+  readonly scenario: readonly ScenarioStep[];
+  readonly remedy?: Remedy;
   readonly severity?: Severity;
 }
 

@@ -316,6 +316,9 @@ export class Replay {
             witnesses: draft.witnesses.map((witness) => ({ role: witness.role, ref: refOf(witness.event) })),
             explanation: draft.explanation,
             ...(draft.needed === undefined ? {} : { needed: draft.needed }),
+            parties: draft.parties,
+            scenario: draft.scenario,
+            ...(draft.remedy === undefined ? {} : { remedy: draft.remedy }),
             inconclusive: this.dataLossAt !== undefined,
             data: draft.data,
           });
