@@ -23,18 +23,8 @@ export interface Witness {
   readonly ref: EventRef;
 }
 
-/** One finding: data, not text (renderers decide how it reads). */
-export interface Finding {
-  readonly checkId: string;
-  readonly severity: Severity;
-  readonly messageId: string;
-  readonly message: string;
-  /** The line the finding is reported at (its last witness, where it became true). */
-  readonly file: string;
-  readonly line: number;
-  readonly tsUs: number;
-  /** The minimal lines that prove it, in trace order. */
-  readonly witnesses: readonly Witness[];
+/** What a finding says beyond its place and proof, as the check states it and the report keeps it. */
+export interface FindingArgument {
   /** The argument, step by step ("Let ... Then ... However ..."). */
   readonly explanation: readonly string[];
   /** What the kernel/driver should have done, when there is a single answer. */
@@ -45,6 +35,20 @@ export interface Finding {
   readonly scenario: readonly ScenarioStep[];
   /** `needed` as data, when it is exact: the commands or calls and between which lines. */
   readonly remedy?: Remedy;
+}
+
+/** One finding: data, not text (renderers decide how it reads). */
+export interface Finding extends FindingArgument {
+  readonly checkId: string;
+  readonly severity: Severity;
+  readonly messageId: string;
+  readonly message: string;
+  /** The line the finding is reported at (its last witness, where it became true). */
+  readonly file: string;
+  readonly line: number;
+  readonly tsUs: number;
+  /** The minimal lines that prove it, in trace order. */
+  readonly witnesses: readonly Witness[];
   /** Found after lost or unordered events: reported, never asserted. */
   readonly inconclusive: boolean;
   readonly data: Readonly<Record<string, string | number>>;
@@ -56,15 +60,10 @@ export interface WitnessDraft {
   readonly event: EventBase;
 }
 
-export interface FindingDraft<MessageId extends string> {
+export interface FindingDraft<MessageId extends string> extends FindingArgument {
   readonly messageId: MessageId;
   readonly data: Readonly<Record<string, string | number>>;
   readonly witnesses: readonly WitnessDraft[];
-  readonly explanation: readonly string[];
-  readonly needed?: string;
-  readonly parties: readonly Party[];
-  readonly scenario: readonly ScenarioStep[];
-  readonly remedy?: Remedy;
   readonly severity?: Severity;
 }
 
