@@ -81,7 +81,8 @@ function afterUnreadable(findings: readonly Finding[], from: ReplayResult['unrea
 export function buildReport(file: string, result: ReplayResult): Report {
   const state = result.state;
   const allocator = state?.allocator;
-  const findings = afterUnreadable(result.findings, result.unreadableFrom).sort((a, b) => a.line - b.line || a.checkId.localeCompare(b.checkId));
+  // Time order, then line: per-CPU files pasted together and merged are not in time order by line.
+  const findings = afterUnreadable(result.findings, result.unreadableFrom).sort((a, b) => a.tsUs - b.tsUs || a.line - b.line || a.checkId.localeCompare(b.checkId));
   return {
     tool: 'vmid-replay',
     file,

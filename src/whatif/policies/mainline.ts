@@ -9,6 +9,7 @@
 import type { KernelPointer } from '../../events/common.js';
 import type { PlannedOp } from '../assign.js';
 import type { Policy, PolicyCalls, PolicyDriver } from '../policyRun.js';
+import { cpuStep, missingStep, onSmmu, smmuParty, vmParty } from '../../checks/findingParts.js';
 import { writeSte } from './steps.js';
 import type { Device } from '../workload.js';
 
@@ -76,6 +77,8 @@ export class OwnVmidDriver implements PolicyDriver {
           witnesses: [{ role: 'attach requested', event: at }],
           explanation: [`Let SMMU ${device.smmu} hand out stage-2 VMIDs from its own IDA, one per VM's domain.`, `Then at line ${at.span.line} every VMID of the IDA is held by another domain, and ida_alloc_range() fails.`],
           needed: 'a free VMID in the SMMU\'s IDA (fewer VMs with devices at once, or VMID16)',
+          parties: [vmParty({ label: calls.label(vm), pointer: vm }, [], 'attach refused'), smmuParty(device.smmu, `${calls.smmuVmidBits}-bit VMIDs, every one held`)],
+          scenario: [cpuStep(at, `attach SID ${device.sid} to ${calls.label(vm)}`), missingStep(onSmmu(device.smmu), 'ida_alloc_range() fails: no stage-2 domain')],
         });
         return;
       }

@@ -14,6 +14,7 @@ import type { EventBase, KernelPointer } from '../../events/common.js';
 import type { PlannedOp } from '../assign.js';
 import type { Policy, PolicyCalls, PolicyDriver } from '../policyRun.js';
 import type { Device } from '../workload.js';
+import { cpuStep, kvmParty, missingStep, onCpu, vmParty } from '../../checks/findingParts.js';
 import { detachDevice, writeSte } from './steps.js';
 
 class PinAtCreateDriver implements PolicyDriver {
@@ -80,6 +81,8 @@ class PinAtCreateDriver implements PolicyDriver {
         `Then at line ${at.span.line} nr_pinned_vmids = ${calls.allocator.nrPinnedVmids}: the pin fails, KVM_CREATE_VM returns an error.`,
       ],
       needed: 'a free pinnable VMID: fewer VMs with devices at once, more VMID bits, or fewer possible CPUs',
+      parties: [vmParty({ label: calls.label(vm), pointer: vm }, [], 'not created'), kvmParty(`${calls.allocator.nrPinnedVmids} of ${calls.allocator.maxPinnedVmids} pinnable VMIDs held`)],
+      scenario: [cpuStep(at, `KVM_CREATE_VM for ${calls.label(vm)}`), missingStep(onCpu(at.cpu), 'the pin fails: KVM_CREATE_VM returns an error')],
     });
     calls.destroy(vm, at);
     return false;

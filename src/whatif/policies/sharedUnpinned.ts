@@ -12,6 +12,7 @@ import type { EventBase, KernelPointer } from '../../events/common.js';
 import type { PlannedOp } from '../assign.js';
 import type { Policy, PolicyCalls, PolicyDriver } from '../policyRun.js';
 import type { Device } from '../workload.js';
+import { consequenceStep, cpuStep, missingStep, onSmmu, smmuStep, steParty, vmParty } from '../../checks/findingParts.js';
 import { detachDevice, writeSte } from './steps.js';
 
 interface Binding {
@@ -100,6 +101,14 @@ class SharedUnpinnedDriver implements PolicyDriver {
           `However the STE still carries ${binding.vmid}: the guest's TLBIs by VMID ${vmid} miss the SMMU's entries tagged ${binding.vmid}.`,
         ],
         needed: `rewrite SID ${binding.device.sid}'s STE to S2VMID ${vmid} and issue CMD_TLBI_S12_VMALL vmid=${binding.vmid} after line ${at.span.line}`,
+        parties: [vmParty({ label: calls.label(vm), pointer: vm }, [binding.vmid, vmid], 'not pinned'), steParty(binding.device.smmu, binding.device.sid, [binding.vmid])],
+        scenario: [
+          smmuStep(binding.device.smmu, binding.installedBy, `STE of SID ${binding.device.sid} takes S2VMID ${binding.vmid}`),
+          cpuStep(at, `${calls.label(vm)} runs with VMID ${vmid}`),
+          missingStep(onSmmu(binding.device.smmu), `STE rewrite to ${vmid}, CMD_TLBI_S12_VMALL vmid=${binding.vmid}`),
+          consequenceStep(onSmmu(binding.device.smmu), `TLBIs by VMID ${vmid} miss entries tagged ${binding.vmid}`),
+        ],
+        remedy: { actions: [`CMD_CFGI_STE sid=${binding.device.sid} (S2VMID ${vmid})`, `CMD_TLBI_S12_VMALL vmid=${binding.vmid}`, 'CMD_SYNC'], smmu: binding.device.smmu, afterLine: at.span.line },
       });
     }
   }
