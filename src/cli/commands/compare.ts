@@ -85,7 +85,7 @@ Examples:
         progress?.done();
       }
       requireEvents(trace, result.replay, options);
-      io.writeOut(renderCompare(result, flags.format));
+      io.writeOut(renderCompare(result, flags.format, io.stdoutColour));
       ctx.setExitCode(result.replay.dataLossAt === undefined && result.replay.unreadableFrom === undefined ? ExitCode.ok : ExitCode.inconclusive);
     });
 }
