@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { join } from 'node:path';
 import { ExitCode, VmidReplayError } from '../../errors.js';
 import { requireEvents } from '../../replay/result/nothingToReplay.js';
 import { renderCompare, type WhatIfFormat } from '../../report/whatif/compare.js';
@@ -6,7 +7,9 @@ import { compareTrace } from '../../whatif/compare.js';
 import { policyNames } from '../../whatif/policies/index.js';
 import type { CommandContext } from '../context.js';
 import { integerIn, addModelOptions, replayOptionsFrom, type ModelFlags } from '../options.js';
+import { makeOutputDir, refuseToOverwriteInputs, writeOutputFile } from '../output.js';
 import { ProgressLine } from '../progress.js';
+import { reportNames } from '../reportNames.js';
 import { addWhatIfOptions, assignSpecFrom, listOf, onOff, policyName, whatIfHelp, type WhatIfFlags } from '../whatIfOptions.js';
 
 interface CompareFlags extends ModelFlags, WhatIfFlags {
@@ -16,8 +19,12 @@ interface CompareFlags extends ModelFlags, WhatIfFlags {
   sweepBtm?: boolean[];
   diff?: string[];
   format: WhatIfFormat;
+  out?: string;
   quiet?: boolean;
 }
+
+/** The file `--out` writes for each format, after the trace's report name: `<name>.whatif.<suffix>`. */
+const outSuffixes: Readonly<Record<WhatIfFormat, string>> = { text: 'whatif.txt', markdown: 'whatif.md', json: 'whatif.json' };
 
 function diffPair(value: string): string[] {
   const names = listOf(policyName)(value);
@@ -40,6 +47,7 @@ export function registerCompare(program: Command, ctx: CommandContext): void {
     .option('--sweep-btm <list>', "run every policy with BTM on, off or both (on,off) instead of the policy's own choice", listOf(onOff))
     .option('--diff <A,B>', 'also compare two policies call by call: where they give a vCPU different VMIDs, where one takes the slow path and the other does not', diffPair)
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
+    .option('--out <dir>', `also write every format into this directory: <name>.${Object.values(outSuffixes).join(', <name>.')}, <name> as analyze --out names it`)
     .option('--quiet', 'no progress line on stderr (it is only drawn when stderr is a terminal)')
     .addHelpText(
       'after',
@@ -61,6 +69,12 @@ Examples:
     .action(async (trace: string, flags: CompareFlags) => {
       const { io } = ctx;
       const options = await replayOptionsFrom(flags, io);
+      // Checked before the trace is read, as analyze --out does: a long run must not end in an output it cannot write.
+      const stem = flags.out === undefined ? undefined : join(flags.out, reportNames([trace])[0] as string);
+      if (flags.out !== undefined && stem !== undefined) {
+        await refuseToOverwriteInputs(io, Object.values(outSuffixes).map((suffix) => `${stem}.${suffix}`), [trace]);
+        await makeOutputDir(io, flags.out);
+      }
       const progress = io.stderrIsTty && flags.quiet !== true ? new ProgressLine(io, trace, await io.fileSize(trace)) : undefined;
       let result;
       try {
@@ -86,6 +100,7 @@ Examples:
       }
       requireEvents(trace, result.replay, options);
       io.writeOut(renderCompare(result, flags.format, io.stdoutColour));
+      if (stem !== undefined) for (const format of Object.keys(outSuffixes) as WhatIfFormat[]) await writeOutputFile(io, `${stem}.${outSuffixes[format]}`, renderCompare(result, format));
       ctx.setExitCode(result.replay.dataLossAt === undefined && result.replay.unreadableFrom === undefined ? ExitCode.ok : ExitCode.inconclusive);
     });
 }

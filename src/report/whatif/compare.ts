@@ -10,8 +10,8 @@ import type { CompareResult } from '../../whatif/compare.js';
 import type { PolicyDiff } from '../../whatif/diff.js';
 import type { RunResult } from '../../whatif/policyRun.js';
 import { counted } from '../../plural.js';
-import { joinLines, prose, type Line } from '../layout.js';
-import { code, escapeMarkdown, findingBlock } from '../markdown.js';
+import { joinLines, prose, table, type Column, type Line } from '../layout.js';
+import { code, escapeMarkdown, findingBlock, markdownTable, type Alignment } from '../markdown.js';
 import { findingLines } from '../textFinding.js';
 import { compareJson } from './json.js';
 import { columnGroups, markdownRows, textTable } from './tables.js';
@@ -57,18 +57,27 @@ function hostHeading(runs: readonly RunResult[]): string {
   return `${hostText(first?.host ?? { vmidBits: 0, cpus: 0 })}${first?.sweptBtm === undefined ? '' : `, BTM ${first.sweptBtm ? 'on' : 'off'}`}`;
 }
 
-/** The diff in sentences and one row per VM (rows are data: mail keeps them whole, as it keeps trace lines). */
-function diffParts(diff: PolicyDiff): { readonly sentences: string[]; readonly vmRows: string[] } {
+/** The diff in sentences, then a row per VM (the ones that differ most). */
+function diffParts(diff: PolicyDiff): { readonly sentences: string[]; readonly header: string[]; readonly rows: string[][] } {
   const sentences = [
     `${diff.policyA} against ${diff.policyB}, call by call: ${counted(diff.loads, 'vCPU load')} compared, ${diff.differentVmid} with different VMIDs; the slow path ${counted(diff.slowA, 'time')} under ${diff.policyA}, ${counted(diff.slowB, 'time')} under ${diff.policyB}.`,
   ];
-  if (diff.vms.length === 0) return { sentences: [...sentences, 'Every vCPU load took the same VMID and the same path under both.'], vmRows: [] };
-  sentences.push(`${counted(diff.vms.length, 'VM')} ${diff.vms.length === 1 ? 'differs' : 'differ'}${diff.vms.length > diffVmsShown ? `; the ${diffVmsShown} that differ most` : ''}:`);
-  const vmRows = diff.vms.slice(0, diffVmsShown).map((vm) => {
-    const only = vm.onlyA + vm.onlyB > 0 ? `, ${vm.onlyA + vm.onlyB} run under one only` : '';
-    return `VM ${vm.vm}: ${counted(vm.loads, 'load')}, ${vm.differentVmid} with different VMIDs, slow ${vm.slowA} / ${vm.slowB}${only}; first at line ${vm.firstDifference?.line ?? '?'}`;
-  });
-  return { sentences, vmRows };
+  const header = ['VM', 'loads', 'VMID', 'slow A', 'slow B', 'only', 'first'];
+  if (diff.vms.length === 0) return { sentences: [...sentences, 'Every vCPU load took the same VMID and the same path under both.'], header, rows: [] };
+  sentences.push(`${counted(diff.vms.length, 'VM')} ${diff.vms.length === 1 ? 'differs' : 'differ'}${diff.vms.length > diffVmsShown ? `; the ${diffVmsShown} that differ most` : ''}. Per VM: its loads, those with another VMID, the slow-path loads under A = ${diff.policyA} and B = ${diff.policyB}, the loads run under one policy only (a VM not created under the other), and the first line where they differ (#n: the n-th VM at a reused address):`);
+  const rows = diff.vms
+    .slice(0, diffVmsShown)
+    .map((vm) => [vm.lifetime === 1 ? vm.vm : `${vm.vm} #${vm.lifetime}`, String(vm.loads), String(vm.differentVmid), String(vm.slowA), String(vm.slowB), String(vm.onlyA + vm.onlyB), vm.firstDifference === undefined ? '?' : `line ${vm.firstDifference.line}`]);
+  return { sentences, header, rows };
+}
+
+/** The diff's rows as a mail table, or a line per VM when the policies' names make it too wide. */
+function diffTableLines(header: readonly string[], rows: readonly (readonly string[])[]): Line[] {
+  if (rows.length === 0) return [];
+  const columns: Column[] = header.map((name, index) => (index === 0 ? { header: name, fixed: true } : { header: name, right: true }));
+  const laidOut = table(columns, rows, '  ');
+  if (laidOut !== undefined) return laidOut.map((text) => ({ text }));
+  return rows.flatMap((row) => prose(row.map((cell, index) => (index === 0 ? `VM ${cell}:` : `${header[index] ?? ''} ${cell}`)).join(' '), '  ', '    '));
 }
 
 function renderText(result: CompareResult, colour: boolean): string {
@@ -100,8 +109,8 @@ function renderText(result: CompareResult, colour: boolean): string {
     if (wrong.length > shown.length) lines.push({ text: '' }, ...prose(`... and ${wrong.length - shown.length} more under ${run.policy} (--format json lists every one).`));
   }
   if (result.diff !== undefined) {
-    const { sentences, vmRows } = diffParts(result.diff);
-    lines.push({ text: '' }, ...sentences.flatMap((sentence) => prose(sentence)), ...vmRows.map((row) => ({ text: `  ${row}` })));
+    const { sentences, header, rows } = diffParts(result.diff);
+    lines.push({ text: '' }, ...sentences.flatMap((sentence) => prose(sentence)), ...diffTableLines(header, rows));
   }
   return joinLines(lines, colour);
 }
@@ -133,8 +142,9 @@ function renderMarkdown(result: CompareResult): string {
     if (wrong.length > shown.length) lines.push(`... and ${wrong.length - shown.length} more (\`--format json\` lists every one)`, '');
   }
   if (result.diff !== undefined) {
-    const { sentences, vmRows } = diffParts(result.diff);
-    lines.push('## Call by call', '', ...sentences.map(escapeMarkdown), '', ...vmRows.map((row) => `- ${escapeMarkdown(row)}`));
+    const { sentences, header, rows } = diffParts(result.diff);
+    lines.push('## Call by call', '', ...sentences.map(escapeMarkdown), '');
+    if (rows.length > 0) lines.push(...markdownTable(header.map(escapeMarkdown), rows.map((row) => row.map((cell, index) => (index === 0 ? code(cell) : cell))), ['left', ...header.slice(1).map((): Alignment => 'right')]));
   }
   return `${lines.join('\n').replace(/\n+$/, '')}\n`;
 }
