@@ -84,6 +84,9 @@ interface LiveVm {
   readonly created: boolean;
 }
 
+/** The most copies `--scale` may ask for. */
+export const maxScale = 64;
+
 /** The SMMU the what-if's own devices sit on. */
 export const assignedSmmu = 'smmu0';
 /** StreamIDs the what-if gives its devices, from here up. */
@@ -105,7 +108,9 @@ export class AssignmentPlanner {
     /** K copies of every VM, side by side (`--scale K`). */
     private readonly scale: number,
     private readonly emit: (op: PlannedOp) => void,
-  ) {}
+  ) {
+    if (!Number.isInteger(scale) || scale < 1 || scale > maxScale) throw new RangeError(`--scale from 1 to ${maxScale} (got ${scale})`);
+  }
 
   readonly push = (op: WorkloadOp): void => {
     switch (op.op) {
@@ -136,10 +141,7 @@ export class AssignmentPlanner {
       case 'detach':
         if (this.spec.mode.kind !== 'trace') return;
         // devices=N: each attach the trace records stands for N devices (the others on SIDs of their own).
-        for (let n = 0; n < this.spec.devices; n++) {
-          const device = { smmu: op.device.smmu, sid: op.device.sid + n * 0x100000 };
-          this.forEachCopy(op.vm, (copy, index) => this.emit({ op: op.op, vm: copy, device: copyDevice(device, index), at: op.at }));
-        }
+        for (let n = 0; n < this.spec.devices; n++) this.forEachCopy(op.vm, (copy, index) => this.emit({ op: op.op, vm: copy, device: tracedCopy(op.device, n, index), at: op.at }));
         this.countHolding(op.vm, op.op === 'attach' ? this.spec.devices : -this.spec.devices, op.at);
         return;
     }
@@ -174,9 +176,11 @@ export class AssignmentPlanner {
 
   private attach(pointer: KernelPointer, vm: LiveVm, at: EventBase): void {
     for (let n = 0; n < vm.wants; n++) {
-      const device = { smmu: assignedSmmu, sid: this.nextSid++ };
+      // One SID per copy, in a block: the copies' devices are as distinct as the VMs'.
+      const device = { smmu: assignedSmmu, sid: this.nextSid };
+      this.nextSid += this.scale;
       vm.attached.push(device);
-      this.forEachCopy(pointer, (copy, index) => this.emit({ op: 'attach', vm: copy, device: copyDevice(device, index), at }));
+      this.forEachCopy(pointer, (copy, index) => this.emit({ op: 'attach', vm: copy, device: ownCopy(device, index), at }));
     }
     this.countHolding(pointer, vm.wants, at);
   }
@@ -184,7 +188,7 @@ export class AssignmentPlanner {
   private end(pointer: KernelPointer, vm: LiveVm, at: EventBase): void {
     this.live.delete(pointer);
     if (vm.attached.length === 0) return;
-    for (const device of vm.attached) this.forEachCopy(pointer, (copy, index) => this.emit({ op: 'detach', vm: copy, device: copyDevice(device, index), at }));
+    for (const device of vm.attached) this.forEachCopy(pointer, (copy, index) => this.emit({ op: 'detach', vm: copy, device: ownCopy(device, index), at }));
     this.countHolding(pointer, -vm.attached.length, at);
   }
 
@@ -212,6 +216,18 @@ function copyOf(pointer: KernelPointer, copy: number): KernelPointer {
   return copy === 1 ? pointer : `${pointer}~${copy}`;
 }
 
-function copyDevice(device: Device, copy: number): Device {
-  return copy === 1 ? device : { smmu: device.smmu, sid: device.sid + (copy - 1) * 0x10000 };
+/** The `copy`th copy of a device the planner gave (each device has a block of `--scale` SIDs). */
+function ownCopy(device: Device, copy: number): Device {
+  return copy === 1 ? device : { smmu: device.smmu, sid: device.sid + copy - 1 };
+}
+
+/**
+ * SMMUv3 StreamIDs have at most 32 bits (SMMU_IDR1.SIDSIZE): the devices the what-if adds to
+ * a traced one (`devices=N`, `--scale` copies) live above them, where no traced device can be,
+ * at `sid + 2^32 * (extra * maxScale + copy - 1)`: distinct for every extra and copy, and the
+ * same SID for a copy whatever the `--scale`.
+ */
+function tracedCopy(device: Device, extra: number, copy: number): Device {
+  const index = extra * maxScale + copy - 1;
+  return index === 0 ? device : { smmu: device.smmu, sid: device.sid + index * 2 ** 32 };
 }
