@@ -22,6 +22,11 @@ interface Binding {
   /** The VMID whose change was last reported, so that a change is listed once. */
   reported: number | undefined;
   readonly installedBy: EventBase;
+  /**
+   * The VM it was bound to is gone and a new VM has the same pointer: the STE still carries
+   * the dead VM's VMID until the trace detaches it, and the new VM's VMIDs are not its own.
+   */
+  orphaned: boolean;
 }
 
 class SharedUnpinnedDriver implements PolicyDriver {
@@ -33,6 +38,7 @@ class SharedUnpinnedDriver implements PolicyDriver {
     const calls = this.calls;
     switch (op.op) {
       case 'create':
+        for (const binding of this.bindings.get(op.vm) ?? []) binding.orphaned = true;
         calls.create(op.vm, op.at);
         return;
       case 'destroy':
@@ -49,7 +55,7 @@ class SharedUnpinnedDriver implements PolicyDriver {
       case 'attach': {
         calls.metrics.attachesRequested += 1;
         const id = calls.kvmId(op.vm);
-        const binding: Binding = { device: op.device, vmid: undefined, reported: undefined, installedBy: op.at };
+        const binding: Binding = { device: op.device, vmid: undefined, reported: undefined, installedBy: op.at, orphaned: false };
         const list = this.bindings.get(op.vm) ?? [];
         list.push(binding);
         this.bindings.set(op.vm, list);
@@ -78,6 +84,7 @@ class SharedUnpinnedDriver implements PolicyDriver {
   private afterLoad(vm: KernelPointer, vmid: number, at: EventBase): void {
     const calls = this.calls;
     for (const binding of this.bindings.get(vm) ?? []) {
+      if (binding.orphaned) continue;
       if (binding.vmid === undefined) {
         this.bind(vm, binding, vmid, at);
         continue;
