@@ -141,7 +141,9 @@ export class Comparison {
   private push(op: WorkloadOp): void {
     if (!this.started) this.start(op);
     if (op.op === 'attach') this.traceAttaches += 1;
-    for (const plan of this.plans) plan.planner.push(op);
+    // Without --assign, the trace's first attach decides for `trace`: `all` can no longer be chosen, so it stops costing.
+    const live = this.spec.assign === undefined && this.traceAttaches > 0 ? 1 : this.plans.length;
+    for (let index = 0; index < live; index++) (this.plans[index] as Plan).planner.push(op);
   }
 
   /** The runs begin at the first workload step: the trace's configuration is known by then. */
