@@ -2,7 +2,7 @@
  * The skim of ftrace text in WebAssembly (AssemblyScript, compiled by `npm run build`): for each
  * line of a region, whether it is a well-formed event line whose event the consumer refused, and
  * if so it is only counted under its name. Every other line is handed back to JavaScript
- * (`src/ingest/ftraceSkim.ts`), which reads it as before (`src/ingest/ftraceBytes.ts`).
+ * (`src/ingest/lines/ftraceSkim.ts`), which reads it as before (`src/ingest/ftrace/ftraceBytes.ts`).
  *
  * The tests on a line are exactly those FtraceByteParser.parse makes before it skips one: the
  * columns `TASK-PID [CPU] FLAGS? TIMESTAMP: NAME: `, checked byte for byte the same way. Where
@@ -19,7 +19,7 @@
  * the run. A property test holds them to where the parser finds them.
  *
  * The same module skims `trace-cmd report` text (`skim`'s `format`, the section at the end):
- * the tests are then TraceCmdByteParser's (src/ingest/traceCmdBytes.ts), and a well-formed
+ * the tests are then TraceCmdByteParser's (src/ingest/traceCmd/traceCmdBytes.ts), and a well-formed
  * event line is handed back with that parser's columns (the `traceCmd...` slots).
  * test/ingest/traceCmdBytes.test.ts holds the two to the same records.
  */
@@ -630,7 +630,7 @@ function timestampShape(start: usize, end: usize): i32 {
 
 // ---- trace-cmd report lines ------------------------------------------------------------------
 //
-// The steps of src/ingest/traceCmdBytes.ts (themselves those of traceCmdLine.ts), byte for
+// The steps of src/ingest/traceCmd/traceCmdBytes.ts (themselves those of traceCmdLine.ts), byte for
 // byte. Where that pass computes a number to know whether it is a safe integer (a pid, a CPU
 // or a time column of more digits than are always safe), the line is handed back instead.
 

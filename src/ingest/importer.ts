@@ -3,8 +3,8 @@
  * grammar, not KVM, and turns bytes into records with source positions. The format is chosen
  * by content (`sniff`), the file name being only a hint.
  */
-import type { CsvMap } from './csvMap.js';
-import type { InputPosition } from './lineSplitter.js';
+import type { CsvMap } from './csv/csvMap.js';
+import type { InputPosition } from './lines/lineSplitter.js';
 import type { ReadRecord } from './records.js';
 
 export type TraceFormat = 'ftrace' | 'trace-cmd' | 'csv' | 'msgpack';

@@ -10,10 +10,10 @@ import type { Readable } from 'node:stream';
 import { VmidReplayError } from '../errors.js';
 import { endSource } from './endSource.js';
 import { decompressIfGzip, isGzipMagic } from './gzip.js';
-import { ftraceImporter } from './ftraceImporter.js';
-import { csvImporter } from './csvImporter.js';
-import { traceCmdImporter } from './traceCmdImporter.js';
-import { msgpackImporter } from './msgpackReader.js';
+import { ftraceImporter } from './ftrace/ftraceImporter.js';
+import { csvImporter } from './csv/csvImporter.js';
+import { traceCmdImporter } from './traceCmd/traceCmdImporter.js';
+import { msgpackImporter } from './msgpack/msgpackReader.js';
 import type { Importer, ReadOptions } from './importer.js';
 import type { ReadRecord, TraceRecord } from './records.js';
 

@@ -1,15 +1,15 @@
 /**
- * The WebAssembly skim of refused ftrace lines (src/ingest/ftraceSkim.ts) must not show: read
+ * The WebAssembly skim of refused ftrace lines (src/ingest/lines/ftraceSkim.ts) must not show: read
  * with it or without it, any text gives the same records, counts and spans. And it must do its
  * job: once a name is taught, its lines never reach the JavaScript parser.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FtraceByteParser } from '../../src/ingest/ftraceBytes.js';
-import { FtraceColumns } from '../../src/ingest/ftraceColumns.js';
-import { FtraceSkimmer } from '../../src/ingest/ftraceSkim.js';
-import { ftraceImporter } from '../../src/ingest/ftraceImporter.js';
+import { FtraceByteParser } from '../../src/ingest/ftrace/ftraceBytes.js';
+import { FtraceColumns } from '../../src/ingest/ftrace/ftraceColumns.js';
+import { FtraceSkimmer } from '../../src/ingest/lines/ftraceSkim.js';
+import { ftraceImporter } from '../../src/ingest/ftrace/ftraceImporter.js';
 import { assertSameRecordsWithSkim, readingWith } from './skimProperty.js';
 import { mutated, wellFormed } from './ftraceLineArbs.js';
 

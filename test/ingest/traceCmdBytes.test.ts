@@ -1,5 +1,5 @@
 /**
- * The `trace-cmd report` fast path (src/ingest/traceCmdBytes.ts) must never show: a line it
+ * The `trace-cmd report` fast path (src/ingest/traceCmd/traceCmdBytes.ts) must never show: a line it
  * skips is an event line the string grammar reads with that name and body flavor, and a
  * report read with a filter gives the records and counts it gave before. And it must do its
  * job: the lines of a report in every shape trace-cmd prints are recognised.
@@ -8,11 +8,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
-import { TraceCmdByteParser, traceCmdEventName } from '../../src/ingest/traceCmdBytes.js';
-import { FtraceSkimmer } from '../../src/ingest/ftraceSkim.js';
-import { parseTraceCmdLine } from '../../src/ingest/traceCmdLine.js';
+import { TraceCmdByteParser, traceCmdEventName } from '../../src/ingest/traceCmd/traceCmdBytes.js';
+import { FtraceSkimmer } from '../../src/ingest/lines/ftraceSkim.js';
+import { parseTraceCmdLine } from '../../src/ingest/traceCmd/traceCmdLine.js';
 import { readRecords, type ReadOptions } from '../../src/ingest/readTrace.js';
-import { traceCmdImporter } from '../../src/ingest/traceCmdImporter.js';
+import { traceCmdImporter } from '../../src/ingest/traceCmd/traceCmdImporter.js';
 import type { EventFilter } from '../../src/ingest/importer.js';
 import type { ReadRecord, TraceRecord } from '../../src/ingest/records.js';
 import { toTraceCmdReport, type ReportShape } from '../helpers/traceCmdReport.js';

@@ -8,7 +8,7 @@
 import { VmidReplayError } from '../../errors.js';
 import type { Diagnostics, DiagnosticCode } from '../../diagnostics.js';
 import type { LineSource, TraceRecord } from '../../ingest/records.js';
-import { ProbeArgs } from '../../ingest/probeBody.js';
+import { ProbeArgs } from '../../events/probeBody.js';
 import { PointerTable, decodeEventRecord, decodeHeader, mayDecode, type DecodeContext, type DecodeOutcome } from '../../events/decode.js';
 import { assertUnreachable, type TraceEvent } from '../../events/index.js';
 import type { ProbeMap } from '../../events/probeMap.js';

@@ -8,13 +8,13 @@
 
 import { crc32 } from 'node:zlib';
 import type { Decoder } from '@msgpack/msgpack';
-import { VmidReplayError } from '../errors.js';
-import { endSource } from './endSource.js';
-import type { Importer, ReadOptions } from './importer.js';
+import { VmidReplayError } from '../../errors.js';
+import { endSource } from '../endSource.js';
+import type { Importer, ReadOptions } from '../importer.js';
 import { ColumnPool, columnsV1, columnsV2, FrameChecker, isDoc, textField, type BlockColumns, type BlockStrings, type Doc } from './msgpackColumns.js';
 import { frameHeaderBytes, maxFrameBytes, msgpackFormatName, msgpackMagic, readableFormatVersions } from './msgpackFormat.js';
 import { KeptRows, keepRows, recordsOfRows, type RowRefusal } from './msgpackRows.js';
-import type { ReadRecord } from './records.js';
+import type { ReadRecord } from '../records.js';
 
 /**
  * Chunks received but not yet taken, with the stream offset of the first unread byte. A chunk

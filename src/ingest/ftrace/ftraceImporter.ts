@@ -2,13 +2,13 @@
  * The ftrace text importer: `/sys/kernel/tracing/trace` and `trace_pipe` output, line by line
  * (see ftraceLine.ts for the grammar).
  */
-import { lineRecords } from './lineRecords.js';
+import { lineRecords } from '../lines/lineRecords.js';
 import { parseFtraceLine } from './ftraceLine.js';
 import { FtraceByteParser } from './ftraceBytes.js';
-import { skimmerFor } from './ftraceSkim.js';
-import type { Importer, ReadOptions } from './importer.js';
-import type { LineGrammar } from './lineRecords.js';
-import type { ReadRecord } from './records.js';
+import { skimmerFor } from '../lines/ftraceSkim.js';
+import type { Importer, ReadOptions } from '../importer.js';
+import type { LineGrammar } from '../lines/lineRecords.js';
+import type { ReadRecord } from '../records.js';
 
 export const ftraceGrammar: LineGrammar = {
   parseText: parseFtraceLine,

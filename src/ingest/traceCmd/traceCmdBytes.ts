@@ -19,12 +19,12 @@
  * lines of a sparse report never reach `parse` (NameSkippingParser); the event lines it hands
  * back come with the columns it found, which `parse` takes instead of looking for them.
  */
-import { utf8Text } from './bufferText.js';
-import { NameSkippingParser } from './nameSkipping.js';
-import { isBlankByte, isDigitByte, readTimestampAt, readTimestampBytes } from './ftraceColumns.js';
-import type { ReadRecord } from './records.js';
+import { utf8Text } from '../bufferText.js';
+import { NameSkippingParser } from '../lines/nameSkipping.js';
+import { isBlankByte, isDigitByte, readTimestampAt, readTimestampBytes } from '../ftrace/ftraceColumns.js';
+import type { ReadRecord } from '../records.js';
 import { eventNameColumn, latencyTaskWidth, taskOf, taskWidth } from './traceCmdLine.js';
-import { char0, charCloseBracket, charCloseParen, charColon, charDash, charDot, charEquals, charGreater, charHash, charOpenBracket, charOpenParen, charPlus, charSpace } from './charCodes.js';
+import { char0, charCloseBracket, charCloseParen, charColon, charDash, charDot, charEquals, charGreater, charHash, charOpenBracket, charOpenParen, charPlus, charSpace } from '../charCodes.js';
 
 // The byte tests the ftrace columns use, under the names the steps below read best with.
 const isBlank = isBlankByte;

@@ -24,8 +24,8 @@ import {
   type BlockDoc,
   type EndDoc,
   type HeaderDoc,
-} from './msgpackFormat.js';
-import type { EventRecord, TraceRecord } from './records.js';
+} from '../msgpack/msgpackFormat.js';
+import type { EventRecord, TraceRecord } from '../records.js';
 
 /** One frame: length, CRC-32 of the payload, the payload. */
 export function frame(payload: Uint8Array): Buffer {

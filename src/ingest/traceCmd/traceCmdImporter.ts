@@ -2,12 +2,12 @@
  * The `trace-cmd report` text importer: the output of trace-cmd 2.x and 3.x read line by line
  * (see traceCmdLine.ts for the grammar), giving the same records as the ftrace importer.
  */
-import { lineRecords, type LineGrammar } from './lineRecords.js';
+import { lineRecords, type LineGrammar } from '../lines/lineRecords.js';
 import { TraceCmdByteParser } from './traceCmdBytes.js';
-import { skimmerFor } from './ftraceSkim.js';
+import { skimmerFor } from '../lines/ftraceSkim.js';
 import { isReportHeader, parseTraceCmdLine, showsNamePadding } from './traceCmdLine.js';
-import type { Importer, ReadOptions } from './importer.js';
-import type { ReadRecord } from './records.js';
+import type { Importer, ReadOptions } from '../importer.js';
+import type { ReadRecord } from '../records.js';
 
 export const traceCmdGrammar: LineGrammar = {
   parseText: parseTraceCmdLine,

@@ -13,7 +13,7 @@
  * well-formed event line also with its columns, which the parser then need not look for.
  */
 import { ftraceSkimWasm } from './ftraceSkimWasm.js';
-import type { ReadOptions } from './importer.js';
+import type { ReadOptions } from '../importer.js';
 import { defaultMaxLineBytes, type WholeLinesReader } from './lineSplitter.js';
 
 /** What the module exports (wasm/ftraceSkim.ts). */

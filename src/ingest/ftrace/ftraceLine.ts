@@ -13,9 +13,9 @@
  *   ##### CPU 2 buffer started ####
  */
 
-import type { SourceSpan, TraceRecord } from './records.js';
+import type { SourceSpan, TraceRecord } from '../records.js';
 
-import { char0, char9, charCloseBracket, charColon, charDot, charHash, charSpace, charTab } from './charCodes.js';
+import { char0, char9, charCloseBracket, charColon, charDot, charHash, charSpace, charTab } from '../charCodes.js';
 
 export function isDigit(code: number): boolean {
   return code >= char0 && code <= char9;

@@ -3,12 +3,12 @@
  * skips, for either line grammar: counts them by name, and lets a skimmer skip their like from
  * then on, the WebAssembly one here (ftraceSkim.ts) or one in another thread (skimThread.ts).
  */
-import type { EventFilter } from './importer.js';
+import type { EventFilter } from '../importer.js';
 import { type FtraceSkimmer, SkimmedRegions, skimFlavorPlain, skimFlavorWithLocation } from './ftraceSkim.js';
 import { KnownNames, type KnownName } from './knownNames.js';
 import type { LineBytesParser } from './lineRecords.js';
 import type { WholeLinesReader } from './lineSplitter.js';
-import type { ReadRecord } from './records.js';
+import type { ReadRecord } from '../records.js';
 
 /**
  * The parser's use of the WebAssembly skimmer: it teaches the skimmer each name and body

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { hasReturnLocation, parseIntegerArg, parseProbeArgs, parseProbeBody, probeLocation, parseU64Arg, parseU64Array, parseSafeArray, ProbeArgs, type ProbeBody } from '../../src/ingest/probeBody.js';
+import { hasReturnLocation, parseIntegerArg, parseProbeArgs, parseProbeBody, probeLocation, parseU64Arg, parseU64Array, parseSafeArray, ProbeArgs, type ProbeBody } from '../../src/events/probeBody.js';
 
 /** A body as plain data, so deepEqual compares the map's entries in order. */
 function plain(body: ProbeBody): { location: unknown; args: [string, string][] } {

@@ -7,15 +7,15 @@
  * the same report.
  */
 import { Worker } from 'node:worker_threads';
-import type { ReadOptions } from './importer.js';
-import { BlockStrings } from './msgpackColumns.js';
-import { msgpackMagic } from './msgpackFormat.js';
-import { recordBatches, unusedRecord } from './msgpackReader.js';
-import { rowFields } from './msgpackRows.js';
+import type { ReadOptions } from '../importer.js';
+import { BlockStrings } from '../msgpack/msgpackColumns.js';
+import { msgpackMagic } from '../msgpack/msgpackFormat.js';
+import { recordBatches, unusedRecord } from '../msgpack/msgpackReader.js';
+import { rowFields } from '../msgpack/msgpackRows.js';
 import { transferredBytes } from './inFlightBudget.js';
 import { readingThreadOutcome, readingThreadSample } from './readingThread.js';
 import { keptBlockBuffers, lessonKey, type KeptBlock, type MsgpackThreadCommand, type MsgpackThreadMessage, type MsgpackThreadRequest } from './msgpackThreadProtocol.js';
-import type { ReadRecord } from './records.js';
+import type { ReadRecord } from '../records.js';
 
 /** Beside this module, as the bundle also has it (scripts/bundle.ts: every entry in one folder). */
 const workerUrl = new URL('./msgpackWorker.js', import.meta.url);

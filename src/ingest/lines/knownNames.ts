@@ -4,8 +4,8 @@
  * names, so a line costs no string for its name and no call of the filter once its name is
  * known, and a skipped line costs no allocation at all.
  */
-import type { EventFilter } from './importer.js';
-import type { ReadRecord, SourceSpan } from './records.js';
+import type { EventFilter } from '../importer.js';
+import type { ReadRecord, SourceSpan } from '../records.js';
 
 /** An event name seen before, with the filter's answers for it (undefined: not asked yet). */
 export interface KnownName {

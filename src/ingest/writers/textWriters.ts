@@ -10,9 +10,9 @@
  */
 
 import { isDeepStrictEqual } from 'node:util';
-import { parseFtraceLine } from './ftraceLine.js';
-import { plainRecord, type EventRecord, type TraceRecord } from './records.js';
-import { csvCell } from '../csv.js';
+import { parseFtraceLine } from '../ftrace/ftraceLine.js';
+import { plainRecord, type EventRecord, type TraceRecord } from '../records.js';
+import { csvCell } from '../../csv.js';
 
 /** Why records were left out of the output, with how many. */
 export type DroppedCounts = Map<string, number>;

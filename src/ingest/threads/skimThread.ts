@@ -11,13 +11,13 @@
  * both readers to the same report.
  */
 import { Worker } from 'node:worker_threads';
-import { handedColumnCount } from './ftraceColumns.js';
-import { ftraceGrammar } from './ftraceImporter.js';
-import { traceCmdGrammar } from './traceCmdImporter.js';
-import { LineRecordMaker, type LineBytesParser, type LineParser } from './lineRecords.js';
-import { defaultMaxLineBytes } from './lineSplitter.js';
-import { chooseImporter, type ReadOptions } from './readTrace.js';
-import type { ReadRecord } from './records.js';
+import { handedColumnCount } from '../ftrace/ftraceColumns.js';
+import { ftraceGrammar } from '../ftrace/ftraceImporter.js';
+import { traceCmdGrammar } from '../traceCmd/traceCmdImporter.js';
+import { LineRecordMaker, type LineBytesParser, type LineParser } from '../lines/lineRecords.js';
+import { defaultMaxLineBytes } from '../lines/lineSplitter.js';
+import { chooseImporter, type ReadOptions } from '../readTrace.js';
+import type { ReadRecord } from '../records.js';
 import { transferredBytes } from './inFlightBudget.js';
 import { readingThreadOutcome, readingThreadSample } from './readingThread.js';
 import { batchBuffers, numbersPerLine, type SkimCommand, type SkimFormat, type SkimLesson, type SkimMessage, type SkimRequest } from './skimProtocol.js';

@@ -12,9 +12,9 @@
  * `CPU:2 [LOST 123 EVENTS]` and ` => func+0x10/0x20` stack lines.
  */
 
-import { parseFtraceLine } from './ftraceLine.js';
+import { parseFtraceLine } from '../ftrace/ftraceLine.js';
 import { csvLayoutFields, requiredCsvFields, type CsvLayoutField, type CsvMap, type TimestampUnit } from './csvMap.js';
-import type { EventRecord, SourceSpan, TraceRecord } from './records.js';
+import type { EventRecord, SourceSpan, TraceRecord } from '../records.js';
 
 interface ArgIndex {
   readonly name: string;

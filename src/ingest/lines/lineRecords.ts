@@ -3,10 +3,10 @@
  * with the format's grammar, hand records on in batches of at most `batchBytes` of input. An
  * overlong line becomes a malformed record here, whatever the format.
  */
-import { utf8Text } from './bufferText.js';
+import { utf8Text } from '../bufferText.js';
 import { LineSplitter, defaultMaxLineBytes, type LineSink, type WholeLinesReader } from './lineSplitter.js';
-import type { ReadOptions } from './importer.js';
-import type { MalformedRecord, ReadRecord, SourceSpan, TraceRecord } from './records.js';
+import type { ReadOptions } from '../importer.js';
+import type { MalformedRecord, ReadRecord, SourceSpan, TraceRecord } from '../records.js';
 
 export type LineParser = (text: string, span: SourceSpan) => TraceRecord;
 

@@ -8,11 +8,11 @@
  */
 
 import type { InfoRecord, Parser } from 'csv-parse';
-import { VmidReplayError } from '../errors.js';
+import { VmidReplayError } from '../../errors.js';
 import { CsvRowReader } from './csvRows.js';
-import { defaultMaxLineBytes } from './lineSplitter.js';
-import type { Importer, ReadOptions } from './importer.js';
-import type { SourceSpan, TraceRecord } from './records.js';
+import { defaultMaxLineBytes } from '../lines/lineSplitter.js';
+import type { Importer, ReadOptions } from '../importer.js';
+import type { SourceSpan, TraceRecord } from '../records.js';
 
 interface RawRow {
   readonly record: string[];

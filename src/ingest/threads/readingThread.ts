@@ -5,7 +5,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import { constants, gunzipSync } from 'node:zlib';
-import { VmidReplayError } from '../errors.js';
+import { VmidReplayError } from '../../errors.js';
 
 /** Below this size a second thread costs more to start (about 40 ms) than it saves: for either reading thread. */
 export const defaultReadingThreadMinBytes = 32 << 20;

@@ -18,13 +18,13 @@
  * columns are found at the same places in the bytes as in the decoded text.
  */
 
-import { utf8Text } from './bufferText.js';
-import type { KnownName } from './knownNames.js';
-import type { ReadRecord, SourceSpan } from './records.js';
+import { utf8Text } from '../bufferText.js';
+import type { KnownName } from '../lines/knownNames.js';
+import type { ReadRecord, SourceSpan } from '../records.js';
 import { parseFtraceLine } from './ftraceLine.js';
 import { FtraceColumns, isDigitByte } from './ftraceColumns.js';
-import { NameSkippingParser } from './nameSkipping.js';
-import * as codes from './charCodes.js';
+import { NameSkippingParser } from '../lines/nameSkipping.js';
+import * as codes from '../charCodes.js';
 
 const char0 = codes.char0;
 const charOpenParen = codes.charOpenParen;

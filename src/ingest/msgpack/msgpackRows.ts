@@ -5,10 +5,10 @@
  * rows are plain numbers, so the first step can run on a reading thread and hand its rows to
  * the replaying one (msgpackThread.ts), which makes the records.
  */
-import type { EventFilter } from './importer.js';
+import type { EventFilter } from '../importer.js';
 import type { BlockColumns, BlockStrings } from './msgpackColumns.js';
 import { recordTypeCodes, shapeBits, shapeFlagsUndefined, shapeTextStamp6, shapeTextStamp9, shapeTgidNull, shapeTgidUndefined, stampText, templateMark } from './msgpackFormat.js';
-import type { EventRecord, ReadRecord, SourceSpan } from './records.js';
+import type { EventRecord, ReadRecord, SourceSpan } from '../records.js';
 
 /** Record type codes as numbers, so a block's rows are told apart without comparing strings. */
 const eventCode = recordTypeCodes.indexOf('event');

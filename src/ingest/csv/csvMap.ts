@@ -12,7 +12,7 @@
  * map, it knows no KVM: it only says where the columns of an ftrace event line are.
  */
 
-import { VmidReplayError } from '../errors.js';
+import { VmidReplayError } from '../../errors.js';
 
 /** The columns of the tool's own layout, i.e. the parts of an ftrace event line. */
 export const csvLayoutFields = ['timestamp', 'cpu', 'pid', 'comm', 'event', 'fields', 'tgid', 'flags'] as const;

@@ -8,13 +8,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
-import { postableError } from '../errors.js';
-import { decompressIfGzip } from './gzip.js';
+import { postableError } from '../../errors.js';
+import { decompressIfGzip } from '../gzip.js';
 import { InFlightBudget } from './inFlightBudget.js';
-import { msgpackBlocks } from './msgpackReader.js';
-import { KeptRows, keepRows, rowFields } from './msgpackRows.js';
+import { msgpackBlocks } from '../msgpack/msgpackReader.js';
+import { KeptRows, keepRows, rowFields } from '../msgpack/msgpackRows.js';
 import { keptBlockBuffers, lessonKey, type KeptBlock, type MsgpackThreadCommand, type MsgpackThreadMessage, type MsgpackThreadRequest } from './msgpackThreadProtocol.js';
-import { countingBytes, openTraceSource } from './readTrace.js';
+import { countingBytes, openTraceSource } from '../readTrace.js';
 
 /**
  * Buffers the replaying thread handed back (with its credits), filled again for the next

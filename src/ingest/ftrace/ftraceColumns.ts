@@ -10,7 +10,7 @@
  *         bash-1234  [001]  1520.114223: ...                                  (irq-info off)
  */
 import { nsPerFractionUnit } from './ftraceLine.js';
-import * as codes from './charCodes.js';
+import * as codes from '../charCodes.js';
 
 // Module-local copies of the character codes and of the two tests: imported bindings are
 // read through the module's cells on every use, which costs these loops about 10 % (measured

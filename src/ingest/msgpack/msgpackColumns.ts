@@ -6,7 +6,7 @@ import {
   columnWidths,
   recordTypeCodes,
 } from './msgpackFormat.js';
-import { utf8Text } from './bufferText.js';
+import { utf8Text } from '../bufferText.js';
 
 export type Doc = Record<string, unknown>;
 

@@ -38,10 +38,10 @@
  *    => func (ffff800008123456)     kernel_stack frames under `<stack trace>`: continuation lines
  */
 
-import { isBlank, isDigit, parseDigits, parseTimestamp, skipBlanks, splitNameAndBody, type Timestamp } from './ftraceLine.js';
-import type { SourceSpan, TraceRecord } from './records.js';
+import { isBlank, isDigit, parseDigits, parseTimestamp, skipBlanks, splitNameAndBody, type Timestamp } from '../ftrace/ftraceLine.js';
+import type { SourceSpan, TraceRecord } from '../records.js';
 
-import { charCloseBracket, charColon, charDash, charDot } from './charCodes.js';
+import { charCloseBracket, charColon, charDash, charDot } from '../charCodes.js';
 
 /** `%16s` of the default format and `%8.8s` of -l: the comm column's fixed width. */
 export const taskWidth = 16;
