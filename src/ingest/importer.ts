@@ -28,9 +28,9 @@ export interface ReadOptions {
   /** Event lines the consumer has no use for need not be read in full. */
   readonly wantEvent?: EventFilter;
   /**
-   * False: refused ftrace lines are skimmed by JavaScript, not WebAssembly (ftraceSkim.ts);
-   * 'always': by WebAssembly even where it does not pay. The records are the same either way;
-   * tests compare them.
+   * False: ftrace and trace-cmd lines are read by the string grammar alone, without the
+   * WebAssembly skim (lines/ftraceSkim.ts); 'always': with the skim even where it does not
+   * pay. The records are the same either way; tests compare them.
    */
   readonly wasmSkim?: boolean | 'always';
   /**

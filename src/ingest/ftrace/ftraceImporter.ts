@@ -2,17 +2,16 @@
  * The ftrace text importer: `/sys/kernel/tracing/trace` and `trace_pipe` output, line by line
  * (see ftraceLine.ts for the grammar).
  */
-import { lineRecords } from '../lines/lineRecords.js';
+import { lineRecords, type LineGrammar } from '../lines/lineRecords.js';
 import { parseFtraceLine } from './ftraceLine.js';
-import { FtraceByteParser } from './ftraceBytes.js';
-import { skimmerFor } from '../lines/ftraceSkim.js';
+import { FtraceColumns } from './ftraceColumns.js';
 import type { Importer, ReadOptions } from '../importer.js';
-import type { LineGrammar } from '../lines/lineRecords.js';
 import type { ReadRecord } from '../records.js';
 
 export const ftraceGrammar: LineGrammar = {
   parseText: parseFtraceLine,
-  bytesParser: (options, onSkippedName) => new FtraceByteParser(options.file, options.wantEvent, skimmerFor(options, false), options.wasmSkim === 'always', onSkippedName),
+  traceCmd: false,
+  skimmedColumns: () => new FtraceColumns(),
 };
 
 /** Parses a (decompressed) byte stream of ftrace text into batches of records. */

@@ -1,16 +1,17 @@
 /**
- * The skim of a sparse ftrace trace (or `trace-cmd report`, by the same module), in
- * WebAssembly: most lines of such a trace are events the replay has no use for, and all it
- * needs of them is that they are well-formed event lines and their name. JavaScript reads
- * those columns at about 200 ns a line; the module built from wasm/ftraceSkim.ts (SIMD
- * compares giving bit masks of each line's first 64 bytes) at about 45 ns, the copy into its
- * memory included.
+ * The byte-level reading of both line grammars, ftrace text and `trace-cmd report` text, in
+ * WebAssembly (the module built from wasm/ftraceSkim.ts: SIMD compares giving bit masks of
+ * each line's first 64 bytes). Most lines of a sparse trace are events the replay has no use
+ * for, and all it needs of them is that they are well-formed event lines and their name: the
+ * module finds that on the bytes, with the copy into its memory, several times faster than
+ * the string grammar makes the line's record.
  *
- * The module skips only lines whose name it was taught (`learn`) by the byte parser after that
- * parser had skipped a line of that name itself, and only when the line passes the very
- * checks the parser makes before skipping one (a property test holds the two to the same
- * records). Every other line is handed back, with its position, to be read as before; a
- * well-formed event line also with its columns, which the parser then need not look for.
+ * The module skips only lines whose name and body flavor it was taught (`learn`) by the line
+ * reader (lineReader.ts) after the filter refused a line of that name, and only when the line
+ * passes checks under which the string grammar reads it as an event line of that name and
+ * flavor. Every other line is handed back, with its position, to be read by the line reader;
+ * a well-formed event line also with its columns, from which the reader makes its record
+ * without the string grammar. Property tests hold both to the string grammar's records.
  */
 import { ftraceSkimWasm } from './ftraceSkimWasm.js';
 import type { ReadOptions } from '../importer.js';
@@ -57,10 +58,13 @@ function compileSkimModule(): object | undefined {
   try {
     return new webAssembly.Module(Buffer.from(ftraceSkimWasm, 'base64'));
   } catch {
-    // A runtime without WebAssembly SIMD: the byte parser reads every line itself.
+    // A runtime without WebAssembly SIMD: the string grammar reads every line.
     return undefined;
   }
 }
+
+/** How many numbers the skimmer hands over per line (wasm/ftraceSkim.ts, `storeColumns`), in the order SkimmedColumns.load reads them. */
+export const handedColumnCount = 13;
 
 /** The two ways the filter is asked about a name, as bits the module keeps per name. */
 export const skimFlavorPlain = 1;
@@ -69,7 +73,7 @@ export const skimFlavorWithLocation = 2;
 /**
  * Receives a line the module did not skip: `[lineStart, newline)` of the buffer given to `read`,
  * its index among the region's lines, and where in `columnWords` the columns it found for the
- * line start (FtraceColumns.load; -1: none, and only until the next region is read).
+ * line start (SkimmedColumns.load; -1: none, and only until the next region is read).
  */
 export type HandBack = (lineStart: number, newline: number, index: number, columnsAt: number) => void;
 
@@ -81,8 +85,9 @@ const skimPauseRegions = 16;
 
 /**
  * Whether skimming a region paid: a line the skimmer hands back without its columns is read
- * twice (about 50 ns lost), a line it skips, or hands back with its columns found, saves about
- * 150 ns, so it pays where it saved work on a third of the lines. `wasted` counts the first kind.
+ * twice, by the module and then by the string grammar; a line it skips, or hands back with
+ * its columns found, saves the string grammar's work, several times the module's. It pays
+ * where it saved that on a third of the lines. `wasted` counts the first kind.
  */
 function skimPaid(lines: number, wasted: number): boolean {
   return (lines - wasted) * 3 >= lines;
@@ -125,9 +130,9 @@ export class FtraceSkimmer {
   private readonly capacity: number;
 
   /**
-   * A skimmer of ftrace text, or (`traceCmd`) of `trace-cmd report` text, whose lines it
-   * hands back with the columns TraceCmdByteParser takes (traceCmdBytes.ts, LineBytes.load);
-   * undefined where this runtime cannot run the module.
+   * A skimmer of ftrace text, or (`traceCmd`) of `trace-cmd report` text, handing lines back
+   * with the columns FtraceColumns or TraceCmdColumns load; undefined where this runtime
+   * cannot run the module.
    */
   static create(maxLineBytes: number, traceCmd = false): FtraceSkimmer | undefined {
     if (skimModule === undefined || webAssembly === undefined) return undefined;

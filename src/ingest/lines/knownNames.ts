@@ -1,8 +1,8 @@
 /**
- * The event names a byte-level line parser has met (ftraceBytes.ts, traceCmdBytes.ts), with
- * the filter's answers for them and the lines it skipped by name. A trace has a few dozen
- * names, so a line costs no string for its name and no call of the filter once its name is
- * known, and a skipped line costs no allocation at all.
+ * The event names a line reader has met (lineReader.ts), with the filter's answers for them
+ * and the lines it skipped by name. A trace has a few dozen names, so a line costs no call of
+ * the filter once its name is known, and one whose columns the skimmer found costs no string
+ * for its name.
  */
 import type { EventFilter } from '../importer.js';
 import type { ReadRecord, SourceSpan } from '../records.js';
@@ -15,7 +15,7 @@ export interface KnownName {
   wantedWithLocation: boolean | undefined;
   /** Lines of this name skipped since the last `takeUnused()`. */
   unused: number;
-  /** A skimmer's slot for this name (-1: too long to teach, -2: not taught), and the flavors taught there (nameSkipping.ts). */
+  /** A skimmer's slot for this name (-1: never taught, being too long or not ASCII; -2: not taught yet), and the flavors taught there (lineReader.ts). */
   skimSlot: number;
   skimFlavors: number;
 }
@@ -30,9 +30,16 @@ const nameSlots = 1024;
 /** Names held at most: at this load probes stay short; hostile input with ever-new names then starts the table afresh, so memory never grows. */
 const maxNames = nameSlots / 2;
 
+function isAscii(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 export class KnownNames {
   private readonly names: (KnownName | undefined)[] = new Array<KnownName | undefined>(nameSlots);
   private namesHeld = 0;
+  /** Names met as strings (lines the string grammar read): an ASCII one is the same entry as its bytes'. */
+  private readonly byText = new Map<string, KnownName>();
   /** Names with skipped lines not yet taken, and where the first of those lines is. */
   private readonly namesWithUnused: KnownName[] = [];
   private firstUnusedSpan: SourceSpan | undefined;
@@ -42,7 +49,7 @@ export class KnownNames {
     private readonly wantEvent: EventFilter | undefined,
   ) {}
 
-  /** The name in `buf[start, end)` (ASCII), remembered by its bytes. */
+  /** The name in `buf[start, end)` (ASCII: the skimmer hands over no other), remembered by its bytes. */
   lookup(buf: Buffer, start: number, end: number): KnownName {
     const length = end - start;
     let hash = 0;
@@ -64,6 +71,27 @@ export class KnownNames {
     const entry: KnownName = { bytes: Uint8Array.prototype.slice.call(buf, start, end), name: buf.toString('latin1', start, end), wantedPlain: undefined, wantedWithLocation: undefined, unused: 0, skimSlot: -2, skimFlavors: 0 };
     names[slot] = entry;
     this.namesHeld++;
+    return entry;
+  }
+
+  /**
+   * The name of a record the string grammar made. Only an ASCII name can be taught to a
+   * skimmer: it compares a line's bytes with the name's, and the string is the line's bytes
+   * only then (an invalid byte became U+FFFD).
+   */
+  lookupName(name: string): KnownName {
+    const known = this.byText.get(name);
+    if (known !== undefined) return known;
+    if (this.byText.size === maxNames) this.byText.clear();
+    let entry: KnownName;
+    if (name.length > 0 && isAscii(name)) {
+      // The entry its bytes name, so a line read either way asks the filter about it once.
+      const bytes = Buffer.from(name, 'latin1');
+      entry = this.lookup(bytes, 0, bytes.length);
+    } else {
+      entry = { bytes: new Uint8Array(0), name, wantedPlain: undefined, wantedWithLocation: undefined, unused: 0, skimSlot: -1, skimFlavors: 0 };
+    }
+    this.byText.set(name, entry);
     return entry;
   }
 

@@ -1,38 +1,48 @@
 /**
- * The loop every line-oriented importer shares: split the byte stream into lines, parse each
- * with the format's grammar, hand records on in batches of at most `batchBytes` of input. An
- * overlong line becomes a malformed record here, whatever the format.
+ * The loop every line-oriented importer shares: split the byte stream into lines, read each
+ * with the format's grammar (LineReader: from the columns the skimmer found, or by the string
+ * grammar), hand records on in batches of at most `batchBytes` of input. An overlong line
+ * becomes a malformed record here, whatever the format.
  */
-import { utf8Text } from '../bufferText.js';
-import { LineSplitter, defaultMaxLineBytes, type LineSink, type WholeLinesReader } from './lineSplitter.js';
+import { LineSplitter, defaultMaxLineBytes, type LineSink } from './lineSplitter.js';
+import { skimmerFor } from './ftraceSkim.js';
+import { LineReader } from './lineReader.js';
 import type { ReadOptions } from '../importer.js';
-import type { MalformedRecord, ReadRecord, SourceSpan, TraceRecord } from '../records.js';
+import type { EventRecord, MalformedRecord, ReadRecord, SourceSpan, TraceRecord } from '../records.js';
 
 export type LineParser = (text: string, span: SourceSpan) => TraceRecord;
 
 /**
- * A grammar's byte-level fast path, made once per input: the record for a line's bytes, null
- * for a line it skipped (refused by the filter: counted, handed on by `takeUnused`), or
- * undefined to have the decoded text parsed by the `LineParser` instead.
+ * A line's columns as the WebAssembly skimmer found them (ftraceSkim.ts), read by the format
+ * the skimmer read them in: where the event's name is, and the record they make. One per
+ * input; it holds the last line `load`ed.
  */
-export interface LineBytesParser {
-  parse(bytes: Buffer, start: number, end: number, line: number, offset: number, columns?: Int32Array, columnsAt?: number): ReadRecord | null | undefined;
-  /** The lines skipped since the last call, as one `unused-events` record. */
-  takeUnused(): ReadRecord | undefined;
-  /** A reader of the next chunk's whole lines in bulk, skipping what it can without `parse` (see LineSplitter.pushBytes); undefined: line by line. */
-  wholeLinesReader?(): WholeLinesReader | undefined;
-  /** Told before each chunk's lines: what `parse` remembers of a buffer holds for one chunk only (a source may reuse its buffer). */
-  startChunk?(): void;
+export interface SkimmedColumns {
+  /**
+   * Takes the columns found for the line `buf[start, end)`: `handedColumnCount` numbers from
+   * `columns[at]` on. False where they do not give the record the string grammar would
+   * (none found, or a number only computing it tells about): the string grammar reads it then.
+   */
+  load(buf: Buffer, start: number, end: number, columns: Int32Array, at: number): boolean;
+  readonly nameStart: number;
+  readonly nameEnd: number;
+  /** Whether the body opens with a probe's `(location)`, as the filter is asked. */
+  readonly opensWithLocation: boolean;
+  /**
+   * The record of the line last loaded, named `name`, field for field the string grammar's;
+   * undefined where the line's bytes do not each decode to one character, so positions in
+   * the bytes are not positions in the text (the string grammar reads it then).
+   */
+  record(buf: Buffer, start: number, end: number, span: SourceSpan, name: string): EventRecord | undefined;
 }
 
 export interface LineGrammar {
+  /** The grammar itself: the record of one line's text. */
   readonly parseText: LineParser;
-  /**
-   * The byte-level fast path for one input, if the grammar has one for these options;
-   * `onSkippedName` is told once per name and body flavor it skips (a skimmer in another
-   * thread learns so: skimThread.ts).
-   */
-  readonly bytesParser?: (options: ReadOptions, onSkippedName?: (name: Uint8Array, flavor: number) => void) => LineBytesParser | undefined;
+  /** Whether the skimmer reads these lines as `trace-cmd report` text (else as ftrace text). */
+  readonly traceCmd: boolean;
+  /** A reader of the columns the skimmer finds, one per input. */
+  readonly skimmedColumns: () => SkimmedColumns;
 }
 
 /** The record for a line cut at `maxLineBytes` (`bytes[start, end)` is what was kept of it). */
@@ -43,23 +53,20 @@ function overlongLine(bytes: Buffer, start: number, end: number, span: SourceSpa
 /**
  * Makes the record of each line of one input, as every line-oriented reader does (this
  * thread's, and the skim thread's for the lines its worker hands over): a line cut at the
- * line limit is malformed; otherwise the byte parser reads it (null: a line it skipped,
- * counted for its `takeUnused`) and the text grammar reads what it declines.
+ * line limit is malformed; every other line is the reader's (null: a line it skipped, counted
+ * for its `takeUnused`).
  */
 export class LineRecordMaker {
   constructor(
     private readonly file: string,
-    private readonly parseText: LineParser,
-    private readonly bytesParser: LineBytesParser | undefined,
+    private readonly reader: LineReader,
     private readonly maxLineBytes: number,
   ) {}
 
   /** The record for the line `bytes[start, end)` (no newline; `truncated` if cut), or null for a skipped one; `columns` as LineSink has them. */
   record(bytes: Buffer, start: number, end: number, line: number, offset: number, truncated: boolean, columns?: Int32Array, columnsAt?: number): ReadRecord | null {
     if (truncated) return overlongLine(bytes, start, end, { file: this.file, line, offset }, this.maxLineBytes);
-    const fast = this.bytesParser?.parse(bytes, start, end, line, offset, columns, columnsAt);
-    if (fast === null) return null;
-    return fast ?? this.parseText(utf8Text(bytes, start, end), { file: this.file, line, offset });
+    return this.reader.read(bytes, start, end, line, offset, columns, columnsAt);
   }
 }
 
@@ -72,8 +79,8 @@ const batchBytes = 1 << 16;
 export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: ReadOptions, grammar: LineGrammar): AsyncGenerator<ReadRecord[]> {
   const maxLineBytes = options.maxLineBytes ?? defaultMaxLineBytes;
   const splitter = new LineSplitter(maxLineBytes, options.from);
-  const bytesParser = grammar.bytesParser?.(options);
-  const maker = new LineRecordMaker(options.file, grammar.parseText, bytesParser, maxLineBytes);
+  const reader = new LineReader(options.file, grammar, options.wantEvent, skimmerFor(options, grammar.traceCmd), options.wasmSkim === 'always');
+  const maker = new LineRecordMaker(options.file, reader, maxLineBytes);
   let batch: ReadRecord[] = [];
   const sink: LineSink = (bytes, start, end, line, offset, truncated, columns, columnsAt) => {
     const record = maker.record(bytes, start, end, line, offset, truncated, columns, columnsAt);
@@ -81,7 +88,7 @@ export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: R
   };
   /** The batch so far, with the counts of the lines skipped in it; undefined when empty. */
   const takeBatch = (): ReadRecord[] | undefined => {
-    const unused = bytesParser?.takeUnused();
+    const unused = reader.takeUnused();
     if (unused !== undefined) batch.push(unused);
     if (batch.length === 0) return undefined;
     const full = batch;
@@ -90,8 +97,7 @@ export async function* lineRecords(source: AsyncIterable<Uint8Array>, options: R
   };
   for await (const chunk of source) {
     for (let at = 0; at < chunk.length; at += batchBytes) {
-      bytesParser?.startChunk?.();
-      splitter.pushBytes(chunk.length <= batchBytes ? chunk : chunk.subarray(at, at + batchBytes), sink, bytesParser?.wholeLinesReader?.());
+      splitter.pushBytes(chunk.length <= batchBytes ? chunk : chunk.subarray(at, at + batchBytes), sink, reader.wholeLinesReader());
       const full = takeBatch();
       if (full !== undefined) yield full;
     }

@@ -1,8 +1,8 @@
 /**
  * Reading a large ftrace or `trace-cmd report` file on two cores: skimWorker.ts reads, splits
  * and skims it in a worker thread; this side reads the lines it hands on exactly as the
- * in-thread reader (lineRecords with FtraceByteParser, or TraceCmdByteParser) reads them, and
- * teaches the worker's skimmer each name its parser skips. On a sparse trace the skim of the
+ * in-thread reader (lineRecords, with a LineReader) reads them, and teaches the worker's
+ * skimmer each name its reader skips. On a sparse trace the skim of the
  * lines nobody replays then runs beside the replay of the rest.
  *
  * Records are pushed to the consumer from the message handler, batch by batch (one per 1 MiB
@@ -11,10 +11,11 @@
  * both readers to the same report.
  */
 import { Worker } from 'node:worker_threads';
-import { handedColumnCount } from '../ftrace/ftraceColumns.js';
+import { handedColumnCount } from '../lines/ftraceSkim.js';
 import { ftraceGrammar } from '../ftrace/ftraceImporter.js';
 import { traceCmdGrammar } from '../traceCmd/traceCmdImporter.js';
-import { LineRecordMaker, type LineBytesParser, type LineParser } from '../lines/lineRecords.js';
+import { LineReader } from '../lines/lineReader.js';
+import { LineRecordMaker } from '../lines/lineRecords.js';
 import { defaultMaxLineBytes } from '../lines/lineSplitter.js';
 import { chooseImporter, type ReadOptions } from '../readTrace.js';
 import type { ReadRecord } from '../records.js';
@@ -49,11 +50,8 @@ export interface SkimThreadPlan {
  * The replaying side's reader of one format's lines, as its importer reads them, which tells
  * the worker each name it skips; without a skimmer of its own (the worker skims).
  */
-function lineReaderFor(format: SkimFormat, options: ReadOptions, onSkippedName: (name: Uint8Array, flavor: number) => void): { parser: LineBytesParser; parseText: LineParser } {
-  const grammar = format === 'trace-cmd' ? traceCmdGrammar : ftraceGrammar;
-  const parser = grammar.bytesParser?.({ ...options, wasmSkim: false }, onSkippedName);
-  if (parser === undefined) throw new Error(`the ${format} grammar has no byte parser`);
-  return { parser, parseText: grammar.parseText };
+function lineReaderFor(format: SkimFormat, options: ReadOptions, onSkippedName: (name: Uint8Array, flavor: number) => void): LineReader {
+  return new LineReader(options.file, format === 'trace-cmd' ? traceCmdGrammar : ftraceGrammar, options.wantEvent, undefined, false, onSkippedName);
 }
 
 /**
@@ -79,29 +77,28 @@ export function skimThreadPlan(file: string, options: ReadOptions, minBytes: num
  */
 function sparseSample(text: Buffer, file: string, format: SkimFormat, options: ReadOptions): SkimThreadPlan | undefined {
   const lessons: SkimLesson[] = [];
-  const { parser } = lineReaderFor(format, options, (name, flavor) => lessons.push({ name: Uint8Array.from(name), flavor }));
+  const reader = lineReaderFor(format, options, (name, flavor) => lessons.push({ name: Uint8Array.from(name), flavor }));
   let lines = 0;
   let refused = 0;
   for (let start = 0, end = text.indexOf(0x0a); end !== -1; start = end + 1, end = text.indexOf(0x0a, start)) {
     lines += 1;
-    if (parser.parse(text, start, end, lines, start) === null) refused += 1;
+    if (reader.read(text, start, end, lines, start) === null) refused += 1;
   }
   return lines > 0 && refused * 2 >= lines ? { format, lessons } : undefined;
 }
 
 /** The records of the lines one batch handed on, as lineRecords makes them. */
-function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: string, parser: LineBytesParser, maker: LineRecordMaker): ReadRecord[] {
+function batchRecords(message: Extract<SkimMessage, { type: 'lines' }>, file: string, reader: LineReader, maker: LineRecordMaker): ReadRecord[] {
   const bytes = Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength);
-  parser.startChunk?.();
   const lines = message.lines;
   const columns = message.columns;
   const records: ReadRecord[] = [];
   for (let at = 0, columnsAt = 0; at < lines.length; at += numbersPerLine, columnsAt += handedColumnCount) {
-    // With the columns the worker's skimmer found (or -1): the parser need not look for them.
+    // With the columns the worker's skimmer found (or -1: the string grammar reads the line).
     const record = maker.record(bytes, lines[at + 2] as number, lines[at + 3] as number, lines[at] as number, lines[at + 1] as number, lines[at + 4] === 1, columns, columnsAt);
     if (record !== null) records.push(record);
   }
-  const unused = parser.takeUnused();
+  const unused = reader.takeUnused();
   if (unused !== undefined) records.push(unused);
   const skipped = message.skipped;
   if (skipped !== undefined) records.push({ type: 'unused-events', span: { file, line: skipped.line, offset: skipped.offset }, countsByName: new Map(skipped.counts) });
@@ -125,8 +122,8 @@ export function readWithSkimThread(
   const request: SkimRequest = { file, format: plan.format, formatForced: options.format !== undefined, maxLineBytes, bytesAhead: skimBytesAhead, lessons: plan.lessons };
   const worker = new Worker(workerUrl, { workerData: request });
   const send = (command: SkimCommand): void => worker.postMessage(command);
-  const { parser, parseText } = lineReaderFor(plan.format, options, (name, flavor) => send({ type: 'learn', name: Uint8Array.from(name), flavor }));
-  const maker = new LineRecordMaker(file, parseText, parser, maxLineBytes);
+  const reader = lineReaderFor(plan.format, options, (name, flavor) => send({ type: 'learn', name: Uint8Array.from(name), flavor }));
+  const maker = new LineRecordMaker(file, reader, maxLineBytes);
   return readingThreadOutcome<SkimMessage, 'done' | 'other-format'>(worker, file, (message) => {
     switch (message.type) {
       case 'other-format':
@@ -136,7 +133,7 @@ export function readWithSkimThread(
       case 'lines':
         send({ type: 'credit', bytes: transferredBytes(batchBuffers(message)) });
         onRead?.(message.read);
-        consume(batchRecords(message, file, parser, maker));
+        consume(batchRecords(message, file, reader, maker));
         return undefined;
     }
   });

@@ -10,8 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
 import { postableError } from '../../errors.js';
-import { handedColumnCount } from '../ftrace/ftraceColumns.js';
-import { FtraceSkimmer, SkimmedRegions } from '../lines/ftraceSkim.js';
+import { FtraceSkimmer, SkimmedRegions, handedColumnCount } from '../lines/ftraceSkim.js';
 import { LineSplitter, type LineSink, type WholeLinesReader } from '../lines/lineSplitter.js';
 import { countingBytes, openTraceSource, sniffTrace } from '../readTrace.js';
 import { InFlightBudget } from './inFlightBudget.js';

@@ -3,15 +3,15 @@
  * (see traceCmdLine.ts for the grammar), giving the same records as the ftrace importer.
  */
 import { lineRecords, type LineGrammar } from '../lines/lineRecords.js';
-import { TraceCmdByteParser } from './traceCmdBytes.js';
-import { skimmerFor } from '../lines/ftraceSkim.js';
+import { TraceCmdColumns } from './traceCmdColumns.js';
 import { isReportHeader, parseTraceCmdLine, showsNamePadding } from './traceCmdLine.js';
 import type { Importer, ReadOptions } from '../importer.js';
 import type { ReadRecord } from '../records.js';
 
 export const traceCmdGrammar: LineGrammar = {
   parseText: parseTraceCmdLine,
-  bytesParser: (options, onSkippedName) => new TraceCmdByteParser(options.file, options.wantEvent, skimmerFor(options, true), options.wasmSkim === 'always', onSkippedName),
+  traceCmd: true,
+  skimmedColumns: () => new TraceCmdColumns(),
 };
 
 /** Parses a (decompressed) byte stream of `trace-cmd report` text into batches of records. */
