@@ -31,8 +31,8 @@ const nameSlots: u32 = 1024;
 /**
  * A name sits in the first of this many slots from its hash's that holds it or was free; only
  * when all are taken is the first overwritten. With one slot per hash, two refused names that
- * met there (kvm_entry and workqueue_execute_start do) took it from each other on every line
- * JavaScript taught back, and a sparse trace of the two ran 1.5 times as long.
+ * meet there (kvm_entry and workqueue_execute_start do) would take it from each other on every
+ * line JavaScript taught back.
  */
 const nameProbes: u32 = 8;
 const nameSlotBytes: u32 = 64;

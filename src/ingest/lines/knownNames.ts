@@ -22,9 +22,9 @@ export interface KnownName {
 
 /**
  * Slots of the name table, open-addressed on a hash of the name's bytes. Two names whose
- * hashes meet both stay: when each name had one slot, two such names alternating evicted each
- * other on every line (dense text 25 % slower, each line making its name again and asking the
- * filter again; 'vmid_unpin' and 'free_s2' are such a pair).
+ * hashes meet both stay: with one slot a name, two such names alternating would evict each
+ * other on every line, each line making its name again and asking the filter again
+ * ('vmid_unpin' and 'free_s2' are such a pair).
  */
 const nameSlots = 1024;
 /** Names held at most: at this load probes stay short; hostile input with ever-new names then starts the table afresh, so memory never grows. */

@@ -90,8 +90,7 @@ class ByteQueue {
 
 /**
  * Records per batch handed on: a block's 4096 records and their strings, alive together until
- * the replay took them all, outlived V8's young generation (the collector took a quarter of a
- * dense read).
+ * the replay took them all, would outlive V8's young generation and be promoted.
  */
 const batchRecordCount = 512;
 

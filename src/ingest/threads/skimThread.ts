@@ -28,15 +28,14 @@ const workerUrl = new URL('./skimWorker.js', import.meta.url);
 
 /**
  * How much of a file's start is read to tell a sparse trace from a dense one: some hundreds of
- * lines tell them apart, and this sample is parsed before the JIT has warmed up (1 MiB took
- * 30 to 40 ms, a tenth of a sparse 256 MiB run).
+ * lines tell them apart, and this sample is read before the JIT has warmed up, so no more.
  */
 const sampleBytes = 1 << 16;
 
 /**
  * Batches the worker may have posted and not yet seen taken, in bytes: about 8 dense batches
- * (a 1 MiB read each, plus their line numbers and columns), or some hundreds of sparse ones.
- * Against a bound of 4 batches: sparse 256 MiB −8 %, 1 GiB −7 %, its gzip −6 % (A/B runs).
+ * (a 1 MiB read each, plus their line numbers and columns), or some hundreds of sparse ones,
+ * so the worker runs ahead while the replaying thread's code is still cold.
  */
 const skimBytesAhead = 16 << 20;
 
@@ -58,7 +57,7 @@ function lineReaderFor(format: SkimFormat, options: ReadOptions, onSkippedName: 
  * Whether `file` is worth reading with a skim thread, and if so how: a regular file of at
  * least `minBytes`, read with a filter (without one there is nothing to skip), as ftrace text
  * or sniffed, and sparse: the filter refuses most event lines of a sample of its start. On a
- * dense trace the thread only copies lines across and costs about 6 % (measured).
+ * dense trace the thread would only copy lines across, which costs more than it saves.
  */
 export function skimThreadPlan(file: string, options: ReadOptions, minBytes: number): SkimThreadPlan | undefined {
   if (file === '-' || options.wantEvent === undefined) return undefined;
@@ -73,7 +72,7 @@ export function skimThreadPlan(file: string, options: ReadOptions, minBytes: num
  * The plan when the filter refuses at least half the lines of the file's first `sampleBytes`
  * (decompressed): the names refused there are taught to the worker at once, so the replaying
  * thread is not handed the lines of its first reads to skip them itself while its code is
- * still cold (a tenth of a sparse 256 MiB run before this).
+ * still cold.
  */
 function sparseSample(text: Buffer, file: string, format: SkimFormat, options: ReadOptions): SkimThreadPlan | undefined {
   const lessons: SkimLesson[] = [];
