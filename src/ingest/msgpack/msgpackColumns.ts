@@ -221,6 +221,10 @@ export interface BlockColumns {
   readonly name: Float64Array;
   readonly body: Float64Array;
   readonly shape: Uint8Array;
+  /** Version 3's meaning columns (EventColumnsV3); absent before. */
+  readonly meaning?: Uint8Array;
+  readonly vm?: Float64Array;
+  readonly value?: Float64Array;
   readonly lostCpu: Float64Array;
   readonly lostCount: Float64Array;
   readonly bufferCpu: Float64Array;
@@ -282,8 +286,18 @@ export function columnsV1(block: Doc, check: FrameChecker, fail: (message: strin
   };
 }
 
-/** A version 2 block's columns (encodeColumn, one string blob), checked. */
-export function columnsV2(block: Doc, check: FrameChecker, fail: (message: string) => never): BlockColumns {
+/** The largest meaning byte (events/precoded.ts: a code in the low five bits, the value bit above). */
+const meaningByteMax = 0x3f;
+
+/** Version 3's meaning columns, checked as far as ingest knows them: bytes in range, VM indexes into the strings. */
+function meaningColumns(ev: Doc, check: FrameChecker, fail: (message: string) => never, events: number, strings: number): Pick<BlockColumns, 'meaning' | 'vm' | 'value'> {
+  const meaning = check.bytes(ev, 'meaning', events);
+  for (let e = 0; e < events; e++) if ((meaning[e] as number) > meaningByteMax) fail(`expected event ${e}'s meaning byte to be at most ${meaningByteMax}, found ${meaning[e]}`);
+  return { meaning, vm: check.indexColumn(ev, 'vm', events, strings, true, 'event.vm'), value: check.column(ev, 'value', events, 'event.value') };
+}
+
+/** A version 2 or 3 block's columns (encodeColumn, one string blob), checked. */
+export function columnsV2(block: Doc, check: FrameChecker, fail: (message: string) => never, version: number): BlockColumns {
   const n = check.int(block, 'n', 1);
   const blob = block['strings'];
   if (!(blob instanceof Uint8Array)) fail('expected strings to be the block\'s strings as bytes');
@@ -321,6 +335,7 @@ export function columnsV2(block: Doc, check: FrameChecker, fail: (message: strin
     name: check.indexColumn(ev, 'name', counts.events, strings.length),
     body: check.indexColumn(ev, 'body', counts.events, strings.length),
     shape: check.bytes(ev, 'shape', counts.events),
+    ...(version >= 3 ? meaningColumns(ev, check, fail, counts.events, strings.length) : {}),
     lostCpu: check.column(lost, 'cpu', counts.lost, 'lost.cpu'),
     lostCount: check.column(lost, 'count', counts.lost),
     bufferCpu: check.column(check.doc(block, 'bufferStarted'), 'cpu', counts.buffers, 'bufferStarted.cpu'),

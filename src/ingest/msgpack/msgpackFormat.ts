@@ -12,10 +12,13 @@
 export const msgpackMagic = Buffer.from([0x89, 0x56, 0x52, 0x4d, 0x50, 0x0d, 0x0a, 0x1a]);
 
 export const msgpackFormatName = 'vmid-replay-msgpack';
-/** What the writer writes. Version 1 stored integer columns and strings as MessagePack arrays. */
-export const msgpackFormatVersion = 2;
+/**
+ * What the writer writes. Version 1 stored integer columns and strings as MessagePack arrays;
+ * version 2 has no meaning columns (EventColumnsV3).
+ */
+export const msgpackFormatVersion = 3;
 /** What the reader reads. */
-export const readableFormatVersions: readonly number[] = [1, 2];
+export const readableFormatVersions: readonly number[] = [1, 2, 3];
 
 /** Bytes before each payload: length and CRC-32. */
 export const frameHeaderBytes = 8;
@@ -114,7 +117,20 @@ export interface EventColumnsV2 {
   readonly shape: Uint8Array;
 }
 
-/** A block frame's payload (version 2; docs/msgpack-format.md says how version 1 differs): columns of `n` records. */
+/**
+ * Version 3's event columns: version 2's, and what each line means (events/precoded.ts), so a
+ * replay builds the hot kinds' events without reading their bodies.
+ */
+export interface EventColumnsV3 extends EventColumnsV2 {
+  /** One byte per event: the meaning code and its value bit (0: decode the body). */
+  readonly meaning: Uint8Array;
+  /** String index of the event's VM pointer, -1 for none. */
+  readonly vm: Uint8Array;
+  /** The integer operand (observedId, observedRet); 0 when the value bit is clear. */
+  readonly value: Uint8Array;
+}
+
+/** A block frame's payload (version 3; docs/msgpack-format.md says how versions 1 and 2 differ): columns of `n` records. */
 export interface BlockDoc {
   readonly k: 'block';
   readonly n: number;
@@ -130,7 +146,7 @@ export interface BlockDoc {
   readonly text: Uint8Array;
   readonly dLine: Uint8Array;
   readonly dOffset: Uint8Array;
-  readonly event: EventColumnsV2;
+  readonly event: EventColumnsV3;
   readonly lost: { readonly cpu: Uint8Array; readonly count: Uint8Array };
   readonly bufferStarted: { readonly cpu: Uint8Array };
   readonly malformed: { readonly expected: Uint8Array };

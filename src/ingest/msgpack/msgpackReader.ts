@@ -144,8 +144,8 @@ async function* framedBlocks(iterator: AsyncIterator<Uint8Array>, options: ReadO
     }
     return queue.available >= count;
   };
-  const failAt = (at: number, message: string): never => {
-    throw new VmidReplayError('INPUT_CORRUPT', `MessagePack trace: at byte ${at}: ${message}`, { file: options.file });
+  const failAt = (at: number, message: string, where = ''): never => {
+    throw new VmidReplayError('INPUT_CORRUPT', `MessagePack trace: at byte ${at}: ${message}${where}`, { file: options.file });
   };
 
   if (!(await fill(msgpackMagic.length)) || !queue.peek(msgpackMagic.length).equals(msgpackMagic)) {
@@ -160,31 +160,33 @@ async function* framedBlocks(iterator: AsyncIterator<Uint8Array>, options: ReadO
   let records = 0;
   for (;;) {
     const at = queue.consumed;
+    // Frames after the header are numbered from 1: block K is frame K, the end frame follows the last block.
+    const frameAt = frames === 0 ? '' : ` (frame ${frames})`;
     if (!(await fill(frameHeaderBytes))) {
       if (queue.available === 0) failAt(at, `the file ends after ${frames} frames without the end frame: it is truncated`);
-      failAt(at, `the file ends inside a frame header (${queue.available} of ${frameHeaderBytes} bytes): it is truncated`);
+      failAt(at, `the file ends inside a frame header (${queue.available} of ${frameHeaderBytes} bytes): it is truncated`, frameAt);
     }
     const head = queue.take(frameHeaderBytes);
     const length = head.readUInt32BE(0);
     const expectedCrc = head.readUInt32BE(4);
-    if (length > maxFrameBytes) failAt(at, `expected a frame of at most ${maxFrameBytes} bytes, found a length of ${length}: the file is corrupt`);
-    if (!(await fill(length))) failAt(at, `the frame claims ${length} bytes but the file ends after ${queue.available}: it is truncated`);
+    if (length > maxFrameBytes) failAt(at, `expected a frame of at most ${maxFrameBytes} bytes, found a length of ${length}: the file is corrupt`, frameAt);
+    if (!(await fill(length))) failAt(at, `the frame claims ${length} bytes but the file ends after ${queue.available}: it is truncated`, frameAt);
     const payload = queue.take(length);
-    if (crc32(payload) !== expectedCrc) failAt(at, `the frame's CRC-32 does not match its ${length} bytes: the file is corrupt`);
-    const fail = (message: string): never => failAt(at, `${message}: the file is corrupt`);
-    const doc = decodeFrame(decoder, payload, fail);
-    const check = new FrameChecker(fail, pool);
+    if (crc32(payload) !== expectedCrc) failAt(at, `the frame's CRC-32 does not match its ${length} bytes: the file is corrupt`, frameAt);
+    const doc = decodeFrame(decoder, payload, (message) => failAt(at, `${message}: the file is corrupt`, frameAt));
     const kind = textField(doc, 'k');
+    const fail = (message: string): never => failAt(at, `${message}: the file is corrupt`, kind === 'block' ? ` (block ${frames})` : frameAt);
+    const check = new FrameChecker(fail, pool);
     if (frames === 0) {
       if (kind !== 'header' || textField(doc, 'format') !== msgpackFormatName) fail(`expected the header frame of a ${msgpackFormatName} file`);
       const written = doc['version'];
       if (typeof written !== 'number' || !readableFormatVersions.includes(written)) {
-        return failAt(at, `expected format version ${readableFormatVersions.join(' or ')}, found ${JSON.stringify(written)}: written by another vmid-replay version`);
+        return failAt(at, `expected format version ${readableFormatVersions.slice(0, -1).join(', ')} or ${readableFormatVersions.at(-1)}, found ${JSON.stringify(written)}: written by another vmid-replay version`);
       }
       version = written;
       file = textField(doc, 'source') ?? fail('expected the header to name the source');
     } else if (kind === 'block') {
-      const columns = version === 1 ? columnsV1(doc, check, fail) : columnsV2(doc, check, fail);
+      const columns = version === 1 ? columnsV1(doc, check, fail) : columnsV2(doc, check, fail, version);
       yield { columns, file, fail };
       records += columns.n;
       frames += 1;

@@ -40,7 +40,11 @@ const rowBody = 11;
 const rowTask = 12;
 const rowFlags = 13;
 const rowCount = 14;
-export const rowFields = 15;
+/** Version 3's meaning columns (0, -1 and 0 before it). */
+const rowMeaning = 15;
+const rowVm = 16;
+const rowValue = 17;
+export const rowFields = 18;
 
 /** A block's kept rows, row after row, in a buffer reused from block to block. */
 export class KeptRows {
@@ -119,7 +123,7 @@ function checkEventColumns(columns: BlockColumns, fail: (message: string) => nev
  */
 export function keepRows(columns: BlockColumns, fail: (message: string) => never, filter: EventFilter | undefined, kept: KeptRows): RefusedEvents {
   checkEventColumns(columns, fail);
-  const { n, strings: str, types, text, dLine, dOffset, task, pid, tgid, cpu, flags, ts, ns, name, body, shape, lostCpu, lostCount, bufferCpu, expected } = columns;
+  const { n, strings: str, types, text, dLine, dOffset, task, pid, tgid, cpu, flags, ts, ns, name, body, shape, meaning, vm, value, lostCpu, lostCount, bufferCpu, expected } = columns;
   const refused = new RefusedEvents(filter === undefined ? 0 : str.length);
   /** Per name index and body flavor: 0 not asked yet, 1 wanted, -1 refused. */
   const wanted = new Int8Array(filter === undefined ? 0 : str.length * 2);
@@ -165,6 +169,9 @@ export function keepRows(columns: BlockColumns, fail: (message: string) => never
       out[at + rowBody] = body[e] as number;
       out[at + rowTask] = task[e] as number;
       out[at + rowFlags] = flags[e] as number;
+      out[at + rowMeaning] = meaning === undefined ? 0 : (meaning[e] as number);
+      out[at + rowVm] = vm === undefined ? -1 : (vm[e] as number);
+      out[at + rowValue] = value === undefined ? 0 : (value[e] as number);
       e++;
     } else if (type === lostCode) {
       if ((lostCpu[lost] as number) < 0 || (lostCount[lost] as number) < 0) fail(`expected lost record ${lost} to have a CPU and a count of at least 0`);
@@ -221,6 +228,9 @@ class MessagePackEventRecord implements EventRecord {
     readonly tsNs: number,
     readonly name: string,
     readonly body: string,
+    readonly precodedMeaning: number,
+    readonly precodedVm: string | undefined,
+    readonly precodedValue: number,
   ) {}
 
   get text(): string {
@@ -243,6 +253,7 @@ export function recordsOfRows(values: Float64Array, from: number, to: number, st
     if (type === eventCode) {
       const bits = values[at + rowShape] as number;
       const flagsIndex = values[at + rowFlags] as number;
+      const vmIndex = values[at + rowVm] as number;
       records.push(
         new MessagePackEventRecord(
           span,
@@ -257,6 +268,9 @@ export function recordsOfRows(values: Float64Array, from: number, to: number, st
           values[at + rowNs] as number,
           str.at(values[at + rowName] as number),
           str.at(values[at + rowBody] as number),
+          values[at + rowMeaning] as number,
+          vmIndex === -1 ? undefined : str.at(vmIndex),
+          values[at + rowValue] as number,
         ),
       );
     } else if (type === headerCode) {

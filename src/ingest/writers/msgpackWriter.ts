@@ -59,6 +59,21 @@ function eventTemplate(record: EventRecord): { text: string; bits: number } {
 
 const typeCode = new Map<TraceRecord['type'], number>(recordTypeCodes.map((type, index) => [type, index]));
 
+/**
+ * What an event line means, as version 3 stores it (EventColumnsV3): given by the caller, who
+ * knows events (`convert`: events/precoded.ts); ingest only stores it.
+ */
+export interface LineMeaning {
+  readonly meaning: number;
+  readonly vm: string | undefined;
+  readonly value: number;
+}
+
+/** Tells each event line's meaning; without one, every line's is 0 (decode the body). */
+export type MeaningOf = (record: EventRecord) => LineMeaning;
+
+const noMeaning: LineMeaning = { meaning: 0, vm: undefined, value: 0 };
+
 /** Collects the records of one block into columns. */
 class BlockBuilder {
   private readonly strings: string[] = [];
@@ -75,10 +90,12 @@ class BlockBuilder {
   /** The block's first event's tsUs, once it has one: deltas start from it (BlockDoc.ts0). */
   private firstTsUs: number | undefined;
   private lastTsUs = 0;
-  private readonly event = { task: [] as number[], pid: [] as number[], tgid: [] as number[], cpu: [] as number[], flags: [] as number[], ts: [] as number[], ns: [] as number[], name: [] as number[], body: [] as number[], shape: [] as number[] };
+  private readonly event = { task: [] as number[], pid: [] as number[], tgid: [] as number[], cpu: [] as number[], flags: [] as number[], ts: [] as number[], ns: [] as number[], name: [] as number[], body: [] as number[], shape: [] as number[], meaning: [] as number[], vm: [] as number[], value: [] as number[] };
   private readonly lost = { cpu: [] as number[], count: [] as number[] };
   private readonly bufferStarted = { cpu: [] as number[] };
   private readonly malformed = { expected: [] as number[] };
+
+  constructor(private readonly meaningOf: MeaningOf | undefined) {}
 
   get size(): number {
     return this.types.length;
@@ -131,6 +148,10 @@ class BlockBuilder {
         e.ns.push(record.tsNs);
         e.name.push(this.intern(record.name));
         e.body.push(this.intern(record.body));
+        const meaning = this.meaningOf === undefined ? noMeaning : this.meaningOf(record);
+        e.meaning.push(meaning.meaning);
+        e.vm.push(meaning.vm === undefined ? -1 : this.intern(meaning.vm));
+        e.value.push(meaning.value);
         e.shape.push((record.tgid === undefined ? shapeTgidUndefined : 0) | (record.tgid === null ? shapeTgidNull : 0) | (record.flags === undefined ? shapeFlagsUndefined : 0) | template.bits);
         break;
       }
@@ -179,6 +200,9 @@ class BlockBuilder {
         name: encodeColumn(e.name),
         body: encodeColumn(e.body),
         shape: Uint8Array.from(e.shape),
+        meaning: Uint8Array.from(e.meaning),
+        vm: encodeColumn(e.vm),
+        value: encodeColumn(e.value),
       },
       lost: { cpu: encodeColumn(this.lost.cpu), count: encodeColumn(this.lost.count) },
       bufferStarted: { cpu: encodeColumn(this.bufferStarted.cpu) },
@@ -191,6 +215,7 @@ export interface MsgpackWriteOptions {
   /** The header's source when there are no records; otherwise the first record's span names it. */
   readonly source: string;
   readonly blockRecords?: number;
+  readonly meaningOf?: MeaningOf;
 }
 
 /** What was written, for the CLI's summary line. */
@@ -215,11 +240,11 @@ export async function* encodeMsgpackTrace(batches: AsyncIterable<readonly TraceR
     const doc: HeaderDoc = { k: 'header', format: msgpackFormatName, version: msgpackFormatVersion, source, blockRecords };
     return Buffer.concat([msgpackMagic, frame(encode(doc))]);
   };
-  let block = new BlockBuilder();
+  let block = new BlockBuilder(options.meaningOf);
   const flush = (): Buffer => {
     const out = frame(encode(block.doc()));
     stats.blocks += 1;
-    block = new BlockBuilder();
+    block = new BlockBuilder(options.meaningOf);
     return out;
   };
   for await (const batch of batches) {
