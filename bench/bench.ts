@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureCaptures, ensureTrace, type Density } from './traces.js';
 import { timeAnalyze, timeShell, type AnalyzeRun } from './measure.js';
 import { judgeTargets, verdictTable, type MeasuredRow } from './targets.js';
+import { msgpackFormatVersion } from '../src/ingest/msgpack/msgpackFormat.js';
 
 const distBench = fileURLToPath(new URL('.', import.meta.url));
 // What `bin` runs: the bundle (scripts/bundle.ts).
@@ -46,8 +47,9 @@ function hasConvert(): boolean {
   return /^\s+convert\b/m.test(help.stdout);
 }
 
+/** The trace in the MessagePack form this build writes (the version in the name: a cached file of another version is not it). */
 function ensureMsgpack(text: string): string | undefined {
-  const out = `${text}.msgpack`;
+  const out = `${text}.v${msgpackFormatVersion}.msgpack`;
   if (existsSync(out)) return out;
   const run = spawnSync(process.execPath, [cli, 'convert', text, '-o', out], { stdio: ['ignore', 'ignore', 'inherit'] });
   return run.status === 0 ? out : undefined;

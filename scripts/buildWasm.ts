@@ -1,7 +1,7 @@
 /**
  * The second half of `npm run build`: compiles the WebAssembly skimmer (wasm/ftraceSkim.ts,
  * AssemblyScript) and writes it as a JavaScript module of base64 text next to the compiled
- * `src/ingest/ftraceSkim.js`, so the tool loads it like any other module: no file is read at
+ * `src/ingest/lines/ftraceSkim.js`, so the tool loads it like any other module: no file is read at
  * run time and nothing built is committed.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -25,7 +25,7 @@ interface AssemblyScriptCompiler {
 const compilerModule: string = 'assemblyscript/asc';
 
 const source = 'wasm/ftraceSkim.ts';
-const target = join('dist', 'src', 'ingest', 'ftraceSkimWasm.js');
+const target = join('dist', 'src', 'ingest', 'lines', 'ftraceSkimWasm.js');
 
 async function main(): Promise<void> {
   let binary: Uint8Array | undefined;

@@ -7,7 +7,7 @@
  *
  * Every entry goes to the same folder, and a worker is started by a URL relative to the
  * module that starts it. So each such module sits beside its worker's entry in the compiled
- * tree too (src/ingest/skimThread.ts beside skimWorker.ts, msgpackThread.ts beside
+ * tree too (src/ingest/threads/skimThread.ts beside skimWorker.ts, msgpackThread.ts beside
  * msgpackWorker.ts, src/cli/analyzeInParallel.ts beside analyzeWorker.ts), and the URL holds
  * in both. test/cli/bundle.test.ts runs them.
  *
@@ -21,8 +21,8 @@ const outdir = 'dist/bundle/cli';
 const entries: Record<string, string> = {
   main: 'dist/src/cli/main.js',
   analyzeWorker: 'dist/src/cli/analyzeWorker.js',
-  skimWorker: 'dist/src/ingest/skimWorker.js',
-  msgpackWorker: 'dist/src/ingest/msgpackWorker.js',
+  skimWorker: 'dist/src/ingest/threads/skimWorker.js',
+  msgpackWorker: 'dist/src/ingest/threads/msgpackWorker.js',
 };
 
 /** commander is CommonJS and calls `require` for Node's modules, which an ES module bundle lacks. */

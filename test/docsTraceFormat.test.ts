@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseFtraceLine } from '../src/ingest/ftraceLine.js';
+import { parseFtraceLine } from '../src/ingest/ftrace/ftraceLine.js';
 import { decodeEventRecord, decodeHeader, type DecodeOutcome } from '../src/events/decode.js';
 import { eventKinds, type EventKind } from '../src/events/index.js';
 import { toolEventNames } from '../src/events/toolEventNames.js';

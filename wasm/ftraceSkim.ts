@@ -1,27 +1,28 @@
 /**
- * The skim of ftrace text in WebAssembly (AssemblyScript, compiled by `npm run build`): for each
- * line of a region, whether it is a well-formed event line whose event the consumer refused, and
- * if so it is only counted under its name. Every other line is handed back to JavaScript
- * (`src/ingest/ftraceSkim.ts`), which reads it as before (`src/ingest/ftraceBytes.ts`).
+ * The byte-level reading of ftrace text in WebAssembly (AssemblyScript, compiled by `npm run
+ * build`): for each line of a region, whether it is a well-formed event line whose event the
+ * consumer refused, and if so it is only counted under its name. Every other line is handed
+ * back to JavaScript (`src/ingest/lines/ftraceSkim.ts`, for `src/ingest/lines/lineReader.ts`).
  *
- * The tests on a line are exactly those FtraceByteParser.parse makes before it skips one: the
- * columns `TASK-PID [CPU] FLAGS? TIMESTAMP: NAME: `, checked byte for byte the same way. Where
- * that parser would compute something (a timestamp long enough to overflow) or ask the filter
- * (a name not known here), the line is handed back instead. A property test holds the two
- * paths to the same records for any text (test/ingest/ftraceSkim.test.ts).
+ * The tests on a line are the string grammar's (src/ingest/ftrace/ftraceLine.ts) on the
+ * columns `TASK-PID [CPU] FLAGS? TIMESTAMP: NAME: `, byte for byte. Where the grammar would
+ * compute something to know (a timestamp long enough to overflow), or the line is one it
+ * reads otherwise (a header, a marker, a name with a byte above 0x7f, no `: ` before a body),
+ * the line is handed back without columns, for the string grammar. Property tests hold the
+ * two paths to the same records for any text (test/ingest/ftraceSkim.test.ts,
+ * test/ingest/ftraceColumns.test.ts).
  *
- * Names are taught by JavaScript once it has skipped a line of that name (`learn`), per flavor:
- * plain, or with a body opening with a probe's `(location)`, as the filter is asked.
+ * Names are taught by JavaScript once the filter refused a line of that name (`learn`), per
+ * flavor: plain, or with a body opening with a probe's `(location)`, as the filter is asked.
  *
  * A well-formed event line it does not skip (its name not taught, or wanted) is handed back
- * with the columns found for the checks, so the parser only makes its record
- * (FtraceColumns.load): on a dense trace that is most lines, and the search was a tenth of
- * the run. A property test holds them to where the parser finds them.
+ * with the columns found for the checks, from which JavaScript makes its record without the
+ * string grammar (FtraceColumns): on a dense trace that is most lines.
  *
- * The same module skims `trace-cmd report` text (`skim`'s `format`, the section at the end):
- * the tests are then TraceCmdByteParser's (src/ingest/traceCmdBytes.ts), and a well-formed
- * event line is handed back with that parser's columns (the `traceCmd...` slots).
- * test/ingest/traceCmdBytes.test.ts holds the two to the same records.
+ * The same module reads `trace-cmd report` text (`skim`'s `format`, the section at the end):
+ * the tests are then the steps of src/ingest/traceCmd/traceCmdLine.ts, and a well-formed
+ * event line is handed back with the columns TraceCmdColumns takes (the `traceCmd...` slots).
+ * test/ingest/traceCmdColumns.test.ts holds the two to the same records.
  */
 
 // Memory layout, after the module's own data. A name slot: u32 length, u32 flavors to skip, u32
@@ -30,8 +31,8 @@ const nameSlots: u32 = 1024;
 /**
  * A name sits in the first of this many slots from its hash's that holds it or was free; only
  * when all are taken is the first overwritten. With one slot per hash, two refused names that
- * met there (kvm_entry and workqueue_execute_start do) took it from each other on every line
- * JavaScript taught back, and a sparse trace of the two ran 1.5 times as long.
+ * meet there (kvm_entry and workqueue_execute_start do) would take it from each other on every
+ * line JavaScript taught back.
  */
 const nameProbes: u32 = 8;
 const nameSlotBytes: u32 = 64;
@@ -43,7 +44,7 @@ const inputPadding: u32 = 64;
 /**
  * Per handed-back line: its start, its newline, its index in the region, then where its columns
  * are (`columnCount` offsets from its start, as FtraceColumns.load takes them for ftrace text
- * and LineBytes.load for a report; -1 for an absent optional one), or -1 in the first when
+ * and TraceCmdColumns.load for a report; -1 for an absent optional one), or -1 in the first when
  * the line is not a well-formed event line here (or its numbers must be computed to know).
  */
 const columnCount: u32 = 13;
@@ -290,7 +291,7 @@ function storeColumns(at: usize, start: usize): void {
   }
 }
 
-/** FtraceByteParser.parse up to its decision to skip, for `[start, end)`; true if skipped and counted. */
+/** The ftrace grammar's column checks up to the decision to skip, for `[start, end)`; true if skipped and counted. */
 function skipLine(start: usize, end: usize): bool {
   let first = start;
   while (first < end && isBlank(byteAt(first))) first++;
@@ -303,7 +304,7 @@ function skipLine(start: usize, end: usize): bool {
   return skipByBytes(first, end);
 }
 
-/** The columns of a line from its first non-blank `first`, byte by byte, as FtraceByteParser.parse reads them. */
+/** The columns of a line from its first non-blank `first`, byte by byte, as parseFtraceLine reads them. */
 function skipByBytes(first: usize, end: usize): bool {
   const open = cpuColumn(first, end);
   if (open == 0) return false;
@@ -610,8 +611,8 @@ function cpuColumn(first: usize, end: usize): usize {
 }
 
 /**
- * Whether `[start, end)` is `SECS.FRAC` (1 to 9 fraction digits) or a bare counter, as
- * FtraceByteParser.isTimestamp decides; `mustCompute` where it would compute the value to
+ * Whether `[start, end)` is `SECS.FRAC` (1 to 9 fraction digits) or a bare counter, as the
+ * string grammar's parseTimestamp decides; `mustCompute` where it must compute the value to
  * know (enough digits to pass 2^53).
  */
 function timestampShape(start: usize, end: usize): i32 {
@@ -630,9 +631,9 @@ function timestampShape(start: usize, end: usize): i32 {
 
 // ---- trace-cmd report lines ------------------------------------------------------------------
 //
-// The steps of src/ingest/traceCmdBytes.ts (themselves those of traceCmdLine.ts), byte for
-// byte. Where that pass computes a number to know whether it is a safe integer (a pid, a CPU
-// or a time column of more digits than are always safe), the line is handed back instead.
+// The steps of src/ingest/traceCmd/traceCmdLine.ts, byte for byte. Where the grammar computes a
+// number to know whether it is a safe integer (a pid, a CPU or a time column of more digits
+// than are always safe), the line is handed back instead.
 
 /** What a column step finds besides a position: no such column, or a number only computing tells about. */
 const noColumn: isize = -1;
@@ -641,7 +642,7 @@ const mustComputeColumn: isize = -2;
 const safeDigits: usize = 15;
 
 /**
- * The column slots of a report line (`setColumn`), as TraceCmdByteParser's LineBytes.load takes
+ * The column slots of a report line (`setColumn`), as TraceCmdColumns.load takes
  * them: first, dash, PID end, CPU start and end, flags start and end (-1: the default shape has
  * none), time column start and end (its `:`), name start and end, body start; the last slot
  * unused (-1). The time column's steps set the first nine; `skipTraceCmdLine` the rest.
@@ -810,7 +811,7 @@ function traceCmdSkipTsDiff(from: usize, end: usize): usize {
   return blanksEnd(j + 1, end);
 }
 
-/** TraceCmdByteParser's test up to its decision to skip, for `[start, end)`; true if skipped and counted. */
+/** The trace-cmd grammar's steps up to the decision to skip, for `[start, end)`; true if skipped and counted. */
 function skipTraceCmdLine(start: usize, end: usize): bool {
   const first = blanksEnd(start, end);
   if (first == end) return false;

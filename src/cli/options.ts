@@ -4,7 +4,7 @@ import type { PinVariant } from '../events/traceEvents.js';
 import { parseProbeMap, type ProbeMap } from '../events/probeMap.js';
 import { shippedProbeMap } from '../events/knownProbeSets.js';
 import { fileURLToPath } from 'node:url';
-import { parseCsvMap, type CsvMap } from '../ingest/csvMap.js';
+import { parseCsvMap, type CsvMap } from '../ingest/csv/csvMap.js';
 import { VmidReplayError } from '../errors.js';
 import type { TraceFormat } from '../ingest/importer.js';
 import { importers } from '../ingest/readTrace.js';

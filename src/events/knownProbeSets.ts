@@ -8,7 +8,7 @@
  *   vmchurn-225 [000] d.... 17.688301: update_ret: (kvm_arm_vmid_update+0xc4/0x46c) vmid=0xffff80000a0259c8 id=65537 ...
  *   vmchurn-225 [000] d.... 17.688305: after_update: (kvm_pmu_flush_hwstate+0x0/0x24) vcpu=0xffff00000a3d8000 mmu=0xffff80000a0259c8 id=65537
  */
-import type { ProbeLocation } from '../ingest/probeBody.js';
+import type { ProbeLocation } from './probeBody.js';
 
 interface KnownProbe {
   readonly name: string;

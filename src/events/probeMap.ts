@@ -17,7 +17,7 @@
 
 import { VmidReplayError } from '../errors.js';
 import { toolEventNames } from './toolEventNames.js';
-import type { ArgLookup } from '../ingest/probeBody.js';
+import type { ArgLookup } from './probeBody.js';
 
 export interface MappedEvent {
   /** The tool event it stands for, or null for "recognised, not used". */

@@ -1,9 +1,9 @@
 /**
  * Text of a byte range, for the per-line hot paths. `buf.toString('utf8', start, end)` first
- * checks its arguments and picks the decoder in JavaScript (`slice` in node:buffer); on a
- * dense trace that wrapper cost about as much as the decoding. Node's Buffer has the UTF-8
- * decoder itself as a method, called here directly where it exists (dense text −13 %, A/B).
- * Callers pass a range inside `buf`, `start <= end`.
+ * checks its arguments and picks the decoder in JavaScript (`slice` in node:buffer), which on
+ * a line costs about as much as the decoding. Node's Buffer has the UTF-8 decoder itself as a
+ * method, called here directly where it exists. Callers pass a range inside `buf`,
+ * `start <= end`.
  */
 interface Utf8Slicing {
   utf8Slice(start: number, end: number): string;

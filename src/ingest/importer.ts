@@ -3,8 +3,8 @@
  * grammar, not KVM, and turns bytes into records with source positions. The format is chosen
  * by content (`sniff`), the file name being only a hint.
  */
-import type { CsvMap } from './csvMap.js';
-import type { InputPosition } from './lineSplitter.js';
+import type { CsvMap } from './csv/csvMap.js';
+import type { InputPosition } from './lines/lineSplitter.js';
 import type { ReadRecord } from './records.js';
 
 export type TraceFormat = 'ftrace' | 'trace-cmd' | 'csv' | 'msgpack';
@@ -28,9 +28,9 @@ export interface ReadOptions {
   /** Event lines the consumer has no use for need not be read in full. */
   readonly wantEvent?: EventFilter;
   /**
-   * False: refused ftrace lines are skimmed by JavaScript, not WebAssembly (ftraceSkim.ts);
-   * 'always': by WebAssembly even where it does not pay. The records are the same either way;
-   * tests compare them.
+   * False: ftrace and trace-cmd lines are read by the string grammar alone, without the
+   * WebAssembly skim (lines/ftraceSkim.ts); 'always': with the skim even where it does not
+   * pay. The records are the same either way; tests compare them.
    */
   readonly wasmSkim?: boolean | 'always';
   /**

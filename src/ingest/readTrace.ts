@@ -10,10 +10,10 @@ import type { Readable } from 'node:stream';
 import { VmidReplayError } from '../errors.js';
 import { endSource } from './endSource.js';
 import { decompressIfGzip, isGzipMagic } from './gzip.js';
-import { ftraceImporter } from './ftraceImporter.js';
-import { csvImporter } from './csvImporter.js';
-import { traceCmdImporter } from './traceCmdImporter.js';
-import { msgpackImporter } from './msgpackReader.js';
+import { ftraceImporter } from './ftrace/ftraceImporter.js';
+import { csvImporter } from './csv/csvImporter.js';
+import { traceCmdImporter } from './traceCmd/traceCmdImporter.js';
+import { msgpackImporter } from './msgpack/msgpackReader.js';
 import type { Importer, ReadOptions } from './importer.js';
 import type { ReadRecord, TraceRecord } from './records.js';
 
@@ -199,11 +199,11 @@ function readError(error: unknown, file: string): VmidReplayError {
 /**
  * A regular file is read by position, `readsAhead` reads at a time, so the thread pool fills the
  * next chunk while this thread parses one (a stream keeps only one read under way, and the
- * parser waited on it: about 5 % of a sparse run). Anything else (a FIFO, `/dev/fd/N` from a
- * shell's process substitution) cannot be read by position and is streamed.
+ * parser would wait on it). Anything else (a FIFO, `/dev/fd/N` from a shell's process
+ * substitution) cannot be read by position and is streamed.
  *
- * The reads go into a few buffers used over and over: a fresh 1 MiB buffer per read cost page
- * faults and allocator calls, about 6 % of a sparse 1 GiB run. So a chunk holds its bytes only
+ * The reads go into a few buffers used over and over: a fresh 1 MiB buffer per read costs page
+ * faults and allocator calls. So a chunk holds its bytes only
  * until the next one is asked for, as any byte source may (a stream may reuse its buffer too):
  * every importer copies what it keeps, and the ingest tests read every format through one
  * buffer overwritten for each chunk (`inReusedBuffer`).

@@ -36,6 +36,14 @@ export interface EventRecord {
   readonly tsNs: number;
   readonly name: string;
   readonly body: string;
+  /**
+   * What the line means, when a MessagePack version 3 file stored it (events/precoded.ts
+   * defines the codes; ingest only carries them): a meaning byte (0 or absent: decode the
+   * body), the VM pointer and the integer operand it goes with.
+   */
+  readonly precodedMeaning?: number;
+  readonly precodedVm?: string;
+  readonly precodedValue?: number;
 }
 
 export interface HeaderRecord {

@@ -1,7 +1,7 @@
 /** The replay's inputs and outputs, shared by the CLI and tests. */
 import type { Diagnostics } from '../diagnostics.js';
 import type { ProbeMap } from '../events/probeMap.js';
-import type { CsvMap } from '../ingest/csvMap.js';
+import type { CsvMap } from '../ingest/csv/csvMap.js';
 import type { TraceFormat } from '../ingest/importer.js';
 import type { Check, Finding } from '../checks/types.js';
 import type { EventRef } from '../model/eventRef.js';

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseFtraceLine } from '../../src/ingest/ftraceLine.js';
+import { parseFtraceLine } from '../../src/ingest/ftrace/ftraceLine.js';
 import { decodeEventRecord } from '../../src/events/decode.js';
 import type { TraceEvent } from '../../src/events/index.js';
 import { probeSets, vmidBitsProbe, type CaptureEventName } from '../../src/capture/probeSets.js';

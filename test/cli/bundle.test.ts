@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultReadingThreadMinBytes } from '../../src/ingest/readingThread.js';
+import { defaultReadingThreadMinBytes } from '../../src/ingest/threads/readingThread.js';
 
 const bin = (JSON.parse(readFileSync('package.json', 'utf8')) as { bin: Record<string, string> }).bin['vmid-replay'] as string;
 const compiled = join('dist', 'src', 'cli', 'main.js');

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { decodeEventRecord } from '../../src/events/decode.js';
 import { knownProbeSets, probeSetsFitting, type SeenProbe } from '../../src/events/knownProbeSets.js';
-import { parseFtraceLine } from '../../src/ingest/ftraceLine.js';
+import { parseFtraceLine } from '../../src/ingest/ftrace/ftraceLine.js';
 import { runCli } from '../helpers/cli.js';
 import { unwrapped } from '../helpers/textReport.js';
 

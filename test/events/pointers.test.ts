@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { PointerTable, decodeEventRecord } from '../../src/events/decode.js';
-import { parseFtraceLine } from '../../src/ingest/ftraceLine.js';
+import { parseFtraceLine } from '../../src/ingest/ftrace/ftraceLine.js';
 
 test('property: a VM pointer decodes to one canonical spelling, however it was printed, with or without a pointer table', () => {
   const pointerArb = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });

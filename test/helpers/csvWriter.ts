@@ -3,7 +3,7 @@
  * per line, so line N of the trace is line N + 1 of the CSV (the header row comes first).
  * Event lines become rows; comments, blank lines and markers are written as they are.
  */
-import { parseFtraceLine } from '../../src/ingest/ftraceLine.js';
+import { parseFtraceLine } from '../../src/ingest/ftrace/ftraceLine.js';
 import type { EventRecord } from '../../src/ingest/records.js';
 
 /** RFC 4180 quoting: a field holding the delimiter, a quote or a line break is quoted. */

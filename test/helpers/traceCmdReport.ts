@@ -19,7 +19,7 @@
  * comments (which trace-cmd never prints) become `print` events of the top instance, as a
  * `trace_marker` write of the same text records them.
  */
-import { parseFtraceLine } from '../../src/ingest/ftraceLine.js';
+import { parseFtraceLine } from '../../src/ingest/ftrace/ftraceLine.js';
 
 export interface ReportShape {
   readonly cpus: number;

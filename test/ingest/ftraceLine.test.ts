@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseFtraceLine } from '../../src/ingest/ftraceLine.js';
+import { parseFtraceLine } from '../../src/ingest/ftrace/ftraceLine.js';
 import type { SourceSpan, TraceRecord } from '../../src/ingest/records.js';
 import { capturesRoot, readAllRecords, inChunks } from './chunks.js';
 

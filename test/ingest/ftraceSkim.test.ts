@@ -1,15 +1,15 @@
 /**
- * The WebAssembly skim of refused ftrace lines (src/ingest/ftraceSkim.ts) must not show: read
- * with it or without it, any text gives the same records, counts and spans. And it must do its
- * job: once a name is taught, its lines never reach the JavaScript parser.
+ * The WebAssembly skim of refused ftrace lines (src/ingest/lines/ftraceSkim.ts) must not show:
+ * read with it or without it (by the string grammar alone), any text gives the same records,
+ * counts and spans. And it must do its job: once a name is taught, its lines never reach the
+ * line reader.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FtraceByteParser } from '../../src/ingest/ftraceBytes.js';
-import { FtraceColumns } from '../../src/ingest/ftraceColumns.js';
-import { FtraceSkimmer } from '../../src/ingest/ftraceSkim.js';
-import { ftraceImporter } from '../../src/ingest/ftraceImporter.js';
+import { FtraceSkimmer } from '../../src/ingest/lines/ftraceSkim.js';
+import { LineReader } from '../../src/ingest/lines/lineReader.js';
+import { ftraceGrammar, ftraceImporter } from '../../src/ingest/ftrace/ftraceImporter.js';
 import { assertSameRecordsWithSkim, readingWith } from './skimProperty.js';
 import { mutated, wellFormed } from './ftraceLineArbs.js';
 
@@ -32,7 +32,7 @@ test('property: the same records with and without the skimmer, for any lines, li
     600,
   ));
 
-/** Lines of the usual shapes, and of ones the skimmer must leave to the parser (an overflowing timestamp). */
+/** Lines of the usual shapes, and of ones the skimmer must leave to the string grammar (an overflowing timestamp). */
 const bases = [
   '  CPU 0/KVM-4711    [002] d.... 88.000001: kvm_entry: PC: 0x1',
   '  vmchurn-188     (    188) [000] d....     4.278438: kvm_exit: TRAP',
@@ -60,39 +60,7 @@ function oneByteEdits(line: Buffer, bytes: readonly number[]): Buffer[] {
   return out;
 }
 
-test('property: the columns the skimmer hands over are where the parser finds them, and only for lines it reads', () => {
-  const anyLine = fc.oneof(
-    { weight: 4, arbitrary: wellFormed.map((text) => Buffer.from(text)) },
-    { weight: 3, arbitrary: mutated },
-    { weight: 1, arbitrary: fc.uint8Array({ maxLength: 90 }).map((bytes) => Buffer.from(bytes)) },
-  );
-  const fields = ['first', 'open', 'close', 'dash', 'pidEnd', 'tgidOpen', 'tgidClose', 'flagsStart', 'flagsEnd', 'stampStart', 'stampEnd', 'nameStart', 'nameEnd'] as const;
-  let linesWithColumns = 0;
-  fc.assert(
-    fc.property(fc.array(anyLine, { minLength: 1, maxLength: 20 }), (lines) => {
-      const skimmer = FtraceSkimmer.create(1 << 20) as FtraceSkimmer;
-      // Newlines inside a random line make more lines: each is checked on its own.
-      const buf = Buffer.concat(lines.flatMap((bytes) => [bytes, Buffer.from('\n')]));
-      skimmer.readLines(buf, 0, buf.length, (lineStart, newline, _index, columnsAt) => {
-        const end = newline > lineStart && buf[newline - 1] === 0x0d ? newline - 1 : newline;
-        const found = new FtraceColumns();
-        const parserReads = found.find(buf, lineStart, end);
-        const handed = new FtraceColumns();
-        if (columnsAt < 0 || !handed.load(skimmer.columnWords, columnsAt, lineStart)) return;
-        linesWithColumns += 1;
-        const text = JSON.stringify(buf.toString('latin1', lineStart, end));
-        assert.ok(parserReads, `columns handed over for a line the parser declines: ${text}`);
-        for (const field of fields) assert.equal(handed[field], found[field], `${field} of ${text}`);
-      }, () => undefined, () => undefined);
-    }),
-    { numRuns: 3000 },
-  );
-  // The generators' lines are often ones the byte parser declines (UTF-8, odd columns) or whose
-  // timestamp must be computed: about 2 000 of the 30 000 come with their columns.
-  assert.ok(linesWithColumns > 500, `${linesWithColumns} lines handed over with their columns`);
-});
-
-test('every one-byte edit of typical lines, met after the name was taught: skimmed only where the parser skips, the same records', async () => {
+test('every one-byte edit of typical lines, met after the name was taught: skimmed only where the string grammar reads a refused event, the same records', async () => {
   const interesting = [0x20, 0x09, 0x5b, 0x5d, 0x2d, 0x3a, 0x2e, 0x28, 0x29, 0x30, 0x39, 0x41, 0x23, 0x43, 0x50, 0x55, 0x3d, 0x3e, 0xc3, 0xff, 0x80, 0x0d, 0x00];
   for (const base of bases) {
     const line = Buffer.from(base);
@@ -107,21 +75,21 @@ test('every one-byte edit of typical lines, met after the name was taught: skimm
   }
 });
 
-/** Lines handed back to the JavaScript parser when `parser` reads `text` region by region. */
-function handedBackPerRegion(parser: FtraceByteParser, regions: readonly string[]): number[] {
-  const reader = parser.wholeLinesReader();
-  assert.ok(reader !== undefined);
+/** Lines handed back to the line reader when `reader` reads `text` region by region. */
+function handedBackPerRegion(reader: LineReader, regions: readonly string[]): number[] {
+  const whole = reader.wholeLinesReader();
+  assert.ok(whole !== undefined);
   let line = 1;
   let offset = 0;
   return regions.map((text) => {
     const buf = Buffer.from(text);
     let handed = 0;
-    const lines = reader(buf, 0, buf.length, line, offset, (lineStart, newline, lineNumber, lineOffset, columns, columnsAt) => {
+    const lines = whole(buf, 0, buf.length, line, offset, (lineStart, newline, lineNumber, lineOffset, columns, columnsAt) => {
       handed += 1;
       assert.equal(lineOffset - offset, lineStart, 'a handed-back line keeps its byte offset');
       assert.equal(buf.subarray(0, lineStart).toString().split('\n').length - 1, lineNumber - line, 'and its number');
-      // As the splitter would, have the parser read it, with the columns the skimmer found.
-      parser.parse(buf, lineStart, newline, lineNumber, lineOffset, columns, columnsAt);
+      // As the splitter would, have the reader read it, with the columns the skimmer found.
+      reader.read(buf, lineStart, newline, lineNumber, lineOffset, columns, columnsAt);
     });
     assert.equal(lines, text.split('\n').length - 1);
     line += lines;
@@ -130,66 +98,66 @@ function handedBackPerRegion(parser: FtraceByteParser, regions: readonly string[
   });
 }
 
-test('once a refused name was skipped by the parser, the skimmer skips its lines itself, per flavor', () => {
+test('once a refused name was skipped by the reader, the skimmer skips its lines itself, per flavor', () => {
   const skimmer = FtraceSkimmer.create(1 << 20);
-  const parser = new FtraceByteParser('t', (name, opens) => name === 'upd' && opens, skimmer, true);
+  const reader = new LineReader('t', ftraceGrammar, (name, opens) => name === 'upd' && opens, skimmer, true);
   const region = [line('a-1', 0, '1.000001', 'kvm_entry', 'PC: 0x1'), line('a-1', 0, '1.000002', 'upd', '(f+0x0/0x4) a=1'), line('a-1', 0, '1.000003', 'upd', 'plain'), line('b-2', 1, '1.000004', 'kvm_exit', '(not a probe)'), ''].join('\n');
   // First region: every name unknown to the skimmer, all handed back; then only the kept `upd (...)`.
-  assert.deepEqual(handedBackPerRegion(parser, [region, region, region]), [4, 1, 1]);
-  const unused = parser.takeUnused();
+  assert.deepEqual(handedBackPerRegion(reader, [region, region, region]), [4, 1, 1]);
+  const unused = reader.takeUnused();
   assert.ok(unused?.type === 'unused-events');
   assert.deepEqual(unused.countsByName, new Map([['kvm_entry', 3], ['upd', 3], ['kvm_exit', 3]]));
   assert.deepEqual(unused.span, { file: 't', line: 1, offset: 0 });
 });
 
-test('once taught, lines of every usual shape are skimmed: none is handed back to the parser', () => {
+test('once taught, lines of every usual shape are skimmed: none is handed back to the reader', () => {
   const usual = bases.filter((base) => !/\d{10}\./.test(base));
-  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20), true);
+  const reader = new LineReader('t', ftraceGrammar, () => false, FtraceSkimmer.create(1 << 20), true);
   const region = `${usual.join('\n')}\n${usual.map((base) => base.replace(/: (\S+): (.*)$/, ': $1: ($2)')).join('\n')}\n`;
-  assert.deepEqual(handedBackPerRegion(parser, [region, region]), [usual.length * 2, 0]);
+  assert.deepEqual(handedBackPerRegion(reader, [region, region]), [usual.length * 2, 0]);
 });
 
 test('two refused names whose hashes meet are both skimmed, not taught back and forth', () => {
   // kvm_entry and workqueue_execute_start share the skimmer's hash slot: with one slot a
-  // name, each took it from the other, and every other line went back to the parser.
-  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20), true);
+  // name, each took it from the other, and every other line went back to the reader.
+  const reader = new LineReader('t', ftraceGrammar, () => false, FtraceSkimmer.create(1 << 20), true);
   const region = Array.from({ length: 20 }, (_, i) => line('a-1', 0, `1.${String(i).padStart(6, '0')}`, i % 2 === 0 ? 'kvm_entry' : 'workqueue_execute_start', 'x')).join('\n') + '\n';
-  assert.deepEqual(handedBackPerRegion(parser, [region, region, region]), [20, 0, 0]);
-  const unused = parser.takeUnused();
+  assert.deepEqual(handedBackPerRegion(reader, [region, region, region]), [20, 0, 0]);
+  const unused = reader.takeUnused();
   assert.ok(unused?.type === 'unused-events');
   assert.deepEqual(unused.countsByName, new Map([['kvm_entry', 30], ['workqueue_execute_start', 30]]));
 });
 
 test('where the skimmer saves no work on two thirds of a region, the next 16 regions are read without it', () => {
-  const parser = new FtraceByteParser('t', (name) => name === 'kept', FtraceSkimmer.create(1 << 20));
+  const reader = new LineReader('t', ftraceGrammar, (name) => name === 'kept', FtraceSkimmer.create(1 << 20));
   const skipped = line('a-1', 0, '1.000001', 'kvm_entry', 'x');
   const kept = line('a-1', 0, '1.000002', 'kept', 'y');
   // Lines it hands back with their columns found (a dense trace, or names not taught yet) save
-  // the parser the search: no pause.
-  handedBackPerRegion(parser, [`${skipped}\n`]);
-  assert.ok(parser.wholeLinesReader() !== undefined);
-  handedBackPerRegion(parser, [`${kept}\n${kept}\n${kept}\n${skipped}\n`]);
-  assert.ok(parser.wholeLinesReader() !== undefined);
+  // the string grammar's work: no pause.
+  handedBackPerRegion(reader, [`${skipped}\n`]);
+  assert.ok(reader.wholeLinesReader() !== undefined);
+  handedBackPerRegion(reader, [`${kept}\n${kept}\n${kept}\n${skipped}\n`]);
+  assert.ok(reader.wholeLinesReader() !== undefined);
   // Lines it can only hand back whole (headers, broken lines) are read twice: paused, 16 regions.
-  handedBackPerRegion(parser, [`# a header\nnot an event line\n${kept.replace('[000]', '[x]')}\n${skipped}\n`]);
-  const paused = Array.from({ length: 17 }, () => parser.wholeLinesReader());
+  handedBackPerRegion(reader, [`# a header\nnot an event line\n${kept.replace('[000]', '[x]')}\n${skipped}\n`]);
+  const paused = Array.from({ length: 17 }, () => reader.wholeLinesReader());
   assert.deepEqual(paused.map((reader) => reader === undefined), [...Array<boolean>(16).fill(true), false]);
   // With `alwaysSkim` (tests), never paused.
-  const always = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20), true);
+  const always = new LineReader('t', ftraceGrammar, () => false, FtraceSkimmer.create(1 << 20), true);
   handedBackPerRegion(always, ['# a header\n']);
   assert.ok(always.wholeLinesReader() !== undefined);
 });
 
 test('the first skipped line is the span of the count, whichever of the two skipped it', () => {
-  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20), true);
+  const reader = new LineReader('t', ftraceGrammar, () => false, FtraceSkimmer.create(1 << 20), true);
   const known = line('a-1', 0, '1.000001', 'kvm_entry', 'x');
   const fresh = line('a-1', 0, '1.000002', 'sched_switch', 'y');
-  handedBackPerRegion(parser, [`${known}\n`]);
-  parser.takeUnused();
-  // `kvm_entry` (skimmed) comes before `sched_switch` (handed back, then skipped by the parser),
+  handedBackPerRegion(reader, [`${known}\n`]);
+  reader.takeUnused();
+  // `kvm_entry` (skimmed) comes before `sched_switch` (handed back, then skipped by the reader),
   // but the skimmer reports its first only after the handed-back lines were read.
-  handedBackPerRegion(parser, [`${known}\n${fresh}\n`]);
-  const unused = parser.takeUnused();
+  handedBackPerRegion(reader, [`${known}\n${fresh}\n`]);
+  const unused = reader.takeUnused();
   assert.ok(unused?.type === 'unused-events');
   assert.deepEqual(unused.span, { file: 't', line: 1, offset: 0 });
   assert.deepEqual(unused.countsByName, new Map([['sched_switch', 1], ['kvm_entry', 1]]));
@@ -213,11 +181,11 @@ test('thousands of names (slots shared and evicted), names too long for a slot, 
   }
 
   // A region beyond the skimmer's input, with a line longer than it: read in parts, the long line handed back.
-  const parser = new FtraceByteParser('t', () => false, FtraceSkimmer.create(1 << 20), true);
+  const reader = new LineReader('t', ftraceGrammar, () => false, FtraceSkimmer.create(1 << 20), true);
   const long = line('a-1', 0, '1.000001', 'huge', 'x'.repeat(300_000));
   const few = Array.from({ length: 4000 }, (_, i) => line(`t-${i}`, i % 8, '1.000001', `ev_${i % 5}`, `n=${i}`)).join('\n');
   const regions = [`${few}\n${long}\n${few}\n`];
-  handedBackPerRegion(parser, regions);
-  const again = handedBackPerRegion(parser, regions);
+  handedBackPerRegion(reader, regions);
+  const again = handedBackPerRegion(reader, regions);
   assert.ok((again[0] as number) < 10, `${again[0]} lines handed back the second time`);
 });

@@ -12,9 +12,9 @@ import { crc32, gunzipSync, gzipSync } from 'node:zlib';
 import { decode, encode } from '@msgpack/msgpack';
 import { VmidReplayError } from '../../src/errors.js';
 import { chooseImporter, readRecords } from '../../src/ingest/readTrace.js';
-import { encodeColumn, msgpackFormatVersion, msgpackMagic } from '../../src/ingest/msgpackFormat.js';
-import { encodeMsgpackTrace, frame } from '../../src/ingest/msgpackWriter.js';
-import { FtraceTextWriter } from '../../src/ingest/textWriters.js';
+import { encodeColumn, msgpackFormatVersion, msgpackMagic } from '../../src/ingest/msgpack/msgpackFormat.js';
+import { encodeMsgpackTrace, frame } from '../../src/ingest/writers/msgpackWriter.js';
+import { FtraceTextWriter } from '../../src/ingest/writers/textWriters.js';
 import { plainRecord, type ReadRecord, type TraceRecord } from '../../src/ingest/records.js';
 import { everyFtraceLineKind, inChunks, inReusedBuffer, readAllRecords } from './chunks.js';
 import { ftraceToCsv } from '../helpers/csvWriter.js';
@@ -247,26 +247,30 @@ test('a corrupted byte after the magic ends in the documented error, never in ot
   }
 });
 
-test('a version 1 file (integer columns as MessagePack arrays) still reads to the records of its trace', async () => {
+test('version 1 and 2 files (no meaning columns; v1: integer columns as MessagePack arrays) still read to the records of their trace', async () => {
   // Written by the version 1 writer (commit 09f46f6) from traces/mixed-hazards.trace, 16 records a block.
   const v1 = readFileSync(join(process.cwd(), 'test', 'ingest', 'fixtures', 'mixed-hazards.v1.msgpack'));
   const header = decode(v1.subarray(msgpackMagic.length + 8, msgpackMagic.length + 8 + v1.readUInt32BE(msgpackMagic.length))) as { version: number };
   assert.equal(header.version, 1);
   const expected = await recordsOf(readFileSync(join(tracesDir, 'mixed-hazards.trace')), 'mixed-hazards.trace');
   for (const chunk of [7, 4096, 1 << 16]) assert.deepEqual(await recordsOf(v1, 'x.msgpack', chunk), expected);
-  // And version 2 is what the writer writes now.
-  const v2 = await toMsgpack(expected, 16);
+  // Written by the version 2 writer (as of commit c0c44d9) from the same trace, 16 records a block.
+  const v2 = readFileSync(join(process.cwd(), 'test', 'ingest', 'fixtures', 'mixed-hazards.v2.msgpack'));
   assert.equal((decode(v2.subarray(msgpackMagic.length + 8, msgpackMagic.length + 8 + v2.readUInt32BE(msgpackMagic.length))) as { version: number }).version, 2);
-  assert.deepEqual(await recordsOf(v2, 'y.msgpack'), expected);
+  for (const chunk of [7, 4096, 1 << 16]) assert.deepEqual(await recordsOf(v2, 'y.msgpack', chunk), expected);
+  // And version 3 is what the writer writes now.
+  const v3 = await toMsgpack(expected, 16);
+  assert.equal((decode(v3.subarray(msgpackMagic.length + 8, msgpackMagic.length + 8 + v3.readUInt32BE(msgpackMagic.length))) as { version: number }).version, 3);
+  assert.deepEqual(await recordsOf(v3, 'z.msgpack'), expected);
 });
 
 test('trailing bytes after the end frame and an unknown version are errors', async () => {
   const packed = await toMsgpack(await originalRecords(fixtures[0] as Fixture));
   assertDocumentedError(await readError(Buffer.concat([packed, Buffer.from([0])]), 'trail.msgpack'), 'trail.msgpack');
-  const header = frame(encode({ k: 'header', format: 'vmid-replay-msgpack', version: 3, source: 's', blockRecords: 4096 }));
-  const error = await readError(Buffer.concat([msgpackMagic, header]), 'v3.msgpack');
-  assertDocumentedError(error, 'v3.msgpack');
-  assert.match(error.message, /expected format version 1 or 2, found 3/);
+  const header = frame(encode({ k: 'header', format: 'vmid-replay-msgpack', version: 4, source: 's', blockRecords: 4096 }));
+  const error = await readError(Buffer.concat([msgpackMagic, header]), 'v4.msgpack');
+  assertDocumentedError(error, 'v4.msgpack');
+  assert.match(error.message, /expected format version 1, 2 or 3, found 4/);
 });
 
 /** The values of a version 2 column (msgpackFormat.ts, encodeColumn). */
@@ -398,7 +402,7 @@ test('property: with a filter, a block with one column replaced fails the same w
   const block = decode(packed.subarray(headerEnd + 8, headerEnd + 8 + blockLength)) as Record<string, Record<string, unknown>>;
   const records = (block as unknown as { n: number }).n;
   const end = frame(encode({ k: 'end', records, blocks: 1 }));
-  const columns = Object.keys(block['event'] as object).filter((key) => key !== 'shape').concat('text', 'strings');
+  const columns = Object.keys(block['event'] as object).filter((key) => key !== 'shape' && key !== 'meaning').concat('text', 'strings');
   const refused = (name: string, opensWithLocation: boolean): boolean => name.length % 2 === 0 || opensWithLocation;
   const outcome = async (bytes: Uint8Array, wantEvent?: (name: string, opens: boolean) => boolean): Promise<ReadRecord[] | string> => {
     try {

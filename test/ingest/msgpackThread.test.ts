@@ -1,6 +1,6 @@
 /**
  * A large MessagePack trace is read, checked and filtered on a second thread
- * (src/ingest/msgpackThread.ts). That must not show: every trace gives the report the
+ * (src/ingest/threads/msgpackThread.ts). That must not show: every trace gives the report the
  * in-thread reader gives, sparse or dense, plain or gzip, and a corrupt file or a replay
  * error ends the run as it does in one thread.
  */
@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { VmidReplayError } from '../../src/errors.js';
-import { encodeMsgpackTrace } from '../../src/ingest/msgpackWriter.js';
-import { msgpackThreadPlan, readMsgpackWithThread } from '../../src/ingest/msgpackThread.js';
+import { encodeMsgpackTrace } from '../../src/ingest/writers/msgpackWriter.js';
+import { msgpackThreadPlan, readMsgpackWithThread } from '../../src/ingest/threads/msgpackThread.js';
 import { openTraceSource, readRecords, recordsFromBytes } from '../../src/ingest/readTrace.js';
 import type { ReadRecord } from '../../src/ingest/records.js';
 import { analyzeTrace } from '../../src/cli/analyzeTrace.js';

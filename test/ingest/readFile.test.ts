@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { VmidReplayError } from '../../src/errors.js';
-import { msgpackMagic } from '../../src/ingest/msgpackFormat.js';
+import { msgpackMagic } from '../../src/ingest/msgpack/msgpackFormat.js';
 import { openTraceSource, readRecords, type ReadOptions } from '../../src/ingest/readTrace.js';
 
 const mib = 1 << 20;

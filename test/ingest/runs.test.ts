@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { ftraceImporter } from '../../src/ingest/ftraceImporter.js';
+import { ftraceImporter } from '../../src/ingest/ftrace/ftraceImporter.js';
 import { openTraceRange, openTraceSource, readRecords, rereadableFile } from '../../src/ingest/readTrace.js';
 import { plainRecord, type EventRecord, type ReadRecord, type TraceRecord } from '../../src/ingest/records.js';
 import { CpuRunDetector } from '../../src/ingest/runs/detect.js';

@@ -1,10 +1,13 @@
 /**
- * The property both WebAssembly skims (ftrace and trace-cmd lines) are held to: read with the
- * skim or without it, any text gives the same records, counts and spans.
+ * The properties both WebAssembly skims (ftrace and trace-cmd lines) are held to: read with
+ * the skim or without it (by the string grammar alone), any text gives the same records,
+ * counts and spans; and the columns the skim hands over make the string grammar's record.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { EventFilter, Importer } from '../../src/ingest/importer.js';
+import type { FtraceSkimmer } from '../../src/ingest/lines/ftraceSkim.js';
+import type { LineParser, SkimmedColumns } from '../../src/ingest/lines/lineRecords.js';
 import type { ReadRecord } from '../../src/ingest/records.js';
 import { inChunks } from './chunks.js';
 
@@ -68,4 +71,50 @@ export async function assertSameRecordsWithSkim(good: fc.Arbitrary<string>, othe
     ),
     { numRuns },
   );
+}
+
+/**
+ * Each line of `buf` (whole lines) as the skimmer hands it over (no name taught: it skips
+ * none), to `each` with its end without a CR, as the splitter hands it on, and where its
+ * columns are in `skimmer.columnWords` (-1 for none; valid only during the call).
+ */
+export function eachSkimmedLine(skimmer: FtraceSkimmer, buf: Buffer, each: (start: number, end: number, columnsAt: number) => void): void {
+  skimmer.readLines(
+    buf,
+    0,
+    buf.length,
+    (start, newline, _index, columnsAt) => each(start, newline > start && buf[newline - 1] === 0x0d ? newline - 1 : newline, columnsAt),
+    () => assert.fail('a skimmer taught no name skips no line'),
+    () => undefined,
+  );
+}
+
+/**
+ * What the skim of `line` (no newline inside) gives, checked against `parseText`: where the
+ * skimmer hands it over with columns, they must name an event line of that name and body
+ * flavor to the string grammar, and where they make a record it must be the string grammar's,
+ * field for field and in order. Returns whether the line came with its columns and whether
+ * they made its record.
+ */
+export function skimAgrees(skimmer: FtraceSkimmer, columns: SkimmedColumns, parseText: LineParser, line: Buffer): { columns: boolean; record: boolean } {
+  const buf = Buffer.concat([line, Buffer.from('\n')]);
+  let loaded: { start: number; end: number } | undefined;
+  eachSkimmedLine(skimmer, buf, (start, end, columnsAt) => {
+    if (columnsAt >= 0 && columns.load(buf, start, end, skimmer.columnWords, columnsAt)) loaded = { start, end };
+  });
+  if (loaded === undefined) return { columns: false, record: false };
+  const { start, end } = loaded;
+  const span = { file: 't', line: 3, offset: 7 };
+  const expected = parseText(buf.toString('utf8', start, end), span);
+  const shown = JSON.stringify(buf.toString('latin1', start, end));
+  assert.equal(expected.type, 'event', `columns handed over for a line the string grammar reads as ${expected.type}: ${shown}`);
+  if (expected.type !== 'event') return { columns: true, record: false };
+  const name = buf.toString('latin1', columns.nameStart, columns.nameEnd);
+  assert.equal(name, expected.name, shown);
+  assert.equal(columns.opensWithLocation, expected.body.charCodeAt(0) === 0x28, `body flavor of ${shown}`);
+  const record = columns.record(buf, start, end, span, name);
+  if (record === undefined) return { columns: true, record: false };
+  assert.deepStrictEqual(record, expected, shown);
+  assert.deepEqual(Object.keys(record), Object.keys(expected), 'one object shape for both paths');
+  return { columns: true, record: true };
 }

@@ -1,5 +1,5 @@
 /**
- * A large sparse ftrace or trace-cmd report file is read and skimmed on a second thread (src/ingest/skimThread.ts).
+ * A large sparse ftrace or trace-cmd report file is read and skimmed on a second thread (src/ingest/threads/skimThread.ts).
  * That must not show: every trace gives the report the in-thread reader gives, plain or gzip,
  * with over-long lines, when the file turns out to be another format, and when the input or
  * the replay fails.
@@ -12,10 +12,10 @@ import { Readable } from 'node:stream';
 import { MessageChannel } from 'node:worker_threads';
 import { gzipSync } from 'node:zlib';
 import { VmidReplayError } from '../../src/errors.js';
-import { skimFlavorPlain } from '../../src/ingest/ftraceSkim.js';
-import { InFlightBudget, transferredBytes } from '../../src/ingest/inFlightBudget.js';
+import { skimFlavorPlain } from '../../src/ingest/lines/ftraceSkim.js';
+import { InFlightBudget, transferredBytes } from '../../src/ingest/threads/inFlightBudget.js';
 import type { ReadRecord } from '../../src/ingest/records.js';
-import { readWithSkimThread, skimThreadPlan } from '../../src/ingest/skimThread.js';
+import { readWithSkimThread, skimThreadPlan } from '../../src/ingest/threads/skimThread.js';
 import { analyzeTrace } from '../../src/cli/analyzeTrace.js';
 import { Replay, type ReplayOptions } from '../../src/replay/replay.js';
 import { assertSameReportWithThread, inTempDir, sparse, withReadingThread } from '../helpers/sparseTrace.js';

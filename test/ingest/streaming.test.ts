@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { VmidReplayError } from '../../src/errors.js';
-import { LineSplitter, type RawLine } from '../../src/ingest/lineSplitter.js';
+import { LineSplitter, type RawLine } from '../../src/ingest/lines/lineSplitter.js';
 import type { TraceRecord } from '../../src/ingest/records.js';
 import { capturesRoot, everyFtraceLineKind, inChunks, inReusedBuffer, readAllRecords } from './chunks.js';
 

@@ -1,11 +1,12 @@
 import { Option, type Command } from 'commander';
 import type { Writable } from 'node:stream';
 import { VmidReplayError } from '../../errors.js';
+import { linePrecoder } from '../../events/precoded.js';
 import type { TraceFormat } from '../../ingest/importer.js';
-import { encodeMsgpackTrace, type MsgpackWriteStats } from '../../ingest/msgpackWriter.js';
+import { encodeMsgpackTrace, type MsgpackWriteStats } from '../../ingest/writers/msgpackWriter.js';
 import { openTraceSource, recordsFromBytes } from '../../ingest/readTrace.js';
 import type { TraceRecord } from '../../ingest/records.js';
-import { CsvTraceWriter, FtraceTextWriter, type DroppedCounts } from '../../ingest/textWriters.js';
+import { CsvTraceWriter, FtraceTextWriter, type DroppedCounts } from '../../ingest/writers/textWriters.js';
 import type { CommandContext } from '../context.js';
 import { inputFormatOption, loadCsvMap } from '../options.js';
 import { refuseToOverwriteInputs, unwritableOutput } from '../output.js';
@@ -141,7 +142,7 @@ out and counted on stderr. An output that is the input (by name or through a lin
       const msgpackStats: MsgpackWriteStats = { records: 0, blocks: 0 };
       const chunks =
         format === 'msgpack'
-          ? encodeMsgpackTrace(batches, { source: trace }, msgpackStats)
+          ? encodeMsgpackTrace(batches, { source: trace, meaningOf: linePrecoder() }, msgpackStats)
           : format === 'csv'
             ? csvChunks(batches, dropped, counted)
             : ftraceChunks(batches, dropped, counted);

@@ -20,7 +20,8 @@ export const mergeableFormats: ReadonlySet<TraceFormat> = new Set(['ftrace', 'tr
 
 /**
  * Runs read with the WebAssembly skimmer at most: each reader's module holds about 9 MiB, so
- * beyond this the readers skim in JavaScript (the same records, a little slower on sparse traces).
+ * beyond this the readers read by the string grammar alone (the same records, slower on
+ * sparse traces).
  */
 const maxRunsSkimmedInWasm = 8;
 

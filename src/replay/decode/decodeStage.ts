@@ -8,9 +8,10 @@
 import { VmidReplayError } from '../../errors.js';
 import type { Diagnostics, DiagnosticCode } from '../../diagnostics.js';
 import type { LineSource, TraceRecord } from '../../ingest/records.js';
-import { ProbeArgs } from '../../ingest/probeBody.js';
+import { ProbeArgs } from '../../events/probeBody.js';
 import { PointerTable, decodeEventRecord, decodeHeader, mayDecode, type DecodeContext, type DecodeOutcome } from '../../events/decode.js';
 import { assertUnreachable, type TraceEvent } from '../../events/index.js';
+import { precodedOutcome } from '../../events/precoded.js';
 import type { ProbeMap } from '../../events/probeMap.js';
 import { counted } from '../../plural.js';
 import type { LateReason } from '../reorder/reorderBuffer.js';
@@ -79,7 +80,8 @@ export class DecodeStage {
     stats.countRecord(record.type);
     switch (record.type) {
       case 'event':
-        this.handle(decodeEventRecord(record, this.context(), this.probeArgs), record.span, record.name, record.cpu, late, record);
+        // A MessagePack version 3 line may carry its meaning already; else its body is read.
+        this.handle(precodedOutcome(record, this.options.probeMap) ?? decodeEventRecord(record, this.context(), this.probeArgs), record.span, record.name, record.cpu, late, record);
         return;
       case 'header': {
         const outcome = decodeHeader(record);

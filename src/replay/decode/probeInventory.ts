@@ -4,7 +4,7 @@
  */
 import type { Diagnostics } from '../../diagnostics.js';
 import { probeSetsFitting, type KnownProbeSet, type SeenProbe } from '../../events/knownProbeSets.js';
-import type { ProbeLocation } from '../../ingest/probeBody.js';
+import type { ProbeLocation } from '../../events/probeBody.js';
 
 interface Place {
   readonly probe: SeenProbe;

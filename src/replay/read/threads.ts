@@ -7,9 +7,9 @@
  */
 import type { ReadOptions } from '../../ingest/readTrace.js';
 import type { ReadRecord } from '../../ingest/records.js';
-import { msgpackThreadPlan, readMsgpackWithThread } from '../../ingest/msgpackThread.js';
-import { defaultReadingThreadMinBytes } from '../../ingest/readingThread.js';
-import { readWithSkimThread, skimThreadPlan } from '../../ingest/skimThread.js';
+import { msgpackThreadPlan, readMsgpackWithThread } from '../../ingest/threads/msgpackThread.js';
+import { defaultReadingThreadMinBytes } from '../../ingest/threads/readingThread.js';
+import { readWithSkimThread, skimThreadPlan } from '../../ingest/threads/skimThread.js';
 
 /** Whether a large file may be read on a second thread, and from what size (tests lower it). */
 export interface IngestPlacement {
