@@ -105,10 +105,10 @@ test('pins under the mainline variant are refused with a pointer to --variant', 
   assert.match(result.stderr, /--variant rfc-v2 or rfc-v3/);
 });
 
-test('--out writes text and JSON reports named after the trace', async () => {
+test('--out writes every format, each report named after the trace', async () => {
   const result = await runCli(['analyze', traceFile('out.trace', clean), '--out', 'reports-dir']);
   assert.equal(result.code, 0);
-  assert.deepEqual([...result.files.keys()].sort(), [join('reports-dir', 'out.trace.json'), join('reports-dir', 'out.trace.txt')]);
+  assert.deepEqual([...result.files.keys()].sort(), ['out.trace.html', 'out.trace.json', 'out.trace.perfetto.json', 'out.trace.txt'].map((name) => join('reports-dir', name)));
   assert.equal(result.files.get(join('reports-dir', 'out.trace.txt')), result.stdout);
 });
 

@@ -16,17 +16,19 @@ interface GoldenCase {
   readonly trace: string;
   readonly args: readonly string[];
   readonly expected: string;
-  readonly format: 'text' | 'json';
+  readonly format: 'text' | 'json' | 'html';
 }
+
+const suffixes = { text: 'txt', json: 'json', html: 'html' } as const;
 
 /** The flags `npm start` passes come from package.json, so this test checks what it writes. */
 function bundledCases(): GoldenCase[] {
   return bundledTraces().flatMap((trace) => {
     const stem = basename(trace).replace(/\.gz$/, '');
-    return (['text', 'json'] as const).map((format) => ({
+    return (['text', 'json', 'html'] as const).map((format) => ({
       trace,
       args: [...argsFor(trace), '--format', format],
-      expected: join('reports', `${stem}.${format === 'text' ? 'txt' : 'json'}`),
+      expected: join('reports', `${stem}.${suffixes[format]}`),
       format,
     }));
   });

@@ -38,7 +38,8 @@ test('--out: inputs sharing a file name get reports named after the folders that
   const unique = file('host2/other.trace', clean);
   const result = await runCli(['analyze', host1, host2, unique, '--out', 'reports', '--jobs', '1']);
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual([...result.files.keys()].sort(), ['host1_trace.txt.json', 'host1_trace.txt.txt', 'host2_trace.txt.json', 'host2_trace.txt.txt', 'other.trace.json', 'other.trace.txt'].map((name) => join('reports', name)));
+  const formats = ['html', 'json', 'perfetto.json', 'txt'];
+  assert.deepEqual([...result.files.keys()].sort(), ['host1_trace.txt', 'host2_trace.txt', 'other.trace'].flatMap((stem) => formats.map((format) => join('reports', `${stem}.${format}`))));
   assert.match(result.files.get(join('reports', 'host1_trace.txt.txt')) ?? '', new RegExp(`^vmid-replay: ${host1.replaceAll('.', '\\.')}\n.*\nconfig: mainline allocator, 8-bit VMIDs, 2 CPUs`));
   assert.match(result.files.get(join('reports', 'host2_trace.txt.txt')) ?? '', new RegExp(`^vmid-replay: ${host2.replaceAll('.', '\\.')}\n.*\nconfig: mainline allocator, 8-bit VMIDs, 4 CPUs`));
 });

@@ -10,6 +10,8 @@ import type { Report } from '../../report/report.js';
 import { renderJson } from '../../report/json.js';
 import { renderSummary, summaryEntries, worstFirst, type TraceOutcome } from '../../report/summary.js';
 import { renderFailedTrace, renderText } from '../../report/text.js';
+import { renderFailedHtml, renderHtml } from '../../report/html/page.js';
+import { TraceVisuals } from '../visualOutputs.js';
 import { analyzeInParallel } from '../analyzeInParallel.js';
 import type { CommandContext } from '../context.js';
 import { errorLine } from '../errorLine.js';
@@ -22,7 +24,7 @@ import { reportNames } from '../reportNames.js';
 const verdictExit: Record<Report['verdict'], ExitCode> = { ok: ExitCode.ok, findings: ExitCode.findings, inconclusive: ExitCode.inconclusive };
 
 interface AnalyzeFlags extends ModelFlags {
-  format: 'text' | 'json';
+  format: 'text' | 'json' | 'html' | 'perfetto';
   out?: string;
   exitZero?: boolean;
   quiet?: boolean;
@@ -30,11 +32,11 @@ interface AnalyzeFlags extends ModelFlags {
 }
 
 /** One trace after another on this thread (stdin, or one core): a trace that fails does not stop the others. */
-async function analyzeOneByOne(traces: readonly string[], stdin: Readable, options: ReplayOptions, onProgress: (index: number, bytes: number, records: number) => void, ingest: IngestPlacement): Promise<TraceOutcome[]> {
+async function analyzeOneByOne(traces: readonly string[], stdin: Readable, options: ReplayOptions, onProgress: (index: number, bytes: number, records: number) => void, ingest: IngestPlacement, visuals: TraceVisuals): Promise<TraceOutcome[]> {
   const outcomes: TraceOutcome[] = [];
   for (const [index, file] of traces.entries()) {
     try {
-      outcomes.push({ file, report: await analyzeTrace(file, stdin, options, (bytes, records) => onProgress(index, bytes, records), ingest) });
+      outcomes.push({ file, report: await analyzeTrace(file, stdin, options, (bytes, records) => onProgress(index, bytes, records), ingest, visuals.forTrace(index)) });
     } catch (error) {
       outcomes.push({ file, error: describeError(error) });
     }
@@ -49,7 +51,7 @@ async function analyzeOneByOne(traces: readonly string[], stdin: Readable, optio
  */
 async function prepareOut(io: CliIo, dir: string, traces: readonly string[]): Promise<string[]> {
   const stems = reportNames(traces).map((name) => join(dir, name));
-  await refuseToOverwriteInputs(io, stems.flatMap((stem) => [`${stem}.txt`, `${stem}.json`]), traces);
+  await refuseToOverwriteInputs(io, stems.flatMap((stem) => [`${stem}.txt`, `${stem}.json`, `${stem}.html`, `${stem}.perfetto.json`]), traces);
   await makeOutputDir(io, dir);
   return stems;
 }
@@ -61,12 +63,17 @@ async function writeOut(io: CliIo, stems: readonly string[], outcomes: readonly 
     const isError = 'error' in outcome;
     await writeOutputFile(io, `${stem}.txt`, isError ? renderFailedTrace(outcome.file, outcome.error) : renderText(outcome.report));
     await writeOutputFile(io, `${stem}.json`, renderJson(isError ? { tool: 'vmid-replay', file: outcome.file, error: outcome.error } : outcome.report));
+    await writeOutputFile(io, `${stem}.html`, isError ? renderFailedHtml(outcome.file, outcome.error) : renderHtml(outcome.report));
   }
 }
 
 function writeReports(io: CliIo, outcomes: readonly TraceOutcome[], format: AnalyzeFlags['format']): void {
   const reports = outcomes.flatMap((outcome) => ('report' in outcome ? [outcome.report] : []));
-  if (format === 'json') {
+  if (format === 'html') {
+    if (reports.length === 1) io.writeOut(renderHtml(reports[0] as Report));
+  } else if (format === 'perfetto') {
+    // Streamed while the traces were replayed.
+  } else if (format === 'json') {
     if (outcomes.length > 1) io.writeOut(renderJson({ reports, summary: summaryEntries(outcomes) }));
     else if (reports.length === 1) io.writeOut(renderJson(reports[0] as Report));
   } else {
@@ -90,8 +97,8 @@ export function registerAnalyze(program: Command, ctx: CommandContext): void {
       .command('analyze')
       .description('Replay traces and report findings; exit 0 ok, 1 findings, 2 inconclusive (lost events), 3 nothing to replay')
       .argument('<trace...>', 'trace files (ftrace text, trace-cmd report, CSV or MessagePack; plain or gzip), or - for stdin (once)')
-      .addOption(new Option('--format <format>', 'report format on stdout and in --out').choices(['text', 'json']).default('text'))
-      .option('--out <dir>', 'also write <name>.txt and <name>.json reports into this directory, one pair per trace (names: see below)')
+      .addOption(new Option('--format <format>', 'report format on stdout: html is a self-contained page with the timeline (one trace), perfetto Chrome Trace Event JSON for ui.perfetto.dev').choices(['text', 'json', 'html', 'perfetto']).default('text'))
+      .option('--out <dir>', 'also write every format into this directory: <name>.txt, .json, .html and .perfetto.json per trace (names: see below)')
       .option('--exit-zero', 'exit 0 whatever the verdict once the run completed (errors still fail); the verdict stays in the report')
       .option('--quiet', 'no progress line on stderr (it is only drawn when stderr is a terminal)')
       .addOption(new Option('--jobs <n>', 'traces analysed at once, each in a worker thread (default: the number of cores)').argParser((value) => Math.max(1, Number.parseInt(value, 10) || 1))),
@@ -127,6 +134,7 @@ Examples:
     .action(async (traces: string[], flags: AnalyzeFlags) => {
       const { io } = ctx;
       if (traces.filter((trace) => trace === '-').length > 1) throw new VmidReplayError('USAGE', 'stdin (-) can be read only once: give - once among the traces');
+      if (flags.format === 'html' && traces.length > 1) throw new VmidReplayError('USAGE', `--format html writes one page for one trace, found ${traces.length} traces: give one, or --out DIR for a page per trace`);
       const options = await replayOptionsFrom(flags, io);
       const outStems = flags.out === undefined ? undefined : await prepareOut(io, flags.out, traces);
       const showProgress = io.stderrIsTty && flags.quiet !== true;
@@ -145,12 +153,17 @@ Examples:
         );
       };
       const threads = planThreads(traces, flags.jobs ?? availableParallelism());
+      const visuals = new TraceVisuals(io, flags.format === 'html' || outStems !== undefined, flags.format === 'perfetto', outStems?.map((stem) => `${stem}.perfetto.json`));
       let outcomes: TraceOutcome[];
       try {
-        outcomes = threads.workers > 1 ? await analyzeInParallel(traces, options, threads.workers, onProgress) : await analyzeOneByOne(traces, io.stdin, options, onProgress, threads.placement);
+        outcomes =
+          threads.workers > 1
+            ? await analyzeInParallel(traces, options, threads.workers, onProgress, (index) => visuals.forTrace(index))
+            : await analyzeOneByOne(traces, io.stdin, options, onProgress, threads.placement, visuals);
       } finally {
         progress?.done();
       }
+      await visuals.end(outcomes);
       writeReports(io, outcomes, flags.format);
       if (outStems !== undefined) await writeOut(io, outStems, outcomes);
       ctx.setExitCode(exitCodeOf(outcomes, flags.exitZero === true));

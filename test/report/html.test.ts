@@ -1,0 +1,82 @@
+/**
+ * The HTML report: one self-contained page (nothing to load, a policy that forbids loading),
+ * the same bytes for the same trace, every string from the trace escaped, the what-if table
+ * only when the report carries one. The browser test (test/browser/) opens it for real.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { runCli } from '../helpers/cli.js';
+import { hostileFile, hostileTask, writeHostileTrace } from '../helpers/hostileTrace.js';
+import { analyzeTrace } from '../../src/cli/analyzeTrace.js';
+import { renderHtml } from '../../src/report/html/page.js';
+import { escapeHtml, jsonForScript } from '../../src/report/html/escape.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vmid-html-'));
+
+test('strings from the trace are escaped: task names and file names show as text, never as markup', async () => {
+  const path = writeHostileTrace(dir);
+  const result = await runCli(['analyze', path, '--format', 'html']);
+  assert.equal(result.code, 1, result.stderr);
+  const html = result.stdout;
+  assert.match(html, /pin-exhausted/, 'the finding whose witness quotes the task');
+  assert.ok(html.includes(escapeHtml(hostileTask)), 'the task name, escaped');
+  assert.ok(html.includes(escapeHtml(hostileFile)), 'the file name, escaped');
+  assert.ok(!html.includes(hostileTask) && !html.includes('hostile<b>'), 'never raw');
+  // Only the page's own two script elements: the timeline's data and the viewer.
+  assert.equal(html.match(/<script\b/g)?.length, 2);
+  const data = /<script type="application\/json" id="timeline-data">([^]*?)<\/script>/.exec(html)?.[1] ?? '';
+  assert.ok(data.length > 0 && !/[<>&]/.test(data), 'the data holds no character that could end its element');
+});
+
+test('the page loads nothing: no external reference, and a policy that forbids loading', async () => {
+  const result = await runCli(['analyze', 'traces/mixed-hazards.trace', '--format', 'html']);
+  const html = result.stdout;
+  assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src &#39;none&#39;;/);
+  assert.doesNotMatch(html, /\b(?:src|href)\s*=\s*"(?!#)/i, 'no src or href but in-page anchors');
+  assert.doesNotMatch(html, /url\((?!#)|@import|https?:\/\/(?!www\.w3\.org\/2000\/svg)/i, 'no URL but in-page fragments and the SVG namespace');
+});
+
+test('the same trace gives the same page, byte for byte', async () => {
+  const first = await runCli(['analyze', 'traces/generated-faults.trace', '--format', 'html']);
+  const second = await runCli(['analyze', 'traces/generated-faults.trace', '--format', 'html']);
+  assert.ok(first.stdout.length > 1000);
+  assert.equal(first.stdout, second.stdout);
+});
+
+test('the what-if section is there only when the report carries a table, its strings escaped', async () => {
+  const report = await analyzeTrace('traces/mixed-hazards.trace', Readable.from([]), {}, undefined, undefined, { timeline: true });
+  assert.doesNotMatch(renderHtml(report), /id="what-if"/);
+  const html = renderHtml({ ...report, whatIf: { caption: 'pins <under> 8-bit', columns: ['variant', 'pin failures'], rows: [['rfc-v2 & BTM', 3]] } });
+  assert.match(html, /<section id="what-if"><h2>What if<\/h2>/);
+  assert.match(html, /<caption>pins &lt;under&gt; 8-bit<\/caption>/);
+  assert.match(html, /<td>rfc-v2 &amp; BTM<\/td><td class="num">3<\/td>/);
+});
+
+test('a report without a timeline (none was collected) still renders its findings, without the viewer', async () => {
+  const report = await analyzeTrace('traces/mixed-hazards.trace', Readable.from([]), {});
+  const html = renderHtml(report);
+  assert.doesNotMatch(html, /<script/);
+  assert.match(html, /id="finding-1"/);
+});
+
+test('JSON in a script element escapes what could close it', () => {
+  assert.equal(jsonForScript({ a: '</script><!--&\u2028' }), '{"a":"\\u003c/script\\u003e\\u003c!--\\u0026\\u2028"}');
+  assert.deepEqual(JSON.parse(jsonForScript({ a: '</script>&' })), { a: '</script>&' });
+});
+
+test('--format html takes one trace; --out writes a page per trace, and one saying why for a trace that failed', async () => {
+  const several = await runCli(['analyze', 'traces/mixed-hazards.trace', 'traces/vhe-rollover-inside-update.trace', '--format', 'html']);
+  assert.equal(several.code, 64);
+  assert.match(several.stderr, /--format html writes one page for one trace, found 2 traces/);
+  const out = join(dir, 'out');
+  const result = await runCli(['analyze', 'traces/vhe-rollover-inside-update.trace', join(dir, 'missing.trace'), '--out', out, '--jobs', '1']);
+  assert.equal(result.code, 66, result.stderr);
+  assert.match(result.files.get(join(out, 'vhe-rollover-inside-update.trace.html')) ?? '', /<svg id="timeline"/);
+  assert.match(result.files.get(join(out, 'missing.trace.html')) ?? '', /<p>error: .*\[INPUT_NOT_FOUND\]<\/p>/);
+  const json = result.files.get(join(out, 'vhe-rollover-inside-update.trace.json')) ?? '';
+  assert.ok(json.length > 0 && !json.includes('"timeline"'), 'the JSON report leaves the timeline out');
+});
