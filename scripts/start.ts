@@ -1,14 +1,16 @@
 /**
  * `npm start`: analyzes every bundled trace in traces/ (with the flags in its `.args` file,
- * one per line, when it has one) and writes reports/. The golden test checks reports/ with the
- * same flags, so what is committed is what this writes.
+ * one per line, when it has one) and writes reports/: every format, and reports/README.md.
+ * The golden test checks reports/ with the same flags, so what is committed is what this writes.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nodeIo } from '../src/cli/nodeIo.js';
 import { run } from '../src/cli/run.js';
+import { reportFormats, type FormatName } from '../src/cli/commands/analyze.js';
 
 export const tracesDir = 'traces';
+export const reportsDir = 'reports';
 
 export function bundledTraces(): string[] {
   return readdirSync(tracesDir)
@@ -23,12 +25,38 @@ export function argsFor(trace: string): string[] {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((line) => line.length > 0) : [];
 }
 
+const commandOf = (trace: string) => ['vmid-replay', 'analyze', trace, ...argsFor(trace), '--out', reportsDir].join(' ');
+
+/** reports/README.md: what the folder holds and the command that made each trace's reports. */
+export function reportsReadme(): string {
+  const formats = (Object.keys(reportFormats) as FormatName[]).map((format) => `| \`<name>.${reportFormats[format].suffix}\` | \`--format ${format}\` | ${reportFormats[format].purpose} |`);
+  const traces = bundledTraces().map((trace) => `- \`${commandOf(trace)}\``);
+  return [
+    '# reports/',
+    '',
+    'What `npm start` writes (scripts/start.ts): each bundled trace of `traces/` analysed, its reports',
+    'in every format `analyze --out` writes, named after the trace without `.gz`. Do not edit: `npm start`',
+    'writes the folder again, this file included, and `npm test` (test/golden.test.ts) fails when a',
+    'file differs from what it would write; review such a diff, then `npm run golden:update`.',
+    '',
+    '| file | same as | what for |',
+    '| --- | --- | --- |',
+    ...formats,
+    '',
+    'Each trace was analysed with the flags in its `.args` file beside it (none for most), by the',
+    'command built from `src/` (`node dist/bundle/cli/main.js`), as:',
+    '',
+    ...traces,
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   let worst = 0;
   for (const trace of bundledTraces()) {
     let verdict = '';
     const io = nodeIo();
-    const code = await run(['analyze', trace, ...argsFor(trace), '--out', 'reports', '--exit-zero'], {
+    const code = await run(['analyze', trace, ...argsFor(trace), '--out', reportsDir, '--exit-zero'], {
       ...io,
       writeOut: (text) => {
         verdict = /^verdict: (\w+)$/m.exec(text)?.[1] ?? verdict;
@@ -37,6 +65,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${trace}: ${verdict || 'failed'} -> reports/\n`);
     worst = Math.max(worst, code);
   }
+  writeFileSync(join(reportsDir, 'README.md'), reportsReadme());
   process.exitCode = worst;
 }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ExitCode } from '../src/errors.js';
 import { runCli } from './helpers/cli.js';
 import { TraceWriter, vmPointer } from './helpers/traceWriter.js';
+import { reportFormats } from '../src/cli/commands/analyze.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmid-cli-'));
 function traceFile(name: string, text: string): string {
@@ -105,11 +106,17 @@ test('pins under the mainline variant are refused with a pointer to --variant', 
   assert.match(result.stderr, /--variant rfc-v2 or rfc-v3/);
 });
 
-test('--out writes every format, each report named after the trace', async () => {
-  const result = await runCli(['analyze', traceFile('out.trace', clean), '--out', 'reports-dir']);
+test('--out writes the report in every format named after the trace, each as --format prints it', async () => {
+  const path = traceFile('out.trace', clean);
+  const result = await runCli(['analyze', path, '--out', 'reports-dir']);
   assert.equal(result.code, 0);
-  assert.deepEqual([...result.files.keys()].sort(), ['out.trace.html', 'out.trace.json', 'out.trace.perfetto.json', 'out.trace.txt'].map((name) => join('reports-dir', name)));
+  const formats = Object.entries(reportFormats);
+  assert.ok(formats.length >= 5);
+  assert.deepEqual([...result.files.keys()].sort(), formats.map(([, format]) => join('reports-dir', `out.trace.${format.suffix}`)).sort());
   assert.equal(result.files.get(join('reports-dir', 'out.trace.txt')), result.stdout);
+  for (const [name, format] of formats) {
+    assert.equal(result.files.get(join('reports-dir', `out.trace.${format.suffix}`)), (await runCli(['analyze', path, '--format', name])).stdout, name);
+  }
 });
 
 test('stdin is read with -', async () => {

@@ -1,14 +1,20 @@
 /**
  * Golden tests (Perfetto's diff tests): a trace in, the expected report out, kept as files and
  * reviewed as diffs. Covers the bundled traces (traces/ -> reports/, exactly what `npm start`
- * writes) and the small cases in test/golden/. `npm run golden:update` rewrites them.
+ * writes, in every format), the small cases in test/golden/, and each check's example traces
+ * (docs/checks/*.md -> test/golden/checks/, as text, Markdown, CSV and JSON).
+ * `npm run golden:update` rewrites them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { pages } from './helpers/checkPages.js';
 import { runCli } from './helpers/cli.js';
-import { argsFor, bundledTraces } from '../scripts/start.js';
+import { argsFor, bundledTraces, reportsReadme } from '../scripts/start.js';
+import { reportFormats, type FormatName } from '../src/cli/commands/analyze.js';
+
+const formatNames = Object.keys(reportFormats) as FormatName[];
 
 const update = process.env['UPDATE_GOLDEN'] === '1';
 
@@ -16,19 +22,20 @@ interface GoldenCase {
   readonly trace: string;
   readonly args: readonly string[];
   readonly expected: string;
-  readonly format: 'text' | 'json' | 'html';
+  readonly format: FormatName;
 }
 
-const suffixes = { text: 'txt', json: 'json', html: 'html' } as const;
-
-/** The flags `npm start` passes come from package.json, so this test checks what it writes. */
+/**
+ * Every format of every bundled trace, as `npm start` writes it into reports/ (its flags come
+ * from the trace's .args file, so this test checks what it writes).
+ */
 function bundledCases(): GoldenCase[] {
   return bundledTraces().flatMap((trace) => {
     const stem = basename(trace).replace(/\.gz$/, '');
-    return (['text', 'json', 'html'] as const).map((format) => ({
+    return formatNames.map((format) => ({
       trace,
       args: [...argsFor(trace), '--format', format],
-      expected: join('reports', `${stem}.${suffixes[format]}`),
+      expected: join('reports', `${stem}.${reportFormats[format].suffix}`),
       format,
     }));
   });
@@ -49,7 +56,8 @@ function smallCases(): GoldenCase[] {
 const cases = [...bundledCases(), ...smallCases()];
 
 test('golden cases exist', () => {
-  assert.ok(bundledCases().length >= 12, 'six bundled traces, text and json each');
+  assert.ok(bundledTraces().length >= 6, 'six bundled traces at least');
+  assert.equal(bundledCases().length, bundledTraces().length * formatNames.length, 'every format of each');
   assert.ok(smallCases().length >= 3, 'small golden cases in test/golden');
 });
 
@@ -63,5 +71,55 @@ for (const golden of cases) {
     }
     assert.ok(existsSync(golden.expected), `${golden.expected} is missing: run npm run golden:update`);
     assert.equal(result.stdout, readFileSync(golden.expected, 'utf8'), `${golden.expected} differs: review the diff, then npm run golden:update`);
+  });
+}
+
+test('golden: reports/README.md is what npm start writes, naming every format and the command of every trace', () => {
+  const readme = reportsReadme();
+  if (update) {
+    writeFileSync(join('reports', 'README.md'), readme);
+    return;
+  }
+  assert.equal(readFileSync(join('reports', 'README.md'), 'utf8'), readme);
+  for (const format of formatNames) assert.ok(readme.includes(`| \`<name>.${reportFormats[format].suffix}\` | \`--format ${format}\` |`), format);
+  assert.ok(readme.includes('- `vmid-replay analyze traces/capture-max-16bit-vhe.trace.gz --map traces/captures-6.1.map.json --out reports`'));
+});
+
+/** Each check page's example traces, in page order, as test/golden/checks/<check-id>-<n>.trace. */
+const examplesDir = join('test', 'golden', 'checks');
+const exampleFormats: readonly FormatName[] = ['text', 'markdown', 'csv', 'json'];
+
+function checkExamples(): { readonly trace: string; readonly text: string }[] {
+  return [...pages.values()].flatMap((page) => page.traces.map((block, index) => ({ trace: join(examplesDir, `${page.file.replace(/\.md$/, '')}-${index + 1}.trace`), text: block.text })));
+}
+
+const exampleFiles = (trace: string) => [trace, ...exampleFormats.map((format) => `${trace}.${reportFormats[format].suffix}`)];
+
+test('golden: test/golden/checks holds every example of every check page and nothing else', () => {
+  const examples = checkExamples();
+  assert.ok(examples.length >= 2 * pages.size, 'a violating and a clean example per check at least');
+  if (update) {
+    rmSync(examplesDir, { recursive: true, force: true });
+    mkdirSync(examplesDir, { recursive: true });
+    return;
+  }
+  assert.deepEqual(readdirSync(examplesDir).map((name) => join(examplesDir, name)).sort(), examples.flatMap((example) => exampleFiles(example.trace)).sort());
+});
+
+for (const example of checkExamples()) {
+  test(`golden: ${example.trace} is its page's example, and its reports match as text, Markdown, CSV and JSON`, async () => {
+    if (update) writeFileSync(example.trace, example.text);
+    else assert.equal(readFileSync(example.trace, 'utf8'), example.text, `${example.trace}: the page's example changed: npm run golden:update`);
+    const out = 'examples-out';
+    const result = await runCli(['analyze', example.trace, '--out', out, '--exit-zero']);
+    assert.equal(result.code, 0, result.stderr);
+    for (const format of exampleFormats) {
+      const suffix = reportFormats[format].suffix;
+      const written = result.files.get(join(out, `${basename(example.trace)}.${suffix}`));
+      assert.ok(written !== undefined, `${format} not written`);
+      const expected = `${example.trace}.${suffix}`;
+      if (update) writeFileSync(expected, written);
+      else assert.equal(written, readFileSync(expected, 'utf8'), `${expected} differs: review the diff, then npm run golden:update`);
+    }
   });
 }

@@ -1,4 +1,5 @@
 import { counted } from '../plural.js';
+import { cpuStep, vmParty } from './findingParts.js';
 import { defineCheck } from './types.js';
 
 /**
@@ -41,6 +42,8 @@ export const modelDivergence = defineCheck({
             `The model, configured as ${ctx.state.allocator.config.variant} with ${ctx.state.allocator.config.vmidBits}-bit VMIDs and ${counted(ctx.state.allocator.config.cpus, 'CPU')}, computes ${step.expected} here; the trace recorded ${step.observed}.`,
             'Either the configuration differs from the captured kernel (variant, VMID width, CPU count), events were lost or reordered before this line, or the kernel does something the model does not.',
           ],
+          parties: step.vm === undefined ? [] : [vmParty(step.vm, [])],
+          scenario: [cpuStep(step.at, `the trace records ${step.observed}, the model computes ${step.expected}`)],
         });
       },
     };

@@ -1,4 +1,5 @@
 import { counted } from '../plural.js';
+import { consequenceStep, cpuStep, kvmParty, onCpu, vmParty } from './findingParts.js';
 import { defineCheck } from './types.js';
 
 /** Hazard 1: `kvm_arm_pinned_vmid_get()` found `nr_pinned_vmids >= max_pinned_vmids`. */
@@ -29,6 +30,11 @@ export const pinExhausted = defineCheck({
             v3
               ? 'The caller gets an error: the device cannot be bound to this VM now.'
               : "However the caller does not fail: it programs S2VMID 0, which the guest's broadcast TLBIs (tagged with its real VMID) never reach.",
+          ],
+          parties: [vmParty(step.vm, [], 'pin refused'), kvmParty(`${step.outcome.nrPinned} of ${maxPinnedVmids} pinnable VMIDs pinned`)],
+          scenario: [
+            cpuStep(at, `kvm_arm_pinned_vmid_get() returns ${step.outcome.ret}: the pinned pool is full`),
+            consequenceStep(onCpu(at.cpu), v3 ? 'the attach fails' : 'the caller programs S2VMID 0'),
           ],
         });
       },

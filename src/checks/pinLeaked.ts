@@ -1,4 +1,5 @@
 import { counted } from '../plural.js';
+import { consequenceStep, cpuStep, kvmParty, missingStep, onCpu, vmParty } from './findingParts.js';
 import { defineCheck } from './types.js';
 
 /**
@@ -33,6 +34,14 @@ export const pinLeaked = defineCheck({
             'However kvm_arm_pinned_vmid_put() never ran: pinned_vmid_map keeps the bit and nr_pinned_vmids never drops, so every later pin has one VMID fewer.',
           ],
           needed: 'kvm_arm_pinned_vmid_put() when the device is detached, before the VM goes away',
+          parties: [vmParty(step.vm, [vmid], `destroyed, pin refcount ${step.vm.kvmVmid.pinned}`), kvmParty(`${allocator.nrPinnedVmids} of ${allocator.maxPinnedVmids} pinnable VMIDs pinned`)],
+          scenario: [
+            ...(step.vm.pinnedBy === undefined ? [] : [cpuStep(step.vm.pinnedBy, `kvm_arm_pinned_vmid_get() pins VMID ${vmid}`)]),
+            missingStep(onCpu(at.cpu), 'no kvm_arm_pinned_vmid_put()'),
+            cpuStep(at, 'the VM is destroyed'),
+            consequenceStep(onCpu(at.cpu), `VMID ${vmid} stays pinned for good`),
+          ],
+          remedy: { actions: ['kvm_arm_pinned_vmid_put()'], beforeLine: at.span.line },
         });
       },
       'trace-end'(step) {
@@ -53,6 +62,9 @@ export const pinLeaked = defineCheck({
             `${counted(held.length, 'live VM')} ${holding} and no unpin follows before the trace ends: ${described.join(', ')}.`,
             `nr_pinned_vmids is ${allocator.nrPinnedVmids} of ${allocator.maxPinnedVmids}. If these VMs are destroyed without kvm_arm_pinned_vmid_put(), the pins leak.`,
           ],
+          parties: [...held.map((vm) => vmParty(vm, [allocator.indexOf(vm.kvmVmid.id)], 'pinned')), kvmParty(`${allocator.nrPinnedVmids} of ${allocator.maxPinnedVmids} pinnable VMIDs pinned`)],
+          // Pins one after another, and nothing after them: no interleaving to show.
+          scenario: [],
         });
       },
     };

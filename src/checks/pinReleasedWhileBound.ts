@@ -1,3 +1,4 @@
+import { consequenceStep, cpuStep, onCpu, smmuStep, steParty, vmParty } from './findingParts.js';
 import { defineCheck } from './types.js';
 
 /**
@@ -35,6 +36,13 @@ export const pinReleasedWhileBound = defineCheck({
                 'However the STE still uses the VMID: after the next rollover KVM may move the VM to another VMID and give this one to another VM.',
               ],
               needed: `rewrite or clear SID ${binding.sid}'s STE (and invalidate VMID ${binding.s2vmid}) before unpinning`,
+              parties: [vmParty(step.vm, [binding.s2vmid], 'pin released'), steParty(smmu.name, binding.sid, [binding.s2vmid], 'still installed')],
+              scenario: [
+                smmuStep(smmu.name, binding.installedBy, `STE SID ${binding.sid}: S2VMID ${binding.s2vmid}, the VM's pinned VMID`),
+                cpuStep(at, 'kvm_arm_pinned_vmid_put() drops the last pin'),
+                consequenceStep(onCpu(at.cpu), `a rollover may move the VM off VMID ${binding.s2vmid} and give it to another VM`),
+              ],
+              remedy: { actions: [`rewrite or clear STE SID ${binding.sid}`, `CMD_TLBI_S12_VMALL vmid=${binding.s2vmid}`, 'CMD_SYNC'], smmu: smmu.name, beforeLine: at.span.line },
             });
           }
         }

@@ -1,6 +1,7 @@
 import type { EventBase } from '../events/common.js';
 import { usesStage2 } from '../events/ste.js';
 import type { SteBinding } from '../model/smmu.js';
+import { consequenceStep, missingStep, onSmmu, ownerParty, smmuStep, steParty, type Party } from './findingParts.js';
 import { defineCheck } from './types.js';
 
 interface Obligation {
@@ -35,6 +36,10 @@ export const steSwitchWithoutInvalidation = defineCheck({
     const report = (obligation: Obligation, at: EventBase | undefined, messageId: 'freed' | 'end') => {
       const newVmid = obligation.to;
       const where = at ?? obligation.rewrite;
+      const { smmu, vmid, from } = obligation;
+      const freed = messageId === 'freed' && at !== undefined;
+      const parties: Party[] = [steParty(smmu, from.sid, [vmid, newVmid])];
+      if (from.owner !== undefined) parties.push(ownerParty(from.owner, smmu, [vmid], `its entries tagged ${vmid} stay cached`));
       ctx.report(where, {
         messageId,
         severity: messageId === 'end' ? 'warning' : 'error',
@@ -52,6 +57,14 @@ export const steSwitchWithoutInvalidation = defineCheck({
             : `However no invalidation of VMID ${obligation.vmid} follows up to the end of the trace.`,
         ],
         needed: `CMD_TLBI_S12_VMALL vmid=${obligation.vmid} + CMD_SYNC after line ${obligation.rewrite.span.line}`,
+        parties,
+        scenario: [
+          smmuStep(smmu, from.installedBy, `STE SID ${from.sid}: S2VMID ${vmid}`),
+          smmuStep(smmu, obligation.rewrite, `STE SID ${from.sid}: S2VMID ${newVmid}`),
+          missingStep(onSmmu(smmu), `no CMD_TLBI_S12_VMALL vmid=${vmid}`),
+          ...(freed ? [smmuStep(smmu, where, `VMID ${vmid} freed`), consequenceStep(onSmmu(smmu), `the next owner of VMID ${vmid} inherits the entries`)] : [consequenceStep(onSmmu(smmu), `entries tagged ${vmid} stay cached`)]),
+        ],
+        remedy: { actions: [`CMD_TLBI_S12_VMALL vmid=${vmid}`, 'CMD_SYNC'], smmu, afterLine: obligation.rewrite.span.line, ...(freed ? { beforeLine: where.span.line } : {}) },
       });
     };
     return {

@@ -1,5 +1,6 @@
 import type { EventBase } from '../events/common.js';
 import { usesStage2 } from '../events/ste.js';
+import { consequenceStep, cpuStep, onSmmu, smmuStep, steParty, vmParty, type Party, type ScenarioStep } from './findingParts.js';
 import { defineCheck, type WitnessDraft } from './types.js';
 
 /** Hazard 2: an STE walks a stage 2 tagged VMID 0 (the RFC v2 fallback after a failed pin). */
@@ -29,6 +30,13 @@ export const steVmidZero = defineCheck({
         const witnesses: WitnessDraft[] = failedPin === undefined ? [] : [{ role: 'pin refused', event: failedPin }];
         witnesses.push({ role: 'STE written with S2VMID 0', event: at });
         const base = { smmu: step.smmu.name, sid: step.binding.sid, config: step.binding.config };
+        const parties: Party[] = [steParty(step.smmu.name, step.binding.sid, [0], `${step.binding.config} STE`)];
+        if (step.vm !== undefined) parties.unshift(vmParty(step.vm, [], failedPin === undefined ? undefined : 'pin refused'));
+        const scenario: ScenarioStep[] = failedPin === undefined ? [] : [cpuStep(failedPin, `kvm_arm_pinned_vmid_get() returns ${refusedWith}`)];
+        scenario.push(
+          smmuStep(step.smmu.name, at, `STE SID ${step.binding.sid}: ${step.binding.config}, S2VMID 0`),
+          consequenceStep(onSmmu(step.smmu.name), "its entries alias every other S2VMID 0 STE's, and the guest's TLBIs miss them"),
+        );
         ctx.report(at, {
           messageId: failedPin === undefined ? 'plain' : 'afterFailedPin',
           data: failedPin === undefined
@@ -41,6 +49,8 @@ export const steVmidZero = defineCheck({
             'However VMID 0 is what STEs without a stage 2 use, and every such fallback shares it: their TLB entries alias, and the guest\'s own TLBIs, tagged with its real VMID, never reach them.',
           ],
           needed: 'refuse the attach (RFC v3 returns -EINVAL) or pin the VMID up front',
+          parties,
+          scenario,
         });
       },
     };

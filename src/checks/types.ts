@@ -3,7 +3,7 @@ import type { ReplayStep } from '../steps/step.js';
 import type { ReplayState } from '../steps/state.js';
 import type { FindingDraft, Severity } from '../steps/finding.js';
 
-export type { Finding, FindingDraft, Severity, Witness, WitnessDraft } from '../steps/finding.js';
+export type { Finding, FindingArgument, FindingDraft, Severity, Witness, WitnessDraft } from '../steps/finding.js';
 
 /** Metadata of a check, shared by its code, its tests and its doc page (`docs/checks/<id>.md`). */
 export interface CheckMeta<MessageId extends string = string> {

@@ -1,4 +1,5 @@
 import type { RunningVm } from '../steps/state.js';
+import { consequenceStep, cpuParty, cpuStep, onCpu, vmParty } from './findingParts.js';
 import { defineCheck, type CheckContext, type StepOf } from './types.js';
 
 /**
@@ -43,6 +44,12 @@ function reportSplit(ctx: CheckContext<'split'>, step: StepOf<'load'>, otherCpu:
       `Let CPU ${otherCpu} enter ${step.vm.label} with VMID ${running.vmid} at line ${running.loadedBy.span.line}, and not put it since.`,
       `Then at line ${at.span.line} CPU ${step.cpu} enters the same VM with VMID ${step.outcome.vmid}.`,
       `However a TLB invalidation by the VM's VMID (${step.outcome.vmid}, e.g. a stage-2 unmap) misses the entries CPU ${otherCpu} holds under ${running.vmid}.`,
+    ],
+    parties: [vmParty(step.vm, [running.vmid, step.outcome.vmid]), cpuParty(otherCpu, [running.vmid], 'still runs the VM'), cpuParty(step.cpu, [step.outcome.vmid], 'enters the VM')],
+    scenario: [
+      cpuStep(running.loadedBy, `enters the VM with VMID ${running.vmid}`),
+      cpuStep(at, `enters the VM with VMID ${step.outcome.vmid}`),
+      consequenceStep(onCpu(otherCpu), `a TLBI by VMID ${step.outcome.vmid} misses its entries under ${running.vmid}`),
     ],
   });
 }

@@ -1,5 +1,6 @@
 import { usesStage2 } from '../events/ste.js';
 import type { SmmuModel, SteBinding } from '../model/smmu.js';
+import { consequenceStep, cpuStep, onSmmu, smmuStep, steParty, vmParty } from './findingParts.js';
 import { defineCheck } from './types.js';
 
 /**
@@ -46,6 +47,7 @@ export const vmidChangedUnderBoundSte = defineCheck({
             markReported(binding, step.outcome.vmid);
             const at = step.event;
             const pinned = step.vm.kvmVmid.pinned > 0;
+            const reallocated = step.outcome.flushes > 0 || step.outcome.path !== undefined;
             ctx.report(at, {
               messageId: 'changed',
               data: {
@@ -63,12 +65,19 @@ export const vmidChangedUnderBoundSte = defineCheck({
               ],
               explanation: [
                 `Let SID ${binding.sid} on SMMU ${smmu.name} share ${step.vm.label}'s VMID ${binding.s2vmid} (line ${binding.installedBy.span.line}).`,
-                step.outcome.flushes > 0 || step.outcome.path !== undefined
+                reallocated
                   ? `Then at line ${at.span.line} new_vmid() gives the VM index ${step.outcome.vmid} in generation ${step.outcome.gen}.`
                   : `Then at line ${at.span.line} the VM runs with VMID ${step.outcome.vmid}.`,
                 `However the STE still carries ${binding.s2vmid}: the guest's TLBIs by VMID ${step.outcome.vmid} miss the SMMU's entries tagged ${binding.s2vmid}, which stay stale until an explicit CMD_TLBI_S12_VMALL.`,
               ],
               needed: pinned ? undefined : `pin the VMID (kvm_arm_pinned_vmid_get()) before sharing it with the SMMU at line ${binding.installedBy.span.line}`,
+              parties: [vmParty(step.vm, [binding.s2vmid, step.outcome.vmid], pinned ? 'pinned' : 'not pinned'), steParty(smmu.name, binding.sid, [binding.s2vmid])],
+              scenario: [
+                smmuStep(smmu.name, binding.installedBy, `STE SID ${binding.sid}: S2VMID ${binding.s2vmid}, the VM's VMID`),
+                cpuStep(at, reallocated ? `new_vmid() gives the VM VMID ${step.outcome.vmid} (generation ${step.outcome.gen})` : `the VM runs with VMID ${step.outcome.vmid}`),
+                consequenceStep(onSmmu(smmu.name), `guest TLBIs by VMID ${step.outcome.vmid} miss the entries tagged ${binding.s2vmid}`),
+              ],
+              ...(pinned ? {} : { remedy: { actions: ['kvm_arm_pinned_vmid_get()'], beforeLine: binding.installedBy.span.line } }),
             });
           }
         }
@@ -90,6 +99,11 @@ export const vmidChangedUnderBoundSte = defineCheck({
             `Let ${step.vm.label} hold KVM VMID ${kvmVmid} (id ${kvmId}).`,
             `Then at line ${at.span.line} SID ${step.binding.sid} is given S2VMID ${step.binding.s2vmid} on its behalf.`,
             'However the guest invalidates with its KVM VMID, so these entries are never invalidated by it.',
+          ],
+          parties: [vmParty(step.vm, [kvmVmid]), steParty(step.smmu.name, step.binding.sid, [step.binding.s2vmid])],
+          scenario: [
+            smmuStep(step.smmu.name, at, `STE SID ${step.binding.sid}: S2VMID ${step.binding.s2vmid} for the VM`),
+            consequenceStep(onSmmu(step.smmu.name), `guest TLBIs by VMID ${kvmVmid} miss the entries tagged ${step.binding.s2vmid}`),
           ],
         });
       },

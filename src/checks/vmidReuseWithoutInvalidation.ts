@@ -1,4 +1,5 @@
 import { usesStage2 } from '../events/ste.js';
+import { consequenceStep, missingStep, onSmmu, ownerParty, smmuStep, steParty, type ScenarioStep } from './findingParts.js';
 import { defineCheck } from './types.js';
 
 /**
@@ -27,6 +28,14 @@ export const vmidReuseWithoutInvalidation = defineCheck({
           const witnesses = [{ role: `${stale.owner.label} may cache VMID ${step.binding.s2vmid}`, event: stale.since }];
           if (ended !== undefined && !stillLive) witnesses.push({ role: `${stale.owner.label} stops using it`, event: ended });
           witnesses.push({ role: `${newOwner.label} starts using it`, event: at });
+          const smmu = step.smmu.name;
+          const vmid = step.binding.s2vmid;
+          const scenario: ScenarioStep[] = [smmuStep(smmu, stale.since, `the old owner's STE: S2VMID ${vmid}; its entries may be cached`)];
+          if (!stillLive) {
+            if (ended !== undefined) scenario.push(smmuStep(smmu, ended, `the old owner's STE leaves VMID ${vmid}`));
+            scenario.push(missingStep(onSmmu(smmu), `no CMD_TLBI_S12_VMALL vmid=${vmid}`));
+          }
+          scenario.push(smmuStep(smmu, at, `STE SID ${step.binding.sid}: S2VMID ${vmid} for the new owner`), consequenceStep(onSmmu(smmu), `SID ${step.binding.sid} can hit the old owner's entries`));
           ctx.report(at, {
             messageId: stillLive ? 'aliased' : 'stale',
             data: {
@@ -48,6 +57,13 @@ export const vmidReuseWithoutInvalidation = defineCheck({
             needed: stillLive
               ? `give ${newOwner.label} a VMID no other owner uses on SMMU ${step.smmu.name}`
               : `CMD_TLBI_S12_VMALL vmid=${step.binding.s2vmid} + CMD_SYNC after line ${(ended ?? stale.since).span.line} and before line ${at.span.line}`,
+            parties: [
+              ownerParty(stale.owner, smmu, [vmid], stillLive ? 'old owner, still using it' : 'old owner'),
+              ownerParty(newOwner, smmu, [vmid], 'new owner'),
+              steParty(smmu, step.binding.sid, [vmid], "the new owner's STE"),
+            ],
+            scenario,
+            ...(stillLive ? {} : { remedy: { actions: [`CMD_TLBI_S12_VMALL vmid=${vmid}`, 'CMD_SYNC'], smmu, afterLine: (ended ?? stale.since).span.line, beforeLine: at.span.line } }),
           });
         }
       },

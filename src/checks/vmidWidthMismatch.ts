@@ -1,4 +1,5 @@
 import { usesStage2 } from '../events/ste.js';
+import { kvmParty, smmuParty, smmuStep, vmParty } from './findingParts.js';
 import { defineCheck } from './types.js';
 
 /** Hazard 7: KVM and an SMMU sharing VMIDs with different VMID widths. */
@@ -33,6 +34,8 @@ export const vmidWidthMismatch = defineCheck({
             'Broadcast TLBIs and STE tags only agree when both sides use the same width (Jean-Philippe Brucker: require VMID16 on both, or check the widths match).',
           ],
           needed: 'refuse to share VMIDs (or enable BTM) unless the widths match',
+          parties: [kvmParty(`${kvmBits}-bit VMIDs`), smmuParty(step.smmu.name, `${smmuBits}-bit VMIDs`), vmParty(step.vm, [step.binding.s2vmid], 'shares its VMID')],
+          scenario: [smmuStep(step.smmu.name, at, `STE SID ${step.binding.sid}: S2VMID ${step.binding.s2vmid}, shared with the VM`)],
         });
       },
     };

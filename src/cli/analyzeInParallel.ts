@@ -8,6 +8,7 @@ import type { ReplayOptions } from '../replay/replayTypes.js';
 import type { Report } from '../report/report.js';
 import type { TraceOutcome } from '../report/summary.js';
 import type { WorkerMessage, WorkerRequest } from './analyzeWorker.js';
+import type { Timeline } from '../timeline/types.js';
 import type { VisualOutputs } from '../timeline/visualPasses.js';
 
 /**
@@ -35,7 +36,7 @@ function analyzeInWorker(file: string, options: ReplayOptions, onProgress: (byte
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'progress') onProgress(message.bytes, message.records);
       else if (message.type === 'perfetto') visuals?.perfetto?.emit(message.chunk);
-      else if (message.type === 'report') settle({ file, report: message.report as Report });
+      else if (message.type === 'report') settle({ file, report: message.report as Report, ...(message.timeline === undefined ? {} : { timeline: message.timeline as Timeline }) });
       else failed(new VmidReplayError(message.code, message.message));
     });
     worker.on('error', (error) => failed(new VmidReplayError('INTERNAL', `the worker analysing ${file} failed: ${error.stack ?? error.message}`)));

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
 import { postableError, type ErrorCode } from '../errors.js';
-import { analyzeTrace } from './analyzeTrace.js';
+import { analyzeTraceWithVisuals } from './analyzeTrace.js';
 import type { ReplayOptions } from '../replay/replayTypes.js';
 
 export interface WorkerRequest {
@@ -18,7 +18,7 @@ export interface WorkerRequest {
 
 export type WorkerMessage =
   | { readonly type: 'progress'; readonly bytes: number; readonly records: number }
-  | { readonly type: 'report'; readonly report: unknown }
+  | { readonly type: 'report'; readonly report: unknown; readonly timeline?: unknown }
   | { readonly type: 'perfetto'; readonly chunk: string }
   | { readonly type: 'error'; readonly code: ErrorCode; readonly message: string };
 
@@ -30,7 +30,7 @@ if (port !== null) {
     // Workers never read stdin: `-` is analysed on the main thread.
     const visuals = request.visuals;
     const perfettoPid = visuals?.perfettoPid;
-    const report = await analyzeTrace(
+    const { report, timeline } = await analyzeTraceWithVisuals(
       request.file,
       Readable.from([]),
       request.options,
@@ -38,7 +38,7 @@ if (port !== null) {
       undefined,
       visuals === undefined ? undefined : { timeline: visuals.timeline, ...(perfettoPid === undefined ? {} : { perfetto: { pid: perfettoPid, emit: (chunk: string) => post({ type: 'perfetto', chunk }) } }) },
     );
-    post({ type: 'report', report });
+    post({ type: 'report', report, ...(timeline === undefined ? {} : { timeline }) });
   } catch (error) {
     post(postableError(error));
   }

@@ -13,6 +13,8 @@ export interface CliIo {
   openWritable(path: string): Writable;
   /** Whether stderr is a terminal (progress is drawn only there). */
   readonly stderrIsTty: boolean;
+  /** Whether stdout is a terminal that takes colour (and NO_COLOR is unset): reports are coloured only there. */
+  readonly stdoutColour: boolean;
   /** Size of a file in bytes, undefined for stdin or when unknown (for the ETA). */
   fileSize(path: string): Promise<number | undefined>;
   /** Device and inode of an existing file (links to it included), undefined when it does not exist. */

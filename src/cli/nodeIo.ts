@@ -37,6 +37,8 @@ export function nodeIo(): CliIo {
     makeDir: makeDirs,
     readText: (path) => readFile(path, 'utf8'),
     stderrIsTty: process.stderr.isTTY,
+    // https://no-color.org: set to anything but the empty string, it turns colour off.
+    stdoutColour: process.stdout.isTTY && (process.env['NO_COLOR'] ?? '') === '',
     fileSize: async (path) => (path === '-' ? undefined : stat(path).then((info) => info.size, () => undefined)),
     fileIdentity: async (path) => stat(path, { bigint: true }).then((info) => `${info.dev}:${info.ino}`, () => undefined),
     now: () => performance.now(),

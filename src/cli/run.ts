@@ -13,9 +13,11 @@ import { registerReplay } from './commands/replay.js';
 import { registerCaptureScript } from './commands/captureScript.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerConvert } from './commands/convert.js';
+import { registerCompare } from './commands/compare.js';
+import { registerHeadroom } from './commands/headroom.js';
 import { packageVersion } from './version.js';
 
-const commands: readonly ((program: Command, ctx: CommandContext) => void)[] = [registerAnalyze, registerReplay, registerGenerate, registerCaptureScript, registerConvert];
+const commands: readonly ((program: Command, ctx: CommandContext) => void)[] = [registerAnalyze, registerReplay, registerGenerate, registerCompare, registerHeadroom, registerCaptureScript, registerConvert];
 
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = ExitCode.ok;

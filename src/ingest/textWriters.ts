@@ -12,6 +12,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { parseFtraceLine } from './ftraceLine.js';
 import { plainRecord, type EventRecord, type TraceRecord } from './records.js';
+import { csvCell } from '../csv.js';
 
 /** Why records were left out of the output, with how many. */
 export type DroppedCounts = Map<string, number>;
@@ -108,11 +109,6 @@ export class FtraceTextWriter {
 
 export const csvColumns = ['timestamp', 'cpu', 'pid', 'comm', 'event', 'fields', 'tgid', 'flags'] as const;
 const csvColumnsWithoutTgid = csvColumns.filter((column) => column !== 'tgid');
-
-/** RFC 4180 quoting: a cell holding the delimiter, a quote, a line break or outer blanks is quoted. */
-function csvCell(value: string): string {
-  return value.includes(',') || /["\r\n]/.test(value) || value.trim() !== value ? `"${value.replaceAll('"', '""')}"` : value;
-}
 
 /**
  * CSV rows in the default layout. The tgid column is written when the first records the writer

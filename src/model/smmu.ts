@@ -23,6 +23,8 @@ export interface VmidOwner {
   readonly kind: 'kvm-vm' | 'smmu-domain';
   /** For reports: `VM 0xffff...a58` or `SMMU smmu0 domain VMID 5`. */
   readonly label: string;
+  /** The VM's `struct kvm_vmid` pointer, for a `kvm-vm` owner. */
+  readonly pointer?: string;
 }
 
 export interface SteBinding {
@@ -80,8 +82,8 @@ export class SmmuModel {
   }
 
   /** The owner an STE's VMID stands for: the KVM VM when shared, else the SMMU's own domain. */
-  ownerFor(s2vmid: number, vm: { key: string; label: string } | undefined): VmidOwner {
-    if (vm !== undefined) return { key: vm.key, kind: 'kvm-vm', label: vm.label };
+  ownerFor(s2vmid: number, vm: { key: string; label: string; pointer: string } | undefined): VmidOwner {
+    if (vm !== undefined) return { key: vm.key, kind: 'kvm-vm', label: vm.label, pointer: vm.pointer };
     const own = this.ownVmids.get(s2vmid);
     const allocation = own === undefined ? 0 : own.allocation;
     const origin = own === undefined ? '' : ` (allocated at line ${own.by.span.line})`;

@@ -6,7 +6,6 @@ import type { Finding, Severity } from '../checks/types.js';
 import { allChecks } from '../checks/index.js';
 import type { ReplayResult } from '../replay/replay.js';
 import type { EventRef } from '../model/eventRef.js';
-import type { Timeline } from '../timeline/types.js';
 
 export type Verdict = 'ok' | 'findings' | 'inconclusive';
 
@@ -15,16 +14,6 @@ export interface CheckSummary {
   readonly description: string;
   readonly count: number;
   readonly inconclusive: number;
-}
-
-/**
- * A what-if table (issue 15: the same trace under other allocator settings), carried by a
- * report when one was computed; the HTML report shows it as it comes.
- */
-export interface WhatIfTable {
-  readonly caption: string;
-  readonly columns: readonly string[];
-  readonly rows: readonly (readonly (string | number)[])[];
 }
 
 export interface Report {
@@ -68,9 +57,6 @@ export interface Report {
   readonly dataLossAt: EventRef | null;
   /** Where unreadable lines begin, when more than 1 % of the lines could not be read: findings from there on are inconclusive. */
   readonly unreadableFrom: { readonly file: string; readonly line: number } | null;
-  /** Collected only for the visual formats (HTML), and left out of the JSON report. */
-  readonly timeline?: Timeline;
-  readonly whatIf?: WhatIfTable;
 }
 
 /** Severities that make a verdict `findings`; notices are facts, listed but not held against the trace. */
@@ -95,7 +81,8 @@ function afterUnreadable(findings: readonly Finding[], from: ReplayResult['unrea
 export function buildReport(file: string, result: ReplayResult): Report {
   const state = result.state;
   const allocator = state?.allocator;
-  const findings = afterUnreadable(result.findings, result.unreadableFrom).sort((a, b) => a.line - b.line || a.checkId.localeCompare(b.checkId));
+  // Time order, then line: per-CPU files pasted together and merged are not in time order by line.
+  const findings = afterUnreadable(result.findings, result.unreadableFrom).sort((a, b) => a.tsUs - b.tsUs || a.line - b.line || a.checkId.localeCompare(b.checkId));
   return {
     tool: 'vmid-replay',
     file,

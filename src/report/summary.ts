@@ -1,9 +1,11 @@
 import type { ErrorDescription } from '../errors.js';
 import { counted } from '../plural.js';
+import { joinLines } from './layout.js';
 import type { Report, Verdict } from './report.js';
+import type { Timeline } from '../timeline/types.js';
 
-/** What `analyze` got for one trace of several: its report, or the error that stopped it. */
-export type TraceOutcome = { readonly file: string; readonly report: Report } | { readonly file: string; readonly error: ErrorDescription };
+/** What `analyze` got for one trace of several: its report (and timeline, for HTML), or the error that stopped it. */
+export type TraceOutcome = { readonly file: string; readonly report: Report; readonly timeline?: Timeline } | { readonly file: string; readonly error: ErrorDescription };
 
 /**
  * How bad an outcome is, worst highest: a trace that could not be analysed says nothing about
@@ -31,17 +33,37 @@ function firstLine(text: string): string {
   return end < 0 ? text : text.slice(0, end);
 }
 
-/** The combined summary after several traces: one line per trace, worst first. */
-export function renderSummary(outcomes: readonly TraceOutcome[]): string {
-  const rows = worstFirst(outcomes).map((outcome) => {
-    if ('error' in outcome) return `  ${'error'.padEnd(12)} ${outcome.file}  (${firstLine(outcome.error.message)} [${outcome.error.code}])`;
+/** One trace of several, as the summaries list it: its verdict (or `error`), its file, and what it found or why it failed. */
+export interface SummaryRow {
+  readonly status: Verdict | 'error';
+  readonly file: string;
+  readonly detail: string;
+}
+
+/** The rows of the combined summary, worst first. */
+export function summaryRows(outcomes: readonly TraceOutcome[]): SummaryRow[] {
+  return worstFirst(outcomes).map((outcome) => {
+    if ('error' in outcome) return { status: 'error', file: outcome.file, detail: `${firstLine(outcome.error.message)} [${outcome.error.code}]` };
     const { report } = outcome;
     const conclusive = report.findings.filter((finding) => !finding.inconclusive).length;
     const inconclusive = report.findings.length - conclusive;
-    return `  ${report.verdict.padEnd(12)} ${report.file}  (${counted(conclusive, 'finding')}${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''})`;
+    return { status: report.verdict, file: report.file, detail: `${counted(conclusive, 'finding')}${inconclusive > 0 ? `, ${inconclusive} inconclusive` : ''}` };
   });
+}
+
+/** "2 traces, 1 failed". */
+export function summaryTitle(outcomes: readonly TraceOutcome[]): string {
   const failed = outcomes.filter((outcome) => 'error' in outcome).length;
-  return `summary: ${counted(outcomes.length, 'trace')}${failed > 0 ? `, ${failed} failed` : ''}\n${rows.join('\n')}\n`;
+  return `${counted(outcomes.length, 'trace')}${failed > 0 ? `, ${failed} failed` : ''}`;
+}
+
+/**
+ * The combined summary after several traces: one line per trace, worst first, never wrapped
+ * (a row per trace, for grep; the traces' own reports are the ones made for mail).
+ */
+export function renderSummary(outcomes: readonly TraceOutcome[]): string {
+  const rows = summaryRows(outcomes).map((row) => `  ${row.status.padEnd(12)} ${row.file}  (${row.detail})`);
+  return joinLines([`summary: ${summaryTitle(outcomes)}`, ...rows].map((text) => ({ text })), false);
 }
 
 export type SummaryEntry = { readonly file: string; readonly verdict: Verdict } | { readonly file: string; readonly error: ErrorDescription };

@@ -6,11 +6,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Party, Remedy, ScenarioStep } from '../../src/checks/findingParts.js';
 import { runCli } from '../helpers/cli.js';
 
 export interface JsonWitness {
   readonly role: string;
-  readonly ref: { readonly line: number; readonly text: string };
+  readonly ref: { readonly line: number; readonly text: string; readonly cpu: number };
 }
 
 export interface JsonFinding {
@@ -18,10 +19,15 @@ export interface JsonFinding {
   readonly severity: 'error' | 'warning' | 'notice';
   readonly messageId: string;
   readonly message: string;
+  readonly file: string;
   readonly line: number;
+  readonly tsUs: number;
   readonly witnesses: readonly JsonWitness[];
   readonly explanation: readonly string[];
   readonly needed?: string;
+  readonly parties: readonly Party[];
+  readonly scenario: readonly ScenarioStep[];
+  readonly remedy?: Remedy;
   readonly inconclusive: boolean;
   readonly data: Readonly<Record<string, string | number>>;
 }

@@ -13,6 +13,7 @@ import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sym
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { reportFormats } from '../../src/cli/commands/analyze.js';
 import { reportNames } from '../../src/cli/reportNames.js';
 import { runCli } from '../helpers/cli.js';
 import { TraceWriter, vmPointer } from '../helpers/traceWriter.js';
@@ -38,8 +39,11 @@ test('--out: inputs sharing a file name get reports named after the folders that
   const unique = file('host2/other.trace', clean);
   const result = await runCli(['analyze', host1, host2, unique, '--out', 'reports', '--jobs', '1']);
   assert.equal(result.code, 0, result.stderr);
-  const formats = ['html', 'json', 'perfetto.json', 'txt'];
-  assert.deepEqual([...result.files.keys()].sort(), ['host1_trace.txt', 'host2_trace.txt', 'other.trace'].flatMap((stem) => formats.map((format) => join('reports', `${stem}.${format}`))));
+  // Every format of each trace (README, "--out"): text, mail, Markdown, CSV and JSON, and any format added to the table.
+  const suffixes = Object.values(reportFormats).map((format) => format.suffix);
+  assert.deepEqual(['txt', 'mail.txt', 'md', 'csv', 'json'].filter((suffix) => !suffixes.includes(suffix)), []);
+  const stems = ['host1_trace.txt', 'host2_trace.txt', 'other.trace'];
+  assert.deepEqual([...result.files.keys()].sort(), stems.flatMap((stem) => suffixes.map((suffix) => join('reports', `${stem}.${suffix}`))).sort());
   assert.match(result.files.get(join('reports', 'host1_trace.txt.txt')) ?? '', new RegExp(`^vmid-replay: ${host1.replaceAll('.', '\\.')}\n.*\nconfig: mainline allocator, 8-bit VMIDs, 2 CPUs`));
   assert.match(result.files.get(join('reports', 'host2_trace.txt.txt')) ?? '', new RegExp(`^vmid-replay: ${host2.replaceAll('.', '\\.')}\n.*\nconfig: mainline allocator, 8-bit VMIDs, 4 CPUs`));
 });
@@ -68,8 +72,14 @@ test('--out: a failed trace gets files saying so, not a stale report of an earli
   assert.equal(failed.code, 65);
   const text = readFileSync(join(out, 'x.trace.txt'), 'utf8');
   assert.doesNotMatch(text, /verdict/);
-  assert.match(text, /^vmid-replay: .*x\.trace\nerror: .*\[INPUT_CORRUPT\]\n$/);
-  assert.deepEqual(JSON.parse(readFileSync(join(out, 'x.trace.json'), 'utf8')), { tool: 'vmid-replay', file: trace, error: { code: 'INPUT_CORRUPT', message: failed.stderr.replace(/^vmid-replay: (.*) \[INPUT_CORRUPT\]\n$/, '$1'), exitCode: 65 } });
+  // The message, wrapped as the text report's prose is.
+  const message = failed.stderr.replace(/^vmid-replay: (.*) \[INPUT_CORRUPT\]\n$/, '$1');
+  assert.match(text, /^vmid-replay: .*x\.trace\nerror: /);
+  assert.equal(text.replace(/^vmid-replay: .*\nerror: /, '').replace(/\n {2}/g, ' '), `${message} [INPUT_CORRUPT]\n`);
+  assert.equal(readFileSync(join(out, 'x.trace.mail.txt'), 'utf8'), text);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'x.trace.json'), 'utf8')), { schemaVersion: 1, tool: 'vmid-replay', file: trace, error: { code: 'INPUT_CORRUPT', message, exitCode: 65 } });
+  assert.equal(readFileSync(join(out, 'x.trace.md'), 'utf8'), `# vmid-replay: \`${trace}\`\n\n**Error:** ${message} \`INPUT_CORRUPT\`\n`);
+  assert.equal(readFileSync(join(out, 'x.trace.csv'), 'utf8'), `file,error,code\n${trace},${message.includes(',') ? `"${message}"` : message},INPUT_CORRUPT\n`);
 });
 
 test('an --out folder that cannot be made: exit 73 naming it, before any trace is read', async () => {

@@ -14,6 +14,7 @@ import { decodeEventRecord } from '../../src/events/decode.js';
 import { knownProbeSets, probeSetsFitting, type SeenProbe } from '../../src/events/knownProbeSets.js';
 import { parseFtraceLine } from '../../src/ingest/ftraceLine.js';
 import { runCli } from '../helpers/cli.js';
+import { unwrapped } from '../helpers/textReport.js';
 
 /** Real lines of the a57 full capture (../shared/captures/a57-8bit-nvhe-full), one per probe the tool does not know by itself. */
 const capturedLines = [
@@ -79,7 +80,7 @@ test('a bundled 6.1 capture analysed without --map names the map in a probe-map-
     { severity: 'notice', line: 15, detail: '--map captures-6.1 reads these probes (traces/captures-6.1.map.json)' },
   );
   const text = await runCli(['analyze', trace]);
-  assert.match(text.stdout, /^ +1 {2}probe-map-fits \(notice\), first at traces\/capture-a57-8bit-portable-tgid\.trace\.gz:15: --map captures-6\.1 reads these probes/m);
+  assert.match(unwrapped(text.stdout), /^ +1 {2}probe-map-fits \(notice\), first at traces\/capture-a57-8bit-portable-tgid\.trace\.gz:15: --map captures-6\.1 reads these probes/m);
   const mapped = await runCli(['analyze', trace, '--format', 'json', '--map', 'captures-6.1']);
   assert.equal(mapped.code, 0, mapped.stderr);
   assert.equal((JSON.parse(mapped.stdout) as { diagnostics: { code: string }[] }).diagnostics.find((d) => d.code === 'probe-map-fits'), undefined);

@@ -14,6 +14,8 @@ export interface CliResult {
 export interface CliOptions {
   /** Pretend stderr is a terminal (progress is drawn). */
   readonly stderrIsTty?: boolean;
+  /** Pretend stdout is a terminal that takes colour. */
+  readonly stdoutColour?: boolean;
   /** What fileSize() answers for every path. */
   readonly fileSize?: number;
   /** How far the fake clock moves at each now() call, in ms. */
@@ -47,6 +49,7 @@ export async function runCli(argv: readonly string[], stdinText = '', options: C
     },
     readText: (path) => readFile(path, 'utf8'),
     stderrIsTty: options.stderrIsTty ?? false,
+    stdoutColour: options.stdoutColour ?? false,
     fileSize: async () => options.fileSize,
     fileIdentity: (path) => real.fileIdentity(path),
     now: () => (clock += options.tickMs ?? 0),

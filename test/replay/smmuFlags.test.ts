@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { TraceWriter } from '../helpers/traceWriter.js';
+import { unwrapped } from '../helpers/textReport.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmid-smmu-flags-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -71,5 +72,5 @@ test('a trace with findings keeps its verdict and findings when a flag names an 
   assert.equal(unseen(named.report)?.count, 1);
   assert.equal(named.code, plain.code);
   assert.deepEqual(named.report.findings, plain.report.findings);
-  assert.match((await runCli(['analyze', hazards, '--btm', 'smmu3=off'])).stdout, /^ +1 {2}smmu-not-in-trace \(warning\), first at traces\/mixed-hazards\.trace:\d+: --btm names SMMU smmu3, which the trace never shows \(its SMMUs: smmu0\)$/m);
+  assert.match(unwrapped((await runCli(['analyze', hazards, '--btm', 'smmu3=off'])).stdout), /^ +1 {2}smmu-not-in-trace \(warning\), first at traces\/mixed-hazards\.trace:\d+: --btm names SMMU smmu3, which the trace never shows \(its SMMUs: smmu0\)$/m);
 });

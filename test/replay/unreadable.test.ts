@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { ExitCode } from '../../src/errors.js';
 import { runCli } from '../helpers/cli.js';
 import { TraceWriter, vmPointer } from '../helpers/traceWriter.js';
+import { unwrapped } from '../helpers/textReport.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vmid-unreadable-'));
 function file(name: string, content: string): string {
@@ -41,7 +42,7 @@ async function analyzeBoth(path: string): Promise<{ code: number; text: string; 
   const text = await runCli(['analyze', path]);
   const json = await runCli(['analyze', path, '--format', 'json']);
   assert.equal(json.code, text.code);
-  return { code: text.code, text: text.stdout, json: JSON.parse(json.stdout) as JsonCounts };
+  return { code: text.code, text: unwrapped(text.stdout), json: JSON.parse(json.stdout) as JsonCounts };
 }
 
 test('1 malformed line in 101 (0.99 %) is counted in the events line and leaves an ok verdict ok', async () => {

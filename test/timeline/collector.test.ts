@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { analyzeTrace } from '../../src/cli/analyzeTrace.js';
+import { analyzeTraceWithVisuals } from '../../src/cli/analyzeTrace.js';
 import { TimelineCollector, defaultTimelineLimits } from '../../src/timeline/collector.js';
 import type { ReplayStep } from '../../src/steps/step.js';
 import type { VmState } from '../../src/steps/state.js';
@@ -21,9 +21,9 @@ const dir = mkdtempSync(join(tmpdir(), 'vmid-timeline-'));
 async function timelineOf(name: string, trace: string, limits = defaultTimelineLimits): Promise<Timeline> {
   const path = join(dir, name);
   writeFileSync(path, trace);
-  const report = await analyzeTrace(path, Readable.from([]), {}, undefined, undefined, { timeline: true, timelineLimits: limits });
-  assert.ok(report.timeline !== undefined);
-  return report.timeline;
+  const { timeline } = await analyzeTraceWithVisuals(path, Readable.from([]), {}, undefined, undefined, { timeline: true, timelineLimits: limits });
+  assert.ok(timeline !== undefined);
+  return timeline;
 }
 
 /** Per lane, per owner label, the microseconds it held the lane. */

@@ -2,12 +2,14 @@ import { Option, type Command } from 'commander';
 import { availableParallelism } from 'node:os';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
-import { describeError, ExitCode, VmidReplayError } from '../../errors.js';
+import { describeError, ExitCode, VmidReplayError, type ErrorDescription } from '../../errors.js';
 import { planThreads, type IngestPlacement } from '../../replay/read/threads.js';
-import { analyzeTrace } from '../analyzeTrace.js';
+import { analyzeTraceWithVisuals } from '../analyzeTrace.js';
 import type { ReplayOptions } from '../../replay/replayTypes.js';
 import type { Report } from '../../report/report.js';
-import { renderJson } from '../../report/json.js';
+import { renderCsv, renderFailedCsv } from '../../report/csv.js';
+import { renderFailedJson, renderJson, renderSeveralJson } from '../../report/json.js';
+import { renderFailedMarkdown, renderMarkdown, renderMarkdownSummary } from '../../report/markdown.js';
 import { renderSummary, summaryEntries, worstFirst, type TraceOutcome } from '../../report/summary.js';
 import { renderFailedTrace, renderText } from '../../report/text.js';
 import { renderFailedHtml, renderHtml } from '../../report/html/page.js';
@@ -16,15 +18,93 @@ import { analyzeInParallel } from '../analyzeInParallel.js';
 import type { CommandContext } from '../context.js';
 import { errorLine } from '../errorLine.js';
 import type { CliIo } from '../io.js';
-import { addModelOptions, replayOptionsFrom, type ModelFlags } from '../options.js';
+import { addModelOptions, integerIn, replayOptionsFrom, type ModelFlags } from '../options.js';
 import { makeOutputDir, refuseToOverwriteInputs, writeOutputFile } from '../output.js';
 import { ProgressLine } from '../progress.js';
 import { reportNames } from '../reportNames.js';
 
 const verdictExit: Record<Report['verdict'], ExitCode> = { ok: ExitCode.ok, findings: ExitCode.findings, inconclusive: ExitCode.inconclusive };
 
+/** How a report is shown: in colour (stdout is a terminal), and how many findings of each check `mail` lists. */
+interface RenderStyle {
+  readonly colour: boolean;
+  readonly perCheck: number;
+}
+
+/**
+ * A report format rendered from the report once the trace is replayed: the file suffix `--out`
+ * gives it (`<name>.<suffix>`), one trace's report (or, for a trace that failed, the file that
+ * says why), and several traces on stdout, which are one after another unless the format says
+ * how to combine them, or that stdout holds one trace's (`one trace only`: a page).
+ */
+interface RenderedFormat {
+  readonly suffix: string;
+  /** What the format is for, in a few words (`--help`, reports/README.md). */
+  readonly purpose: string;
+  /** The replay collects the timeline for it (src/timeline), beside the report. */
+  readonly timeline?: true;
+  readonly one: (outcome: TraceOutcome, style: RenderStyle) => string;
+  readonly several?: ((outcomes: readonly TraceOutcome[], style: RenderStyle) => string) | 'one trace only';
+}
+
+/**
+ * A format written while the trace replays, from its steps (a trace's events do not fit in a
+ * report): on stdout and into `<name>.<suffix>` under `--out` (src/cli/visualOutputs.ts).
+ */
+interface StreamedFormat {
+  readonly suffix: string;
+  readonly purpose: string;
+  readonly streamed: true;
+}
+
+type ReportFormat = RenderedFormat | StreamedFormat;
+
+/** A format's `one` from its renderer of a report and of a failed trace. */
+function eachTrace(render: (report: Report, style: RenderStyle) => string, failed: (file: string, error: ErrorDescription) => string): RenderedFormat['one'] {
+  return (outcome, style) => ('error' in outcome ? failed(outcome.file, outcome.error) : render(outcome.report, style));
+}
+
+const reportsOf = (outcomes: readonly TraceOutcome[]): Report[] => outcomes.flatMap((outcome) => ('report' in outcome ? [outcome.report] : []));
+
+/** Reports one after another, then the summary (failed traces are in the summary and on stderr). */
+function withSummary(render: (report: Report, style: RenderStyle) => string, summary: (outcomes: readonly TraceOutcome[]) => string): Exclude<RenderedFormat['several'], 'one trace only' | undefined> {
+  return (outcomes, style) => {
+    const reports = reportsOf(outcomes).map((report) => render(report, style));
+    return `${reports.join('\n')}${reports.length > 0 ? '\n' : ''}${summary(outcomes)}`;
+  };
+}
+
+const asText = (report: Report, style: RenderStyle) => renderText(report, { colour: style.colour });
+const asMail = (report: Report, style: RenderStyle) => renderText(report, { colour: style.colour, perCheck: style.perCheck });
+
+/** Every format `--format` takes and `--out` writes, in that order: adding one is adding a line. */
+export const reportFormats = {
+  text: { suffix: 'txt', purpose: 'for mail: ASCII, wrapped at 72 columns, trace lines quoted whole', one: eachTrace(asText, renderFailedTrace), several: withSummary(asText, renderSummary) },
+  mail: { suffix: 'mail.txt', purpose: 'the text report with only the first --per-check findings of each check', one: eachTrace(asMail, renderFailedTrace), several: withSummary(asMail, renderSummary) },
+  markdown: { suffix: 'md', purpose: 'for issues and pull requests', one: eachTrace(renderMarkdown, renderFailedMarkdown), several: withSummary(renderMarkdown, renderMarkdownSummary) },
+  csv: { suffix: 'csv', purpose: 'one row per finding', one: eachTrace((report) => renderCsv([report]), renderFailedCsv), several: (outcomes) => renderCsv(reportsOf(outcomes)) },
+  json: { suffix: 'json', purpose: 'the whole report, as docs/report.schema.json describes it', one: eachTrace(renderJson, renderFailedJson), several: (outcomes) => renderSeveralJson(reportsOf(outcomes), summaryEntries(outcomes)) },
+  html: {
+    suffix: 'html',
+    purpose: 'one self-contained page: the timeline (zoom and pan), the findings, each VM\'s VMIDs; one trace on stdout',
+    timeline: true,
+    one: (outcome) => ('error' in outcome ? renderFailedHtml(outcome.file, outcome.error) : renderHtml(outcome.report, outcome.timeline)),
+    several: 'one trace only',
+  },
+  perfetto: { suffix: 'perfetto.json', purpose: 'Chrome Trace Event JSON for ui.perfetto.dev, streamed as the trace replays', streamed: true },
+} satisfies Record<string, ReportFormat>;
+
+export type FormatName = keyof typeof reportFormats;
+const formatNames = Object.keys(reportFormats) as FormatName[];
+const formatOf = (name: FormatName): ReportFormat => reportFormats[name];
+const renderedFormats = formatNames.map(formatOf).filter((format): format is RenderedFormat => !('streamed' in format));
+
+/** `mail` lists the first findings of each check: enough to show a problem's shape in a review. */
+const defaultPerCheck = 3;
+
 interface AnalyzeFlags extends ModelFlags {
-  format: 'text' | 'json' | 'html' | 'perfetto';
+  format: FormatName;
+  perCheck: number;
   out?: string;
   exitZero?: boolean;
   quiet?: boolean;
@@ -36,7 +116,7 @@ async function analyzeOneByOne(traces: readonly string[], stdin: Readable, optio
   const outcomes: TraceOutcome[] = [];
   for (const [index, file] of traces.entries()) {
     try {
-      outcomes.push({ file, report: await analyzeTrace(file, stdin, options, (bytes, records) => onProgress(index, bytes, records), ingest, visuals.forTrace(index)) });
+      outcomes.push({ file, ...(await analyzeTraceWithVisuals(file, stdin, options, (bytes, records) => onProgress(index, bytes, records), ingest, visuals.forTrace(index))) });
     } catch (error) {
       outcomes.push({ file, error: describeError(error) });
     }
@@ -47,39 +127,33 @@ async function analyzeOneByOne(traces: readonly string[], stdin: Readable, optio
 /**
  * Checks `--out` before any trace is read, so a long analysis does not end in an output it
  * cannot write: report names unique per input, none of them an input, the folder created.
- * Returns each input's report path without its extension.
+ * Returns each input's report path without its suffix.
  */
 async function prepareOut(io: CliIo, dir: string, traces: readonly string[]): Promise<string[]> {
   const stems = reportNames(traces).map((name) => join(dir, name));
-  await refuseToOverwriteInputs(io, stems.flatMap((stem) => [`${stem}.txt`, `${stem}.json`, `${stem}.html`, `${stem}.perfetto.json`]), traces);
+  await refuseToOverwriteInputs(io, stems.flatMap((stem) => formatNames.map((format) => `${stem}.${reportFormats[format].suffix}`)), traces);
   await makeOutputDir(io, dir);
   return stems;
 }
 
-/** A failed trace gets files too, saying why: a report left by an earlier run must not pass for this one's. */
-async function writeOut(io: CliIo, stems: readonly string[], outcomes: readonly TraceOutcome[]): Promise<void> {
+/**
+ * Every rendered format of every trace (the streamed ones were written as the traces
+ * replayed), never in colour. A failed trace gets files too, saying why: a report left by an
+ * earlier run must not pass for this one's.
+ */
+async function writeOut(io: CliIo, stems: readonly string[], outcomes: readonly TraceOutcome[], perCheck: number): Promise<void> {
+  const style = { colour: false, perCheck };
   for (const [index, outcome] of outcomes.entries()) {
-    const stem = stems[index] as string;
-    const isError = 'error' in outcome;
-    await writeOutputFile(io, `${stem}.txt`, isError ? renderFailedTrace(outcome.file, outcome.error) : renderText(outcome.report));
-    await writeOutputFile(io, `${stem}.json`, renderJson(isError ? { tool: 'vmid-replay', file: outcome.file, error: outcome.error } : outcome.report));
-    await writeOutputFile(io, `${stem}.html`, isError ? renderFailedHtml(outcome.file, outcome.error) : renderHtml(outcome.report));
+    for (const format of renderedFormats) await writeOutputFile(io, `${stems[index] as string}.${format.suffix}`, format.one(outcome, style));
   }
 }
 
-function writeReports(io: CliIo, outcomes: readonly TraceOutcome[], format: AnalyzeFlags['format']): void {
-  const reports = outcomes.flatMap((outcome) => ('report' in outcome ? [outcome.report] : []));
-  if (format === 'html') {
-    if (reports.length === 1) io.writeOut(renderHtml(reports[0] as Report));
-  } else if (format === 'perfetto') {
-    // Streamed while the traces were replayed.
-  } else if (format === 'json') {
-    if (outcomes.length > 1) io.writeOut(renderJson({ reports, summary: summaryEntries(outcomes) }));
-    else if (reports.length === 1) io.writeOut(renderJson(reports[0] as Report));
-  } else {
-    io.writeOut(reports.map((report) => renderText(report)).join('\n'));
-    if (outcomes.length > 1) io.writeOut(`${reports.length > 0 ? '\n' : ''}${renderSummary(outcomes)}`);
-  }
+function writeReports(io: CliIo, outcomes: readonly TraceOutcome[], format: ReportFormat, style: RenderStyle): void {
+  if ('streamed' in format) {
+    // Written as the traces replayed.
+  } else if (outcomes.length > 1 && typeof format.several === 'function') io.writeOut(format.several(outcomes, style));
+  else if (outcomes.length > 1) io.writeOut(outcomes.map((outcome) => format.one(outcome, style)).join('\n'));
+  else if (outcomes[0] !== undefined && 'report' in outcomes[0]) io.writeOut(format.one(outcomes[0], style));
   for (const outcome of outcomes) if ('error' in outcome) io.writeErr(errorLine(outcome.error));
 }
 
@@ -97,8 +171,9 @@ export function registerAnalyze(program: Command, ctx: CommandContext): void {
       .command('analyze')
       .description('Replay traces and report findings; exit 0 ok, 1 findings, 2 inconclusive (lost events), 3 nothing to replay')
       .argument('<trace...>', 'trace files (ftrace text, trace-cmd report, CSV or MessagePack; plain or gzip), or - for stdin (once)')
-      .addOption(new Option('--format <format>', 'report format on stdout: html is a self-contained page with the timeline (one trace), perfetto Chrome Trace Event JSON for ui.perfetto.dev').choices(['text', 'json', 'html', 'perfetto']).default('text'))
-      .option('--out <dir>', 'also write every format into this directory: <name>.txt, .json, .html and .perfetto.json per trace (names: see below)')
+      .addOption(new Option('--format <format>', `report format on stdout: ${formatNames.map((format) => `${format} (${reportFormats[format].purpose})`).join('; ')}`).choices(formatNames).default('text'))
+      .addOption(new Option('--per-check <n>', 'findings of each check that --format mail shows (and <name>.mail.txt in --out)').argParser(integerIn(1, 1_000_000, '--per-check')).default(defaultPerCheck))
+      .option('--out <dir>', `also write every format of each trace's report into this directory: <name>.${formatNames.map((format) => reportFormats[format].suffix).join(', .')} (names: see below)`)
       .option('--exit-zero', 'exit 0 whatever the verdict once the run completed (errors still fail); the verdict stays in the report')
       .option('--quiet', 'no progress line on stderr (it is only drawn when stderr is a terminal)')
       .addOption(new Option('--jobs <n>', 'traces analysed at once, each in a worker thread (default: the number of cores)').argParser((value) => Math.max(1, Number.parseInt(value, 10) || 1))),
@@ -117,6 +192,9 @@ host2/trace.txt: host1_trace.txt.txt, host2_trace.txt.txt), or by their position
 traces when their folders are the same (1_trace.txt.txt). A trace that failed gets files
 saying so. Nothing is written over an input.
 
+The text and mail reports are coloured only when stdout is a terminal (and NO_COLOR is
+unset), never in files.
+
 Exit status: 0 ok, 1 findings, 2 inconclusive (data was lost, or more than 1 % of the lines
 could not be read); 3 no events to replay (nothing was judged: the message says what the trace
 held instead, e.g. probes that need --map); 64 usage or configuration error, 65 bad data (a
@@ -128,13 +206,17 @@ stdout closed before the report was written (as
 Examples:
   $ vmid-replay analyze traces/mixed-hazards.trace --variant rfc-v2
   $ vmid-replay analyze capture.txt.gz --vmid-bits 8 --cpus 4 --btm on --format json
+  $ vmid-replay analyze capture.txt.gz --format mail --per-check 2 > reply.txt
   $ vmid-replay analyze host1.trace.gz host2.trace.gz --jobs 2 --out reports/
   $ trace-cmd show | vmid-replay analyze - --vmid-bits 16 --cpus 64 --strict`,
     )
     .action(async (traces: string[], flags: AnalyzeFlags) => {
       const { io } = ctx;
       if (traces.filter((trace) => trace === '-').length > 1) throw new VmidReplayError('USAGE', 'stdin (-) can be read only once: give - once among the traces');
-      if (flags.format === 'html' && traces.length > 1) throw new VmidReplayError('USAGE', `--format html writes one page for one trace, found ${traces.length} traces: give one, or --out DIR for a page per trace`);
+      const format = formatOf(flags.format);
+      if ('several' in format && format.several === 'one trace only' && traces.length > 1) {
+        throw new VmidReplayError('USAGE', `--format ${flags.format} writes one trace's report, found ${traces.length} traces: give one, or --out DIR for one per trace`);
+      }
       const options = await replayOptionsFrom(flags, io);
       const outStems = flags.out === undefined ? undefined : await prepareOut(io, flags.out, traces);
       const showProgress = io.stderrIsTty && flags.quiet !== true;
@@ -153,7 +235,8 @@ Examples:
         );
       };
       const threads = planThreads(traces, flags.jobs ?? availableParallelism());
-      const visuals = new TraceVisuals(io, flags.format === 'html' || outStems !== undefined, flags.format === 'perfetto', outStems?.map((stem) => `${stem}.perfetto.json`));
+      // --out writes every format: the HTML needs the timeline, and the Perfetto files are open from the start.
+      const visuals = new TraceVisuals(io, 'timeline' in format || outStems !== undefined, 'streamed' in format, outStems?.map((stem) => `${stem}.${reportFormats.perfetto.suffix}`));
       let outcomes: TraceOutcome[];
       try {
         outcomes =
@@ -164,8 +247,8 @@ Examples:
         progress?.done();
       }
       await visuals.end(outcomes);
-      writeReports(io, outcomes, flags.format);
-      if (outStems !== undefined) await writeOut(io, outStems, outcomes);
+      writeReports(io, outcomes, format, { colour: io.stdoutColour, perCheck: flags.perCheck });
+      if (outStems !== undefined) await writeOut(io, outStems, outcomes, flags.perCheck);
       ctx.setExitCode(exitCodeOf(outcomes, flags.exitZero === true));
     });
 }

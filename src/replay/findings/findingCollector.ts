@@ -60,6 +60,9 @@ export class FindingCollector implements DataLoss {
               witnesses: draft.witnesses.map((witness) => ({ role: witness.role, ref: refOf(witness.event) })),
               explanation: draft.explanation,
               ...(draft.needed === undefined ? {} : { needed: draft.needed }),
+              parties: draft.parties,
+              scenario: draft.scenario,
+              ...(draft.remedy === undefined ? {} : { remedy: draft.remedy }),
               inconclusive: this.dataLoss !== undefined,
               data: draft.data,
             });

@@ -3,14 +3,13 @@
  * Policy lets it load nothing), deterministic (same report, same bytes). It shows the summary,
  * the timeline when the report carries one (a lane per CPU and per SMMU stream, rollovers, the
  * pinned-VMID count against max_pinned_vmids, finding markers that open their explanation,
- * zoom and pan), the findings, each VM's VMID history, and the what-if table when one was
- * computed.
+ * zoom and pan), the findings and each VM's VMID history.
  */
 import type { ErrorDescription } from '../../errors.js';
 import type { Report } from '../report.js';
 import { escapeHtml as e, jsonForScript } from './escape.js';
 import { viewerPayload } from './payload.js';
-import { findingsSection, summarySection, vmHistorySection, whatIfSection } from './sections.js';
+import { findingsSection, summarySection, vmHistorySection } from './sections.js';
 import { reportStyle } from './style.js';
 import { viewerScript } from './viewerScript.js';
 import type { Timeline } from '../../timeline/types.js';
@@ -30,8 +29,8 @@ function timelineSection(report: Report, timeline: Timeline): string {
 </section>`;
 }
 
-export function renderHtml(report: Report): string {
-  const timeline = report.timeline;
+/** The page of a report, with its timeline when one was collected (src/timeline). */
+export function renderHtml(report: Report, timeline: Timeline | undefined): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -47,7 +46,6 @@ ${summarySection(report)}
 ${timeline === undefined ? '' : timelineSection(report, timeline)}
 ${findingsSection(report)}
 ${timeline === undefined ? '' : vmHistorySection(timeline)}
-${whatIfSection(report.whatIf)}
 </body>
 </html>
 `;

@@ -1,11 +1,11 @@
 /**
  * The HTML report's static parts: the summary, the findings (each a `<details>` block the
- * timeline's markers open), each VM's VMID history and the what-if table. Every string that
- * came from a trace goes through `escapeHtml`.
+ * timeline's markers open) and each VM's VMID history. Every string that came from a trace
+ * goes through `escapeHtml`.
  */
 import type { Finding, Witness } from '../../checks/types.js';
 import { counted } from '../../plural.js';
-import type { Report, WhatIfTable } from '../report.js';
+import type { Report } from '../report.js';
 import type { Timeline, VmHistory } from '../../timeline/types.js';
 import { escapeHtml as e, traceTime } from './escape.js';
 
@@ -76,15 +76,4 @@ export function vmHistorySection(timeline: Timeline): string {
 <table class="vm-history"><thead><tr><th>time</th><th>line</th><th>CPU</th><th>what</th></tr></thead><tbody>
 ${timeline.vms.map(historyRows).join('\n')}
 </tbody></table>${omitted}</section>`;
-}
-
-/** Issue 15's table, when the report carries one. */
-export function whatIfSection(whatIf: WhatIfTable | undefined): string {
-  if (whatIf === undefined) return '';
-  const head = whatIf.columns.map((column) => `<th>${e(column)}</th>`).join('');
-  const rows = whatIf.rows.map((row) => `<tr>${row.map((cell) => `<td${typeof cell === 'number' ? ' class="num"' : ''}>${e(cell)}</td>`).join('')}</tr>`).join('\n');
-  return `<section id="what-if"><h2>What if</h2>
-<table class="what-if"><caption>${e(whatIf.caption)}</caption><thead><tr>${head}</tr></thead><tbody>
-${rows}
-</tbody></table></section>`;
 }

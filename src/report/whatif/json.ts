@@ -1,0 +1,33 @@
+/**
+ * The what-if results as JSON: every run with all its numbers and findings, for scripts and
+ * for the tables a reviewer builds from several captures. `kind` says which command made it;
+ * the trace's own replay is reduced to how sure the workload is.
+ */
+import type { CompareResult } from '../../whatif/compare.js';
+import type { HeadroomResult } from '../../whatif/headroom.js';
+import { buildReport } from '../report.js';
+
+/** Bumped when a field changes meaning or goes away; new fields do not bump it. */
+export const whatIfSchemaVersion = 1;
+
+function traceFacts(file: string, replay: CompareResult['replay']) {
+  return {
+    verdict: buildReport(file, replay).verdict,
+    dataLossAt: replay.dataLossAt ?? null,
+    unreadableFrom: replay.unreadableFrom ?? null,
+  };
+}
+
+function stringify(value: unknown): string {
+  return `${JSON.stringify(value, (_key, field: unknown) => (typeof field === 'bigint' ? `0x${field.toString(16)}` : field === undefined ? null : field), 2)}\n`;
+}
+
+export function compareJson(result: CompareResult): string {
+  const { replay, ...rest } = result;
+  return stringify({ tool: 'vmid-replay', kind: 'compare', schemaVersion: whatIfSchemaVersion, ...rest, trace: traceFacts(result.file, replay) });
+}
+
+export function headroomJson(result: HeadroomResult): string {
+  const { replay, ...rest } = result;
+  return stringify({ tool: 'vmid-replay', kind: 'headroom', schemaVersion: whatIfSchemaVersion, ...rest, trace: traceFacts(result.file, replay) });
+}
