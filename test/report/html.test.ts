@@ -1,7 +1,7 @@
 /**
  * The HTML report: one self-contained page (nothing to load, a policy that forbids loading),
  * the same bytes for the same trace, every string from the trace escaped, each finding with
- * its explanation. The browser test (test/browser/) opens it for real.
+ * its parties and scenario. The browser test (test/browser/) opens it for real.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -45,6 +45,25 @@ test('the same trace gives the same page, byte for byte', async () => {
   const second = await runCli(['analyze', 'traces/generated-faults.trace', '--format', 'html']);
   assert.ok(first.stdout.length > 1000);
   assert.equal(first.stdout, second.stdout);
+});
+
+test('a finding opens to its parties, witnesses, scenario as a CPU/SMMU table, argument and what was needed', async () => {
+  const report = await analyzeTrace('traces/mixed-hazards.trace', Readable.from([]), {});
+  const html = renderHtml(report, undefined);
+  // traces/mixed-hazards.trace shares VM 0xffff00001000c000's VMID 12 with smmu0's SID 768 at
+  // line 120 without pinning it; at line 169 (CPU 1) a rollover gives the VM VMID 15, so the STE
+  // carries a VMID the VM no longer owns: what was needed is a pin before line 120.
+  const index = report.findings.findIndex((finding) => finding.checkId === 'vmid-changed-under-bound-ste') + 1;
+  assert.ok(index > 0);
+  const block = new RegExp(`<details class="finding[^"]*" id="finding-${index}">([^]*?)</details>`).exec(html)?.[1] ?? '';
+  assert.match(block, /<table class="parties">.*<td>VM 0xffff00001000c000<\/td><td>VMID 12, then 15; not pinned<\/td>/);
+  assert.match(block, /<td>SMMU smmu0 SID 768<\/td><td>S2VMID 12<\/td>/);
+  assert.match(block, /<table class="scenario"><thead><tr><th>line<\/th><th>CPU 1<\/th><th>SMMU smmu0<\/th><\/tr><\/thead>/);
+  assert.match(block, /<tr><td class="num">120<\/td><td><\/td><td class="step-event">STE SID 768: S2VMID 12/);
+  assert.match(block, /<tr><td class="num">169<\/td><td class="step-event">new_vmid\(\) gives the VM VMID 15/);
+  assert.match(block, /<td class="step-consequence">=&gt; guest TLBIs by VMID 15 miss/);
+  assert.match(block, /<ol class="explanation"><li>Let SID 768/);
+  assert.match(block, /<p class="needed">needed: pin the VMID \(kvm_arm_pinned_vmid_get\(\)\) before sharing it with the SMMU at line 120<\/p>/);
 });
 
 test('a report without a timeline (none was collected) still renders its findings, without the viewer', async () => {

@@ -1,11 +1,15 @@
 /**
  * The HTML report's static parts: the summary, the findings (each a `<details>` block the
- * timeline's markers open) and each VM's VMID history. Every string that came from a trace
+ * timeline's markers open, shaped as the text report's: parties, witnesses, scenario,
+ * argument, what was needed) and each VM's VMID history. Every string that came from a trace
  * goes through `escapeHtml`.
  */
 import type { Finding, Witness } from '../../checks/types.js';
+import type { Party, ScenarioStep } from '../../steps/findingParts.js';
 import { counted } from '../../plural.js';
 import type { Report } from '../report.js';
+import { actorKey, actorsOf, stepText } from '../textFinding.js';
+import { partyDetail, severityTag } from '../words.js';
 import type { Timeline, VmHistory } from '../../timeline/types.js';
 import { escapeHtml as e, traceTime } from './escape.js';
 
@@ -36,14 +40,30 @@ function witnessRows(witnesses: readonly Witness[]): string {
   return witnesses.map((witness) => `<tr><td class="num">${witness.ref.line}</td><td>${e(witness.role)}</td><td><code>${e(witness.ref.text.trim())}</code></td></tr>`).join('');
 }
 
+function partiesTable(parties: readonly Party[]): string {
+  if (parties.length === 0) return '';
+  const rows = parties.map((party) => `<tr><td>${e(party.name)}</td><td>${e(partyDetail(party))}</td></tr>`).join('');
+  return `<table class="parties"><thead><tr><th>party</th><th>VMIDs, part</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** Lockdep's CPU0/CPU1 table: a column per CPU, then per SMMU, a row per step; what was missing stands out. */
+function scenarioTable(scenario: readonly ScenarioStep[]): string {
+  if (scenario.length === 0) return '';
+  const actors = actorsOf(scenario);
+  const rows = scenario.map((step) => {
+    const cells = actors.map((actor) => (actor === actorKey(step.actor) ? `<td class="step-${step.kind}">${e(stepText(step))}</td>` : '<td></td>'));
+    return `<tr><td class="num">${step.kind === 'event' ? step.line : ''}</td>${cells.join('')}</tr>`;
+  });
+  return `<table class="scenario"><thead><tr><th>line</th>${actors.map((actor) => `<th>${e(actor)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
 function findingBlock(finding: Finding, index: number): string {
-  const tag = finding.inconclusive ? `${finding.severity}, inconclusive` : finding.severity;
   const witnesses = finding.witnesses.length === 0 ? '' : `<table class="witnesses"><thead><tr><th>line</th><th>witness</th><th>trace line</th></tr></thead><tbody>${witnessRows(finding.witnesses)}</tbody></table>`;
   const steps = finding.explanation.length === 0 ? '' : `<ol class="explanation">${finding.explanation.map((step) => `<li>${e(step)}</li>`).join('')}</ol>`;
   const needed = finding.needed === undefined ? '' : `<p class="needed">needed: ${e(finding.needed)}</p>`;
   return `<details class="finding sev-${e(finding.severity)}${finding.inconclusive ? ' inconclusive' : ''}" id="finding-${index}">
-<summary>[${index}] <code>${e(finding.checkId)}</code> (${e(tag)}) at ${e(finding.file)}:${finding.line}, ${traceTime(finding.tsUs)}: ${e(finding.message)}</summary>
-${witnesses}${steps}${needed}
+<summary>[${index}] <code>${e(finding.checkId)}</code> (${e(severityTag(finding))}) at ${e(finding.file)}:${finding.line}, ${traceTime(finding.tsUs)}: ${e(finding.message)}</summary>
+${partiesTable(finding.parties)}${witnesses}${scenarioTable(finding.scenario)}${steps}${needed}
 </details>`;
 }
 

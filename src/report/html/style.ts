@@ -21,6 +21,9 @@ details.finding.sev-error { border-color: var(--error); }
 details.finding.sev-warning { border-color: var(--warning); }
 details.finding.inconclusive { border-style: dashed; }
 details.finding summary { cursor: pointer; }
+table.scenario td.step-missing { color: var(--error); font-weight: bold; }
+table.scenario td.step-consequence { font-style: italic; }
+p.needed { font-weight: bold; }
 tr.vm th { background: #f5f5f5; }
 tr.omitted td { color: #757575; font-style: italic; }
 #timeline-section .controls { display: flex; gap: 0.4em; align-items: center; flex-wrap: wrap; margin: 0.4em 0; }
