@@ -17,8 +17,11 @@ export interface Browser {
   close(): Promise<void>;
 }
 
+/** Why the browser tests cannot run here, if they cannot: they are skipped saying so. */
+export const chromiumMissing = existsSync(chromiumPath) ? undefined : `${chromiumPath} is missing: apt-get install -y --no-install-recommends chromium (.ci/run installs it)`;
+
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} is missing: apt-get install -y --no-install-recommends chromium (.ci/run installs it)`);
+  if (chromiumMissing !== undefined) throw new Error(chromiumMissing);
   const profile = mkdtempSync(join(tmpdir(), 'vmid-chromium-'));
   const context = await chromium.launchPersistentContext(profile, { executablePath: chromiumPath, headless: true, args: flags, viewport: { width: 1400, height: 900 } });
   return {
