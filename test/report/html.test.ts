@@ -1,16 +1,18 @@
 /**
  * The HTML report: one self-contained page (nothing to load, a policy that forbids loading),
  * the same bytes for the same trace, every string from the trace escaped, each finding with
- * its parties and scenario. The browser test (test/browser/) opens it for real.
+ * its parties and scenario, the what-if tables when `compare` computed them. The browser test
+ * (test/browser/) opens it for real.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { runCli } from '../helpers/cli.js';
 import { hostileFile, hostileTask, writeHostileTrace } from '../helpers/hostileTrace.js';
+import { TraceWriter, vmPointer } from '../helpers/traceWriter.js';
 import { analyzeTrace } from '../../src/cli/analyzeTrace.js';
 import { renderHtml } from '../../src/report/html/page.js';
 import { escapeHtml, jsonForScript } from '../../src/report/html/escape.js';
@@ -64,6 +66,32 @@ test('a finding opens to its parties, witnesses, scenario as a CPU/SMMU table, a
   assert.match(block, /<td class="step-consequence">=&gt; guest TLBIs by VMID 15 miss/);
   assert.match(block, /<ol class="explanation"><li>Let SID 768/);
   assert.match(block, /<p class="needed">needed: pin the VMID \(kvm_arm_pinned_vmid_get\(\)\) before sharing it with the SMMU at line 120<\/p>/);
+});
+
+test('compare --format html: the trace\'s page with a what-if table per host, a column per policy', async () => {
+  // test/whatif/golden.test.ts's three VMs: 3-bit VMIDs, 4 CPUs, so the RFC's
+  // max_pinned_vmids = 2^3 - 4 - 2 = 2; each VM gets a device at creation (lines 2-4). A and B
+  // pin, C's pin (line 4) fails: rfc-v2 runs C's device on S2VMID 0, pin-or-fail refuses the
+  // attach instead.
+  const [a, b, c] = [vmPointer(1), vmPointer(2), vmPointer(3)];
+  const trace = new TraceWriter().header('vmid_bits=3 cpus=4 variant=mainline').vmCreate(a).vmCreate(b).vmCreate(c);
+  for (const vm of [a, b, c]) trace.load(vm, 0).put(0);
+  const path = join(dir, 'three-vms.trace');
+  writeFileSync(path, trace.vmDestroy(a).vmDestroy(b).vmDestroy(c).toString());
+  const result = await runCli(['compare', path, '--assign', 'all', '--policy', 'rfc-v2,pin-or-fail', '--format', 'html']);
+  assert.equal(result.code, 0, result.stderr);
+  const html = result.stdout;
+  const section = /<section id="what-if">([^]*?)<\/section>/.exec(html)?.[1] ?? '';
+  assert.match(section, /<caption>3-bit VMIDs, 4 CPUs<\/caption><thead><tr><th><\/th><th>rfc-v2<\/th><th>pin-or-fail<\/th><\/tr><\/thead>/);
+  const row = (label: string) => [...(new RegExp(`<tr><th>${label}</th>((?:<td class="num">[^<]*</td>)+)</tr>`).exec(section)?.[1] ?? '').matchAll(/<td class="num">([^<]*)<\/td>/g)].map((cell) => cell[1]);
+  assert.deepEqual(row('max_pinned_vmids'), ['2', '2']);
+  assert.deepEqual(row('pins failed'), ['1 (line 4)', '1 (line 4)']);
+  assert.deepEqual(row('attaches refused'), ['0', '1']);
+  assert.deepEqual(row('devices on VMID 0'), ['1', '0']);
+  // The rest of the page is analyze's: the trace itself, under mainline, ran the three VMs on CPU 0.
+  assert.match(html, /<svg id="timeline"/);
+  assert.match(html, /"CPU 0","cpu"/);
+  assert.doesNotMatch((await runCli(['analyze', path, '--format', 'html'])).stdout, /id="what-if"/, 'analyze computes no comparison');
 });
 
 test('a report without a timeline (none was collected) still renders its findings, without the viewer', async () => {

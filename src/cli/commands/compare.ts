@@ -2,6 +2,10 @@ import { Option, type Command } from 'commander';
 import { ExitCode, VmidReplayError } from '../../errors.js';
 import { requireEvents } from '../../replay/result/nothingToReplay.js';
 import { renderCompare, type WhatIfFormat } from '../../report/whatif/compare.js';
+import { renderHtml } from '../../report/html/page.js';
+import { buildReport } from '../../report/report.js';
+import { mergeableSource } from '../../replay/read/perCpuRuns.js';
+import { VisualPasses } from '../../timeline/visualPasses.js';
 import { compareTrace } from '../../whatif/compare.js';
 import { policyNames } from '../../whatif/policies/index.js';
 import type { CommandContext } from '../context.js';
@@ -15,7 +19,7 @@ interface CompareFlags extends ModelFlags, WhatIfFlags {
   sweepCpus?: number[];
   sweepBtm?: boolean[];
   diff?: string[];
-  format: WhatIfFormat;
+  format: WhatIfFormat | 'html';
   quiet?: boolean;
 }
 
@@ -39,7 +43,7 @@ export function registerCompare(program: Command, ctx: CommandContext): void {
     .option('--sweep-cpus <list>', 'run every policy with each of these num_possible_cpus() instead of the traced one, e.g. 4,64,256', listOf(integerIn(1, 4096, '--sweep-cpus')))
     .option('--sweep-btm <list>', "run every policy with BTM on, off or both (on,off) instead of the policy's own choice", listOf(onOff))
     .option('--diff <A,B>', 'also compare two policies call by call: where they give a vCPU different VMIDs, where one takes the slow path and the other does not', diffPair)
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
+    .addOption(new Option('--format <format>', 'output format; html is analyze\'s page of the trace (timeline, findings) with the what-if tables').choices(['text', 'markdown', 'json', 'html']).default('text'))
     .option('--quiet', 'no progress line on stderr (it is only drawn when stderr is a terminal)')
     .addHelpText(
       'after',
@@ -56,12 +60,14 @@ policy are what would have happened: they do not change the exit status.
 Examples:
   $ vmid-replay compare traces/capture-a57-8bit-trace-pipe.trace.gz --map captures-6.1 --vmid-bits 8
   $ vmid-replay compare capture.txt.gz --assign ratio=0.3 --sweep-vmid-bits 8,16 --format markdown
-  $ vmid-replay compare capture.txt.gz --assign all --diff rfc-v2,pin-or-fail`,
+  $ vmid-replay compare capture.txt.gz --assign all --diff rfc-v2,pin-or-fail
+  $ vmid-replay compare capture.txt.gz --map captures-6.1 --vmid-bits 8 --format html > what-if.html`,
     )
     .action(async (trace: string, flags: CompareFlags) => {
       const { io } = ctx;
       const options = await replayOptionsFrom(flags, io);
       const progress = io.stderrIsTty && flags.quiet !== true ? new ProgressLine(io, trace, await io.fileSize(trace)) : undefined;
+      const visual = flags.format === 'html' ? new VisualPasses(trace, { timeline: true }, typeof (await mergeableSource(trace, options)) !== 'string') : undefined;
       let result;
       try {
         result = await compareTrace(
@@ -80,12 +86,14 @@ Examples:
             ...(flags.diff === undefined ? {} : { diff: flags.diff as [string, string] }),
           },
           (bytes, records) => progress?.update(bytes, records),
+          undefined,
+          visual?.observers,
         );
       } finally {
         progress?.done();
       }
       requireEvents(trace, result.replay, options);
-      io.writeOut(renderCompare(result, flags.format));
+      io.writeOut(flags.format === 'html' ? renderHtml(buildReport(trace, result.replay), visual?.timeline(), result) : renderCompare(result, flags.format));
       ctx.setExitCode(result.replay.dataLossAt === undefined && result.replay.unreadableFrom === undefined ? ExitCode.ok : ExitCode.inconclusive);
     });
 }

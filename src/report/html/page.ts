@@ -3,7 +3,8 @@
  * Policy lets it load nothing), deterministic (same report, same bytes). It shows the summary,
  * the timeline when the report carries one (a lane per CPU and per SMMU stream, rollovers, the
  * pinned-VMID count against max_pinned_vmids, finding markers that open their explanation,
- * zoom and pan), the findings and each VM's VMID history.
+ * zoom and pan), the findings, each VM's VMID history, and the what-if tables when the caller
+ * computed a comparison (`compare --format html`).
  */
 import type { ErrorDescription } from '../../errors.js';
 import type { Report } from '../report.js';
@@ -12,6 +13,8 @@ import { viewerPayload } from './payload.js';
 import { findingsSection, summarySection, vmHistorySection } from './sections.js';
 import { reportStyle } from './style.js';
 import { viewerScript } from './viewerScript.js';
+import { whatIfSection } from './whatIf.js';
+import type { CompareResult } from '../../whatif/compare.js';
 import type { Timeline } from '../../timeline/types.js';
 
 const contentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:";
@@ -29,8 +32,8 @@ function timelineSection(report: Report, timeline: Timeline): string {
 </section>`;
 }
 
-/** The page of a report, with its timeline when one was collected (src/timeline). */
-export function renderHtml(report: Report, timeline: Timeline | undefined): string {
+/** The page of a report, with its timeline when one was collected (src/timeline) and the what-if tables of a comparison. */
+export function renderHtml(report: Report, timeline: Timeline | undefined, whatIf?: CompareResult): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -46,6 +49,7 @@ ${summarySection(report)}
 ${timeline === undefined ? '' : timelineSection(report, timeline)}
 ${findingsSection(report)}
 ${timeline === undefined ? '' : vmHistorySection(timeline)}
+${whatIf === undefined ? '' : whatIfSection(whatIf)}
 </body>
 </html>
 `;
