@@ -49,7 +49,7 @@ interface RenderedFormat {
 
 /**
  * A format written while the trace replays, from its steps (a trace's events do not fit in a
- * report): on stdout and into `<name>.<suffix>` under `--out` (src/cli/visualOutputs.ts).
+ * report): Perfetto's, on stdout and into `<name>.<suffix>` under `--out` (src/cli/visualOutputs.ts).
  */
 interface StreamedFormat {
   readonly suffix: string;
@@ -86,12 +86,12 @@ export const reportFormats = {
   json: { suffix: 'json', purpose: 'the whole report, as docs/report.schema.json describes it', one: eachTrace(renderJson, renderFailedJson), several: (outcomes) => renderSeveralJson(reportsOf(outcomes), summaryEntries(outcomes)) },
   html: {
     suffix: 'html',
-    purpose: 'one self-contained page: the timeline (zoom and pan), the findings, each VM\'s VMIDs; one trace on stdout',
+    purpose: 'one self-contained page of one trace: its timeline to zoom and pan, the findings, each VM\'s VMIDs',
     timeline: true,
     one: (outcome) => ('error' in outcome ? renderFailedHtml(outcome.file, outcome.error) : renderHtml(outcome.report, outcome.timeline)),
     several: 'one trace only',
   },
-  perfetto: { suffix: 'perfetto.json', purpose: 'Chrome Trace Event JSON for ui.perfetto.dev, streamed as the trace replays', streamed: true },
+  perfetto: { suffix: 'perfetto.json', purpose: 'Chrome Trace Event JSON for ui.perfetto.dev, written as the trace replays', streamed: true },
 } satisfies Record<string, ReportFormat>;
 
 export type FormatName = keyof typeof reportFormats;
@@ -207,6 +207,8 @@ Examples:
   $ vmid-replay analyze traces/mixed-hazards.trace --variant rfc-v2
   $ vmid-replay analyze capture.txt.gz --vmid-bits 8 --cpus 4 --btm on --format json
   $ vmid-replay analyze capture.txt.gz --format mail --per-check 2 > reply.txt
+  $ vmid-replay analyze capture.txt.gz --map captures-6.1 --format html > capture.html
+  $ vmid-replay analyze capture.txt.gz --map captures-6.1 --format perfetto > capture.json
   $ vmid-replay analyze host1.trace.gz host2.trace.gz --jobs 2 --out reports/
   $ trace-cmd show | vmid-replay analyze - --vmid-bits 16 --cpus 64 --strict`,
     )

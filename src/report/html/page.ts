@@ -49,8 +49,7 @@ ${summarySection(report)}
 ${timeline === undefined ? '' : timelineSection(report, timeline)}
 ${findingsSection(report)}
 ${timeline === undefined ? '' : vmHistorySection(timeline)}
-${whatIf === undefined ? '' : whatIfSection(whatIf)}
-</body>
+${whatIf === undefined ? '' : `${whatIfSection(whatIf)}\n`}</body>
 </html>
 `;
 }
