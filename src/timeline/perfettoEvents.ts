@@ -6,7 +6,8 @@
  * - a thread per CPU, `CPU n`, with a complete (`X`) slice per stretch a VM ran there
  *   (`kvm_arm_vmid_update()` to `kvm_arm_vmid_clear_active()`), named by VM and VMID;
  * - a thread per SMMU stream with a slice per STE binding;
- * - `findings` and `allocator` threads with instant events for findings and rollovers;
+ * - `findings` and `allocator` threads with instant events for findings (their parties and
+ *   what was needed in the args) and rollovers;
  * - counters (`C`): pinned VMIDs, generation, live VMs;
  * - per VM an async track (category `vmid`, the VM's key as id), opened by an instant named
  *   after the VM, with a nestable async slice (`b`/`e`) per VMID the VM held.
@@ -113,7 +114,7 @@ export class PerfettoStepWriter {
         ts: finding.tsUs,
         name: finding.inconclusive ? `${finding.checkId} (inconclusive)` : finding.checkId,
         cat: 'finding',
-        args: { severity: finding.severity, message: finding.message, line: `${finding.file}:${finding.line}` },
+        args: { severity: finding.severity, message: finding.message, line: `${finding.file}:${finding.line}`, parties: finding.parties.map((party) => party.name).join(', '), ...(finding.needed === undefined ? {} : { needed: finding.needed }) },
       });
     }
     this.flush();

@@ -101,6 +101,16 @@ test('the validator finds what breaks the format: overlapping slices, an unpaire
   assert.match(chromeTraceProblems(JSON.stringify({ traceEvents: [], displayTimeUnit: 'ms' })).join('\n'), /displayTimeUnit after traceEvents/);
 });
 
+test('a finding\'s instant names its parties and what was needed', async () => {
+  // traces/mixed-hazards.trace shares VM 0xffff00001000c000's VMID 12 with smmu0's SID 768 at
+  // line 120 without pinning it, and the VM gets VMID 15 at line 169: a pin was needed.
+  const result = await runCli(['analyze', 'traces/mixed-hazards.trace', '--format', 'perfetto']);
+  const instant = parseChromeTrace(result.stdout).find((event) => event.ph === 'i' && event.name === 'vmid-changed-under-bound-ste');
+  assert.equal(instant?.args?.['line'], 'traces/mixed-hazards.trace:169');
+  assert.equal(instant?.args?.['parties'], 'VM 0xffff00001000c000, SMMU smmu0 SID 768');
+  assert.match(String(instant?.args?.['needed']), /^pin the VMID \(kvm_arm_pinned_vmid_get\(\)\) before sharing it with the SMMU at line 120/);
+});
+
 function writeTrace(name: string, text: string): string {
   const path = join(dir, name);
   writeFileSync(path, text);
