@@ -1,7 +1,9 @@
 /**
  * `npm start`: analyzes every bundled trace in traces/ (with the flags in its `.args` file,
  * one per line, when it has one) and writes reports/: every format, and reports/README.md.
- * The golden test checks reports/ with the same flags, so what is committed is what this writes.
+ * A trace with a `.whatif` file (compare's flags, one per line) gets its what-if comparison
+ * too, in every format `compare --out` writes. The golden test checks reports/ with the same
+ * flags, so what is committed is what this writes.
  */
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,12 +27,28 @@ export function argsFor(trace: string): string[] {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((line) => line.length > 0) : [];
 }
 
+/** compare's flags for a bundled trace, from `<trace>.whatif`; undefined when it has none. */
+export function whatIfArgsFor(trace: string): string[] | undefined {
+  const file = `${trace}.whatif`;
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((line) => line.length > 0) : undefined;
+}
+
+/** The compare command `npm start` runs for a bundled trace (writing into `out`), or undefined. */
+export function whatIfCommand(trace: string, out: string): string[] | undefined {
+  const whatIf = whatIfArgsFor(trace);
+  return whatIf === undefined ? undefined : ['compare', trace, ...argsFor(trace), ...whatIf, '--out', out, '--quiet'];
+}
+
 const commandOf = (trace: string) => ['vmid-replay', 'analyze', trace, ...argsFor(trace), '--out', reportsDir].join(' ');
 
 /** reports/README.md: what the folder holds and the command that made each trace's reports. */
 export function reportsReadme(): string {
   const formats = (Object.keys(reportFormats) as FormatName[]).map((format) => `| \`<name>.${reportFormats[format].suffix}\` | \`--format ${format}\` | ${reportFormats[format].purpose} |`);
   const traces = bundledTraces().map((trace) => `- \`${commandOf(trace)}\``);
+  const whatIfs = bundledTraces().flatMap((trace) => {
+    const command = whatIfCommand(trace, reportsDir);
+    return command === undefined ? [] : [`- \`${['vmid-replay', ...command].join(' ')}\``];
+  });
   return [
     '# reports/',
     '',
@@ -48,6 +66,12 @@ export function reportsReadme(): string {
     '',
     ...traces,
     '',
+    'What-if comparisons (`<name>.whatif.txt`, `.whatif.md`, `.whatif.json`, `.whatif.html`: what would have happened',
+    'under each pinning policy on the trace\'s workload, not what the trace shows; docs/what-if.md), from',
+    'the flags in the trace\'s `.whatif` file:',
+    '',
+    ...whatIfs,
+    '',
   ].join('\n');
 }
 
@@ -64,6 +88,11 @@ async function main(): Promise<void> {
     });
     process.stdout.write(`${trace}: ${verdict || 'failed'} -> reports/\n`);
     worst = Math.max(worst, code);
+    const whatIf = whatIfCommand(trace, reportsDir);
+    if (whatIf === undefined) continue;
+    const compared = await run(whatIf, { ...io, writeOut: () => undefined });
+    process.stdout.write(`${trace}: what-if ${compared === 0 ? 'compared' : `failed (${compared})`} -> reports/\n`);
+    worst = Math.max(worst, compared);
   }
   writeFileSync(join(reportsDir, 'README.md'), reportsReadme());
   process.exitCode = worst;

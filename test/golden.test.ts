@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { basename, join } from 'node:path';
 import { pages } from './helpers/checkPages.js';
 import { runCli } from './helpers/cli.js';
-import { argsFor, bundledTraces, reportsReadme } from '../scripts/start.js';
+import { argsFor, bundledTraces, reportsReadme, whatIfCommand } from '../scripts/start.js';
 import { reportFormats, type FormatName } from '../src/cli/commands/analyze.js';
 
 const formatNames = Object.keys(reportFormats) as FormatName[];
@@ -84,6 +84,33 @@ test('golden: reports/README.md is what npm start writes, naming every format an
   for (const format of formatNames) assert.ok(readme.includes(`| \`<name>.${reportFormats[format].suffix}\` | \`--format ${format}\` |`), format);
   assert.ok(readme.includes('- `vmid-replay analyze traces/capture-max-16bit-vhe.trace.gz --map traces/captures-6.1.map.json --out reports`'));
 });
+
+/**
+ * The what-if comparisons `npm start` writes for bundled traces with a `.whatif` file: one
+ * compare run writes all four formats (the files the run would write are kept in memory).
+ */
+const whatIfTraces = bundledTraces().filter((trace) => whatIfCommand(trace, 'reports') !== undefined);
+
+test('golden: what-if comparisons exist for a real capture, a generated SMMU trace and a --diff', () => {
+  assert.ok(whatIfTraces.some((trace) => trace.includes('capture-')), 'a real capture');
+  assert.ok(whatIfTraces.some((trace) => trace.includes('smmu')), 'a trace with its own attaches');
+  assert.ok(whatIfTraces.some((trace) => (whatIfCommand(trace, 'reports') ?? []).includes('--diff')), 'a --diff');
+});
+
+for (const trace of whatIfTraces) {
+  test(`golden: ${trace}'s what-if comparison matches reports/ in every format`, async () => {
+    const result = await runCli(whatIfCommand(trace, 'reports') ?? []);
+    assert.equal(result.code, 0, result.stderr);
+    const stem = basename(trace).replace(/\.gz$/, '');
+    for (const suffix of ['whatif.txt', 'whatif.md', 'whatif.json', 'whatif.html']) {
+      const path = join('reports', `${stem}.${suffix}`);
+      const written = result.files.get(path);
+      assert.ok(written !== undefined, `${path} not written`);
+      if (update) writeFileSync(path, written);
+      else assert.equal(written, readFileSync(path, 'utf8'), `${path} differs: review the diff, then npm run golden:update`);
+    }
+  });
+}
 
 /** Each check page's example traces, in page order, as test/golden/checks/<check-id>-<n>.trace. */
 const examplesDir = join('test', 'golden', 'checks');

@@ -4,7 +4,7 @@
  */
 import type { EventBase } from '../events/common.js';
 import type { VmidOwner } from '../model/smmu.js';
-import type { VmState } from '../steps/state.js';
+import type { ReplayState, VmState } from '../steps/state.js';
 import type { VmParty, SteParty, SmmuDomainParty, SmmuParty, CpuParty, KvmParty, Actor, ScenarioStep } from '../steps/findingParts.js';
 
 export type { VmParty, SteParty, SmmuDomainParty, SmmuParty, CpuParty, KvmParty, Party, Actor, ScenarioStep, Remedy } from '../steps/findingParts.js';
@@ -55,4 +55,10 @@ export function missingStep(actor: Actor, action: string): ScenarioStep {
 
 export function consequenceStep(actor: Actor, action: string): ScenarioStep {
   return { kind: 'consequence', actor, action };
+}
+
+/** The live VMs holding a pinned VMID, in the order they pinned (those pinned before the trace began last). */
+export function pinHolders(state: ReplayState): VmState[] {
+  const held = [...state.vmsByPointer.values()].filter((vm) => !vm.destroyed && vm.kvmVmid.pinned > 0);
+  return held.sort((a, b) => (a.pinnedBy?.span.line ?? Infinity) - (b.pinnedBy?.span.line ?? Infinity));
 }

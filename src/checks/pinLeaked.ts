@@ -1,5 +1,5 @@
 import { counted } from '../plural.js';
-import { consequenceStep, cpuStep, kvmParty, missingStep, onCpu, vmParty } from './findingParts.js';
+import { consequenceStep, cpuStep, kvmParty, missingStep, onCpu, pinHolders, vmParty } from './findingParts.js';
 import { defineCheck } from './types.js';
 
 /**
@@ -48,7 +48,7 @@ export const pinLeaked = defineCheck({
         if (step.at === undefined) return;
         const allocator = ctx.state.allocator;
         // One notice for all pins still held: the VMs may simply still be running.
-        const held = [...ctx.state.vmsByPointer.values()].filter((vm) => !vm.destroyed && vm.kvmVmid.pinned > 0);
+        const held = pinHolders(ctx.state);
         if (held.length === 0) return;
         const described = held.map((vm) => `${vm.label} (VMID ${allocator.indexOf(vm.kvmVmid.id)})`);
         const holding = held.length === 1 ? 'still holds a pinned VMID' : 'still hold pinned VMIDs';

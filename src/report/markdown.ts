@@ -21,7 +21,7 @@ export function escapeMarkdown(text: string): string {
 }
 
 /** Inline code that holds any text: a fence longer than the longest run of backticks in it. */
-function code(text: string): string {
+export function code(text: string): string {
   const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((run) => run[0].length));
   const fence = '`'.repeat(longest + 1);
   return /^`|`$/.test(text) ? `${fence} ${text} ${fence}` : `${fence}${text}${fence}`;
@@ -87,7 +87,7 @@ function scenarioTable(scenario: readonly ScenarioStep[]): string[] {
   );
 }
 
-function findingBlock(finding: Finding, number: number, description: string | undefined): string[] {
+export function findingBlock(finding: Finding, number: number, description: string | undefined): string[] {
   const lines = [`### [${number}] ${code(finding.checkId)} (${severityTag(finding)}) at ${code(`${finding.file}:${finding.line}`)}`, ''];
   if (description !== undefined) lines.push(`> ${escapeMarkdown(description)}`, '');
   lines.push(escapeMarkdown(finding.message), '');

@@ -13,6 +13,8 @@ import type { PlannedOp } from './assign.js';
 
 export interface VmDiff {
   readonly vm: KernelPointer;
+  /** Which VM at that address (pointers are reused): 1 for the first. */
+  readonly lifetime: number;
   readonly loads: number;
   /** Loads that ran under both policies with different VMID indexes. */
   readonly differentVmid: number;
@@ -37,6 +39,8 @@ export interface PolicyDiff {
 }
 
 interface Tally {
+  readonly vm: KernelPointer;
+  readonly lifetime: number;
   loads: number;
   differentVmid: number;
   slowA: number;
@@ -49,7 +53,9 @@ interface Tally {
 export class DiffCollector {
   private loadA: UpdateOutcome | undefined;
   private loadB: UpdateOutcome | undefined;
-  private readonly byVm = new Map<KernelPointer, Tally>();
+  /** Per VM lifetime: the address with its lifetime, as the replay tells reused pointers apart. */
+  private readonly byVm = new Map<string, Tally>();
+  private readonly lifetimes = new Map<KernelPointer, number>();
 
   constructor(
     readonly policyA: string,
@@ -70,9 +76,12 @@ export class DiffCollector {
     const b = this.loadB;
     this.loadA = undefined;
     this.loadB = undefined;
+    if (op.op === 'create') this.lifetimes.set(op.vm, (this.lifetimes.get(op.vm) ?? 0) + 1);
     if (op.op !== 'load' || (a === undefined && b === undefined)) return;
-    let tally = this.byVm.get(op.vm);
-    if (tally === undefined) this.byVm.set(op.vm, (tally = { loads: 0, differentVmid: 0, slowA: 0, slowB: 0, onlyA: 0, onlyB: 0, firstDifference: undefined }));
+    const lifetime = this.lifetimes.get(op.vm) ?? 1;
+    const key = `${op.vm}#${lifetime}`;
+    let tally = this.byVm.get(key);
+    if (tally === undefined) this.byVm.set(key, (tally = { vm: op.vm, lifetime, loads: 0, differentVmid: 0, slowA: 0, slowB: 0, onlyA: 0, onlyB: 0, firstDifference: undefined }));
     tally.loads += 1;
     if (a?.slow === true) tally.slowA += 1;
     if (b?.slow === true) tally.slowB += 1;
@@ -92,12 +101,12 @@ export class DiffCollector {
     let differentVmid = 0;
     let slowA = 0;
     let slowB = 0;
-    for (const [vm, tally] of this.byVm) {
+    for (const tally of this.byVm.values()) {
       loads += tally.loads;
       differentVmid += tally.differentVmid;
       slowA += tally.slowA;
       slowB += tally.slowB;
-      if (tally.firstDifference !== undefined) vms.push({ vm, ...tally });
+      if (tally.firstDifference !== undefined) vms.push({ ...tally });
     }
     vms.sort((x, y) => y.differentVmid - x.differentVmid || Math.abs(y.slowA - y.slowB) - Math.abs(x.slowA - x.slowB) || (x.firstDifference?.line ?? 0) - (y.firstDifference?.line ?? 0));
     return { policyA: this.policyA, policyB: this.policyB, loads, differentVmid, slowA, slowB, vms };

@@ -102,9 +102,12 @@ test('pin-exhausted: the VM refused and the full pool; the caller falls back to 
     assert.ok(finding !== undefined);
     assert.deepEqual(finding.parties, [
       { kind: 'vm', name: 'VM 0xffff000010002000', vm: '0xffff000010002000', vmids: [], note: 'pin refused' },
+      // The holder of the one slot: the first VM, pinned at line 4 on index 1 (the first free).
+      { kind: 'vm', name: 'VM 0xffff000010001000', vm: '0xffff000010001000', vmids: [1], note: 'pinned' },
       { kind: 'kvm', name: 'KVM', vmids: [], note: '1 of 1 pinnable VMIDs pinned' },
     ]);
     assert.deepEqual(finding.scenario, [
+      { kind: 'event', actor: { kind: 'cpu', cpu: 0 }, action: 'VM 0xffff000010001000 pins VMID 1', line: 4 },
       { kind: 'event', actor: { kind: 'cpu', cpu: 0 }, action: `kvm_arm_pinned_vmid_get() returns ${block === v2 ? 0 : -22}: the pinned pool is full`, line: 7 },
       { kind: 'consequence', actor: { kind: 'cpu', cpu: 0 }, action: fallback },
     ]);

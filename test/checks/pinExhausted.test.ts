@@ -46,7 +46,14 @@ test('RFC v2: the fifth distinct pin with 3-bit VMIDs and 2 CPUs is refused and 
   assert.equal(finding.severity, 'error');
   assert.equal(finding.messageId, 'v2');
   assert.equal(finding.inconclusive, false);
-  assert.deepEqual(witnessLines(finding), ['pin refused@31']);
+  // Each VM writes 6 lines after the header (create, update entry and return, put, pin and its
+  // return), so VM n's pin returns at line 1 + 6n: the four holders are quoted at 7, 13, 19, 25.
+  assert.deepEqual(witnessLines(finding), ['pin held@7', 'pin held@13', 'pin held@19', 'pin held@25', 'pin refused@31']);
+  assert.deepEqual(
+    finding.parties.map((party) => `${party.name}: ${party.note ?? ''} ${party.vmids.join(',')}`.trim()),
+    // VMs 1..4 pinned indices 1..4 in turn (new_vmid() takes the first free index).
+    [`VM ${vm(5)}: pin refused`, `VM ${vm(1)}: pinned 1`, `VM ${vm(2)}: pinned 2`, `VM ${vm(3)}: pinned 3`, `VM ${vm(4)}: pinned 4`, 'KVM: 4 of 4 pinnable VMIDs pinned'],
+  );
   assert.deepEqual([finding.data['nrPinned'], finding.data['maxPinned'], finding.data['ret']], [4, 4, 0]);
 });
 
@@ -65,7 +72,7 @@ test('RFC v3 (--variant rfc-v3): the refused pin returns -EINVAL, and the trace 
   const [finding] = findingsOf(result, 'pin-exhausted');
   assert.equal(finding?.messageId, 'v3');
   assert.equal(finding?.data['ret'], -22);
-  assert.deepEqual(witnessLines(finding), [`pin refused@${line}`]);
+  assert.deepEqual(witnessLines(finding), ['pin held@7', 'pin held@13', 'pin held@19', 'pin held@25', `pin refused@${line}`]);
 });
 
 test('good twin (RFC v3): with a gap the pin succeeds', async () => {

@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { join } from 'node:path';
 import { ExitCode, VmidReplayError } from '../../errors.js';
 import { requireEvents } from '../../replay/result/nothingToReplay.js';
 import { renderCompare, type WhatIfFormat } from '../../report/whatif/compare.js';
@@ -6,11 +7,15 @@ import { renderHtml } from '../../report/html/page.js';
 import { buildReport } from '../../report/report.js';
 import { mergeableSource } from '../../replay/read/perCpuRuns.js';
 import { VisualPasses } from '../../timeline/visualPasses.js';
+import type { CompareResult } from '../../whatif/compare.js';
+import type { Timeline } from '../../timeline/types.js';
 import { compareTrace } from '../../whatif/compare.js';
 import { policyNames } from '../../whatif/policies/index.js';
 import type { CommandContext } from '../context.js';
 import { integerIn, addModelOptions, replayOptionsFrom, type ModelFlags } from '../options.js';
+import { makeOutputDir, refuseToOverwriteInputs, writeOutputFile } from '../output.js';
 import { ProgressLine } from '../progress.js';
+import { reportNames } from '../reportNames.js';
 import { addWhatIfOptions, assignSpecFrom, listOf, onOff, policyName, whatIfHelp, type WhatIfFlags } from '../whatIfOptions.js';
 
 interface CompareFlags extends ModelFlags, WhatIfFlags {
@@ -19,8 +24,19 @@ interface CompareFlags extends ModelFlags, WhatIfFlags {
   sweepCpus?: number[];
   sweepBtm?: boolean[];
   diff?: string[];
-  format: WhatIfFormat | 'html';
+  format: CompareFormat;
+  out?: string;
   quiet?: boolean;
+}
+
+/** html: analyze's page of the trace (its timeline and findings) with the what-if tables below. */
+type CompareFormat = WhatIfFormat | 'html';
+
+/** The file `--out` writes for each format, after the trace's report name: `<name>.whatif.<suffix>`. */
+const outSuffixes: Readonly<Record<CompareFormat, string>> = { text: 'whatif.txt', markdown: 'whatif.md', json: 'whatif.json', html: 'whatif.html' };
+
+function renderAs(format: CompareFormat, result: CompareResult, timeline: Timeline | undefined, colour = false): string {
+  return format === 'html' ? renderHtml(buildReport(result.file, result.replay), timeline, result) : renderCompare(result, format, colour);
 }
 
 function diffPair(value: string): string[] {
@@ -43,7 +59,8 @@ export function registerCompare(program: Command, ctx: CommandContext): void {
     .option('--sweep-cpus <list>', 'run every policy with each of these num_possible_cpus() instead of the traced one, e.g. 4,64,256', listOf(integerIn(1, 4096, '--sweep-cpus')))
     .option('--sweep-btm <list>', "run every policy with BTM on, off or both (on,off) instead of the policy's own choice", listOf(onOff))
     .option('--diff <A,B>', 'also compare two policies call by call: where they give a vCPU different VMIDs, where one takes the slow path and the other does not', diffPair)
-    .addOption(new Option('--format <format>', 'output format; html is analyze\'s page of the trace (timeline, findings) with the what-if tables').choices(['text', 'markdown', 'json', 'html']).default('text'))
+    .addOption(new Option('--format <format>', "output format; html is analyze's page of the trace (timeline, findings) with the what-if tables below").choices(Object.keys(outSuffixes)).default('text'))
+    .option('--out <dir>', `also write every format into this directory: <name>.${Object.values(outSuffixes).join(', <name>.')}, <name> as analyze --out names it`)
     .option('--quiet', 'no progress line on stderr (it is only drawn when stderr is a terminal)')
     .addHelpText(
       'after',
@@ -66,8 +83,15 @@ Examples:
     .action(async (trace: string, flags: CompareFlags) => {
       const { io } = ctx;
       const options = await replayOptionsFrom(flags, io);
+      // Checked before the trace is read, as analyze --out does: a long run must not end in an output it cannot write.
+      const stem = flags.out === undefined ? undefined : join(flags.out, reportNames([trace])[0] as string);
+      if (flags.out !== undefined && stem !== undefined) {
+        await refuseToOverwriteInputs(io, Object.values(outSuffixes).map((suffix) => `${stem}.${suffix}`), [trace]);
+        await makeOutputDir(io, flags.out);
+      }
       const progress = io.stderrIsTty && flags.quiet !== true ? new ProgressLine(io, trace, await io.fileSize(trace)) : undefined;
-      const visual = flags.format === 'html' ? new VisualPasses(trace, { timeline: true }, typeof (await mergeableSource(trace, options)) !== 'string') : undefined;
+      // The HTML page draws the trace's own replay: its timeline is collected from that replay's steps.
+      const visual = flags.format === 'html' || stem !== undefined ? new VisualPasses(trace, { timeline: true }, typeof (await mergeableSource(trace, options)) !== 'string') : undefined;
       let result;
       try {
         result = await compareTrace(
@@ -93,7 +117,9 @@ Examples:
         progress?.done();
       }
       requireEvents(trace, result.replay, options);
-      io.writeOut(flags.format === 'html' ? renderHtml(buildReport(trace, result.replay), visual?.timeline(), result) : renderCompare(result, flags.format));
+      const timeline = visual?.timeline();
+      io.writeOut(renderAs(flags.format, result, timeline, io.stdoutColour));
+      if (stem !== undefined) for (const format of Object.keys(outSuffixes) as CompareFormat[]) await writeOutputFile(io, `${stem}.${outSuffixes[format]}`, renderAs(format, result, timeline));
       ctx.setExitCode(result.replay.dataLossAt === undefined && result.replay.unreadableFrom === undefined ? ExitCode.ok : ExitCode.inconclusive);
     });
 }

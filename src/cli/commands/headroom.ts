@@ -67,7 +67,7 @@ Examples:
         progress?.done();
       }
       requireEvents(trace, result.replay, options);
-      io.writeOut(renderHeadroom(headroomOf(result, flags.policy), flags.format));
+      io.writeOut(renderHeadroom(headroomOf(result, flags.policy), flags.format, io.stdoutColour));
       ctx.setExitCode(result.replay.dataLossAt === undefined && result.replay.unreadableFrom === undefined ? ExitCode.ok : ExitCode.inconclusive);
     });
 }

@@ -19,7 +19,7 @@ export function whatIfSection(result: CompareResult): string {
   const tables = runsByHost(result.runs).map(({ host, runs }) => hostTable(`${hostText(host)}${runs[0]?.sweptBtm === undefined ? '' : `, BTM ${runs[0].sweptBtm ? 'on' : 'off'}`}`, runs));
   const skipped = result.skipped.map((run) => `<li>${e(run.policy)} on ${e(hostText(run.host))}: ${e(run.why)}</li>`).join('');
   return `<section id="what-if"><h2>What if</h2>
-<p>Every number below is what would have happened under each policy on this trace's workload, not what the trace shows; <code>compare --format text</code> lists the would-have findings.</p>
+<p>Every number below is what would have happened under each policy on this trace's workload, not what the trace shows; <code>compare --format text</code> lists the would-have findings and, with <code>--diff</code>, where two policies differ.</p>
 <ul class="facts"><li>traced host: ${e(hostText(result.tracedHost))}</li><li>workload: ${e(workloadText(result))}</li><li>devices: ${e(assignText(result))}</li></ul>
 ${tables.join('\n')}
 ${skipped === '' ? '' : `<p>Skipped (no such host can boot):</p><ul>${skipped}</ul>`}

@@ -2,13 +2,17 @@
  * `compare` as text for mail, as Markdown, or as JSON. The text and Markdown say the same
  * things: what the workload is and how sure, one table per host with a column per policy, the
  * hosts skipped, what would have gone wrong under each policy (counterfactual findings, the
- * first few of each run), and the call-by-call difference of two policies when asked.
+ * first few of each run, each in the shape `analyze` gives a finding), and the call-by-call
+ * difference of two policies when asked.
  */
 import type { Finding } from '../../checks/types.js';
 import type { CompareResult } from '../../whatif/compare.js';
 import type { PolicyDiff } from '../../whatif/diff.js';
 import type { RunResult } from '../../whatif/policyRun.js';
 import { counted } from '../../plural.js';
+import { joinLines, prose, table, type Column, type Line } from '../layout.js';
+import { code, escapeMarkdown, findingBlock, markdownTable, type Alignment } from '../markdown.js';
+import { findingLines } from '../textFinding.js';
 import { compareJson } from './json.js';
 import { columnGroups, markdownRows, textTable } from './tables.js';
 import { assignText, hostText, metricRows, runsByHost, traceText, workloadText, type WhatIfFormat } from './words.js';
@@ -34,100 +38,124 @@ function runTitle(run: RunResult, hosts: number): string {
   return hosts > 1 ? `${run.policy} on ${hostText(run.host)}` : run.policy;
 }
 
-function findingText(finding: Finding): string[] {
-  const tag = finding.inconclusive ? ' (inconclusive: after lost events)' : '';
-  return [`line ${finding.line}: ${finding.message}${tag}`, ...(finding.needed === undefined ? [] : [`  needed: ${finding.needed}`])];
+/** Said under each finding's title, so that a finding pasted alone still says it is a counterfactual. */
+function counterfactualNote(run: RunResult): string {
+  return `Would have happened under ${run.policy} (${hostText(run.host, true)}); the trace itself does not show it.`;
 }
 
-function diffLines(diff: PolicyDiff): string[] {
-  const lines = [
+interface RunWrongs {
+  readonly run: RunResult;
+  readonly wrong: readonly Finding[];
+}
+
+function runsWithWrongs(result: CompareResult): RunWrongs[] {
+  return result.runs.map((run) => ({ run, wrong: wrongs(run.findings) })).filter(({ wrong }) => wrong.length > 0);
+}
+
+function hostHeading(runs: readonly RunResult[]): string {
+  const first = runs[0];
+  return `${hostText(first?.host ?? { vmidBits: 0, cpus: 0 })}${first?.sweptBtm === undefined ? '' : `, BTM ${first.sweptBtm ? 'on' : 'off'}`}`;
+}
+
+/** The diff in sentences, then a row per VM (the ones that differ most). */
+function diffParts(diff: PolicyDiff): { readonly sentences: string[]; readonly header: string[]; readonly rows: string[][] } {
+  const sentences = [
     `${diff.policyA} against ${diff.policyB}, call by call: ${counted(diff.loads, 'vCPU load')} compared, ${diff.differentVmid} with different VMIDs; the slow path ${counted(diff.slowA, 'time')} under ${diff.policyA}, ${counted(diff.slowB, 'time')} under ${diff.policyB}.`,
   ];
-  if (diff.vms.length === 0) return [...lines, 'Every vCPU load took the same VMID and the same path under both.'];
-  lines.push(`${counted(diff.vms.length, 'VM')} ${diff.vms.length === 1 ? 'differs' : 'differ'}${diff.vms.length > diffVmsShown ? `; the ${diffVmsShown} that differ most` : ''}:`);
-  for (const vm of diff.vms.slice(0, diffVmsShown)) {
-    const only = vm.onlyA + vm.onlyB > 0 ? `, ${vm.onlyA + vm.onlyB} run under one only` : '';
-    lines.push(`  VM ${vm.vm}: ${counted(vm.loads, 'load')}, ${vm.differentVmid} with different VMIDs, slow ${vm.slowA} / ${vm.slowB}${only}; first at line ${vm.firstDifference?.line ?? '?'}`);
-  }
-  return lines;
+  const header = ['VM', 'loads', 'VMID', 'slow A', 'slow B', 'only', 'first'];
+  if (diff.vms.length === 0) return { sentences: [...sentences, 'Every vCPU load took the same VMID and the same path under both.'], header, rows: [] };
+  sentences.push(`${counted(diff.vms.length, 'VM')} ${diff.vms.length === 1 ? 'differs' : 'differ'}${diff.vms.length > diffVmsShown ? `; the ${diffVmsShown} that differ most` : ''}. Per VM: its loads, those with another VMID, the slow-path loads under A = ${diff.policyA} and B = ${diff.policyB}, the loads run under one policy only (a VM not created under the other), and the first line where they differ (#n: the n-th VM at a reused address):`);
+  const rows = diff.vms
+    .slice(0, diffVmsShown)
+    .map((vm) => [vm.lifetime === 1 ? vm.vm : `${vm.vm} #${vm.lifetime}`, String(vm.loads), String(vm.differentVmid), String(vm.slowA), String(vm.slowB), String(vm.onlyA + vm.onlyB), vm.firstDifference === undefined ? '?' : `line ${vm.firstDifference.line}`]);
+  return { sentences, header, rows };
 }
 
-function renderText(result: CompareResult): string {
+/** The diff's rows as a mail table, or a line per VM when the policies' names make it too wide. */
+function diffTableLines(header: readonly string[], rows: readonly (readonly string[])[]): Line[] {
+  if (rows.length === 0) return [];
+  const columns: Column[] = header.map((name, index) => (index === 0 ? { header: name, fixed: true } : { header: name, right: true }));
+  const laidOut = table(columns, rows, '  ');
+  if (laidOut !== undefined) return laidOut.map((text) => ({ text }));
+  return rows.flatMap((row) => prose(row.map((cell, index) => (index === 0 ? `VM ${cell}:` : `${header[index] ?? ''} ${cell}`)).join(' '), '  ', '    '));
+}
+
+function renderText(result: CompareResult, colour: boolean): string {
   const hosts = runsByHost(result.runs);
-  const lines = [
-    `vmid-replay what-if: ${result.file}`,
-    `Traced host: ${hostText(result.tracedHost)}.`,
-    `Workload: ${workloadText(result)}`,
-    `Devices: ${assignText(result)}.`,
-    `Trace: ${traceText(result.file, result.replay)}`,
-    '',
-    'Every number and finding below is what would have happened under each',
-    'policy on this workload, not what the trace shows (docs/what-if.md).',
+  const lines: Line[] = [
+    { text: `vmid-replay what-if: ${result.file}`, tone: 'heading' },
+    ...prose(`Traced host: ${hostText(result.tracedHost)}.`, '', '  '),
+    ...prose(`Workload: ${workloadText(result)}`, '', '  '),
+    ...prose(`Devices: ${assignText(result)}.`, '', '  '),
+    ...prose(`Trace: ${traceText(result.file, result.replay)}`, '', '  '),
+    { text: '' },
+    ...prose('Every number and finding below is what would have happened under each policy on this workload, not what the trace shows (docs/what-if.md).'),
   ];
-  for (const { host, runs } of hosts) {
-    lines.push('', `${hostText(host)}${runs[0]?.sweptBtm === undefined ? '' : `, BTM ${runs[0].sweptBtm ? 'on' : 'off'}`}`);
-    for (const group of columnGroups(runs, metricRows)) lines.push(...textTable(group, metricRows, '  '), '');
+  for (const { runs } of hosts) {
+    lines.push({ text: '' }, { text: hostHeading(runs), tone: 'heading' });
+    for (const group of columnGroups(runs, metricRows)) lines.push(...textTable(group, metricRows, '  ').map((text) => ({ text })), { text: '' });
     lines.pop();
   }
   if (result.skipped.length > 0) {
-    lines.push('', 'Skipped (no such host can boot):');
-    for (const skipped of result.skipped) lines.push(`  ${skipped.policy} on ${hostText(skipped.host)}: ${skipped.why}`);
+    lines.push({ text: '' }, { text: 'Skipped (no such host can boot):', tone: 'heading' });
+    for (const skipped of result.skipped) lines.push(...prose(`${skipped.policy} on ${hostText(skipped.host)}: ${skipped.why}`, '  ', '    '));
   }
-  const withFindings = result.runs.map((run) => ({ run, wrong: wrongs(run.findings) })).filter(({ wrong }) => wrong.length > 0);
-  lines.push('', withFindings.length === 0 ? 'Nothing would have gone wrong under any policy.' : 'What would have gone wrong:');
-  for (const { run, wrong } of withFindings) {
-    lines.push('', `${runTitle(run, hosts.length)}: ${counted(wrong.length, 'finding')}`);
+  const withWrongs = runsWithWrongs(result);
+  lines.push({ text: '' }, { text: withWrongs.length === 0 ? 'Nothing would have gone wrong under any policy.' : 'What would have gone wrong:', tone: 'heading' });
+  for (const { run, wrong } of withWrongs) {
+    lines.push({ text: '' }, { text: `${runTitle(run, hosts.length)}: ${counted(wrong.length, 'would-have finding')}`, tone: 'heading' });
     const shown = wrong.slice(0, findingsShown);
-    for (const finding of shown) lines.push(...findingText(finding).map((line) => `  ${line}`));
-    if (wrong.length > shown.length) lines.push(`  ... and ${wrong.length - shown.length} more (--format json lists every one)`);
+    shown.forEach((finding, index) => lines.push({ text: '' }, ...findingLines(finding, index + 1, counterfactualNote(run))));
+    if (wrong.length > shown.length) lines.push({ text: '' }, ...prose(`... and ${wrong.length - shown.length} more under ${run.policy} (--format json lists every one).`));
   }
-  if (result.diff !== undefined) lines.push('', ...diffLines(result.diff));
-  return `${lines.join('\n')}\n`;
+  if (result.diff !== undefined) {
+    const { sentences, header, rows } = diffParts(result.diff);
+    lines.push({ text: '' }, ...sentences.flatMap((sentence) => prose(sentence)), ...diffTableLines(header, rows));
+  }
+  return joinLines(lines, colour);
 }
 
 function renderMarkdown(result: CompareResult): string {
   const hosts = runsByHost(result.runs);
   const lines = [
-    `# What-if: \`${result.file}\``,
+    `# What-if: ${code(result.file)}`,
     '',
     `- **Traced host:** ${hostText(result.tracedHost)}`,
-    `- **Workload:** ${workloadText(result)}`,
-    `- **Devices:** ${assignText(result)}`,
-    `- **Trace:** ${traceText(result.file, result.replay)}`,
+    `- **Workload:** ${escapeMarkdown(workloadText(result))}`,
+    `- **Devices:** ${escapeMarkdown(assignText(result))}`,
+    `- **Trace:** ${escapeMarkdown(traceText(result.file, result.replay))}`,
     '',
     '_Every number and finding is what would have happened under each policy on this workload, not what the trace shows._',
   ];
-  for (const { host, runs } of hosts) {
-    lines.push('', `## ${hostText(host)}${runs[0]?.sweptBtm === undefined ? '' : `, BTM ${runs[0].sweptBtm ? 'on' : 'off'}`}`, '', ...markdownRows(runs, metricRows));
-  }
+  for (const { runs } of hosts) lines.push('', `## ${hostHeading(runs)}`, '', ...markdownRows(runs, metricRows));
   if (result.skipped.length > 0) {
     lines.push('', '## Skipped', '');
-    for (const skipped of result.skipped) lines.push(`- ${skipped.policy} on ${hostText(skipped.host)}: ${skipped.why}`);
+    for (const skipped of result.skipped) lines.push(`- ${escapeMarkdown(`${skipped.policy} on ${hostText(skipped.host)}: ${skipped.why}`)}`);
   }
-  const withFindings = result.runs.map((run) => ({ run, wrong: wrongs(run.findings) })).filter(({ wrong }) => wrong.length > 0);
+  const withWrongs = runsWithWrongs(result);
   lines.push('', '## What would have gone wrong', '');
-  if (withFindings.length === 0) lines.push('Nothing, under any policy.');
-  for (const { run, wrong } of withFindings) {
-    lines.push(`### ${runTitle(run, hosts.length)}: ${counted(wrong.length, 'finding')}`, '');
+  if (withWrongs.length === 0) lines.push('Nothing, under any policy.');
+  for (const { run, wrong } of withWrongs) {
+    lines.push(`## ${escapeMarkdown(runTitle(run, hosts.length))}: ${counted(wrong.length, 'would-have finding')}`, '');
     const shown = wrong.slice(0, findingsShown);
-    for (const finding of shown) {
-      const [first, ...rest] = findingText(finding);
-      lines.push(`- ${first ?? ''}`, ...rest.map((line) => `  ${line.trim()}`));
-    }
-    if (wrong.length > shown.length) lines.push(`- ... and ${wrong.length - shown.length} more (\`--format json\` lists every one)`);
-    lines.push('');
+    shown.forEach((finding, index) => lines.push(...findingBlock(finding, index + 1, counterfactualNote(run))));
+    if (wrong.length > shown.length) lines.push(`... and ${wrong.length - shown.length} more (\`--format json\` lists every one)`, '');
   }
-  if (result.diff !== undefined) lines.push('## Call by call', '', ...diffLines(result.diff).map((line) => (line.startsWith('  ') ? `- ${line.trim()}` : line)));
+  if (result.diff !== undefined) {
+    const { sentences, header, rows } = diffParts(result.diff);
+    lines.push('## Call by call', '', ...sentences.map(escapeMarkdown), '');
+    if (rows.length > 0) lines.push(...markdownTable(header.map(escapeMarkdown), rows.map((row) => row.map((cell, index) => (index === 0 ? code(cell) : cell))), ['left', ...header.slice(1).map((): Alignment => 'right')]));
+  }
   return `${lines.join('\n').replace(/\n+$/, '')}\n`;
 }
 
-export function renderCompare(result: CompareResult, format: WhatIfFormat): string {
+export function renderCompare(result: CompareResult, format: WhatIfFormat, colour = false): string {
   switch (format) {
     case 'json':
       return compareJson(result);
     case 'markdown':
       return renderMarkdown(result);
     case 'text':
-      return renderText(result);
+      return renderText(result, colour);
   }
 }

@@ -5,6 +5,8 @@
  */
 import type { HeadroomResult, PolicyHeadroom } from '../../whatif/headroom.js';
 import { counted } from '../../plural.js';
+import { joinLines, prose, type Line } from '../layout.js';
+import { code, escapeMarkdown } from '../markdown.js';
 import { headroomJson } from './json.js';
 import { assignText, atLine, hostText, traceText, workloadText, type WhatIfFormat } from './words.js';
 
@@ -49,37 +51,33 @@ function intro(result: HeadroomResult): string[] {
   ];
 }
 
-const rule = [
-  'A pin fails exactly when nr_pinned_vmids >= max_pinned_vmids, and',
-  'max_pinned_vmids = 2^bits - num_possible_cpus() - 2. Until one fails,',
-  'the VMIDs a policy holds pinned depend on the workload alone.',
-];
+const rule =
+  'A pin fails exactly when nr_pinned_vmids >= max_pinned_vmids, and max_pinned_vmids = 2^bits - num_possible_cpus() - 2. Until one fails, the VMIDs a policy holds pinned depend on the workload alone.';
 
-function renderText(result: HeadroomResult): string {
-  const lines = [`vmid-replay headroom: ${result.file}`, ...intro(result), '', ...rule];
+function renderText(result: HeadroomResult, colour: boolean): string {
+  const lines: Line[] = [{ text: `vmid-replay headroom: ${result.file}`, tone: 'heading' }, ...intro(result).flatMap((line) => prose(line, '', '  ')), { text: '' }, ...prose(rule)];
   for (const policy of result.policies) {
     const [first, ...rest] = policyLines(result, policy);
-    lines.push('', `${policy.policy}: ${first ?? ''}`, ...rest.map((line) => `  ${line}`));
+    lines.push({ text: '' }, ...prose(`${policy.policy}: ${first ?? ''}`, '', '  '), ...rest.flatMap((line) => prose(line, '  ', '    ')));
   }
-  return `${lines.join('\n')}\n`;
+  return joinLines(lines, colour);
 }
 
 function renderMarkdown(result: HeadroomResult): string {
-  const lines = [`# Headroom: \`${result.file}\``, '', ...intro(result).map((line) => `- ${line}`), '', `_${rule.join(' ')}_`];
+  const lines = [`# Headroom: ${code(result.file)}`, '', ...intro(result).map((line) => `- ${escapeMarkdown(line)}`), '', `_${escapeMarkdown(rule)}_`];
   for (const policy of result.policies) {
-    const [first, ...rest] = policyLines(result, policy);
-    lines.push('', `## ${policy.policy}`, '', `- ${first ?? ''}`, ...rest.map((line) => `- ${line}`));
+    lines.push('', `## ${escapeMarkdown(policy.policy)}`, '', ...policyLines(result, policy).map((line) => `- ${escapeMarkdown(line)}`));
   }
   return `${lines.join('\n')}\n`;
 }
 
-export function renderHeadroom(result: HeadroomResult, format: WhatIfFormat): string {
+export function renderHeadroom(result: HeadroomResult, format: WhatIfFormat, colour = false): string {
   switch (format) {
     case 'json':
       return headroomJson(result);
     case 'markdown':
       return renderMarkdown(result);
     case 'text':
-      return renderText(result);
+      return renderText(result, colour);
   }
 }

@@ -22,9 +22,14 @@ function stringify(value: unknown): string {
   return `${JSON.stringify(value, (_key, field: unknown) => (typeof field === 'bigint' ? `0x${field.toString(16)}` : field === undefined ? null : field), 2)}\n`;
 }
 
+/**
+ * Every run's findings carry `counterfactual: true`: a finding copied out of the file on its
+ * own still says that the trace does not show it, only that the policy would have led to it.
+ */
 export function compareJson(result: CompareResult): string {
-  const { replay, ...rest } = result;
-  return stringify({ tool: 'vmid-replay', kind: 'compare', schemaVersion: whatIfSchemaVersion, ...rest, trace: traceFacts(result.file, replay) });
+  const { replay, runs, ...rest } = result;
+  const labelled = runs.map((run) => ({ ...run, findings: run.findings.map((finding) => ({ counterfactual: true, policy: run.policy, ...finding })) }));
+  return stringify({ tool: 'vmid-replay', kind: 'compare', schemaVersion: whatIfSchemaVersion, counterfactual: true, ...rest, runs: labelled, trace: traceFacts(result.file, replay) });
 }
 
 export function headroomJson(result: HeadroomResult): string {

@@ -4,10 +4,10 @@
  * width and keeps one table.
  */
 import type { RunResult } from '../../whatif/policyRun.js';
+import { escapeMarkdown, markdownTable, type Alignment } from '../markdown.js';
+import { mailWidth } from '../layout.js';
 import type { MetricRow } from './words.js';
 
-/** The width of a mail line (as the text report's). */
-const lineWidth = 72;
 const gap = 2;
 
 function labelWidth(rows: readonly MetricRow[]): number {
@@ -25,7 +25,7 @@ export function columnGroups(runs: readonly RunResult[], rows: readonly MetricRo
   for (const run of runs) {
     const added = gap + columnWidth(run, rows);
     const current = groups.at(-1);
-    if (current === undefined || width + added > lineWidth) {
+    if (current === undefined || width + added > mailWidth) {
       groups.push([run]);
       width = indent + labelWidth(rows) + added;
     } else {
@@ -57,6 +57,9 @@ export function textTable(runs: readonly RunResult[], rows: readonly MetricRow[]
 
 /** All runs in one GFM table. */
 export function markdownRows(runs: readonly RunResult[], rows: readonly MetricRow[]): string[] {
-  const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
-  return [line(['', ...runs.map((run) => run.policy)]), line(['---', ...runs.map(() => '---:')]), ...rows.map((row) => line([row.label, ...runs.map((run) => row.cell(run))]))];
+  return markdownTable(
+    ['', ...runs.map((run) => escapeMarkdown(run.policy))],
+    rows.map((row) => [escapeMarkdown(row.label), ...runs.map((run) => escapeMarkdown(row.cell(run)))]),
+    ['left', ...runs.map((): Alignment => 'right')],
+  );
 }

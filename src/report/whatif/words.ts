@@ -39,9 +39,10 @@ export function assignText(result: Pick<CompareResult, 'assign' | 'scale'>): str
 }
 
 /** The workload in one sentence. */
-export function workloadText(result: Pick<CompareResult, 'workload'>): string {
+export function workloadText(result: Pick<CompareResult, 'workload' | 'scale'>): string {
   const { workload } = result;
-  return `${counted(workload.vms, 'VM')}, ${counted(workload.loads, 'vCPU load')}, ${counted(workload.attaches, 'device attach', 'device attaches')}; at most ${counted(workload.peakVmsWithDevices, 'VM')} holding a device at once${atLine(workload.peakAt)}.`;
+  const copies = result.scale > 1 ? ` (${workload.vms / result.scale} traced, each run as ${result.scale} copies)` : '';
+  return `${counted(workload.vms, 'VM')}${copies}, ${counted(workload.loads, 'vCPU load')}, ${counted(workload.attaches, 'device attach', 'device attaches')}; at most ${counted(workload.peakVmsWithDevices, 'VM')} holding a device at once${atLine(workload.peakAt)}.`;
 }
 
 /** Whether the workload itself is sure: lost events or unreadable lines make what follows them unsure. */
