@@ -57,8 +57,13 @@ export function consequenceStep(actor: Actor, action: string): ScenarioStep {
   return { kind: 'consequence', actor, action };
 }
 
-/** The live VMs holding a pinned VMID, in the order they pinned (those pinned before the trace began last). */
+/**
+ * The live VMs holding a pinned VMID, in the order they pinned (those pinned before the trace
+ * began last). By time, not line: per-CPU files pasted together number the same pins
+ * differently, and must name the same holders.
+ */
 export function pinHolders(state: ReplayState): VmState[] {
   const held = [...state.vmsByPointer.values()].filter((vm) => !vm.destroyed && vm.kvmVmid.pinned > 0);
-  return held.sort((a, b) => (a.pinnedBy?.span.line ?? Infinity) - (b.pinnedBy?.span.line ?? Infinity));
+  const time = (vm: VmState) => (vm.pinnedBy === undefined ? Infinity : vm.pinnedBy.tsUs * 1000 + vm.pinnedBy.tsNs);
+  return held.sort((a, b) => time(a) - time(b) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

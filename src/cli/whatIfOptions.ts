@@ -1,6 +1,6 @@
 /** Options of the what-if commands (`compare`, `headroom`, `replay --policy`): which VMs get devices, and how many copies. */
 import { InvalidArgumentError, type Command } from 'commander';
-import { parseAssign, type AssignSpec } from '../whatif/assign.js';
+import { maxScale, parseAssign, type AssignSpec } from '../whatif/assign.js';
 import { policyNames } from '../whatif/policies/index.js';
 import { integerIn } from './options.js';
 
@@ -40,7 +40,7 @@ export function addWhatIfOptions(command: Command): Command {
   return command
     .option('--assign <mode>', 'which VMs get a device: all, ratio=R (a seeded fraction), vms=PTR,... or trace (the STE binds the trace records); add ,first-run to attach at the first vCPU load instead of at creation, ,devices=N for N devices each (default: trace when the trace records attaches, else all)', assignText)
     .option('--seed <n>', 'which VMs ratio= picks, reproducibly', integerIn(0, 2 ** 31 - 1, '--seed'), 1)
-    .option('--scale <k>', 'run K copies of every VM side by side, as if the host ran K times the VMs (each copy pins, loads and attaches as the original)', integerIn(1, 64, '--scale'), 1);
+    .option('--scale <k>', 'run K copies of every VM side by side, as if the host ran K times the VMs (each copy pins, loads and attaches as the original)', integerIn(1, maxScale, '--scale'), 1);
 }
 
 /** `--assign` as the planner reads it (undefined: the trace's attaches if any, else every VM). */

@@ -117,6 +117,10 @@ export interface Column {
   readonly fixed?: boolean;
 }
 
+function longestWord(text: string): number {
+  return Math.max(0, ...text.split('\n').flatMap((paragraph) => wordsOf(paragraph).map((word) => word.text.length)));
+}
+
 /** Below this a cell wraps into so many lines that a list reads better than a table. */
 const narrowestColumn = 14;
 
@@ -129,10 +133,12 @@ export function table(columns: readonly Column[], rows: readonly (readonly strin
   const natural = columns.map((column, index) => Math.max(column.header.length, ...rows.map((row) => (row[index] ?? '').length)));
   const room = mailWidth - indent.length - gap * (columns.length - 1);
   const widths = [...natural];
+  // A column is never narrower than its longest word (a VM's `VM 0x...` is one): wrap keeps words whole.
+  const narrowest = columns.map((column, index) => Math.max(narrowestColumn, column.header.length, ...rows.map((row) => longestWord(row[index] ?? ''))));
   const flexible = columns.map((column, index) => (column.fixed === true ? -1 : index)).filter((index) => index >= 0);
   while (widths.reduce((a, b) => a + b, 0) > room) {
     const widest = flexible.reduce((best, index) => ((widths[index] as number) > (widths[best] as number) ? index : best), flexible[0] as number);
-    if ((widths[widest] as number) <= Math.max(narrowestColumn, (columns[widest] as Column).header.length)) return undefined;
+    if ((widths[widest] as number) <= (narrowest[widest] as number)) return undefined;
     widths[widest] = (widths[widest] as number) - 1;
   }
   const pad = (text: string, index: number) => ((columns[index] as Column).right === true ? text.padStart(widths[index] as number) : text.padEnd(widths[index] as number));

@@ -55,14 +55,24 @@ export function parseAssign(text: string, seed = 1): AssignSpec {
 /** A workload step with the devices in place; a creation says how many devices the VM will get (0 when not known ahead). */
 export type PlannedOp = Exclude<WorkloadOp, { op: 'create' }> | { readonly op: 'create'; readonly vm: KernelPointer; readonly at: EventBase; readonly devices: number };
 
-/** FNV-1a of the VM's identity and the seed, as a fraction: the same VMs whatever else changes. */
+/**
+ * FNV-1a of the VM's identity and the seed, through murmur3's 32-bit finaliser, as a fraction:
+ * the same VMs whatever else changes. The finaliser matters: kernel pointers differ in a few
+ * middle digits, and FNV-1a alone leaves its high bits so alike that `ratio=0.05` picked 2 VMs
+ * of 545.
+ */
 function fraction(pointer: string, lifetime: number, seed: number): number {
   let hash = 0x811c9dc5 ^ seed;
   for (const char of `${pointer}#${lifetime}`) {
     hash ^= char.charCodeAt(0);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
-  return hash / 2 ** 32;
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return (hash >>> 0) / 2 ** 32;
 }
 
 interface LiveVm {
@@ -73,6 +83,9 @@ interface LiveVm {
   /** Created in the trace (else first seen at a load). */
   readonly created: boolean;
 }
+
+/** The most copies `--scale` may ask for. */
+export const maxScale = 64;
 
 /** The SMMU the what-if's own devices sit on. */
 export const assignedSmmu = 'smmu0';
@@ -95,7 +108,9 @@ export class AssignmentPlanner {
     /** K copies of every VM, side by side (`--scale K`). */
     private readonly scale: number,
     private readonly emit: (op: PlannedOp) => void,
-  ) {}
+  ) {
+    if (!Number.isInteger(scale) || scale < 1 || scale > maxScale) throw new RangeError(`--scale from 1 to ${maxScale} (got ${scale})`);
+  }
 
   readonly push = (op: WorkloadOp): void => {
     switch (op.op) {
@@ -126,10 +141,7 @@ export class AssignmentPlanner {
       case 'detach':
         if (this.spec.mode.kind !== 'trace') return;
         // devices=N: each attach the trace records stands for N devices (the others on SIDs of their own).
-        for (let n = 0; n < this.spec.devices; n++) {
-          const device = { smmu: op.device.smmu, sid: op.device.sid + n * 0x100000 };
-          this.forEachCopy(op.vm, (copy, index) => this.emit({ op: op.op, vm: copy, device: copyDevice(device, index), at: op.at }));
-        }
+        for (let n = 0; n < this.spec.devices; n++) this.forEachCopy(op.vm, (copy, index) => this.emit({ op: op.op, vm: copy, device: tracedCopy(op.device, n, index), at: op.at }));
         this.countHolding(op.vm, op.op === 'attach' ? this.spec.devices : -this.spec.devices, op.at);
         return;
     }
@@ -164,9 +176,11 @@ export class AssignmentPlanner {
 
   private attach(pointer: KernelPointer, vm: LiveVm, at: EventBase): void {
     for (let n = 0; n < vm.wants; n++) {
-      const device = { smmu: assignedSmmu, sid: this.nextSid++ };
+      // One SID per copy, in a block: the copies' devices are as distinct as the VMs'.
+      const device = { smmu: assignedSmmu, sid: this.nextSid };
+      this.nextSid += this.scale;
       vm.attached.push(device);
-      this.forEachCopy(pointer, (copy, index) => this.emit({ op: 'attach', vm: copy, device: copyDevice(device, index), at }));
+      this.forEachCopy(pointer, (copy, index) => this.emit({ op: 'attach', vm: copy, device: ownCopy(device, index), at }));
     }
     this.countHolding(pointer, vm.wants, at);
   }
@@ -174,7 +188,7 @@ export class AssignmentPlanner {
   private end(pointer: KernelPointer, vm: LiveVm, at: EventBase): void {
     this.live.delete(pointer);
     if (vm.attached.length === 0) return;
-    for (const device of vm.attached) this.forEachCopy(pointer, (copy, index) => this.emit({ op: 'detach', vm: copy, device: copyDevice(device, index), at }));
+    for (const device of vm.attached) this.forEachCopy(pointer, (copy, index) => this.emit({ op: 'detach', vm: copy, device: ownCopy(device, index), at }));
     this.countHolding(pointer, -vm.attached.length, at);
   }
 
@@ -202,6 +216,18 @@ function copyOf(pointer: KernelPointer, copy: number): KernelPointer {
   return copy === 1 ? pointer : `${pointer}~${copy}`;
 }
 
-function copyDevice(device: Device, copy: number): Device {
-  return copy === 1 ? device : { smmu: device.smmu, sid: device.sid + (copy - 1) * 0x10000 };
+/** The `copy`th copy of a device the planner gave (each device has a block of `--scale` SIDs). */
+function ownCopy(device: Device, copy: number): Device {
+  return copy === 1 ? device : { smmu: device.smmu, sid: device.sid + copy - 1 };
+}
+
+/**
+ * SMMUv3 StreamIDs have at most 32 bits (SMMU_IDR1.SIDSIZE): the devices the what-if adds to
+ * a traced one (`devices=N`, `--scale` copies) live above them, where no traced device can be,
+ * at `sid + 2^32 * (extra * maxScale + copy - 1)`: distinct for every extra and copy, and the
+ * same SID for a copy whatever the `--scale`.
+ */
+function tracedCopy(device: Device, extra: number, copy: number): Device {
+  const index = extra * maxScale + copy - 1;
+  return index === 0 ? device : { smmu: device.smmu, sid: device.sid + index * 2 ** 32 };
 }

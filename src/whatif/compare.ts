@@ -184,7 +184,9 @@ export class Comparison {
   finish(file: string, replay: ReplayResult): CompareResult {
     // Without --assign: the trace's own attaches when it records any.
     const plan = (this.spec.assign === undefined && this.traceAttaches === 0 ? this.plans[1] : this.plans[0]) as Plan;
-    const runs = plan.runs.map((run) => run.finish());
+    const fit = plan.runs.filter((run) => run.unfit === undefined);
+    const unfit = plan.runs.flatMap((run) => (run.unfit === undefined ? [] : [{ policy: run.policy.name, host: run.host, why: run.unfit }]));
+    const runs = fit.map((run) => run.finish());
     const diff = this.diffs.get(plan)?.result();
     return {
       file,
@@ -193,7 +195,7 @@ export class Comparison {
       scale: this.spec.scale,
       workload: { vms: plan.vms, loads: plan.loads, attaches: plan.attaches, peakVmsWithDevices: plan.planner.peakHolding, peakAt: plan.planner.peakAt === undefined ? undefined : refOf(plan.planner.peakAt) },
       runs,
-      skipped: this.skipped,
+      skipped: [...this.skipped, ...unfit],
       ...(diff === undefined ? {} : { diff }),
       replay,
     };

@@ -11,6 +11,7 @@ import type { SmmuCommand } from '../events/smmuCommand.js';
 import type { SteConfig } from '../events/smmuEvents.js';
 import type { PinVariant } from '../events/traceEvents.js';
 import { allChecks } from '../checks/index.js';
+import { counted } from '../plural.js';
 import { defineCheck, type Check, type FindingDraft } from '../checks/types.js';
 import { refOf, type EventRef } from '../model/eventRef.js';
 import type { PinOutcome, UnpinOutcome, UpdateOutcome, VmidAllocator } from '../model/vmidAllocator.js';
@@ -166,6 +167,8 @@ export class PolicyRun {
   private reportFact: ((at: EventBase, draft: FindingDraft<PolicyFactId>) => void) | undefined;
   private readonly idas = new Map<string, Set<number>>();
   private lastUs: number | undefined;
+  /** The first vCPU load or put on a CPU number this host does not have. */
+  private missingCpu: { readonly cpu: number; readonly at: EventBase } | undefined;
 
   constructor(
     readonly policy: Policy,
@@ -194,12 +197,26 @@ export class PolicyRun {
   }
 
   op(op: PlannedOp): void {
+    if (this.missingCpu !== undefined) return;
+    if ((op.op === 'load' || op.op === 'put') && op.cpu >= this.host.cpus) {
+      // The allocator has no slot for that CPU and would drop the call: every number after it
+      // would describe part of the workload. The host is skipped instead (see `unfit`).
+      this.missingCpu = { cpu: op.cpu, at: op.at };
+      return;
+    }
     this.account(op.at);
     if (op.op === 'loss') {
       this.back.collector.markDataLoss(op.at);
       return;
     }
     this.driver.op(op);
+  }
+
+  /** Why this host cannot run the workload as traced (a vCPU on a CPU it does not have), or undefined when it can. */
+  get unfit(): string | undefined {
+    if (this.missingCpu === undefined) return undefined;
+    const { cpu, at } = this.missingCpu;
+    return `the workload runs a vCPU on CPU ${cpu} (line ${at.span.line}); a host of ${counted(this.host.cpus, 'CPU')} has no such CPU`;
   }
 
   finish(): RunResult {

@@ -24,7 +24,17 @@ interface Witnessed {
   readonly findings: readonly { readonly witnesses: readonly { readonly ref: { readonly text: string } }[] }[];
 }
 
-/** Each text report in reports/ and test/golden/checks/ with the JSON report written beside it. */
+/** A what-if comparison's JSON (`<name>.whatif.json`): its findings are the runs'. */
+interface WhatIfDocument {
+  readonly kind: 'compare';
+  readonly runs: readonly { readonly findings: Witnessed['findings'] }[];
+}
+
+function witnessed(document: Witnessed | WhatIfDocument): Witnessed {
+  return 'runs' in document ? { findings: document.runs.flatMap((run) => run.findings) } : document;
+}
+
+/** Each text report in reports/ and test/golden/checks/ (what-if comparisons included) with the JSON written beside it. */
 function textReportsWithJson(): { text: string; json: Witnessed; name: string }[] {
   return ['reports', join('test', 'golden', 'checks')].flatMap((folder) =>
     readdirSync(folder)
@@ -32,7 +42,7 @@ function textReportsWithJson(): { text: string; json: Witnessed; name: string }[
       .map((name) => ({
         name: join(folder, name),
         text: readFileSync(join(folder, name), 'utf8'),
-        json: JSON.parse(readFileSync(join(folder, name.replace(/(\.mail)?\.txt$/, '.json')), 'utf8')) as Witnessed,
+        json: witnessed(JSON.parse(readFileSync(join(folder, name.replace(/(\.mail)?\.txt$/, '.json')), 'utf8')) as Witnessed | WhatIfDocument),
       })),
   );
 }

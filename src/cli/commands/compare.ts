@@ -1,6 +1,6 @@
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
-import { ExitCode, VmidReplayError } from '../../errors.js';
+import { ExitCode } from '../../errors.js';
 import { requireEvents } from '../../replay/result/nothingToReplay.js';
 import { renderCompare, type WhatIfFormat } from '../../report/whatif/compare.js';
 import { renderHtml } from '../../report/html/page.js';
@@ -41,7 +41,7 @@ function renderAs(format: CompareFormat, result: CompareResult, timeline: Timeli
 
 function diffPair(value: string): string[] {
   const names = listOf(policyName)(value);
-  if (names.length !== 2 || names[0] === names[1]) throw new VmidReplayError('USAGE', `--diff takes two different policies, A,B (got "${value}")`);
+  if (names.length !== 2 || names[0] === names[1]) throw new InvalidArgumentError(`--diff takes two different policies, A,B (got "${value}").`);
   return names;
 }
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode } from '../../errors.js';
+import { ExitCode, VmidReplayError } from '../../errors.js';
 import { openTraceSource } from '../../ingest/readTrace.js';
 import { replayBytes } from '../../replay/analyze.js';
 import { requireEvents } from '../../replay/result/nothingToReplay.js';
@@ -50,6 +50,8 @@ async function replayPolicy(trace: string, io: CliIo, options: ReplayOptions, fl
   });
   requireEvents(trace, result.replay, options);
   const [run] = result.runs;
+  const [skipped] = result.skipped;
+  if (run === undefined && skipped !== undefined) throw new VmidReplayError('CONFIG_INVALID', `--policy ${flags.policy} cannot run on the traced host: ${skipped.why}`, { file: trace });
   const summary: Record<string, number> = { flushes: run?.rollovers ?? 0, generation: run?.generation ?? 1 };
   if (run?.nrPinnedAtEnd !== undefined && run.nrPinnedAtEnd !== null) summary['nr_pinned'] = run.nrPinnedAtEnd;
   return { summary, sure: result.replay.dataLossAt === undefined && result.replay.unreadableFrom === undefined };

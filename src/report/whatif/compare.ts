@@ -97,7 +97,7 @@ function renderText(result: CompareResult, colour: boolean): string {
     lines.pop();
   }
   if (result.skipped.length > 0) {
-    lines.push({ text: '' }, { text: 'Skipped (no such host can boot):', tone: 'heading' });
+    lines.push({ text: '' }, { text: 'Skipped (no such host can run this workload):', tone: 'heading' });
     for (const skipped of result.skipped) lines.push(...prose(`${skipped.policy} on ${hostText(skipped.host)}: ${skipped.why}`, '  ', '    '));
   }
   const withWrongs = runsWithWrongs(result);
