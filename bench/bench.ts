@@ -9,7 +9,7 @@
  *   BENCH_CAPTURES=dir     real captures to time as well (default: ../shared/captures, if there)
  */
 import { execSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import { ensureCaptures, ensureTrace, type Density } from './traces.js';
 import { timeAnalyze, timeShell, type AnalyzeRun } from './measure.js';
 import { judgeTargets, verdictTable, type MeasuredRow } from './targets.js';
 import { msgpackFormatVersion } from '../src/ingest/msgpack/msgpackFormat.js';
+import { htmlRenderTargetSeconds, largest, timeHtmlRender } from './htmlRender.js';
 
 const distBench = fileURLToPath(new URL('.', import.meta.url));
 // What `bin` runs: the bundle (scripts/bundle.ts).
@@ -114,6 +115,23 @@ function printRow(trace: string, format: string, bytes: number, run: AnalyzeRun,
   return figures;
 }
 if (!convert) console.log('\nMessagePack: skipped, `vmid-replay convert` does not exist in this build yet.');
+// Issue 17: the HTML report of the largest real capture, bundled in traces/ and in ../shared/captures, rendered in Chromium.
+console.log(`\nHTML report render time (Chromium, best of 3 loads; target under ${htmlRenderTargetSeconds} s):\n`);
+console.log('| trace | HTML KiB | analyze --out s | render s | under target |');
+console.log('|---|---|---|---|---|');
+const bundledCaptures = readdirSync(join(repo, 'traces')).filter((name) => name.startsWith('capture-') && name.endsWith('.trace.gz')).map((name) => join(repo, 'traces', name));
+const renderInputs: [string, readonly string[]][] = [];
+const bundledCapture = largest(bundledCaptures);
+if (bundledCapture !== undefined) renderInputs.push([bundledCapture, readFileSync(`${bundledCapture}.args`, 'utf8').split('\n').filter((arg) => arg.length > 0).map((arg) => (arg.startsWith('traces/') ? join(repo, arg) : arg))]);
+const sharedCaptures = await ensureCaptures(capturesDir, dir, join(repo, 'traces', 'captures-6.1.map.json'));
+const sharedCapture = largest(sharedCaptures.map((capture) => capture.gzip));
+const sharedArgs = sharedCaptures.find((capture) => capture.gzip === sharedCapture)?.args;
+if (sharedCapture !== undefined && sharedArgs !== undefined) renderInputs.push([sharedCapture, sharedArgs]);
+for (const [trace, args] of renderInputs) {
+  const row = await timeHtmlRender(cli, trace, args);
+  if (typeof row === 'string') console.log(`| ${trace} | ${row} | | | |`);
+  else console.log(`| ${row.trace} | ${fixed(row.htmlKiB, 0)} | ${fixed(row.analyzeSeconds, 2)} | ${fixed(row.renderSeconds, 2)} | ${row.renderSeconds < htmlRenderTargetSeconds ? 'yes' : 'no'} |`);
+}
 // After the captures, so the verdicts close the output: they judge the generated rows only.
 console.log('\nIssue 4\'s targets, on the generated traces of this run (the issue assumes a 2-core machine):\n');
 for (const line of verdictTable(judgeTargets(generatedRows))) console.log(line);

@@ -66,7 +66,7 @@ export function reportsReadme(): string {
     '',
     ...traces,
     '',
-    'What-if comparisons (`<name>.whatif.txt`, `.whatif.md`, `.whatif.json`: what would have happened',
+    'What-if comparisons (`<name>.whatif.txt`, `.whatif.md`, `.whatif.json`, `.whatif.html`: what would have happened',
     'under each pinning policy on the trace\'s workload, not what the trace shows; docs/what-if.md), from',
     'the flags in the trace\'s `.whatif` file:',
     '',

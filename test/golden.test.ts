@@ -87,7 +87,7 @@ test('golden: reports/README.md is what npm start writes, naming every format an
 
 /**
  * The what-if comparisons `npm start` writes for bundled traces with a `.whatif` file: one
- * compare run writes all three formats (the files the run would write are kept in memory).
+ * compare run writes all four formats (the files the run would write are kept in memory).
  */
 const whatIfTraces = bundledTraces().filter((trace) => whatIfCommand(trace, 'reports') !== undefined);
 
@@ -102,7 +102,7 @@ for (const trace of whatIfTraces) {
     const result = await runCli(whatIfCommand(trace, 'reports') ?? []);
     assert.equal(result.code, 0, result.stderr);
     const stem = basename(trace).replace(/\.gz$/, '');
-    for (const suffix of ['whatif.txt', 'whatif.md', 'whatif.json']) {
+    for (const suffix of ['whatif.txt', 'whatif.md', 'whatif.json', 'whatif.html']) {
       const path = join('reports', `${stem}.${suffix}`);
       const written = result.files.get(path);
       assert.ok(written !== undefined, `${path} not written`);

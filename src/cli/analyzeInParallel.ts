@@ -7,7 +7,9 @@ import { describeError, VmidReplayError } from '../errors.js';
 import type { ReplayOptions } from '../replay/replayTypes.js';
 import type { Report } from '../report/report.js';
 import type { TraceOutcome } from '../report/summary.js';
-import type { WorkerMessage } from './analyzeWorker.js';
+import type { WorkerMessage, WorkerRequest } from './analyzeWorker.js';
+import type { Timeline } from '../timeline/types.js';
+import type { VisualOutputs } from '../timeline/visualPasses.js';
 
 /**
  * Beside this module, in the compiled tree and in the bundle alike (scripts/bundle.ts): the
@@ -20,9 +22,10 @@ const workerUrl = new URL('./analyzeWorker.js', import.meta.url);
  * Runs one trace in a worker thread; progress comes back as messages. Never rejects: a trace
  * that fails (its own error, or a worker that dies) has an error outcome, and the others go on.
  */
-function analyzeInWorker(file: string, options: ReplayOptions, onProgress: (bytes: number, records: number) => void): Promise<TraceOutcome> {
+function analyzeInWorker(file: string, options: ReplayOptions, onProgress: (bytes: number, records: number) => void, visuals: VisualOutputs | undefined): Promise<TraceOutcome> {
   return new Promise((resolve) => {
-    const worker = new Worker(workerUrl, { workerData: { file, options } });
+    const request: WorkerRequest = { file, options, ...(visuals === undefined ? {} : { visuals: { timeline: visuals.timeline, ...(visuals.perfetto === undefined ? {} : { perfettoPid: visuals.perfetto.pid }) } }) };
+    const worker = new Worker(workerUrl, { workerData: request });
     let settled = false;
     const settle = (outcome: TraceOutcome) => {
       if (settled) return;
@@ -32,7 +35,8 @@ function analyzeInWorker(file: string, options: ReplayOptions, onProgress: (byte
     const failed = (error: VmidReplayError) => settle({ file, error: describeError(error) });
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'progress') onProgress(message.bytes, message.records);
-      else if (message.type === 'report') settle({ file, report: message.report as Report });
+      else if (message.type === 'perfetto') visuals?.perfetto?.emit(message.chunk);
+      else if (message.type === 'report') settle({ file, report: message.report as Report, ...(message.timeline === undefined ? {} : { timeline: message.timeline as Timeline }) });
       else failed(new VmidReplayError(message.code, message.message));
     });
     worker.on('error', (error) => failed(new VmidReplayError('INTERNAL', `the worker analysing ${file} failed: ${error.stack ?? error.message}`)));
@@ -41,12 +45,18 @@ function analyzeInWorker(file: string, options: ReplayOptions, onProgress: (byte
 }
 
 /** Outcomes in argument order, at most `jobs` traces at once in worker threads. */
-export async function analyzeInParallel(traces: readonly string[], options: ReplayOptions, jobs: number, onProgress: (index: number, bytes: number, records: number) => void): Promise<TraceOutcome[]> {
+export async function analyzeInParallel(
+  traces: readonly string[],
+  options: ReplayOptions,
+  jobs: number,
+  onProgress: (index: number, bytes: number, records: number) => void,
+  visualsFor: (index: number) => VisualOutputs | undefined = () => undefined,
+): Promise<TraceOutcome[]> {
   const outcomes = new Array<TraceOutcome>(traces.length);
   let next = 0;
   const lane = async () => {
     for (let index = next++; index < traces.length; index = next++) {
-      outcomes[index] = await analyzeInWorker(traces[index] as string, options, (bytes, records) => onProgress(index, bytes, records));
+      outcomes[index] = await analyzeInWorker(traces[index] as string, options, (bytes, records) => onProgress(index, bytes, records), visualsFor(index));
     }
   };
   await Promise.all(Array.from({ length: Math.min(jobs, traces.length) }, lane));

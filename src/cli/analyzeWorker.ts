@@ -6,17 +6,20 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Readable } from 'node:stream';
 import { postableError, type ErrorCode } from '../errors.js';
-import { analyzeTrace } from './analyzeTrace.js';
+import { analyzeTraceWithVisuals } from './analyzeTrace.js';
 import type { ReplayOptions } from '../replay/replayTypes.js';
 
 export interface WorkerRequest {
   readonly file: string;
   readonly options: ReplayOptions;
+  /** Collect the timeline; stream Perfetto events as this pid (they come back as messages). */
+  readonly visuals?: { readonly timeline: boolean; readonly perfettoPid?: number };
 }
 
 export type WorkerMessage =
   | { readonly type: 'progress'; readonly bytes: number; readonly records: number }
-  | { readonly type: 'report'; readonly report: unknown }
+  | { readonly type: 'report'; readonly report: unknown; readonly timeline?: unknown }
+  | { readonly type: 'perfetto'; readonly chunk: string }
   | { readonly type: 'error'; readonly code: ErrorCode; readonly message: string };
 
 const port = parentPort;
@@ -25,8 +28,17 @@ if (port !== null) {
   const post = (message: WorkerMessage) => port.postMessage(message);
   try {
     // Workers never read stdin: `-` is analysed on the main thread.
-    const report = await analyzeTrace(request.file, Readable.from([]), request.options, (bytes, records) => post({ type: 'progress', bytes, records }));
-    post({ type: 'report', report });
+    const visuals = request.visuals;
+    const perfettoPid = visuals?.perfettoPid;
+    const { report, timeline } = await analyzeTraceWithVisuals(
+      request.file,
+      Readable.from([]),
+      request.options,
+      (bytes, records) => post({ type: 'progress', bytes, records }),
+      undefined,
+      visuals === undefined ? undefined : { timeline: visuals.timeline, ...(perfettoPid === undefined ? {} : { perfetto: { pid: perfettoPid, emit: (chunk: string) => post({ type: 'perfetto', chunk }) } }) },
+    );
+    post({ type: 'report', report, ...(timeline === undefined ? {} : { timeline }) });
   } catch (error) {
     post(postableError(error));
   }

@@ -2,9 +2,10 @@ import type { ErrorDescription } from '../errors.js';
 import { counted } from '../plural.js';
 import { joinLines } from './layout.js';
 import type { Report, Verdict } from './report.js';
+import type { Timeline } from '../timeline/types.js';
 
-/** What `analyze` got for one trace of several: its report, or the error that stopped it. */
-export type TraceOutcome = { readonly file: string; readonly report: Report } | { readonly file: string; readonly error: ErrorDescription };
+/** What `analyze` got for one trace of several: its report (and timeline, for HTML), or the error that stopped it. */
+export type TraceOutcome = { readonly file: string; readonly report: Report; readonly timeline?: Timeline } | { readonly file: string; readonly error: ErrorDescription };
 
 /**
  * How bad an outcome is, worst highest: a trace that could not be analysed says nothing about

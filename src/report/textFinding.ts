@@ -58,12 +58,12 @@ function witnessLines(witnesses: readonly Witness[]): Line[] {
   return lines;
 }
 
-function actorKey(actor: Actor): string {
+export function actorKey(actor: Actor): string {
   return actor.kind === 'cpu' ? `CPU ${actor.cpu}` : `SMMU ${actor.smmu}`;
 }
 
 /** CPUs in number order, then SMMUs by name: lockdep's CPU0, CPU1 columns. */
-function actorsOf(scenario: readonly ScenarioStep[]): string[] {
+export function actorsOf(scenario: readonly ScenarioStep[]): string[] {
   const actors = new Map<string, Actor>();
   for (const step of scenario) actors.set(actorKey(step.actor), step.actor);
   return [...actors.values()]
@@ -72,7 +72,7 @@ function actorsOf(scenario: readonly ScenarioStep[]): string[] {
 }
 
 /** A step's cell: what was missing stands out as lockdep's `*** DEADLOCK ***` does; a consequence follows an arrow. */
-function stepText(step: ScenarioStep): string {
+export function stepText(step: ScenarioStep): string {
   if (step.kind === 'missing') return `*** ${step.action} ***`;
   if (step.kind === 'consequence') return `=> ${step.action}`;
   return step.action;

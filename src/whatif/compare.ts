@@ -204,9 +204,17 @@ export class Comparison {
   }
 }
 
-/** Reads `file` once and compares the policies on its workload. */
-export async function compareTrace(file: string, stdin: Readable, options: ReplayOptions, spec: CompareSpec, onProgress?: ProgressCallback, ingest?: IngestPlacement): Promise<CompareResult> {
+/** Reads `file` once and compares the policies on its workload; `observePass` watches the trace's own replay (replayFile). */
+export async function compareTrace(
+  file: string,
+  stdin: Readable,
+  options: ReplayOptions,
+  spec: CompareSpec,
+  onProgress?: ProgressCallback,
+  ingest?: IngestPlacement,
+  observePass?: () => readonly StepObserver[],
+): Promise<CompareResult> {
   const comparison = new Comparison(spec, options);
-  const replay = await replayFile(file, stdin, { ...options, itemObservers: [...(options.itemObservers ?? []), comparison.item] }, onProgress, ingest);
+  const replay = await replayFile(file, stdin, { ...options, itemObservers: [...(options.itemObservers ?? []), comparison.item] }, onProgress, ingest, observePass);
   return comparison.finish(file, replay);
 }

@@ -18,6 +18,12 @@ export class TraceWriter {
     return this;
   }
 
+  /** Lets `us` microseconds pass before the next line (beyond its usual one). */
+  wait(us: number): this {
+    this.tsUs += us;
+    return this;
+  }
+
   raw(line: string): this {
     this.lines.push(line);
     return this;

@@ -43,8 +43,9 @@ test('docs/report.schema.json is what scripts/reportSchema.ts generates from the
 
 test('every JSON report in reports/ and test/golden/ validates and carries the schema version', () => {
   const files = [
-    // The what-if comparisons (`*.whatif.json`) are another document, `"kind": "compare"` (test/whatif).
-    ...readdirSync('reports').filter((name) => name.endsWith('.json') && !name.endsWith('.whatif.json')).map((name) => join('reports', name)),
+    // The what-if comparisons (`*.whatif.json`) are another document, `"kind": "compare"` (test/whatif);
+    // `*.perfetto.json` is Chrome Trace Event JSON (test/timeline/perfetto.test.ts).
+    ...readdirSync('reports').filter((name) => name.endsWith('.json') && !name.endsWith('.whatif.json') && !name.endsWith('.perfetto.json')).map((name) => join('reports', name)),
     ...readdirSync('test/golden/checks').filter((name) => name.endsWith('.json')).map((name) => join('test/golden/checks', name)),
   ];
   assert.ok(files.length >= 9 + 20, files.join(' '));

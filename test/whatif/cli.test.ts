@@ -43,7 +43,7 @@ describe('what-if usage errors exit 64 and say what was expected', () => {
     [['compare', '-', '--sweep-btm', 'on,maybe'], /expected on or off, got "maybe"/],
     [['compare', '-', '--scale', '0'], /--scale/],
     [['headroom', '-', '--scale', '65'], /--scale/],
-    [['compare', '-', '--format', 'html'], /Allowed choices are text, markdown, json/],
+    [['compare', '-', '--format', 'csv'], /Allowed choices are text, markdown, json, html/],
   ];
   for (const [argv, message] of cases) {
     it(argv.slice(2).join(' '), async () => {

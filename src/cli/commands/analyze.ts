@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { describeError, ExitCode, VmidReplayError, type ErrorDescription } from '../../errors.js';
 import { planThreads, type IngestPlacement } from '../../replay/read/threads.js';
-import { analyzeTrace } from '../analyzeTrace.js';
+import { analyzeTraceWithVisuals } from '../analyzeTrace.js';
 import type { ReplayOptions } from '../../replay/replayTypes.js';
 import type { Report } from '../../report/report.js';
 import { renderCsv, renderFailedCsv } from '../../report/csv.js';
@@ -12,6 +12,8 @@ import { renderFailedJson, renderJson, renderSeveralJson } from '../../report/js
 import { renderFailedMarkdown, renderMarkdown, renderMarkdownSummary } from '../../report/markdown.js';
 import { renderSummary, summaryEntries, worstFirst, type TraceOutcome } from '../../report/summary.js';
 import { renderFailedTrace, renderText } from '../../report/text.js';
+import { renderFailedHtml, renderHtml } from '../../report/html/page.js';
+import { TraceVisuals } from '../visualOutputs.js';
 import { analyzeInParallel } from '../analyzeInParallel.js';
 import type { CommandContext } from '../context.js';
 import { errorLine } from '../errorLine.js';
@@ -30,27 +32,42 @@ interface RenderStyle {
 }
 
 /**
- * A report format: the file suffix `--out` gives it (`<name>.<suffix>`), one trace's report
- * (or, for a trace that failed, the file that says why), and several traces on stdout, which
- * are one after another unless the format says how to combine them.
+ * A report format rendered from the report once the trace is replayed: the file suffix `--out`
+ * gives it (`<name>.<suffix>`), one trace's report (or, for a trace that failed, the file that
+ * says why), and several traces on stdout, which are one after another unless the format says
+ * how to combine them, or that stdout holds one trace's (`one trace only`: a page).
  */
-interface ReportFormat {
+interface RenderedFormat {
   readonly suffix: string;
   /** What the format is for, in a few words (`--help`, reports/README.md). */
   readonly purpose: string;
+  /** The replay collects the timeline for it (src/timeline), beside the report. */
+  readonly timeline?: true;
   readonly one: (outcome: TraceOutcome, style: RenderStyle) => string;
-  readonly several?: (outcomes: readonly TraceOutcome[], style: RenderStyle) => string;
+  readonly several?: ((outcomes: readonly TraceOutcome[], style: RenderStyle) => string) | 'one trace only';
 }
 
+/**
+ * A format written while the trace replays, from its steps (a trace's events do not fit in a
+ * report): Perfetto's, on stdout and into `<name>.<suffix>` under `--out` (src/cli/visualOutputs.ts).
+ */
+interface StreamedFormat {
+  readonly suffix: string;
+  readonly purpose: string;
+  readonly streamed: true;
+}
+
+type ReportFormat = RenderedFormat | StreamedFormat;
+
 /** A format's `one` from its renderer of a report and of a failed trace. */
-function eachTrace(render: (report: Report, style: RenderStyle) => string, failed: (file: string, error: ErrorDescription) => string): ReportFormat['one'] {
+function eachTrace(render: (report: Report, style: RenderStyle) => string, failed: (file: string, error: ErrorDescription) => string): RenderedFormat['one'] {
   return (outcome, style) => ('error' in outcome ? failed(outcome.file, outcome.error) : render(outcome.report, style));
 }
 
 const reportsOf = (outcomes: readonly TraceOutcome[]): Report[] => outcomes.flatMap((outcome) => ('report' in outcome ? [outcome.report] : []));
 
 /** Reports one after another, then the summary (failed traces are in the summary and on stderr). */
-function withSummary(render: (report: Report, style: RenderStyle) => string, summary: (outcomes: readonly TraceOutcome[]) => string): NonNullable<ReportFormat['several']> {
+function withSummary(render: (report: Report, style: RenderStyle) => string, summary: (outcomes: readonly TraceOutcome[]) => string): Exclude<RenderedFormat['several'], 'one trace only' | undefined> {
   return (outcomes, style) => {
     const reports = reportsOf(outcomes).map((report) => render(report, style));
     return `${reports.join('\n')}${reports.length > 0 ? '\n' : ''}${summary(outcomes)}`;
@@ -67,10 +84,20 @@ export const reportFormats = {
   markdown: { suffix: 'md', purpose: 'for issues and pull requests', one: eachTrace(renderMarkdown, renderFailedMarkdown), several: withSummary(renderMarkdown, renderMarkdownSummary) },
   csv: { suffix: 'csv', purpose: 'one row per finding', one: eachTrace((report) => renderCsv([report]), renderFailedCsv), several: (outcomes) => renderCsv(reportsOf(outcomes)) },
   json: { suffix: 'json', purpose: 'the whole report, as docs/report.schema.json describes it', one: eachTrace(renderJson, renderFailedJson), several: (outcomes) => renderSeveralJson(reportsOf(outcomes), summaryEntries(outcomes)) },
+  html: {
+    suffix: 'html',
+    purpose: 'one self-contained page of one trace: its timeline to zoom and pan, the findings, each VM\'s VMIDs',
+    timeline: true,
+    one: (outcome) => ('error' in outcome ? renderFailedHtml(outcome.file, outcome.error) : renderHtml(outcome.report, outcome.timeline)),
+    several: 'one trace only',
+  },
+  perfetto: { suffix: 'perfetto.json', purpose: 'Chrome Trace Event JSON for ui.perfetto.dev, written as the trace replays', streamed: true },
 } satisfies Record<string, ReportFormat>;
 
 export type FormatName = keyof typeof reportFormats;
 const formatNames = Object.keys(reportFormats) as FormatName[];
+const formatOf = (name: FormatName): ReportFormat => reportFormats[name];
+const renderedFormats = formatNames.map(formatOf).filter((format): format is RenderedFormat => !('streamed' in format));
 
 /** `mail` lists the first findings of each check: enough to show a problem's shape in a review. */
 const defaultPerCheck = 3;
@@ -85,11 +112,11 @@ interface AnalyzeFlags extends ModelFlags {
 }
 
 /** One trace after another on this thread (stdin, or one core): a trace that fails does not stop the others. */
-async function analyzeOneByOne(traces: readonly string[], stdin: Readable, options: ReplayOptions, onProgress: (index: number, bytes: number, records: number) => void, ingest: IngestPlacement): Promise<TraceOutcome[]> {
+async function analyzeOneByOne(traces: readonly string[], stdin: Readable, options: ReplayOptions, onProgress: (index: number, bytes: number, records: number) => void, ingest: IngestPlacement, visuals: TraceVisuals): Promise<TraceOutcome[]> {
   const outcomes: TraceOutcome[] = [];
   for (const [index, file] of traces.entries()) {
     try {
-      outcomes.push({ file, report: await analyzeTrace(file, stdin, options, (bytes, records) => onProgress(index, bytes, records), ingest) });
+      outcomes.push({ file, ...(await analyzeTraceWithVisuals(file, stdin, options, (bytes, records) => onProgress(index, bytes, records), ingest, visuals.forTrace(index))) });
     } catch (error) {
       outcomes.push({ file, error: describeError(error) });
     }
@@ -109,16 +136,23 @@ async function prepareOut(io: CliIo, dir: string, traces: readonly string[]): Pr
   return stems;
 }
 
-/** Every format of every trace, never in colour. A failed trace gets files too, saying why: a report left by an earlier run must not pass for this one's. */
+/**
+ * Every rendered format of every trace (the streamed ones were written as the traces
+ * replayed), never in colour. A failed trace gets files too, saying why: a report left by an
+ * earlier run must not pass for this one's.
+ */
 async function writeOut(io: CliIo, stems: readonly string[], outcomes: readonly TraceOutcome[], perCheck: number): Promise<void> {
   const style = { colour: false, perCheck };
   for (const [index, outcome] of outcomes.entries()) {
-    for (const format of formatNames) await writeOutputFile(io, `${stems[index] as string}.${reportFormats[format].suffix}`, reportFormats[format].one(outcome, style));
+    for (const format of renderedFormats) await writeOutputFile(io, `${stems[index] as string}.${format.suffix}`, format.one(outcome, style));
   }
 }
 
 function writeReports(io: CliIo, outcomes: readonly TraceOutcome[], format: ReportFormat, style: RenderStyle): void {
-  if (outcomes.length > 1) io.writeOut(format.several?.(outcomes, style) ?? outcomes.map((outcome) => format.one(outcome, style)).join('\n'));
+  if ('streamed' in format) {
+    // Written as the traces replayed.
+  } else if (outcomes.length > 1 && typeof format.several === 'function') io.writeOut(format.several(outcomes, style));
+  else if (outcomes.length > 1) io.writeOut(outcomes.map((outcome) => format.one(outcome, style)).join('\n'));
   else if (outcomes[0] !== undefined && 'report' in outcomes[0]) io.writeOut(format.one(outcomes[0], style));
   for (const outcome of outcomes) if ('error' in outcome) io.writeErr(errorLine(outcome.error));
 }
@@ -173,12 +207,18 @@ Examples:
   $ vmid-replay analyze traces/mixed-hazards.trace --variant rfc-v2
   $ vmid-replay analyze capture.txt.gz --vmid-bits 8 --cpus 4 --btm on --format json
   $ vmid-replay analyze capture.txt.gz --format mail --per-check 2 > reply.txt
+  $ vmid-replay analyze capture.txt.gz --map captures-6.1 --format html > capture.html
+  $ vmid-replay analyze capture.txt.gz --map captures-6.1 --format perfetto > capture.json
   $ vmid-replay analyze host1.trace.gz host2.trace.gz --jobs 2 --out reports/
   $ trace-cmd show | vmid-replay analyze - --vmid-bits 16 --cpus 64 --strict`,
     )
     .action(async (traces: string[], flags: AnalyzeFlags) => {
       const { io } = ctx;
       if (traces.filter((trace) => trace === '-').length > 1) throw new VmidReplayError('USAGE', 'stdin (-) can be read only once: give - once among the traces');
+      const format = formatOf(flags.format);
+      if ('several' in format && format.several === 'one trace only' && traces.length > 1) {
+        throw new VmidReplayError('USAGE', `--format ${flags.format} writes one trace's report, found ${traces.length} traces: give one, or --out DIR for one per trace`);
+      }
       const options = await replayOptionsFrom(flags, io);
       const outStems = flags.out === undefined ? undefined : await prepareOut(io, flags.out, traces);
       const showProgress = io.stderrIsTty && flags.quiet !== true;
@@ -197,13 +237,19 @@ Examples:
         );
       };
       const threads = planThreads(traces, flags.jobs ?? availableParallelism());
+      // --out writes every format: the HTML needs the timeline, and the Perfetto files are open from the start.
+      const visuals = new TraceVisuals(io, 'timeline' in format || outStems !== undefined, 'streamed' in format, outStems?.map((stem) => `${stem}.${reportFormats.perfetto.suffix}`));
       let outcomes: TraceOutcome[];
       try {
-        outcomes = threads.workers > 1 ? await analyzeInParallel(traces, options, threads.workers, onProgress) : await analyzeOneByOne(traces, io.stdin, options, onProgress, threads.placement);
+        outcomes =
+          threads.workers > 1
+            ? await analyzeInParallel(traces, options, threads.workers, onProgress, (index) => visuals.forTrace(index))
+            : await analyzeOneByOne(traces, io.stdin, options, onProgress, threads.placement, visuals);
       } finally {
         progress?.done();
       }
-      writeReports(io, outcomes, reportFormats[flags.format], { colour: io.stdoutColour, perCheck: flags.perCheck });
+      await visuals.end(outcomes);
+      writeReports(io, outcomes, format, { colour: io.stdoutColour, perCheck: flags.perCheck });
       if (outStems !== undefined) await writeOut(io, outStems, outcomes, flags.perCheck);
       ctx.setExitCode(exitCodeOf(outcomes, flags.exitZero === true));
     });

@@ -3,6 +3,12 @@ import { join } from 'node:path';
 import { ExitCode } from '../../errors.js';
 import { requireEvents } from '../../replay/result/nothingToReplay.js';
 import { renderCompare, type WhatIfFormat } from '../../report/whatif/compare.js';
+import { renderHtml } from '../../report/html/page.js';
+import { buildReport } from '../../report/report.js';
+import { mergeableSource } from '../../replay/read/perCpuRuns.js';
+import { VisualPasses } from '../../timeline/visualPasses.js';
+import type { CompareResult } from '../../whatif/compare.js';
+import type { Timeline } from '../../timeline/types.js';
 import { compareTrace } from '../../whatif/compare.js';
 import { policyNames } from '../../whatif/policies/index.js';
 import type { CommandContext } from '../context.js';
@@ -18,13 +24,20 @@ interface CompareFlags extends ModelFlags, WhatIfFlags {
   sweepCpus?: number[];
   sweepBtm?: boolean[];
   diff?: string[];
-  format: WhatIfFormat;
+  format: CompareFormat;
   out?: string;
   quiet?: boolean;
 }
 
+/** html: analyze's page of the trace (its timeline and findings) with the what-if tables below. */
+type CompareFormat = WhatIfFormat | 'html';
+
 /** The file `--out` writes for each format, after the trace's report name: `<name>.whatif.<suffix>`. */
-const outSuffixes: Readonly<Record<WhatIfFormat, string>> = { text: 'whatif.txt', markdown: 'whatif.md', json: 'whatif.json' };
+const outSuffixes: Readonly<Record<CompareFormat, string>> = { text: 'whatif.txt', markdown: 'whatif.md', json: 'whatif.json', html: 'whatif.html' };
+
+function renderAs(format: CompareFormat, result: CompareResult, timeline: Timeline | undefined, colour = false): string {
+  return format === 'html' ? renderHtml(buildReport(result.file, result.replay), timeline, result) : renderCompare(result, format, colour);
+}
 
 function diffPair(value: string): string[] {
   const names = listOf(policyName)(value);
@@ -46,7 +59,7 @@ export function registerCompare(program: Command, ctx: CommandContext): void {
     .option('--sweep-cpus <list>', 'run every policy with each of these num_possible_cpus() instead of the traced one, e.g. 4,64,256', listOf(integerIn(1, 4096, '--sweep-cpus')))
     .option('--sweep-btm <list>', "run every policy with BTM on, off or both (on,off) instead of the policy's own choice", listOf(onOff))
     .option('--diff <A,B>', 'also compare two policies call by call: where they give a vCPU different VMIDs, where one takes the slow path and the other does not', diffPair)
-    .addOption(new Option('--format <format>', 'output format').choices(['text', 'markdown', 'json']).default('text'))
+    .addOption(new Option('--format <format>', "output format; html is analyze's page of the trace (timeline, findings) with the what-if tables below").choices(Object.keys(outSuffixes)).default('text'))
     .option('--out <dir>', `also write every format into this directory: <name>.${Object.values(outSuffixes).join(', <name>.')}, <name> as analyze --out names it`)
     .option('--quiet', 'no progress line on stderr (it is only drawn when stderr is a terminal)')
     .addHelpText(
@@ -64,7 +77,8 @@ policy are what would have happened: they do not change the exit status.
 Examples:
   $ vmid-replay compare traces/capture-a57-8bit-trace-pipe.trace.gz --map captures-6.1 --vmid-bits 8
   $ vmid-replay compare capture.txt.gz --assign ratio=0.3 --sweep-vmid-bits 8,16 --format markdown
-  $ vmid-replay compare capture.txt.gz --assign all --diff rfc-v2,pin-or-fail`,
+  $ vmid-replay compare capture.txt.gz --assign all --diff rfc-v2,pin-or-fail
+  $ vmid-replay compare capture.txt.gz --map captures-6.1 --vmid-bits 8 --format html > what-if.html`,
     )
     .action(async (trace: string, flags: CompareFlags) => {
       const { io } = ctx;
@@ -76,6 +90,8 @@ Examples:
         await makeOutputDir(io, flags.out);
       }
       const progress = io.stderrIsTty && flags.quiet !== true ? new ProgressLine(io, trace, await io.fileSize(trace)) : undefined;
+      // The HTML page draws the trace's own replay: its timeline is collected from that replay's steps.
+      const visual = flags.format === 'html' || stem !== undefined ? new VisualPasses(trace, { timeline: true }, typeof (await mergeableSource(trace, options)) !== 'string') : undefined;
       let result;
       try {
         result = await compareTrace(
@@ -94,13 +110,16 @@ Examples:
             ...(flags.diff === undefined ? {} : { diff: flags.diff as [string, string] }),
           },
           (bytes, records) => progress?.update(bytes, records),
+          undefined,
+          visual?.observers,
         );
       } finally {
         progress?.done();
       }
       requireEvents(trace, result.replay, options);
-      io.writeOut(renderCompare(result, flags.format, io.stdoutColour));
-      if (stem !== undefined) for (const format of Object.keys(outSuffixes) as WhatIfFormat[]) await writeOutputFile(io, `${stem}.${outSuffixes[format]}`, renderCompare(result, format));
+      const timeline = visual?.timeline();
+      io.writeOut(renderAs(flags.format, result, timeline, io.stdoutColour));
+      if (stem !== undefined) for (const format of Object.keys(outSuffixes) as CompareFormat[]) await writeOutputFile(io, `${stem}.${outSuffixes[format]}`, renderAs(format, result, timeline));
       ctx.setExitCode(result.replay.dataLossAt === undefined && result.replay.unreadableFrom === undefined ? ExitCode.ok : ExitCode.inconclusive);
     });
 }
