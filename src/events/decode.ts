@@ -22,7 +22,7 @@ import { commandFromFields, decodeSmmuCommand, type SmmuCommand } from './smmuCo
 import { decodeSte, steConfigs } from './ste.js';
 import type { SteConfig } from './smmuEvents.js';
 import { meaningByEventName, type Meaning } from './toolEventNames.js';
-import { remapArgs, type ProbeMap } from './probeMap.js';
+import { MappedArgs, type ProbeMap } from './probeMap.js';
 
 export type DecodeOutcome =
   | { readonly type: 'event'; readonly event: TraceEvent }
@@ -294,6 +294,15 @@ const observedArrays: readonly (readonly [string, keyof AllocatorObservation])[]
   ['res', 'reservedAll'],
 ];
 
+/** An element of an id list, as `parseSafeArray` reads it. */
+const safeId = (part: string): number | undefined => (part.charCodeAt(0) === 0x2d /* - */ ? undefined : parseIntegerArg(part));
+
+/** A list argument: a mapped probe's separate arguments parsed where they are, else the `{...}` text. */
+function listArg<T>(args: ArgLookup, name: string, parseElement: (part: string) => T | undefined, parseText: (text: string | undefined) => T[] | undefined): T[] | undefined {
+  const parsed = args instanceof MappedArgs ? args.parsedList(name, parseElement) : null;
+  return parsed === null ? parseText(args.get(name)) : parsed;
+}
+
 /** Optional allocator state a probe read (docs/trace-format.md, "Observed allocator state"). */
 function readObservation(args: ArgLookup): AllocatorObservation | string | undefined {
   let observation: Record<string, unknown> | undefined;
@@ -307,12 +316,12 @@ function readObservation(args: ArgLookup): AllocatorObservation | string | undef
   }
   for (const [arg, field] of observedArrays) {
     if (!args.has(arg)) continue;
-    const values = parseSafeArray(args.get(arg));
+    const values = listArg(args, arg, safeId, parseSafeArray);
     if (values === undefined) return `${arg}={...} a list of ids`;
     (observation ??= {})[field] = values;
   }
   if (args.has('map')) {
-    const words = parseU64Array(args.get('map'));
+    const words = listArg(args, 'map', parseU64Arg, parseU64Array);
     if (words === undefined) return 'map={...} a list of 64-bit bitmap words';
     (observation ??= {})['mapWords'] = words;
   }
@@ -437,7 +446,7 @@ export function decodeEventRecord(record: EventRecord, ctx: DecodeContext, args:
     if (mapped.event === null) return { type: 'unused', name: record.name };
     const mappedMeaning = meaningByEventName.get(mapped.event) as Meaning;
     // Only the arguments: a mapped probe's location is never looked at.
-    const event = decodeMeaning(mappedMeaning, record, remapArgs(mapped, args.read(record.body, probeArgsStart(record.body))), ctx);
+    const event = decodeMeaning(mappedMeaning, record, new MappedArgs(mapped, args.read(record.body, probeArgsStart(record.body))), ctx);
     return typeof event === 'string' ? { type: 'malformed', expected: `${record.name} (mapped to ${mapped.event}): ${event}` } : { type: 'event', event };
   }
   // Most lines need only the arguments: the location is built only for recognition by function.
