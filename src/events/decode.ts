@@ -297,34 +297,40 @@ const observedArrays: readonly (readonly [string, keyof AllocatorObservation])[]
 /** An element of an id list, as `parseSafeArray` reads it. */
 const safeId = (part: string): number | undefined => (part.charCodeAt(0) === 0x2d /* - */ ? undefined : parseIntegerArg(part));
 
-/** A list argument: a mapped probe's separate arguments parsed where they are, else the `{...}` text. */
-function listArg<T>(args: ArgLookup, name: string, parseElement: (part: string) => T | undefined, parseText: (text: string | undefined) => T[] | undefined): T[] | undefined {
-  const parsed = args instanceof MappedArgs ? args.parsedList(name, parseElement) : null;
-  return parsed === null ? parseText(args.get(name)) : parsed;
+/**
+ * A list argument, or null when it is not there: a mapped probe's separate arguments parsed
+ * where they are, else the `{...}` text. Undefined when it is there and is no such list.
+ */
+function listArg<T>(args: ArgLookup, name: string, parseElement: (part: string) => T | undefined, parseText: (text: string | undefined) => T[] | undefined): T[] | undefined | null {
+  if (args instanceof MappedArgs) {
+    const parsed = args.parsedList(name, parseElement);
+    if (parsed !== null) return parsed;
+  }
+  const text = args.get(name);
+  return text === undefined ? null : parseText(text);
 }
 
 /** Optional allocator state a probe read (docs/trace-format.md, "Observed allocator state"). */
 function readObservation(args: ArgLookup): AllocatorObservation | string | undefined {
   let observation: Record<string, unknown> | undefined;
-  // Tables hoisted and the result allocated only when a field is present: this runs for
-  // every update return, and most probes record no allocator state.
+  // Tables hoisted, each argument looked up once, and the result allocated only when a field
+  // is present: this runs for every update return, and most probes record no allocator state.
   for (const [arg, field] of observedIntegers) {
-    if (!args.has(arg)) continue;
-    const value = parseIntegerArg(args.get(arg));
+    const text = args.get(arg);
+    if (text === undefined) continue;
+    const value = parseIntegerArg(text);
     if (value === undefined) return `${arg}= an integer`;
     (observation ??= {})[field] = value;
   }
   for (const [arg, field] of observedArrays) {
-    if (!args.has(arg)) continue;
     const values = listArg(args, arg, safeId, parseSafeArray);
+    if (values === null) continue;
     if (values === undefined) return `${arg}={...} a list of ids`;
     (observation ??= {})[field] = values;
   }
-  if (args.has('map')) {
-    const words = listArg(args, 'map', parseU64Arg, parseU64Array);
-    if (words === undefined) return 'map={...} a list of 64-bit bitmap words';
-    (observation ??= {})['mapWords'] = words;
-  }
+  const words = listArg(args, 'map', parseU64Arg, parseU64Array);
+  if (words === undefined) return 'map={...} a list of 64-bit bitmap words';
+  if (words !== null) (observation ??= {})['mapWords'] = words;
   return observation;
 }
 

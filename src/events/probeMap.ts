@@ -98,7 +98,8 @@ export class MappedArgs implements ArgLookup {
    * A list field's elements, each read by `parseElement` as the joined text's would be:
    * undefined when one does not parse, null when the field is no list of plain values here
    * (not a list, not every element printed, or an element empty or holding a comma: the
-   * caller then reads `get()`, whose split sees what the joined text shows).
+   * caller then reads `get()`, which says whether it is there at all, and whose split sees
+   * what the joined text shows).
    */
   parsedList<T>(field: string, parseElement: (part: string) => T | undefined): T[] | undefined | null {
     const from = this.mapped.args.get(field);
@@ -110,7 +111,8 @@ export class MappedArgs implements ArgLookup {
       const part = value.trim();
       if (part.length === 0) return null;
       const parsed = parseElement(part);
-      if (parsed === undefined) return undefined;
+      // Not there at all when a later element is missing, whatever this one holds.
+      if (parsed === undefined) return this.hasAll(from) ? undefined : null;
       out.push(parsed);
     }
     return out;
