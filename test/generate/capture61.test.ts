@@ -130,6 +130,42 @@ test('analyzed through the 6.1 probe map: verdict ok, zero divergence, every rea
   assert.equal(observed['activeId'], count(lines, 'update_slow'));
 });
 
+test("the workload is the captures' kind: many short-lived VMs over reused pointers, a guest entry per update, scheduler noise", async () => {
+  const lines = (await generated).trace.split('\n');
+  const events = lines.map(eventOf).filter((event) => event !== undefined);
+  // Every VM is an s2_init; the slab hands a freed `struct kvm` out again, so the same mmu
+  // pointer begins many lifetimes, and a pointer begins a new one only after its free_s2.
+  const alive = new Set<string>();
+  const lifetimes = new Map<string, number>();
+  for (const { name, body } of events) {
+    const mmu = /\bmmu=(0x[0-9a-f]+)/.exec(body)?.[1];
+    if (mmu === undefined) continue;
+    if (name === 's2_init') {
+      assert.ok(!alive.has(mmu), `${mmu} begins a lifetime while alive`);
+      alive.add(mmu);
+      lifetimes.set(mmu, (lifetimes.get(mmu) ?? 0) + 1);
+    } else if (name === 'free_s2') {
+      assert.ok(alive.delete(mmu), `${mmu} freed while not alive`);
+    }
+  }
+  const vms = count(lines, 's2_init');
+  assert.equal(vms, 600, 'one lifetime per VM of --vms');
+  // The capture: 1803 lifetimes over 308 pointers, about six each; ours at least half as reused.
+  const realPointers = new Set(realLines.filter((line) => eventOf(line)?.name === 's2_init').map((line) => /\bmmu=(0x[0-9a-f]+)/.exec(line)?.[1]));
+  const realReuse = count(realLines, 's2_init') / realPointers.size;
+  assert.ok(realReuse > 5, `the capture's own reuse ${realReuse}`);
+  assert.ok(vms / lifetimes.size >= realReuse / 2, `${vms} lifetimes over ${lifetimes.size} pointers`);
+  // 6.1 runs kvm_arm_vmid_update() before each guest entry: one kvm_entry per update, one exit per entry.
+  assert.equal(count(lines, 'kvm_entry'), count(lines, 'update'));
+  assert.equal(count(lines, 'kvm_exit'), count(lines, 'kvm_entry'));
+  // Short-lived: a few KVM_RUN calls each (the capture: 1803 VMs, 11 065 puts, about six).
+  assert.ok(count(lines, 'vcpu_put') <= 12 * vms, `${count(lines, 'vcpu_put')} puts for ${vms} VMs`);
+  // Scheduler lines are a large share of the capture's lines (49 260 of 183 063), and of ours.
+  const share = (all: readonly string[]) => count(all, 'sched_switch') / all.filter((line) => eventOf(line) !== undefined).length;
+  assert.ok(share(realLines) > 0.2 && share(realLines) < 0.35, `the capture's own share ${share(realLines)}`);
+  assert.ok(share(lines) > 0.15 && share(lines) < 0.4, `sched_switch share ${share(lines)}`);
+});
+
 test('the readings are held to the model: one wrong act value of its own CPU is a divergence at its line', async () => {
   const lines = (await generated).trace.split('\n');
   const index = lines.findIndex((line) => / update_ret: .* id=[1-9]\d* /.test(line));
