@@ -37,3 +37,20 @@ export function timeShell(command: string): number {
   if (run.status !== 0 && run.status !== 1) throw new Error(`${command} failed (${run.status})`);
   return seconds;
 }
+
+/** One input's rounds: analyze, then each baseline, `rounds` times over, so drift weighs on all alike. */
+export interface Rounds {
+  readonly analyze: readonly AnalyzeRun[];
+  /** Per baseline command, its time in each round. */
+  readonly baselines: readonly (readonly number[])[];
+}
+
+export function interleavedRounds(rounds: number, analyze: () => AnalyzeRun, baselineCommands: readonly string[]): Rounds {
+  const runs: AnalyzeRun[] = [];
+  const baselines: number[][] = baselineCommands.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    runs.push(analyze());
+    baselineCommands.forEach((command, i) => baselines[i]?.push(timeShell(command)));
+  }
+  return { analyze: runs, baselines };
+}

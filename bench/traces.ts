@@ -5,7 +5,7 @@
  * the bench directory by name; generation is deterministic, so a cached file is the same file.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, readdirSync, renameSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, createGzip } from 'node:zlib';
 import { join } from 'node:path';
@@ -46,10 +46,22 @@ export async function ensureTrace(cli: string, dir: string, density: Density, si
   return { density, sizeLabel, text, gzip, report };
 }
 
+/**
+ * A trace of a real capture's shape (`generate --probes capture-6.1`: the 6.1 captures' probes,
+ * readings, VM churn and noise; docs/generate.md), read as the captures are: with the probe
+ * map and `--vmid-bits 8`, the CPU count from its header, no trace clock named.
+ */
+export function ensureCaptureShaped(cli: string, dir: string, sizeLabel: string, probeMap: string): CaptureTrace {
+  const text = join(dir, `capture-shaped-${sizeLabel}.trace`);
+  if (!existsSync(text)) generate(cli, text, ['--probes', 'capture-6.1', '--size', sizeLabel]);
+  return { name: `capture-shaped ${sizeLabel}`, text, gzip: text, args: ['--vmid-bits', '8', '--map', probeMap] };
+}
+
 /** A real capture (../shared/captures), decompressed once into the bench directory. */
 export interface CaptureTrace {
   readonly name: string;
   readonly text: string;
+  /** The capture as shipped (the generated one has no gzip copy: its `text` again). */
   readonly gzip: string;
   /** What analyze needs to read it: the VMID width (from the folder's name), the CPU count and the probe map. */
   readonly args: readonly string[];
@@ -75,4 +87,10 @@ export async function ensureCaptures(capturesDir: string, dir: string, probeMap:
     out.push({ name, text, gzip, args: ['--vmid-bits', bits, '--cpus', '4', '--map', probeMap] });
   }
   return out;
+}
+
+/** The largest of the real captures (by its decompressed size): the one whose time start-up weighs least on. */
+export async function ensureLargestCapture(capturesDir: string, dir: string, probeMap: string): Promise<CaptureTrace | undefined> {
+  const captures = await ensureCaptures(capturesDir, dir, probeMap);
+  return captures.reduce<CaptureTrace | undefined>((largest, capture) => (largest === undefined || statSync(capture.text).size > statSync(largest.text).size ? capture : largest), undefined);
 }

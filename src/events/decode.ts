@@ -22,7 +22,7 @@ import { commandFromFields, decodeSmmuCommand, type SmmuCommand } from './smmuCo
 import { decodeSte, steConfigs } from './ste.js';
 import type { SteConfig } from './smmuEvents.js';
 import { meaningByEventName, type Meaning } from './toolEventNames.js';
-import { remapArgs, type ProbeMap } from './probeMap.js';
+import { MappedArgs, type ProbeMap } from './probeMap.js';
 
 export type DecodeOutcome =
   | { readonly type: 'event'; readonly event: TraceEvent }
@@ -294,28 +294,43 @@ const observedArrays: readonly (readonly [string, keyof AllocatorObservation])[]
   ['res', 'reservedAll'],
 ];
 
+/** An element of an id list, as `parseSafeArray` reads it. */
+const safeId = (part: string): number | undefined => (part.charCodeAt(0) === 0x2d /* - */ ? undefined : parseIntegerArg(part));
+
+/**
+ * A list argument, or null when it is not there: a mapped probe's separate arguments parsed
+ * where they are, else the `{...}` text. Undefined when it is there and is no such list.
+ */
+function listArg<T>(args: ArgLookup, name: string, parseElement: (part: string) => T | undefined, parseText: (text: string | undefined) => T[] | undefined): T[] | undefined | null {
+  if (args instanceof MappedArgs) {
+    const parsed = args.parsedList(name, parseElement);
+    if (parsed !== null) return parsed;
+  }
+  const text = args.get(name);
+  return text === undefined ? null : parseText(text);
+}
+
 /** Optional allocator state a probe read (docs/trace-format.md, "Observed allocator state"). */
 function readObservation(args: ArgLookup): AllocatorObservation | string | undefined {
   let observation: Record<string, unknown> | undefined;
-  // Tables hoisted and the result allocated only when a field is present: this runs for
-  // every update return, and most probes record no allocator state.
+  // Tables hoisted, each argument looked up once, and the result allocated only when a field
+  // is present: this runs for every update return, and most probes record no allocator state.
   for (const [arg, field] of observedIntegers) {
-    if (!args.has(arg)) continue;
-    const value = parseIntegerArg(args.get(arg));
+    const text = args.get(arg);
+    if (text === undefined) continue;
+    const value = parseIntegerArg(text);
     if (value === undefined) return `${arg}= an integer`;
     (observation ??= {})[field] = value;
   }
   for (const [arg, field] of observedArrays) {
-    if (!args.has(arg)) continue;
-    const values = parseSafeArray(args.get(arg));
+    const values = listArg(args, arg, safeId, parseSafeArray);
+    if (values === null) continue;
     if (values === undefined) return `${arg}={...} a list of ids`;
     (observation ??= {})[field] = values;
   }
-  if (args.has('map')) {
-    const words = parseU64Array(args.get('map'));
-    if (words === undefined) return 'map={...} a list of 64-bit bitmap words';
-    (observation ??= {})['mapWords'] = words;
-  }
+  const words = listArg(args, 'map', parseU64Arg, parseU64Array);
+  if (words === undefined) return 'map={...} a list of 64-bit bitmap words';
+  if (words !== null) (observation ??= {})['mapWords'] = words;
   return observation;
 }
 
@@ -437,7 +452,7 @@ export function decodeEventRecord(record: EventRecord, ctx: DecodeContext, args:
     if (mapped.event === null) return { type: 'unused', name: record.name };
     const mappedMeaning = meaningByEventName.get(mapped.event) as Meaning;
     // Only the arguments: a mapped probe's location is never looked at.
-    const event = decodeMeaning(mappedMeaning, record, remapArgs(mapped, args.read(record.body, probeArgsStart(record.body))), ctx);
+    const event = decodeMeaning(mappedMeaning, record, new MappedArgs(mapped, args.read(record.body, probeArgsStart(record.body))), ctx);
     return typeof event === 'string' ? { type: 'malformed', expected: `${record.name} (mapped to ${mapped.event}): ${event}` } : { type: 'event', event };
   }
   // Most lines need only the arguments: the location is built only for recognition by function.

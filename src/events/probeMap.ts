@@ -68,18 +68,59 @@ export function parseProbeMap(document: unknown, source: string): ProbeMap {
   return { source, events: out };
 }
 
-/** The capture's arguments renamed to the tool's, with list fields joined as arrays. */
-export function remapArgs(mapped: MappedEvent, args: ArgLookup): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [field, from] of mapped.args) {
-    if (typeof from === 'string') {
-      const value = args.get(from);
-      if (value !== undefined) out.set(field, value);
-      continue;
-    }
-    const values = from.map((name) => args.get(name));
-    // A partial array would misalign CPUs: take it only when every element was printed.
-    if (values.every((value): value is string => value !== undefined)) out.set(field, `{${values.join(',')}}`);
+/**
+ * The capture's arguments read under the tool's names. A list field (`act` from `act0..act3`)
+ * is joined into `{a,b,...}` only for a reader that asks for the text; the decoder parses its
+ * elements where they are (`parsedList`), not from a joined string split again, since a
+ * capture's `update_ret` prints eight of them on every call.
+ */
+export class MappedArgs implements ArgLookup {
+  constructor(
+    private readonly mapped: MappedEvent,
+    private readonly args: ArgLookup,
+  ) {}
+
+  get(field: string): string | undefined {
+    const from = this.mapped.args.get(field);
+    if (from === undefined) return undefined;
+    if (typeof from === 'string') return this.args.get(from);
+    if (!this.hasAll(from)) return undefined;
+    return `{${from.map((name) => this.args.get(name)).join(',')}}`;
   }
-  return out;
+
+  has(field: string): boolean {
+    const from = this.mapped.args.get(field);
+    if (from === undefined) return false;
+    return typeof from === 'string' ? this.args.has(from) : this.hasAll(from);
+  }
+
+  /**
+   * A list field's elements, each read by `parseElement` as the joined text's would be:
+   * undefined when one does not parse, null when the field is no list of plain values here
+   * (not a list, not every element printed, or an element empty or holding a comma: the
+   * caller then reads `get()`, which says whether it is there at all, and whose split sees
+   * what the joined text shows).
+   */
+  parsedList<T>(field: string, parseElement: (part: string) => T | undefined): T[] | undefined | null {
+    const from = this.mapped.args.get(field);
+    if (from === undefined || typeof from === 'string') return null;
+    const out: T[] = [];
+    for (let i = 0; i < from.length; i++) {
+      const value = this.args.get(from[i] as string);
+      if (value === undefined || value.indexOf(',') !== -1) return null;
+      const part = value.trim();
+      if (part.length === 0) return null;
+      const parsed = parseElement(part);
+      // Not there at all when a later element is missing, whatever this one holds.
+      if (parsed === undefined) return this.hasAll(from) ? undefined : null;
+      out.push(parsed);
+    }
+    return out;
+  }
+
+  /** A partial array would misalign CPUs: a list field is there only when every element was printed. */
+  private hasAll(from: readonly string[]): boolean {
+    for (let i = 0; i < from.length; i++) if (!this.args.has(from[i] as string)) return false;
+    return true;
+  }
 }

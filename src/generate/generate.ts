@@ -6,7 +6,8 @@
  * and the writer waits for 'drain' whenever a stream pushes back.
  */
 import { once } from 'node:events';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
+import { capture61Header } from './capture61.js';
 import { FaultInjector, type InjectedHazard } from './episodes.js';
 import { faultCatalog, type FaultKind } from './faults.js';
 import { SimHost } from './host.js';
@@ -60,7 +61,21 @@ async function end(stream: Writable): Promise<void> {
   });
 }
 
+/**
+ * The 6.1 captures' header counts the events before them (`entries-in-buffer/entries-written`),
+ * which a streamed trace does not know when it starts: the same seed is run once first, written
+ * nowhere, to count them. Both runs take the same steps: the header's size is kept out of the
+ * size target's accounting (`sizedBytes`).
+ */
 export async function generateTrace(options: GenerateOptions, outputs: GenerateOutputs): Promise<GenerateSummary> {
+  if (options.probes === 'documented') return generateRun(options, outputs, undefined);
+  const discard = () => new Writable({ write: (_chunk, _encoding, done) => done() });
+  const counted = await generateRun(options, { trace: discard(), sidecar: undefined, traceName: outputs.traceName }, 0);
+  return generateRun(options, outputs, counted.lines - capture61Header(options.shape, options.cpus, 0, '').length);
+}
+
+/** One run; `entries` is the event count the capture header gives (undefined: the documented header). */
+async function generateRun(options: GenerateOptions, outputs: GenerateOutputs, entries: number | undefined): Promise<GenerateSummary> {
   const prng = new Prng(options.seed);
   const formatter = new LineFormatter(options.shape);
   const clocks = options.clockSkew === undefined ? undefined : new SkewedClocks(options.clockSkew, options.cpus, options.seed);
@@ -70,14 +85,21 @@ export async function generateTrace(options: GenerateOptions, outputs: GenerateO
   const injector = new FaultInjector(host, prng, options);
   const command = commandLineOf(options);
   const faults = Object.fromEntries(options.inject.map((request) => [request.kind, { checks: faultCatalog[request.kind].checks(options.variant), summary: faultCatalog[request.kind].summary }]));
-  const sidecar = new SidecarWriter({ tool: 'vmid-replay generate', format: 1, seed: options.seed, command, trace: outputs.traceName, options, faults });
+  // The default probe set is left out, as in `command`: sidecars written before it existed stay the same.
+  const { probes, ...documentedOptions } = options;
+  const sidecar = new SidecarWriter({ tool: 'vmid-replay generate', format: 1, seed: options.seed, command, trace: outputs.traceName, options: probes === 'documented' ? documentedOptions : options, faults });
 
   const facts = [
     // One clock for every CPU unless asked otherwise: the analyzer then trusts the stamped order.
     `vmid_bits=${options.vmidBits} cpus=${options.cpus} variant=${options.variant} trace_clock=${options.clockSkew === undefined ? 'global' : 'local'}`,
     ...options.smmus.map((smmu) => `smmu=${smmu.name} vmid_bits=${smmu.vmidBits} btm=${smmu.btm ? 'on' : 'off'}`),
   ];
-  for (const line of formatter.header(options.cpus, facts, command, TraceSink.startUs)) sink.raw(line);
+  const header = entries === undefined ? formatter.header(options.cpus, facts, command, TraceSink.startUs) : capture61Header(options.shape, options.cpus, entries, command);
+  for (const line of header) sink.raw(line);
+  // What the size target counts: the written bytes, but for a capture header as if it counted no
+  // events, so that the counting run and the written one stop at the same step.
+  const headerSlack = entries === undefined ? 0 : sink.bytes - capture61Header(options.shape, options.cpus, 0, command).reduce((sum, line) => sum + line.length + 1, 0);
+  const sizedBytes = () => sink.bytes - headerSlack;
 
   let hazards = 0;
   let expectedFindings = 0;
@@ -133,7 +155,7 @@ export async function generateTrace(options: GenerateOptions, outputs: GenerateO
   const target = options.sizeBytes;
   // Without a size, VMs are created early (up to --concurrent at once) and retired late, so
   // the two counts together spread the planned points over the whole run.
-  const progress = () => (target === undefined ? (options.vms === 0 ? 1 : (workload.created + workload.retired) / (2 * options.vms)) : sink.bytes / target);
+  const progress = () => (target === undefined ? (options.vms === 0 ? 1 : (workload.created + workload.retired) / (2 * options.vms)) : sizedBytes() / target);
 
   // A stream error (a full disk, a reader that went away) stops the run at the next batch.
   let failure: Error | undefined;
@@ -170,7 +192,7 @@ export async function generateTrace(options: GenerateOptions, outputs: GenerateO
       const open = rateKinds.filter((kind) => injector.hasCapacity(kind));
       if (open.length > 0) inject(prng.pick(open));
     }
-    const stop = target === undefined ? workload.done() : sink.bytes + (workload.teardownLines() * sink.bytes) / sink.lines >= target;
+    const stop = target === undefined ? workload.done() : sizedBytes() + (workload.teardownLines() * sizedBytes()) / sink.lines >= target;
     if (stop) break;
     workload.step(target !== undefined || workload.created < options.vms);
     await drain();
@@ -184,7 +206,7 @@ export async function generateTrace(options: GenerateOptions, outputs: GenerateO
   workload.teardownAll();
   // Idle scheduler lines bring a --size trace up to its target.
   if (target !== undefined) {
-    while (sink.bytes + 160 <= target) {
+    while (sizedBytes() + 160 <= target) {
       host.idleNoise(prng.int(0, options.cpus - 1));
       await drain();
     }

@@ -8,6 +8,7 @@
 import { flushSnapshotAfter, type FlushSnapshot } from '../replay/models/flushSnapshot.js';
 import { VmidAllocator, newKvmVmid, type KvmVmid, type PinOutcome, type UpdateOutcome } from '../model/vmidAllocator.js';
 import type { SteConfig } from '../events/smmuEvents.js';
+import { Capture61Probes } from './capture61.js';
 import { kfn, type LineSource } from './lineFormat.js';
 import type { GenerateOptions, SmmuSpec } from './options.js';
 import type { Prng } from './prng.js';
@@ -147,6 +148,8 @@ export class SimHost {
   private slots = 0;
   private readonly freeSlots: number[] = [];
   private vmSerial = 0;
+  /** The 6.1 captures' probes (`--probes capture-6.1`), printed instead of the documented events. */
+  private readonly capture: Capture61Probes | undefined;
 
   constructor(
     readonly options: GenerateOptions,
@@ -156,6 +159,16 @@ export class SimHost {
     this.allocator = new VmidAllocator({ vmidBits: options.vmidBits, cpus: options.cpus, variant: options.variant });
     this.cpus = new Array<RunningVcpu | undefined>(options.cpus).fill(undefined);
     this.smmus = options.smmus.map((spec, i) => new SimSmmu(spec, 0x100 * (i + 1)));
+    this.capture = options.probes === 'capture-6.1' ? new Capture61Probes(sink, prng, this.allocator) : undefined;
+  }
+
+  /** Lines a put writes, and a VM's destruction, at most (for `--size` to stop early enough). */
+  get linesPerPut(): number {
+    return this.capture === undefined ? 1 : 3;
+  }
+
+  get linesPerDestroy(): number {
+    return this.capture === undefined ? 1 : 2;
   }
 
   private vcpuSource(vm: SimVm, vcpu: number, cpu: number): LineSource {
@@ -194,7 +207,8 @@ export class SimHost {
     const kvm = 0xffff000010000000n + BigInt(slot) * 0x4000n;
     this.vmSerial += 1;
     const vm = new SimVm(slot, `0x${kvm.toString(16)}`, `0x${(kvm + 0x9c8n).toString(16)}`, 2000 + ((this.vmSerial * 16) % 90000), vcpus, loads, wantsDevices);
-    this.sink.event(this.hostSource(vm), 'vm_create', `${this.sink.formatter.location(kfn.initStage2)} kvm=${vm.kvm} mmu=${vm.mmu}`);
+    if (this.capture !== undefined) this.capture.vmCreated(this.hostSource(vm), vm);
+    else this.sink.event(this.hostSource(vm), 'vm_create', `${this.sink.formatter.location(kfn.initStage2)} kvm=${vm.kvm} mmu=${vm.mmu}`);
     return vm;
   }
 
@@ -202,7 +216,10 @@ export class SimHost {
   destroyVm(vm: SimVm, misrecord = false): number | undefined {
     if (vm.loadedCpus().length > 0) throw new Error('internal: destroying a VM with a loaded vCPU');
     const id = misrecord ? misrecorded(vm.kvmVmid.id) : vm.kvmVmid.id;
-    const line = this.sink.event(this.hostSource(vm), 'vm_destroy', `${this.sink.formatter.location(kfn.freeStage2)} mmu=${vm.mmu} id=${id}`);
+    const line =
+      this.capture !== undefined
+        ? this.capture.vmDestroyed(this.hostSource(vm), vm, id)
+        : this.sink.event(this.hostSource(vm), 'vm_destroy', `${this.sink.formatter.location(kfn.freeStage2)} mmu=${vm.mmu} id=${id}`);
     this.freeSlots.push(vm.slot);
     return line;
   }
@@ -211,6 +228,10 @@ export class SimHost {
   load(vm: SimVm, vcpu: number, cpu: number, misrecord: Misrecord = {}): LoadResult {
     if (this.cpus[cpu] !== undefined || (vm.vcpuCpu[vcpu] ?? 0) >= 0) throw new Error('internal: load on a busy CPU or of a loaded vCPU');
     const source = this.vcpuSource(vm, vcpu, cpu);
+    if (this.capture !== undefined) {
+      this.startVcpu(vm, vcpu, cpu);
+      return this.runLoopUpdate(this.capture, vm, vcpu, cpu);
+    }
     const before = vm.kvmVmid.id;
     const outcome = this.allocator.update(vm.kvmVmid, cpu);
     const { formatter } = this.sink;
@@ -221,6 +242,31 @@ export class SimHost {
     this.cpus[cpu] = { vm, vcpu, vmid: outcome.vmid };
     vm.vcpuCpu[vcpu] = cpu;
     return { outcome, entryLine, returnLine, decisionLine: probeLine ?? returnLine };
+  }
+
+  /**
+   * The workload's load of a vCPU that runs on: with the documented probes `load()`; with the
+   * 6.1 captures' only `vcpu_load`, since 6.1 updates the VMID at each guest entry of the
+   * KVM_RUN loop (`vcpuNoise()`, which the workload calls next), not at the load.
+   */
+  startVcpu(vm: SimVm, vcpu: number, cpu: number): void {
+    if (this.capture === undefined) {
+      this.load(vm, vcpu, cpu);
+      return;
+    }
+    if (this.cpus[cpu] !== undefined || (vm.vcpuCpu[vcpu] ?? 0) >= 0) throw new Error('internal: load on a busy CPU or of a loaded vCPU');
+    this.capture.vcpuLoaded(this.vcpuSource(vm, vcpu, cpu), vm, vcpu);
+    vm.vcpuCpu[vcpu] = cpu;
+    this.cpus[cpu] = { vm, vcpu, vmid: this.allocator.indexOf(vm.kvmVmid.id) };
+  }
+
+  /** One guest entry of 6.1's KVM_RUN loop: `kvm_arm_vmid_update()` runs before each. */
+  private runLoopUpdate(capture: Capture61Probes, vm: SimVm, vcpu: number, cpu: number): LoadResult {
+    const before = vm.kvmVmid.id;
+    const outcome = this.allocator.update(vm.kvmVmid, cpu);
+    const lines = capture.updated(this.vcpuSource(vm, vcpu, cpu), vm, vcpu, before, outcome);
+    this.cpus[cpu] = { vm, vcpu, vmid: outcome.vmid };
+    return { outcome, ...lines };
   }
 
   /**
@@ -240,7 +286,8 @@ export class SimHost {
     const running = this.cpus[cpu];
     if (running === undefined) throw new Error('internal: put on an idle CPU');
     this.allocator.clearActive(cpu);
-    const line = this.sink.event(this.vcpuSource(running.vm, running.vcpu, cpu), 'vmid_clear_active', this.sink.formatter.location(kfn.clearActive));
+    const source = this.vcpuSource(running.vm, running.vcpu, cpu);
+    const line = this.capture !== undefined ? this.capture.vcpuPut(source, running.vm, running.vcpu) : this.sink.event(source, 'vmid_clear_active', this.sink.formatter.location(kfn.clearActive));
     this.cpus[cpu] = undefined;
     running.vm.vcpuCpu[running.vcpu] = -1;
     return line;
@@ -353,10 +400,20 @@ export class SimHost {
 
   // ---- background noise ---------------------------------------------------------------
 
+  /** A look at a CPU that has nothing to run: the 6.1 captures' scheduler lines there; nothing otherwise. */
+  idleLook(cpu: number): void {
+    if (this.capture !== undefined && this.cpus[cpu] === undefined) this.capture.idle(cpu);
+  }
+
   /** What a running vCPU leaves in a trace besides the allocator: exits, and now and then a stage-2 unmap's TLBI. */
   vcpuNoise(cpu: number): void {
     const running = this.cpus[cpu];
     if (running === undefined) return;
+    const { capture } = this;
+    if (capture !== undefined) {
+      for (let i = 0; i < this.options.noise; i++) this.runLoopUpdate(capture, running.vm, running.vcpu, cpu);
+      return;
+    }
     const source = { ...this.vcpuSource(running.vm, running.vcpu, cpu), irqsOff: false };
     for (let i = 0; i < this.options.noise; i++) {
       const pc = `0x${(0x40000000 + this.prng.int(0, 0xfffff) * 4).toString(16).padStart(16, '0')}`;
@@ -373,6 +430,10 @@ export class SimHost {
 
   /** A scheduler line for an idle CPU (used to pad a trace to its target size). */
   idleNoise(cpu: number): void {
+    if (this.capture !== undefined) {
+      this.capture.idle(cpu);
+      return;
+    }
     const source = { task: '<idle>', pid: 0, tgid: 0, cpu, irqsOff: true };
     this.sink.event(source, 'sched_switch', `prev_comm=swapper/${cpu} prev_pid=0 prev_prio=120 prev_state=R ==> next_comm=swapper/${cpu} next_pid=0 next_prio=120`);
   }

@@ -32,24 +32,24 @@ export interface KernelFunction {
   readonly address: bigint;
 }
 
-function fn(slot: number, name: string, offset: number, size: number): KernelFunction {
+export function kernelFunction(slot: number, name: string, offset: number, size: number): KernelFunction {
   return { name, offset, size, address: 0xffff800008a10000n + BigInt(slot) * 0x1000n };
 }
 
 /** The functions the generated probes sit on (sizes as in a 6.x arm64 build; not used by the analyzer). */
 export const kfn = {
-  vmidUpdate: fn(0, 'kvm_arm_vmid_update', 0x0, 0x1d0),
-  vcpuLoad: fn(1, 'kvm_arch_vcpu_load', 0x4c, 0x1d4),
-  clearActive: fn(2, 'kvm_arm_vmid_clear_active', 0x0, 0x34),
-  pinGet: fn(3, 'kvm_arm_pinned_vmid_get', 0x0, 0x110),
-  viommuAlloc: fn(4, 'iommufd_viommu_alloc', 0x88, 0x1f0),
-  pinPut: fn(5, 'kvm_arm_pinned_vmid_put', 0x0, 0x90),
-  initStage2: fn(6, 'kvm_init_stage2_mmu', 0x0, 0x1a0),
-  freeStage2: fn(7, 'kvm_free_stage2_pgd', 0x0, 0xdc),
-  tlbFlushVmid: fn(8, '__kvm_tlb_flush_vmid', 0x0, 0x64),
-  tlbFlushIpa: fn(9, '__kvm_tlb_flush_vmid_ipa', 0x0, 0x7c),
+  vmidUpdate: kernelFunction(0, 'kvm_arm_vmid_update', 0x0, 0x1d0),
+  vcpuLoad: kernelFunction(1, 'kvm_arch_vcpu_load', 0x4c, 0x1d4),
+  clearActive: kernelFunction(2, 'kvm_arm_vmid_clear_active', 0x0, 0x34),
+  pinGet: kernelFunction(3, 'kvm_arm_pinned_vmid_get', 0x0, 0x110),
+  viommuAlloc: kernelFunction(4, 'iommufd_viommu_alloc', 0x88, 0x1f0),
+  pinPut: kernelFunction(5, 'kvm_arm_pinned_vmid_put', 0x0, 0x90),
+  initStage2: kernelFunction(6, 'kvm_init_stage2_mmu', 0x0, 0x1a0),
+  freeStage2: kernelFunction(7, 'kvm_free_stage2_pgd', 0x0, 0xdc),
+  tlbFlushVmid: kernelFunction(8, '__kvm_tlb_flush_vmid', 0x0, 0x64),
+  tlbFlushIpa: kernelFunction(9, '__kvm_tlb_flush_vmid_ipa', 0x0, 0x7c),
   /** Inside `kvm_arm_vmid_update()`, right after the inlined `flush_context()`. */
-  afterFlushContext: fn(0, 'kvm_arm_vmid_update', 0x11c, 0x1d0),
+  afterFlushContext: kernelFunction(0, 'kvm_arm_vmid_update', 0x11c, 0x1d0),
 } as const;
 
 /** Who printed a line. */
@@ -62,6 +62,8 @@ export interface LineSource {
   readonly irqsOff: boolean;
   /** A VMM or kernel-worker thread rather than a vCPU: work that no allocator probe orders. */
   readonly hostThread?: boolean;
+  /** The irq-info column's preempt-depth (`d..1.`: the scheduler's own lines); none: `.`. */
+  readonly preemptDepth?: number;
 }
 
 function hex(address: bigint): string {
@@ -86,7 +88,8 @@ export class LineFormatter {
   event(source: LineSource, tsUs: number, name: string, body: string): string {
     const { shape } = this;
     const time = `${String(Math.floor(tsUs / 1_000_000)).padStart(5)}.${String(tsUs % 1_000_000).padStart(6, '0')}`;
-    const flags = shape.flags === 'none' ? '' : `${source.irqsOff ? 'd' : '.'}${shape.flags === '5' ? '....' : '...'}`;
+    const depth = source.preemptDepth === undefined ? '.' : String(source.preemptDepth);
+    const flags = shape.flags === 'none' ? '' : `${source.irqsOff ? 'd' : '.'}..${depth}${shape.flags === '5' ? '.' : ''}`;
     if (shape.style === 'trace-cmd') {
       const head =
         flags === ''

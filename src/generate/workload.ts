@@ -93,10 +93,13 @@ export class Workload {
       if (this.prng.chance(0.5)) return;
     }
     const runnable = this.live.filter((vm) => vm.loadsLeft > 0 && vm.vcpuCpu.includes(-1));
-    if (runnable.length === 0) return;
+    if (runnable.length === 0) {
+      this.host.idleLook(cpu);
+      return;
+    }
     const vm = this.prng.pick(runnable);
     const vcpus = vm.vcpuCpu.flatMap((loadedOn, vcpu) => (loadedOn < 0 ? [vcpu] : []));
-    this.host.load(vm, this.prng.pick(vcpus), cpu);
+    this.host.startVcpu(vm, this.prng.pick(vcpus), cpu);
     vm.loadsLeft -= 1;
     this.host.vcpuNoise(cpu);
   }
@@ -174,7 +177,7 @@ export class Workload {
   /** An upper bound on the lines `teardownAll()` would write now. */
   teardownLines(): number {
     let lines = 0;
-    for (const vm of this.live) lines += vm.loadedCpus().length + vm.devices.length * linesPerDeviceDetach + 1;
+    for (const vm of this.live) lines += vm.loadedCpus().length * this.host.linesPerPut + vm.devices.length * linesPerDeviceDetach + this.host.linesPerDestroy;
     for (const domain of this.hostDomains) lines += domain.sids.length * linesPerDomainSid + 3;
     return lines;
   }

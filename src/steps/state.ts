@@ -11,7 +11,6 @@ export interface VmState {
   readonly lifetime: number;
   readonly label: string;
   readonly kvmVmid: KvmVmid;
-  readonly createdBy?: EventBase;
   /** The latest pin attempt that the allocator could not satisfy. */
   lastFailedPin?: EventBase;
   /** The pin that took the refcount from 0 to 1. */

@@ -3,6 +3,7 @@ import { VmidReplayError } from '../../errors.js';
 import type { PinVariant } from '../../events/traceEvents.js';
 import { faultCatalog, faultKinds } from '../../generate/faults.js';
 import {
+  captureDefaults,
   defaultOptions,
   defaultSmmus,
   optionProblems,
@@ -16,6 +17,8 @@ import {
   type GenerateOptions,
   type InjectRequest,
   type IntRange,
+  type ProbeSet,
+  probeSets,
 } from '../../generate/options.js';
 import type { CommandContext } from '../context.js';
 import { integerIn } from '../options.js';
@@ -49,6 +52,7 @@ interface GenerateFlags {
   quiet?: boolean;
   clockSkew?: Map<number, number>;
   clockDrift?: number;
+  probes: ProbeSet;
 }
 
 /** Turns a parser's RangeError into commander's "option '--x' argument ... is invalid. ..." usage error. */
@@ -70,6 +74,20 @@ function rangeOption(flags: string, description: string, max: number, fallback: 
   return new Option(flags, description).argParser(argument((value) => parseRange(value, 1, max))).default(fallback, text);
 }
 const faultTable = faultKinds.map((kind) => `  ${kind.padEnd(22)} ${faultCatalog[kind].checks('rfc-v2').join(' + ')}${kind === 'pin-exhausted' ? ' (rfc-v3: pin-exhausted only)' : ''}`).join('\n');
+
+/** `--probes capture-6.1` brings the captures' workload (`captureDefaults`) for every option not given. */
+function withProbeDefaults(flags: GenerateFlags, given: (option: string) => boolean): GenerateFlags {
+  if (flags.probes !== 'capture-6.1') return flags;
+  return {
+    ...flags,
+    variant: given('variant') ? flags.variant : captureDefaults.variant,
+    smmu: given('smmu') ? flags.smmu : ['none'],
+    vcpus: given('vcpus') ? flags.vcpus : captureDefaults.vcpus,
+    lifetime: given('lifetime') ? flags.lifetime : captureDefaults.lifetime,
+    concurrent: given('concurrent') ? flags.concurrent : captureDefaults.concurrent,
+    churn: given('churn') ? flags.churn : captureDefaults.churn,
+  };
+}
 
 function optionsFrom(flags: GenerateFlags): GenerateOptions {
   let smmus;
@@ -104,6 +122,7 @@ function optionsFrom(flags: GenerateFlags): GenerateOptions {
     sizeBytes: flags.size,
     noise: flags.noise,
     clockSkew: flags.clockSkew === undefined && flags.clockDrift === undefined ? undefined : { offsetsUs: flags.clockSkew ?? new Map(), driftUs: flags.clockDrift ?? 0 },
+    probes: flags.probes,
   };
 }
 
@@ -135,6 +154,11 @@ export function registerGenerate(program: Command, ctx: CommandContext): void {
     .option('--tgid', 'a (TGID) column (options/record-tgid)')
     .addOption(new Option('--pid-width <n>', 'PID column width: 7, or 5 as older kernels print it').choices(['5', '7']).default('7'))
     .addOption(new Option('--style <style>', 'tracefs text (ftrace), or trace-cmd report output').choices(['ftrace', 'trace-cmd']).default('ftrace'))
+    .addOption(
+      new Option('--probes <set>', 'the probes recorded: the documented events, or those of the real 6.1 captures (read with --map captures-6.1; implies --variant mainline --smmu none and their workload, docs/generate.md)')
+        .choices(probeSets)
+        .default('documented'),
+    )
     .option('--size <size>', 'target output size for benchmarks, e.g. 256M or 1G (VMs keep coming until it is reached)', argument(parseSize))
     .option('--clock-skew <offsets>', "per-CPU trace clocks that disagree, CPU=USECS,... (e.g. 1=3000,2=-1500): each CPU's lines stamped that much off the true time and the file written in stamped order, as the local clock can; 0=0 gives the same trace with one clock (docs/generate.md)", argument(parseClockOffsets))
     .option('--clock-drift <usecs>', "each CPU's offset also wanders by a random walk within this many µs", integerIn(0, 1_000_000, '--clock-drift'))
@@ -155,8 +179,12 @@ ${faultTable}
 Faults that force a rollover (unpinned-share, stale-unpin-two-vmids) need --vmid-bits 12 or less;
 pin-exhausted fills the pinned pool and needs --vmid-bits 12 or less. docs/generate.md has the details.`,
     )
-    .action(async (flags: GenerateFlags) => {
+    .action(async (parsed: GenerateFlags, command: Command) => {
       const { io } = ctx;
+      const flags = withProbeDefaults(parsed, (option) => {
+        const source = command.getOptionValueSource(option);
+        return source !== undefined && source !== 'default';
+      });
       const options = optionsFrom(flags);
       const problems = optionProblems(options);
       if (problems.length > 0) throw new VmidReplayError('USAGE', problems.join('; '));

@@ -61,6 +61,8 @@ const noCpus: ReadonlySet<number> = new Set();
 export class AllocatorSide {
   /** Per CPU, the latest update's outcome, for probes that fire after it. */
   private readonly lastOutcomeByCpu: Map<number, UpdateOutcome>;
+  /** Other CPUs' snapshot values that differ, written over by each compare. */
+  private readonly otherCpus: OtherCpuMismatch[] = [];
   /** The trace has a probe right after flush_context(): a rollover without one is a mismatch. */
   private traceShowsRollovers: boolean;
   private sawInLockProbe: boolean;
@@ -237,13 +239,15 @@ export class AllocatorSide {
     if (event.observedId !== undefined) this.sink.observedField('idAfter');
     const observed = event.observed;
     if (observed === undefined) return;
-    for (const field of Object.keys(observed)) this.sink.observedField(field);
-    const others: OtherCpuMismatch[] = [];
+    // `for in`, not Object.keys: no array per probe (an observation is a plain object).
+    for (const field in observed) this.sink.observedField(field);
+    const others = this.otherCpus;
+    others.length = 0;
     for (const disagreement of compareObservation(this.allocator, cpu, observed, outcome, this.lastFlush, noCpus, others)) {
       this.sink.mismatch(event, disagreement.kind, disagreement.expected, disagreement.observed, vm, disagreement.weight);
     }
     if (observed.activeAll !== undefined) this.sink.sawSnapshot();
-    for (const mismatch of others) this.sink.otherCpu(mismatch, event);
+    for (let i = 0; i < others.length; i++) this.sink.otherCpu(others[i] as OtherCpuMismatch, event);
   }
 }
 

@@ -26,12 +26,12 @@ export interface OtherCpuMismatch {
   readonly expected: number;
 }
 
-function compareList(kind: DivergenceKind, what: string, expected: readonly number[], observed: readonly number[], skip: ReadonlySet<number>): Disagreement | undefined {
+function compareList(kind: DivergenceKind, what: string, expected: readonly number[], observed: readonly number[]): Disagreement | undefined {
   const count = Math.min(expected.length, observed.length);
   let first = -1;
   let weight = 0;
   for (let cpu = 0; cpu < count; cpu++) {
-    if (skip.has(cpu) || expected[cpu] === observed[cpu]) continue;
+    if (expected[cpu] === observed[cpu]) continue;
     if (first === -1) first = cpu;
     weight += 1;
   }
@@ -51,9 +51,14 @@ function bitCount(word: bigint): number {
   return count;
 }
 
+const noCpus: ReadonlySet<number> = new Set();
+/** What most compares return: shared, since nothing disagrees on nearly every call. */
+const agreed: readonly Disagreement[] = [];
+
 /**
  * `outcome` is the call's result when the probe is the point the call was replayed at (or a
  * later probe of the same call); `flushedInCall` whether the model rolled over in that call.
+ * It runs for every probe that read the allocator, so it allocates only for what disagrees.
  */
 export function compareObservation(
   allocator: VmidAllocator,
@@ -63,59 +68,64 @@ export function compareObservation(
   /** What the latest rollover's `flush_context()` left (undefined before the first). */
   flush: FlushSnapshot | undefined,
   /** CPUs whose active VMID is being written right now (inside an update not yet replayed). */
-  inFlux: ReadonlySet<number> = new Set(),
+  inFlux: ReadonlySet<number> = noCpus,
   otherCpus: OtherCpuMismatch[] = [],
-): Disagreement[] {
-  const out: Disagreement[] = [];
-  const push = (item: Disagreement | undefined) => {
-    if (item !== undefined) out.push(item);
-  };
+): readonly Disagreement[] {
+  let out: Disagreement[] | undefined;
   if (observed.activeId !== undefined && observed.activeId !== allocator.activeVmids[cpu]) {
-    push({ kind: 'active', expected: `CPU ${cpu} active ${allocator.activeVmids[cpu]}`, observed: `CPU ${cpu} active ${observed.activeId}`, weight: 1 });
+    out = withOne(out, { kind: 'active', expected: `CPU ${cpu} active ${allocator.activeVmids[cpu]}`, observed: `CPU ${cpu} active ${observed.activeId}`, weight: 1 });
   }
   if (observed.generation !== undefined && observed.generation !== allocator.generation) {
-    push({ kind: 'generation', expected: `vmid_generation ${allocator.generation}`, observed: `vmid_generation ${observed.generation}`, weight: 1 });
+    out = withOne(out, { kind: 'generation', expected: `vmid_generation ${allocator.generation}`, observed: `vmid_generation ${observed.generation}`, weight: 1 });
   }
   if (observed.activeAll !== undefined) {
     // The probe's own CPU is exact; the others are racy snapshots, settled by the caller.
     const own = observed.activeAll[cpu];
     if (own !== undefined && own !== allocator.activeVmids[cpu]) {
-      push({ kind: 'per-cpu-active', expected: `active_vmids[${cpu}]=${allocator.activeVmids[cpu]}`, observed: `active_vmids[${cpu}]=${own}`, weight: 1 });
+      out = withOne(out, { kind: 'per-cpu-active', expected: `active_vmids[${cpu}]=${allocator.activeVmids[cpu]}`, observed: `active_vmids[${cpu}]=${own}`, weight: 1 });
     }
-    observed.activeAll.forEach((value, other) => {
+    for (let other = 0; other < observed.activeAll.length; other++) {
+      const value = observed.activeAll[other] as number;
       const expected = allocator.activeVmids[other];
       if (other !== cpu && !inFlux.has(other) && expected !== undefined && value !== expected) otherCpus.push({ cpu: other, observed: value, expected });
-    });
+    }
   }
   const atFlush = observed.flushGeneration !== undefined;
   if (atFlush) {
     if (outcome !== undefined && outcome.flushes === 0) {
-      push({ kind: 'rollover', expected: 'no rollover in this call', observed: `a rollover to generation ${observed.flushGeneration}`, weight: 1 });
+      out = withOne(out, { kind: 'rollover', expected: 'no rollover in this call', observed: `a rollover to generation ${observed.flushGeneration}`, weight: 1 });
     } else if (flush === undefined || flush.generation !== observed.flushGeneration) {
-      push({ kind: 'rollover', expected: `generation ${flush?.generation ?? 'none'} at the last rollover`, observed: `generation ${observed.flushGeneration}`, weight: 1 });
+      out = withOne(out, { kind: 'rollover', expected: `generation ${flush?.generation ?? 'none'} at the last rollover`, observed: `generation ${observed.flushGeneration}`, weight: 1 });
     }
   }
   if (observed.reservedAll !== undefined) {
     // Right after flush_context() the reservations are the flush's; later, the current ones.
     const expected = atFlush && flush !== undefined ? flush.reserved : allocator.reservedVmids;
-    push(compareList('per-cpu-reserved', 'reserved_vmids', expected, observed.reservedAll, new Set()));
+    out = withOne(out, compareList('per-cpu-reserved', 'reserved_vmids', expected, observed.reservedAll));
   }
   if (observed.mapWords !== undefined && flush !== undefined) {
     const words = VmidAllocator.bitmapWords(flush.map, observed.mapWords.length);
     const differs = words.findIndex((word, i) => word !== observed.mapWords?.[i]);
     if (differs !== -1) {
       const weight = words.reduce((sum, word, i) => sum + bitCount(word ^ (observed.mapWords?.[i] ?? 0n)), 0);
-      push({ kind: 'bitmap', expected: `vmid_map word ${differs} 0x${(words[differs] ?? 0n).toString(16)}`, observed: `0x${(observed.mapWords[differs] ?? 0n).toString(16)}`, weight });
+      out = withOne(out, { kind: 'bitmap', expected: `vmid_map word ${differs} 0x${(words[differs] ?? 0n).toString(16)}`, observed: `0x${(observed.mapWords[differs] ?? 0n).toString(16)}`, weight });
     }
   }
   if (observed.curIdx !== undefined && observed.curIdx !== allocator.curIdx) {
-    push({ kind: 'cur-idx', expected: `cur_idx ${allocator.curIdx}`, observed: `cur_idx ${observed.curIdx}`, weight: 1 });
+    out = withOne(out, { kind: 'cur-idx', expected: `cur_idx ${allocator.curIdx}`, observed: `cur_idx ${observed.curIdx}`, weight: 1 });
   }
   if (observed.reservedHit !== undefined && outcome?.path !== undefined) {
     const modelHit = outcome.path === 'reserved' ? 1 : 0;
     if (modelHit !== observed.reservedHit || (outcome.path !== 'reserved' && outcome.path !== 'reuse')) {
-      push({ kind: 'keep-branch', expected: `new_vmid() branch ${outcome.path}`, observed: `keep with reserved_hit=${observed.reservedHit}`, weight: 1 });
+      out = withOne(out, { kind: 'keep-branch', expected: `new_vmid() branch ${outcome.path}`, observed: `keep with reserved_hit=${observed.reservedHit}`, weight: 1 });
     }
   }
+  return out ?? agreed;
+}
+
+function withOne(out: Disagreement[] | undefined, item: Disagreement | undefined): Disagreement[] | undefined {
+  if (item === undefined) return out;
+  if (out === undefined) return [item];
+  out.push(item);
   return out;
 }

@@ -4,7 +4,7 @@
  */
 import type { Diagnostics } from '../../diagnostics.js';
 import type { EventBase, KernelPointer } from '../../events/common.js';
-import { newKvmVmid } from '../../model/vmidAllocator.js';
+import { newKvmVmid, type KvmVmid } from '../../model/vmidAllocator.js';
 import type { VmState } from '../../steps/state.js';
 
 export class VmRegistry {
@@ -20,10 +20,10 @@ export class VmRegistry {
   }
 
   /** A new lifetime at `pointer`: the previous VM there, if still marked alive, ends. */
-  create(pointer: KernelPointer, at: EventBase): VmState {
+  create(pointer: KernelPointer): VmState {
     const previous = this.byPointer.get(pointer);
     if (previous !== undefined) previous.destroyed = true;
-    return this.newLifetime(pointer, at, true);
+    return this.newLifetime(pointer);
   }
 
   /** The VM alive at `pointer`; a pointer never created in the trace was created before it. */
@@ -31,22 +31,49 @@ export class VmRegistry {
     const existing = this.live(pointer);
     if (existing !== undefined) return existing;
     this.diagnostics.add('unknown-vm', { file: at.span.file, line: at.span.line, detail: pointer });
-    return this.newLifetime(pointer, at, false);
+    return this.newLifetime(pointer);
   }
 
-  private newLifetime(pointer: KernelPointer, at: EventBase, created: boolean): VmState {
+  private newLifetime(pointer: KernelPointer): VmState {
     const lifetime = (this.lifetimes.get(pointer) ?? 0) + 1;
     this.lifetimes.set(pointer, lifetime);
-    const vm: VmState = {
-      key: `vm:${pointer}#${lifetime}`,
-      pointer,
-      lifetime,
-      label: lifetime === 1 ? `VM ${pointer}` : `VM ${pointer} (#${lifetime} at this address)`,
-      kvmVmid: newKvmVmid(),
-      ...(created ? { createdBy: at } : {}),
-      destroyed: false,
-    };
+    const vm = new VmLifetime(pointer, lifetime, newKvmVmid());
     this.byPointer.set(pointer, vm);
     return vm;
+  }
+}
+
+/**
+ * One VM's state. A capture has tens of thousands of lifetimes and most end without a finding,
+ * so the key and label strings are made when something asks for them, and nothing holds the
+ * event that created the VM (with its record and line text).
+ */
+export class VmLifetime implements VmState {
+  lastFailedPin?: EventBase;
+  pinnedBy?: EventBase;
+  previousId?: { readonly id: number; readonly cpu: number };
+
+  constructor(
+    readonly pointer: KernelPointer,
+    readonly lifetime: number,
+    readonly kvmVmid: KvmVmid,
+    public destroyed = false,
+  ) {}
+
+  get key(): string {
+    return `vm:${this.pointer}#${this.lifetime}`;
+  }
+
+  get label(): string {
+    return this.lifetime === 1 ? `VM ${this.pointer}` : `VM ${this.pointer} (#${this.lifetime} at this address)`;
+  }
+
+  /** A copy of `vm` whose changes leave it as it is (a shadow replay's). */
+  static copyOf(vm: VmState): VmLifetime {
+    const copy = new VmLifetime(vm.pointer, vm.lifetime, { ...vm.kvmVmid }, vm.destroyed);
+    if (vm.lastFailedPin !== undefined) copy.lastFailedPin = vm.lastFailedPin;
+    if (vm.pinnedBy !== undefined) copy.pinnedBy = vm.pinnedBy;
+    if (vm.previousId !== undefined) copy.previousId = vm.previousId;
+    return copy;
   }
 }

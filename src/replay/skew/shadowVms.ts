@@ -4,7 +4,9 @@
  * state the checks see.
  */
 import type { EventBase, KernelPointer } from '../../events/common.js';
+import { newKvmVmid } from '../../model/vmidAllocator.js';
 import type { VmLookup } from '../models/allocatorSide.js';
+import { VmLifetime } from '../models/vmRegistry.js';
 import type { VmState } from '../../steps/state.js';
 
 export class ShadowVms implements VmLookup {
@@ -27,14 +29,14 @@ export class ShadowVms implements VmLookup {
     const vm = this.latest(pointer);
     if (vm !== undefined && !vm.destroyed) return this.own.get(pointer) ?? this.copy(vm);
     if (vm !== undefined) this.usedAfterDestroy(pointer, at);
-    return this.create(pointer, at);
+    return this.create(pointer);
   }
 
-  create(pointer: KernelPointer, at: EventBase): VmState {
+  create(pointer: KernelPointer): VmState {
     const previous = this.latest(pointer);
     if (previous !== undefined && !previous.destroyed) (this.own.get(pointer) ?? this.copy(previous)).destroyed = true;
     const lifetime = (previous?.lifetime ?? 0) + 1;
-    const vm: VmState = { key: `vm:${pointer}#${lifetime}`, pointer, lifetime, label: pointer, kvmVmid: { id: 0, pinned: 0 }, createdBy: at, destroyed: false };
+    const vm = new VmLifetime(pointer, lifetime, newKvmVmid());
     this.own.set(pointer, vm);
     return vm;
   }
@@ -44,7 +46,7 @@ export class ShadowVms implements VmLookup {
   }
 
   private copy(vm: VmState): VmState {
-    const copy: VmState = { ...vm, kvmVmid: { ...vm.kvmVmid } };
+    const copy = VmLifetime.copyOf(vm);
     this.own.set(vm.pointer, copy);
     return copy;
   }

@@ -138,8 +138,14 @@ function isTimeless(item: SequencedItem): boolean {
 }
 
 export class SkewOrder {
-  /** Held items in the order they will be applied; `held[0]` is next. */
+  /** Held items in the order they will be applied; `held[applied]` is next. */
   private held: HeldItem[] = [];
+  /**
+   * How many of `held` (from the front) were handed on already. They are dropped in one go
+   * once they are half the array, not at each push: taking them off the front one push at a
+   * time copies everything held, thousands of items a push on a capture's `local` clock.
+   */
+  private applied = 0;
   /** How many of `held` (from the front) the shadow has applied. */
   private shadowed = 0;
   private shadow: ShadowReplay | undefined;
@@ -191,6 +197,7 @@ export class SkewOrder {
 
   private drain(): void {
     this.advance(true);
+    this.compact();
     for (let i = 0; i < this.held.length; i++) this.deps.apply((this.held[i] as HeldItem).item);
     this.held = [];
     this.shadowed = 0;
@@ -211,7 +218,7 @@ export class SkewOrder {
   }
 
   private advance(atEnd: boolean): void {
-    if (this.held.length === 0) return;
+    if (this.held.length === this.applied) return;
     if (this.shadow === undefined && !this.startShadow()) return;
     // An item still to come is ordered at or after its own timestamp, so no later than the
     // newest timestamp seen can anything still be put in front of what is held.
@@ -228,12 +235,22 @@ export class SkewOrder {
     if (atEnd) return;
     const oldestPending = this.pending[0]?.adjUs ?? Number.POSITIVE_INFINITY;
     const applyBefore = Math.min(finalUs - 4 * this.boundUs, oldestPending - 2 * this.boundUs);
-    let count = 0;
-    while (count < this.shadowed && (this.held[count] as HeldItem).adjUs < applyBefore) count++;
-    if (count === 0) return;
-    const applied = this.held.splice(0, count);
-    this.shadowed -= count;
-    for (const entry of applied) this.deps.apply(entry.item);
+    const from = this.applied;
+    let end = from;
+    while (end < this.shadowed && (this.held[end] as HeldItem).adjUs < applyBefore) end++;
+    if (end === from) return;
+    const due = this.held.slice(from, end);
+    this.applied = end;
+    if (2 * this.applied > this.held.length) this.compact();
+    for (const entry of due) this.deps.apply(entry.item);
+  }
+
+  /** Drops the items handed on from the front of `held`. */
+  private compact(): void {
+    if (this.applied === 0) return;
+    this.held.splice(0, this.applied);
+    this.shadowed -= this.applied;
+    this.applied = 0;
   }
 
   private startShadow(): boolean {
@@ -250,6 +267,7 @@ export class SkewOrder {
   }
 
   private drainWithoutShadow(): void {
+    this.compact();
     const held = this.held;
     this.held = [];
     for (const entry of held) this.deps.apply(entry.item);
@@ -325,6 +343,7 @@ export class SkewOrder {
    * may have two CPUs' puts stamped on its wrong side), a few rounds at most.
    */
   private search(mismatched: HeldItem): boolean {
+    this.compact();
     const untilUs = mismatched.tsUs + 2 * this.boundUs;
     let order: readonly HeldItem[] = this.held;
     const baseline = this.evaluate(order, untilUs);
