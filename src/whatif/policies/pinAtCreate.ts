@@ -15,7 +15,7 @@ import type { PlannedOp } from '../assign.js';
 import type { Policy, PolicyCalls, PolicyDriver } from '../policyRun.js';
 import type { Device } from '../workload.js';
 import { cpuStep, kvmParty, missingStep, onCpu, vmParty } from '../../checks/findingParts.js';
-import { detachDevice, writeSte } from './steps.js';
+import { attachKey, detachDevice, writeSte } from './steps.js';
 
 class PinAtCreateDriver implements PolicyDriver {
   /** Pinned VMs and their index. */
@@ -49,9 +49,9 @@ class PinAtCreateDriver implements PolicyDriver {
         this.attach(op.vm, op.device, op.at);
         return;
       case 'detach': {
-        const vmid = this.attached.get(key(op.vm, op.device));
+        const vmid = this.attached.get(attachKey(op.vm, op.device));
         if (vmid === undefined) return;
-        this.attached.delete(key(op.vm, op.device));
+        this.attached.delete(attachKey(op.vm, op.device));
         detachDevice(calls, op.device, vmid, op.at);
         return;
       }
@@ -94,13 +94,9 @@ class PinAtCreateDriver implements PolicyDriver {
     calls.metrics.attachesRequested += 1;
     if (!this.pinned.has(vm) && !this.pinAtCreation(vm, 1, at)) return;
     const vmid = this.pinned.get(vm) as number;
-    this.attached.set(key(vm, device), vmid);
+    this.attached.set(attachKey(vm, device), vmid);
     writeSte(calls, device, 'nested', vmid, vm, at);
   }
-}
-
-function key(vm: KernelPointer, device: Device): string {
-  return `${vm}@${device.smmu}/${device.sid}`;
 }
 
 export const pinAtCreatePolicy: Policy = {

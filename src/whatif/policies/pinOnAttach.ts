@@ -14,7 +14,7 @@ import type { EventBase, KernelPointer } from '../../events/common.js';
 import type { PlannedOp } from '../assign.js';
 import type { Policy, PolicyCalls, PolicyDriver } from '../policyRun.js';
 import type { Device } from '../workload.js';
-import { detachDevice, writeSte } from './steps.js';
+import { attachKey, detachDevice, writeSte } from './steps.js';
 
 interface Attached {
   readonly vmid: number;
@@ -62,7 +62,7 @@ class PinOnAttachDriver implements PolicyDriver {
     const outcome = calls.pin(vm, at);
     if (outcome === undefined) return;
     if (!outcome.exhausted) {
-      this.attached.set(key(vm, device), { vmid: outcome.ret, pinned: true });
+      this.attached.set(attachKey(vm, device), { vmid: outcome.ret, pinned: true });
       writeSte(calls, device, 'nested', outcome.ret, vm, at);
       return;
     }
@@ -73,21 +73,17 @@ class PinOnAttachDriver implements PolicyDriver {
       return;
     }
     calls.metrics.devicesOnVmidZero += 1;
-    this.attached.set(key(vm, device), { vmid: 0, pinned: false });
+    this.attached.set(attachKey(vm, device), { vmid: 0, pinned: false });
     writeSte(calls, device, 'nested', 0, vm, at);
   }
 
   private detach(vm: KernelPointer, device: Device, at: EventBase): void {
-    const attached = this.attached.get(key(vm, device));
+    const attached = this.attached.get(attachKey(vm, device));
     if (attached === undefined) return;
-    this.attached.delete(key(vm, device));
+    this.attached.delete(attachKey(vm, device));
     detachDevice(this.calls, device, attached.vmid, at);
     if (attached.pinned) this.calls.unpin(vm, at);
   }
-}
-
-function key(vm: KernelPointer, device: Device): string {
-  return `${vm}@${device.smmu}/${device.sid}`;
 }
 
 export const rfcV2Policy: Policy = {

@@ -21,3 +21,8 @@ export function detachDevice(calls: PolicyCalls, device: Device, vmid: number, a
   calls.commands(device.smmu, [{ op: 'CFGI_STE', sid: device.sid }, { op: 'TLBI_S12_VMALL', vmid }, { op: 'CMD_SYNC' }], at);
   calls.metrics.invalidationsNeeded += 1;
 }
+
+/** One device of one VM, as the drivers key what they attached: the same device on another VM is another attach. */
+export function attachKey(vm: KernelPointer, device: Device): string {
+  return `${vm}@${device.smmu}/${device.sid}`;
+}
