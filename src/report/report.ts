@@ -5,6 +5,7 @@ import type { DiagnosticCount } from '../diagnostics.js';
 import type { Finding, Severity } from '../checks/types.js';
 import { allChecks } from '../checks/index.js';
 import type { ReplayResult } from '../replay/replay.js';
+import { replayIsSure } from '../replay/result/unreadable.js';
 import type { EventRef } from '../model/eventRef.js';
 
 export type Verdict = 'ok' | 'findings' | 'inconclusive';
@@ -86,7 +87,7 @@ export function buildReport(file: string, result: ReplayResult): Report {
   return {
     tool: 'vmid-replay',
     file,
-    verdict: verdictOf(findings, result.dataLossAt !== undefined || result.unreadableFrom !== undefined),
+    verdict: verdictOf(findings, !replayIsSure(result)),
     config: {
       vmidBits: allocator?.config.vmidBits ?? null,
       cpus: allocator?.config.cpus ?? null,

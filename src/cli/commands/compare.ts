@@ -2,6 +2,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { ExitCode } from '../../errors.js';
 import { requireEvents } from '../../replay/result/nothingToReplay.js';
+import { replayIsSure } from '../../replay/result/unreadable.js';
 import { renderCompare, type WhatIfFormat } from '../../report/whatif/compare.js';
 import { renderHtml } from '../../report/html/page.js';
 import { buildReport } from '../../report/report.js';
@@ -120,6 +121,6 @@ Examples:
       const timeline = visual?.timeline();
       io.writeOut(renderAs(flags.format, result, timeline, io.stdoutColour));
       if (stem !== undefined) for (const format of Object.keys(outSuffixes) as CompareFormat[]) await writeOutputFile(io, `${stem}.${outSuffixes[format]}`, renderAs(format, result, timeline));
-      ctx.setExitCode(result.replay.dataLossAt === undefined && result.replay.unreadableFrom === undefined ? ExitCode.ok : ExitCode.inconclusive);
+      ctx.setExitCode(replayIsSure(result.replay) ? ExitCode.ok : ExitCode.inconclusive);
     });
 }

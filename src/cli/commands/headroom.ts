@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { ExitCode } from '../../errors.js';
 import { requireEvents } from '../../replay/result/nothingToReplay.js';
+import { replayIsSure } from '../../replay/result/unreadable.js';
 import { renderHeadroom, type WhatIfFormat } from '../../report/whatif/headroom.js';
 import { compareTrace } from '../../whatif/compare.js';
 import { headroomOf } from '../../whatif/headroom.js';
@@ -68,6 +69,6 @@ Examples:
       }
       requireEvents(trace, result.replay, options);
       io.writeOut(renderHeadroom(headroomOf(result, flags.policy), flags.format, io.stdoutColour));
-      ctx.setExitCode(result.replay.dataLossAt === undefined && result.replay.unreadableFrom === undefined ? ExitCode.ok : ExitCode.inconclusive);
+      ctx.setExitCode(replayIsSure(result.replay) ? ExitCode.ok : ExitCode.inconclusive);
     });
 }

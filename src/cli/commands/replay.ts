@@ -3,6 +3,7 @@ import { ExitCode, VmidReplayError } from '../../errors.js';
 import { openTraceSource } from '../../ingest/readTrace.js';
 import { replayBytes } from '../../replay/analyze.js';
 import { requireEvents } from '../../replay/result/nothingToReplay.js';
+import { replayIsSure } from '../../replay/result/unreadable.js';
 import type { CommandContext } from '../context.js';
 import { decisionLines } from '../decisionLines.js';
 import { addModelOptions, replayOptionsFrom, type ModelFlags } from '../options.js';
@@ -32,7 +33,7 @@ async function replayTrace(trace: string, io: CliIo, options: ReplayOptions, obs
     generation: allocator === undefined ? 1 : allocator.generationOf(allocator.generation),
   };
   if (allocator !== undefined && allocator.config.variant !== 'mainline') summary['nr_pinned'] = allocator.nrPinnedVmids;
-  return { summary, sure: result.dataLossAt === undefined && result.unreadableFrom === undefined };
+  return { summary, sure: replayIsSure(result) };
 }
 
 /** What a policy's allocator would have decided on the trace's workload, on the traced host. */
@@ -54,7 +55,7 @@ async function replayPolicy(trace: string, io: CliIo, options: ReplayOptions, fl
   if (run === undefined && skipped !== undefined) throw new VmidReplayError('CONFIG_INVALID', `--policy ${flags.policy} cannot run on the traced host: ${skipped.why}`, { file: trace });
   const summary: Record<string, number> = { flushes: run?.rollovers ?? 0, generation: run?.generation ?? 1 };
   if (run?.nrPinnedAtEnd !== undefined && run.nrPinnedAtEnd !== null) summary['nr_pinned'] = run.nrPinnedAtEnd;
-  return { summary, sure: result.replay.dataLossAt === undefined && result.replay.unreadableFrom === undefined };
+  return { summary, sure: replayIsSure(result.replay) };
 }
 
 /** Decisions are written in batches: one write per line would dominate on large traces. */

@@ -4,6 +4,7 @@
  * findings from the first of them on are not asserted: as after lost events.
  */
 import type { Diagnostics } from '../../diagnostics.js';
+import type { ReplayResult } from '../replayTypes.js';
 import type { ReplayStats } from './stats.js';
 
 /**
@@ -19,6 +20,11 @@ function percent(share: number): string {
 
 /** The limit as reports print it ("1 %"). */
 export const unreadableLimitText = percent(unreadableShareLimit);
+
+/** No event was lost and no more lines were unreadable than tolerated: what the replay concludes holds to the end. */
+export function replayIsSure(result: Pick<ReplayResult, 'dataLossAt' | 'unreadableFrom'>): boolean {
+  return result.dataLossAt === undefined && result.unreadableFrom === undefined;
+}
 
 export interface UnreadableFrom {
   readonly file: string;
